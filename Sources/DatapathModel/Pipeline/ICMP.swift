@@ -1,0 +1,90 @@
+import SwitchyardABI
+import SwitchyardCore
+
+/// Stage 5 (bpf/lb/icmp.h): ICMP that concerns a flow, both ways.
+///  - *Too big*: a packet that will not fit the fabric after encapsulation is answered with
+///    "fragmentation needed" (RFC 792, RFC 1191) or "packet too big" (RFC 4443 §3.2) carrying the
+///    reduced MTU, so the client's path-MTU discovery shrinks its segments.
+///  - *Steering*: an ICMP error sent to a VIP quotes a packet the backend sent (VIP → client);
+///    reversed, that is the client's flow, so the error goes to the backend owning the flow.
+enum ICMP {
+    static let ipv4SteerableTypes: Set<UInt8> = [3, 11, 12]  // unreachable, time exceeded, parameter problem
+    static let ipv6SteerableTypes: Set<UInt8> = [1, 2, 3, 4] // unreachable, too big, time exceeded, parameter problem
+
+    /// The reply to a packet that is too big after encapsulation, sent back out of the ingress
+    /// port (input MACs swapped) from the VIP to the client.
+    static func tooBig(_ frame: [UInt8], _ ip: ParsedIP, mtu: Int) -> [UInt8] {
+        var out = Array(frame[6..<12]) + Array(frame[0..<6])
+        let l3 = out.count + (ip.family == .v4 ? 20 : 40)
+        switch ip.family {
+        case .v4:
+            let quote = min(Int(SY_ICMP4_TOO_BIG_QUOTE), ip.ipLength)
+            out.appendU16(Parse.etherTypeIPv4)
+            out += [0x45, 0]
+            out.appendU16(UInt16(20 + 8 + quote))
+            out += [0, 0, 0, 0, UInt8(SY_ENCAP_TTL), IPProtocolNumber.icmp, 0, 0]
+            out += ip.destination.bytes + ip.source.bytes
+            out.setU16(InternetChecksum.ipv4Header(out, at: 14, length: 20), at: 24)
+            out += [3, 4, 0, 0, 0, 0]
+            out.appendU16(UInt16(mtu))
+            out += frame[ip.l3..<ip.l3 + quote]
+            var sum = InternetChecksum()
+            sum.add(out, l3..<out.count)
+            out.setU16(sum.value, at: l3 + 2)
+        case .v6:
+            let quote = min(Int(SY_ICMP6_TOO_BIG_QUOTE), ip.ipLength)
+            out.appendU16(Parse.etherTypeIPv6)
+            out.appendU32(6 << 28)
+            out.appendU16(UInt16(8 + quote))
+            out += [IPProtocolNumber.icmpv6, UInt8(SY_ENCAP_TTL)]
+            out += ip.destination.bytes + ip.source.bytes
+            out += [2, 0, 0, 0]
+            out.appendU32(UInt32(mtu))
+            out += frame[ip.l3..<ip.l3 + quote]
+            let sum = InternetChecksum.transport(out, at: l3, length: out.count - l3, proto: IPProtocolNumber.icmpv6,
+                                                 source: ip.destination, destination: ip.source)
+            out.setU16(sum, at: l3 + 2)
+        }
+        return out
+    }
+
+    /// The flow an ICMP error is about: (service, client-side flow parts) from the quoted header.
+    struct QuotedFlow {
+        var vip: IPAddress
+        var vipPort: UInt16
+        var client: IPAddress
+        var clientPort: UInt16
+        var proto: UInt8
+    }
+
+    static func quotedFlow(_ frame: [UInt8], _ ip: ParsedIP) -> Result<QuotedFlow, DropReasonError> {
+        guard ip.l4 + 8 <= ip.end else { return .failure(.init(SY_DROP_L4_TRUNCATED)) }
+        let type = frame[ip.l4]
+        let steerable = ip.family == .v4 ? ipv4SteerableTypes : ipv6SteerableTypes
+        guard steerable.contains(type) else { return .failure(.init(SY_DROP_ICMP_UNSUPPORTED)) }
+        let q = ip.l4 + 8
+        let proto: UInt8, vip: IPAddress, client: IPAddress, ports: Int
+        switch ip.family {
+        case .v4:
+            guard q + 20 <= ip.end, frame[q] >> 4 == 4, frame[q] & 0x0f >= 5 else {
+                return .failure(.init(SY_DROP_ICMP_QUOTE_TRUNCATED))
+            }
+            ports = q + Int(frame[q] & 0x0f) * 4
+            proto = frame[q + 9]
+            vip = IPAddress.read(.v4, from: frame, at: q + 12)
+            client = IPAddress.read(.v4, from: frame, at: q + 16)
+        case .v6:
+            guard q + 40 <= ip.end, frame[q] >> 4 == 6 else { return .failure(.init(SY_DROP_ICMP_QUOTE_TRUNCATED)) }
+            ports = q + 40
+            proto = frame[q + 6]
+            vip = IPAddress.read(.v6, from: frame, at: q + 8)
+            client = IPAddress.read(.v6, from: frame, at: q + 24)
+        }
+        guard proto == IPProtocolNumber.tcp || proto == IPProtocolNumber.udp else {
+            return .failure(.init(SY_DROP_ICMP_UNSUPPORTED))
+        }
+        guard ports + 4 <= ip.end else { return .failure(.init(SY_DROP_ICMP_QUOTE_TRUNCATED)) }
+        return .success(QuotedFlow(vip: vip, vipPort: frame.u16(at: ports), client: client,
+                                   clientPort: frame.u16(at: ports + 2), proto: proto))
+    }
+}

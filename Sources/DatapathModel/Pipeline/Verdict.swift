@@ -1,0 +1,97 @@
+import SwitchyardCore
+
+/// What the datapath does with a frame: `XDP_PASS`, `XDP_TX` with the rewritten frame, or
+/// `XDP_DROP` with the reason it counted.
+public enum Verdict: Sendable, Equatable, CustomStringConvertible {
+    case pass
+    case tx([UInt8])
+    case drop(DropReason)
+
+    public var description: String {
+        switch self {
+        case .pass: "pass"
+        case .tx(let frame): "tx (\(frame.count) bytes)"
+        case .drop(let reason): "drop (\(reason.name))"
+        }
+    }
+}
+
+/// Counter changes caused by one packet: the model's prediction of the datapath's counter maps.
+public struct CounterDelta: Sendable, Equatable {
+    public struct Service: Sendable, Equatable {
+        public var packets: UInt64 = 0
+        public var bytes: UInt64 = 0
+        public var newFlows: UInt64 = 0
+        public var tooBig: UInt64 = 0
+        public init(packets: UInt64 = 0, bytes: UInt64 = 0, newFlows: UInt64 = 0, tooBig: UInt64 = 0) {
+            self.packets = packets
+            self.bytes = bytes
+            self.newFlows = newFlows
+            self.tooBig = tooBig
+        }
+    }
+
+    public struct Backend: Sendable, Equatable {
+        public var packets: UInt64 = 0
+        public var bytes: UInt64 = 0
+        public var newFlows: UInt64 = 0
+        public init(packets: UInt64 = 0, bytes: UInt64 = 0, newFlows: UInt64 = 0) {
+            self.packets = packets
+            self.bytes = bytes
+            self.newFlows = newFlows
+        }
+    }
+
+    /// By service id.
+    public var services: [UInt32: Service] = [:]
+    /// By backend index.
+    public var backends: [UInt32: Backend] = [:]
+    public var drops: [DropReason: UInt64] = [:]
+
+    public init() {}
+
+    public mutating func add(_ other: CounterDelta) {
+        for (id, s) in other.services {
+            services[id, default: .init()].packets += s.packets
+            services[id, default: .init()].bytes += s.bytes
+            services[id, default: .init()].newFlows += s.newFlows
+            services[id, default: .init()].tooBig += s.tooBig
+        }
+        for (id, b) in other.backends {
+            backends[id, default: .init()].packets += b.packets
+            backends[id, default: .init()].bytes += b.bytes
+            backends[id, default: .init()].newFlows += b.newFlows
+        }
+        for (reason, n) in other.drops { drops[reason, default: 0] += n }
+    }
+}
+
+/// What the pipeline decided and why: for `trace`, logs and fixture checks.
+public struct Decision: Sendable, Equatable {
+    public enum FlowOutcome: String, Sendable {
+        /// A live entry named the backend.
+        case hit
+        /// No usable entry; the ring chose and an entry was written.
+        case inserted
+        /// The ring chose; nothing was written (ICMP steering, TCP RST).
+        case ringOnly = "ring-only"
+    }
+
+    public var service: ServiceKeyDescription
+    public var serviceID: UInt32
+    public var flowKey: FlowKey
+    public var flowHash: UInt64
+    public var backend: UInt32?
+    public var flow: FlowOutcome?
+    /// The entry that was found but not used because its backend is down or unused.
+    public var staleEntryBackend: UInt32?
+}
+
+public typealias ServiceKeyDescription = String
+
+/// The pipeline's whole answer for one frame.
+public struct PipelineResult: Sendable, Equatable {
+    public var verdict: Verdict
+    public var counters: CounterDelta
+    public var decision: Decision?
+}

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * switchyard_abi.h — the one definition of what the XDP datapath and the Swift control plane
+ * exchange: map keys and values, constants, drop reasons and the flow hash.
+ *
+ * Read by two compilers: clang -target bpf (the datapath) and Swift's ClangImporter (the agent,
+ * the model, the tests). Nothing here may be copied by hand into either side. Sizes are pinned by
+ * _Static_assert below and by MemoryLayout tests in Swift; the loader checks every map's key and
+ * value size against these structs when it opens the object.
+ *
+ * Byte order is in the type: __be16/__be32 fields hold network byte order. IPv4 addresses occupy
+ * addr[0] of a four-word address with addr[1..3] zero, so one key layout serves both families.
+ */
+#ifndef SWITCHYARD_ABI_H
+#define SWITCHYARD_ABI_H
+
+#include <linux/types.h>
+
+/* ---- limits ------------------------------------------------------------------------------- */
+
+#define SY_MAGLEV_DEFAULT_SIZE 65537u     /* prime; Maglev paper §3.4 recommends M >> N */
+#define SY_MAGLEV_MAX_SIZE     1048573u   /* largest prime ring the loader accepts (< 2^20) */
+#define SY_MAX_SERVICES        4096u      /* VIP:port:protocol entries per node */
+#define SY_MAX_BACKENDS        65536u     /* backend slots per node */
+#define SY_BACKEND_NONE        0xffffffffu /* ring slot with no backend (service has none) */
+#define SY_IPV6_MAX_EXT_HEADERS 4         /* extension headers skipped before giving up */
+#define SY_DEFAULT_GUE_PORT    6080u      /* UDP destination port of GUE (no IANA assignment) */
+#define SY_GUE_SOURCE_PORT_BASE 0xc000u   /* GUE source port = base | (hash & mask): RSS entropy */
+#define SY_GUE_SOURCE_PORT_MASK 0x3fffu
+#define SY_ENCAP_TTL           64u        /* outer TTL / hop limit */
+/* ICMP too-big replies quote the offending datagram (RFC 1812 §4.3.2.3: up to 576 bytes in all;
+ * RFC 4443 §2.4(c): up to the IPv6 minimum MTU, 1280 bytes in all). */
+#define SY_ICMP4_TOO_BIG_QUOTE 548u       /* 576 - 20 (IPv4) - 8 (ICMP) */
+#define SY_ICMP6_TOO_BIG_QUOTE 1232u      /* 1280 - 40 (IPv6) - 8 (ICMPv6) */
+
+/* ---- address families, protocols ---------------------------------------------------------- */
+
+#define SY_FAMILY_V4 4
+#define SY_FAMILY_V6 6
+
+/* ---- encapsulation overheads (bytes added in front of the inner IP packet) ---------------- */
+
+#define SY_OVERHEAD_IPIP      20u  /* IPv4 in IPv4, RFC 2003 */
+#define SY_OVERHEAD_IP6IP6    40u  /* IPv6 in IPv6, RFC 2473 */
+#define SY_OVERHEAD_GUE4      28u  /* outer IPv4 + UDP, GUE variant 1 (draft-ietf-intarea-gue §4) */
+#define SY_OVERHEAD_GUE6      48u  /* outer IPv6 + UDP, GUE variant 1 */
+
+/* ---- services ----------------------------------------------------------------------------- */
+
+/* Key of the `vips` map: is this destination address one of ours at all? */
+struct sy_vip_addr {
+	__be32 addr[4];
+	__u32 family;
+};
+
+struct sy_vip_info {
+	__u32 flags; /* reserved, zero */
+};
+
+/* Key of the `services` map: one entry per VIP:port:protocol. */
+struct sy_service_key {
+	__be32 addr[4];
+	__be16 port;
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* SY_FAMILY_V4 or SY_FAMILY_V6 */
+};
+
+#define SY_SVC_F_STATEFUL  (1u << 0) /* flows are shared through the flow store */
+#define SY_SVC_F_SOURCE_IP (1u << 1) /* flow key is the client address only */
+#define SY_SVC_F_GUE       (1u << 2) /* encapsulate in GUE (else IPIP / IPv6-in-IPv6) */
+
+struct sy_service {
+	__u32 id;        /* index of this service's Maglev ring and counters, < SY_MAX_SERVICES */
+	__u32 flags;     /* SY_SVC_F_* */
+	__u32 ring_size; /* number of slots in the ring, a prime */
+	__be16 gue_port; /* GUE destination port when SY_SVC_F_GUE */
+	__u16 pad;
+};
+
+/* ---- backends ----------------------------------------------------------------------------- */
+
+enum sy_backend_state {
+	SY_BACKEND_UNUSED = 0,   /* slot not assigned: flow entries pointing here are stale */
+	SY_BACKEND_UP = 1,
+	SY_BACKEND_DRAINING = 2, /* keeps existing flows, is never in a ring */
+	SY_BACKEND_DOWN = 3,     /* a flow entry pointing here is a miss: re-pick from the ring */
+};
+
+struct sy_backend {
+	__be32 addr[4];
+	__u8 family;
+	__u8 state; /* enum sy_backend_state */
+	__u16 pad;
+};
+
+/* ---- flows -------------------------------------------------------------------------------- */
+
+/* The flow key. For flowKey=connection it is the 5-tuple; for flowKey=sourceIP the source port
+ * is zero, so every connection of one client to one service maps to one entry. */
+struct sy_flow_key {
+	__be32 src[4];
+	__be32 dst[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad; /* zero: it is hashed */
+} __attribute__((aligned(8))); /* read as five u64 words by sy_flow_hash */
+
+#define SY_FLOW_F_REMOTE (1u << 0) /* installed from the flow store, not created here */
+
+struct sy_flow_entry {
+	__u32 backend;      /* index into `backends` */
+	__u32 service;      /* sy_service.id the flow belongs to */
+	__u64 created_ns;   /* bpf_ktime_get_ns(); excluded from model comparisons */
+	__u64 last_seen_ns; /* refreshed at most once a second; excluded from model comparisons */
+	__u32 flags;        /* SY_FLOW_F_* */
+	__u32 pad;
+};
+
+/* ---- node --------------------------------------------------------------------------------- */
+
+#define SY_NODE_F_NEXTHOP_MAC (1u << 0) /* use nexthop_mac/src_mac instead of bpf_fib_lookup */
+
+struct sy_node {
+	__be32 ipv4_source;    /* outer source for IPv4 encapsulation */
+	__be32 ipv6_source[4]; /* outer source for IPv6 encapsulation */
+	__u8 src_mac[6];
+	__u8 nexthop_mac[6];
+	__u16 mtu;             /* egress MTU: largest outer IP packet */
+	__u16 flags;           /* SY_NODE_F_* */
+	__u32 pad;
+};
+
+/* ---- counters ----------------------------------------------------------------------------- */
+
+struct sy_service_counters {
+	__u64 packets;
+	__u64 bytes;     /* frame bytes as received */
+	__u64 new_flows; /* flow entries created */
+	__u64 too_big;   /* ICMP fragmentation-needed / packet-too-big replies sent */
+};
+
+struct sy_backend_counters {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+	__u64 pad;
+};
+
+/* ---- drop reasons ------------------------------------------------------------------------- */
+/* One table for the datapath, the model, metrics and the CLI. Append only: values are stable. */
+enum sy_drop_reason {
+	SY_DROP_ETH_TRUNCATED = 0,     /* frame shorter than an Ethernet header */
+	SY_DROP_IP_TRUNCATED = 1,      /* IP header extends past the frame */
+	SY_DROP_IP_BAD_VERSION = 2,    /* version field disagrees with the EtherType */
+	SY_DROP_IP_BAD_HEADER_LEN = 3, /* IPv4 IHL below 5 */
+	SY_DROP_IP_BAD_TOTAL_LEN = 4,  /* IPv4 total / IPv6 payload length disagrees with the frame */
+	SY_DROP_IPV6_EXT_TRUNCATED = 5, /* an IPv6 extension header extends past the packet */
+	SY_DROP_IPV6_EXT_TOO_MANY = 6, /* more than SY_IPV6_MAX_EXT_HEADERS extension headers */
+	SY_DROP_FRAGMENT = 7,          /* fragment addressed to a VIP: no reassembly here */
+	SY_DROP_L4_TRUNCATED = 8,      /* TCP/UDP/ICMP header extends past the packet */
+	SY_DROP_TCP_BAD_DATA_OFFSET = 9, /* TCP data offset below 5 or past the packet */
+	SY_DROP_UNSUPPORTED_PROTO = 10, /* VIP address, protocol not TCP/UDP/ICMP */
+	SY_DROP_NO_SERVICE = 11,       /* VIP address, no service on this port/protocol */
+	SY_DROP_NO_BACKEND = 12,       /* service has no backend in its ring */
+	SY_DROP_BACKEND_DOWN = 13,     /* the ring names a backend that is down or unused */
+	SY_DROP_MTU_EXCEEDED = 14,     /* too big after encapsulation and may not be fragmented */
+	SY_DROP_ICMP_UNSUPPORTED = 15, /* ICMP to a VIP that is not an error about a flow */
+	SY_DROP_ICMP_QUOTE_TRUNCATED = 16, /* ICMP error quotes too little to find the flow */
+	SY_DROP_ENCAP_FAILED = 17,     /* the kernel refused to grow the packet */
+	SY_DROP_NO_SOURCE_ADDRESS = 18, /* node has no outer source address of that family */
+	SY_DROP__COUNT = 19,
+};
+
+#ifndef __bpf__
+/* Stable snake_case names: metric labels, CLI output and fixture files use these. */
+static inline const char *sy_drop_reason_name(__u32 reason)
+{
+	switch (reason) {
+	case SY_DROP_ETH_TRUNCATED: return "eth_truncated";
+	case SY_DROP_IP_TRUNCATED: return "ip_truncated";
+	case SY_DROP_IP_BAD_VERSION: return "ip_bad_version";
+	case SY_DROP_IP_BAD_HEADER_LEN: return "ip_bad_header_len";
+	case SY_DROP_IP_BAD_TOTAL_LEN: return "ip_bad_total_len";
+	case SY_DROP_IPV6_EXT_TRUNCATED: return "ipv6_ext_truncated";
+	case SY_DROP_IPV6_EXT_TOO_MANY: return "ipv6_ext_too_many";
+	case SY_DROP_FRAGMENT: return "fragment";
+	case SY_DROP_L4_TRUNCATED: return "l4_truncated";
+	case SY_DROP_TCP_BAD_DATA_OFFSET: return "tcp_bad_data_offset";
+	case SY_DROP_UNSUPPORTED_PROTO: return "unsupported_proto";
+	case SY_DROP_NO_SERVICE: return "no_service";
+	case SY_DROP_NO_BACKEND: return "no_backend";
+	case SY_DROP_BACKEND_DOWN: return "backend_down";
+	case SY_DROP_MTU_EXCEEDED: return "mtu_exceeded";
+	case SY_DROP_ICMP_UNSUPPORTED: return "icmp_unsupported";
+	case SY_DROP_ICMP_QUOTE_TRUNCATED: return "icmp_quote_truncated";
+	case SY_DROP_ENCAP_FAILED: return "encap_failed";
+	case SY_DROP_NO_SOURCE_ADDRESS: return "no_source_address";
+	default: return 0;
+	}
+}
+#endif
+
+/* ---- the flow hash ------------------------------------------------------------------------ */
+/*
+ * sy_flow_hash: 64-bit hash of a struct sy_flow_key (40 bytes), the same on every LB node, in
+ * BPF and in Swift. It picks the Maglev slot, the GUE source port and the IPv6 flow label.
+ * Maglev's permutation uses the same function over a backend's identity with other seeds.
+ *
+ *   words   w[0..n-1]: the key's bytes in memory order read as little-endian u64
+ *           (addresses and ports inside are network byte order, as stored)
+ *   h       = seed                                   (SY_HASH_SEED_FLOW for flows)
+ *   for each word k:
+ *           k *= C1; k = rotl64(k, 31); k *= C2
+ *           h ^= k;  h = rotl64(h, 27); h = h * 5 + 0x52dce729
+ *   h      ^= n * 8                                  (byte length)
+ *   finalise (fmix64):
+ *           h ^= h >> 33; h *= 0xff51afd7ed558ccd; h ^= h >> 33;
+ *           h *= 0xc4ceb9fe1a85ec53; h ^= h >> 33
+ *   C1 = 0x87c37b91114253d5, C2 = 0x4cf5ad432745937f (the MurmurHash3 x64 constants)
+ *
+ * Ring slot:  ((h >> 32) * ring_size) >> 32   (multiply-high: no division, uniform for a prime
+ *             ring below 2^32; Lemire, "A fast alternative to the modulo reduction", 2016)
+ * GUE source port: SY_GUE_SOURCE_PORT_BASE | (h & SY_GUE_SOURCE_PORT_MASK)
+ * IPv6 outer flow label: h & 0xfffff
+ *
+ * Known-answer vectors: Tests/Fixtures/flow-hash-vectors.txt, read by both sides' tests.
+ */
+#define SY_HASH_SEED_FLOW      0x53574954434859ull /* "SWITCHY" */
+#define SY_HASH_SEED_MAGLEV_OFFSET 0x4d41474c45564f46ull
+#define SY_HASH_SEED_MAGLEV_SKIP   0x4d41474c45565350ull
+#define SY_HASH_C1 0x87c37b91114253d5ull
+#define SY_HASH_C2 0x4cf5ad432745937full
+
+static inline __u64 sy_rotl64(__u64 x, unsigned r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static inline __u64 sy_hash_mix_word(__u64 h, __u64 k)
+{
+	k *= SY_HASH_C1;
+	k = sy_rotl64(k, 31);
+	k *= SY_HASH_C2;
+	h ^= k;
+	h = sy_rotl64(h, 27);
+	return h * 5 + 0x52dce729;
+}
+
+static inline __u64 sy_hash_finish(__u64 h, __u64 len)
+{
+	h ^= len;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The key must be 8-byte aligned (stack or map memory). Little-endian hosts only (x86, bpfel). */
+static inline __u64 sy_flow_hash(const struct sy_flow_key *key)
+{
+	const __u64 *w = (const __u64 *)key;
+	__u64 h = SY_HASH_SEED_FLOW;
+
+	h = sy_hash_mix_word(h, w[0]);
+	h = sy_hash_mix_word(h, w[1]);
+	h = sy_hash_mix_word(h, w[2]);
+	h = sy_hash_mix_word(h, w[3]);
+	h = sy_hash_mix_word(h, w[4]);
+	return sy_hash_finish(h, sizeof(*key));
+}
+
+static inline __u32 sy_ring_slot(__u64 hash, __u32 ring_size)
+{
+	return (__u32)(((hash >> 32) * (__u64)ring_size) >> 32);
+}
+
+/* ---- layout proofs ------------------------------------------------------------------------ */
+
+_Static_assert(sizeof(struct sy_vip_addr) == 20, "sy_vip_addr");
+_Static_assert(sizeof(struct sy_vip_info) == 4, "sy_vip_info");
+_Static_assert(sizeof(struct sy_service_key) == 20, "sy_service_key");
+_Static_assert(sizeof(struct sy_service) == 16, "sy_service");
+_Static_assert(sizeof(struct sy_backend) == 20, "sy_backend");
+_Static_assert(sizeof(struct sy_flow_key) == 40, "sy_flow_key: hashed as five u64 words");
+_Static_assert(sizeof(struct sy_flow_entry) == 32, "sy_flow_entry: budget is 64 bytes");
+_Static_assert(sizeof(struct sy_node) == 40, "sy_node");
+_Static_assert(sizeof(struct sy_service_counters) == 32, "sy_service_counters");
+_Static_assert(sizeof(struct sy_backend_counters) == 32, "sy_backend_counters");
+
+#endif /* SWITCHYARD_ABI_H */

@@ -1,0 +1,53 @@
+/// Settings of the LB node itself.
+public struct NodeSettings: Sendable, Hashable {
+    public var name: String
+    /// Outer source address for IPv4 encapsulation; required when any backend is IPv4.
+    public var ipv4Source: IPv4Address?
+    /// Outer source address for IPv6 encapsulation; required when any backend is IPv6.
+    public var ipv6Source: IPv6Address?
+    /// The interface the XDP program attaches to.
+    public var interface: String?
+    /// Egress MTU: the largest outer IP packet the fabric carries.
+    public var mtu: Int
+    /// Maglev ring size, a prime.
+    public var maglevTableSize: Int
+    /// Flow-table entries on this node (the LRU bound).
+    public var flowTableCapacity: Int
+    /// When set, frames leave with these MACs instead of the kernel's FIB answer.
+    public var sourceMAC: MACAddress?
+    public var nextHopMAC: MACAddress?
+
+    public static let defaultMTU = 1500
+    public static let defaultFlowTableCapacity = 1_000_000
+
+    public init(name: String, ipv4Source: IPv4Address? = nil, ipv6Source: IPv6Address? = nil, interface: String? = nil,
+                mtu: Int = NodeSettings.defaultMTU, maglevTableSize: Int = 65537,
+                flowTableCapacity: Int = NodeSettings.defaultFlowTableCapacity,
+                sourceMAC: MACAddress? = nil, nextHopMAC: MACAddress? = nil) {
+        self.name = name
+        self.ipv4Source = ipv4Source
+        self.ipv6Source = ipv6Source
+        self.interface = interface
+        self.mtu = mtu
+        self.maglevTableSize = maglevTableSize
+        self.flowTableCapacity = flowTableCapacity
+        self.sourceMAC = sourceMAC
+        self.nextHopMAC = nextHopMAC
+    }
+}
+
+/// A whole, validated configuration: what the agent should make true.
+public struct SwitchyardConfig: Sendable, Hashable {
+    public var node: NodeSettings
+    /// One entry per VIP:port:protocol, in file order.
+    public var services: [Service]
+
+    public init(node: NodeSettings, services: [Service]) {
+        self.node = node
+        self.services = services
+    }
+
+    public func service(for key: ServiceKey) -> Service? {
+        services.first { $0.key == key }
+    }
+}
