@@ -42,6 +42,7 @@ extension YamlError {
     var line: Int {
         switch self {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        case .duplicatedKeysInMapping(_, let context): context.mark.line
         default: 1
         }
     }
@@ -51,6 +52,8 @@ extension YamlError {
         case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
              .composer(let context, let problem, _, _):
             [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
+        case .duplicatedKeysInMapping(let duplicates, _):
+            "duplicate key " + duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ") + " in this mapping"
         default: "\(self)"
         }
     }
