@@ -23,6 +23,9 @@ let package = Package(
         .target(name: "SwitchyardConfig", dependencies: ["SwitchyardCore", "Yams"]),
         // Pure: the Swift reference of the XDP pipeline, one file per BPF header.
         .target(name: "DatapathModel", dependencies: ["SwitchyardCore", "SwitchyardABI"]),
+        // The fixture corpus (Tests/Fixtures/pipeline): loading cases and checking a result
+        // against them. Shared by the model tests, the kernel differential tests and selftest.
+        .target(name: "DatapathFixtures", dependencies: ["DatapathModel", "SwitchyardConfig", "Yams"]),
         .executableTarget(
             name: "switchyard",
             dependencies: [
@@ -32,7 +35,7 @@ let package = Package(
         ),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "SwitchyardConfigTests", dependencies: ["SwitchyardConfig"]),
-        .testTarget(name: "DatapathModelTests", dependencies: ["DatapathModel", "SwitchyardConfig", "Yams"]),
+        .testTarget(name: "DatapathModelTests", dependencies: ["DatapathModel", "DatapathFixtures", "SwitchyardConfig"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,7 +15,7 @@ enum ICMP {
     /// port (input MACs swapped) from the VIP to the client.
     static func tooBig(_ frame: [UInt8], _ ip: ParsedIP, mtu: Int) -> [UInt8] {
         var out = Array(frame[6..<12]) + Array(frame[0..<6])
-        let l3 = out.count + (ip.family == .v4 ? 20 : 40)
+        let l4 = Parse.ethernetHeaderLength + (ip.family == .v4 ? 20 : 40)
         switch ip.family {
         case .v4:
             let quote = min(Int(SY_ICMP4_TOO_BIG_QUOTE), ip.ipLength)
@@ -29,8 +29,8 @@ enum ICMP {
             out.appendU16(UInt16(mtu))
             out += frame[ip.l3..<ip.l3 + quote]
             var sum = InternetChecksum()
-            sum.add(out, l3..<out.count)
-            out.setU16(sum.value, at: l3 + 2)
+            sum.add(out, l4..<out.count)
+            out.setU16(sum.value, at: l4 + 2)
         case .v6:
             let quote = min(Int(SY_ICMP6_TOO_BIG_QUOTE), ip.ipLength)
             out.appendU16(Parse.etherTypeIPv6)
@@ -41,9 +41,9 @@ enum ICMP {
             out += [2, 0, 0, 0]
             out.appendU32(UInt32(mtu))
             out += frame[ip.l3..<ip.l3 + quote]
-            let sum = InternetChecksum.transport(out, at: l3, length: out.count - l3, proto: IPProtocolNumber.icmpv6,
+            let sum = InternetChecksum.transport(out, at: l4, length: out.count - l4, proto: IPProtocolNumber.icmpv6,
                                                  source: ip.destination, destination: ip.source)
-            out.setU16(sum, at: l3 + 2)
+            out.setU16(sum, at: l4 + 2)
         }
         return out
     }
