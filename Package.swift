@@ -25,11 +25,24 @@ let package = Package(
         .target(name: "DatapathModel", dependencies: ["SwitchyardCore", "SwitchyardABI"]),
         // The fixture corpus (Tests/Fixtures/pipeline): loading cases and checking a result
         // against them. Shared by the model tests, the kernel differential tests and selftest.
+        // libbpf (Debian's libbpf-dev) as a system library.
+        .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        // Compiles bpf/*.c of a target with the toolchain's clang and embeds the objects.
+        .plugin(name: "BPFObjects", capability: .buildTool()),
+        // I/O: the BPF programs (bpf/, compiled by the plugin) and the thin Swift layer that
+        // loads, pins, attaches and programs them.
+        .target(
+            name: "SwitchyardDatapath",
+            dependencies: ["CLibbpf", "SwitchyardABI", "SwitchyardCore", "DatapathModel"],
+            resources: [.copy("bpf")],
+            plugins: ["BPFObjects"]
+        ),
         .target(name: "DatapathFixtures", dependencies: ["DatapathModel", "SwitchyardConfig", "Yams"]),
+        .testTarget(name: "SwitchyardDatapathTests", dependencies: ["SwitchyardDatapath", "DatapathFixtures", "DatapathModel"]),
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "SwitchyardCore", "SwitchyardConfig", "DatapathModel",
+                "SwitchyardCore", "SwitchyardConfig", "DatapathModel", "SwitchyardDatapath", "DatapathFixtures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

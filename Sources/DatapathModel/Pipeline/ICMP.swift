@@ -12,13 +12,14 @@ enum ICMP {
     static let ipv6SteerableTypes: Set<UInt8> = [1, 2, 3, 4] // unreachable, too big, time exceeded, parameter problem
 
     /// The reply to a packet that is too big after encapsulation, sent back out of the ingress
-    /// port (input MACs swapped) from the VIP to the client.
+    /// port (input MACs swapped) from the VIP to the client. It quotes a fixed length, which the
+    /// caller has checked the packet reaches (always, for an MTU of at least 1280).
     static func tooBig(_ frame: [UInt8], _ ip: ParsedIP, mtu: Int) -> [UInt8] {
         var out = Array(frame[6..<12]) + Array(frame[0..<6])
         let l4 = Parse.ethernetHeaderLength + (ip.family == .v4 ? 20 : 40)
         switch ip.family {
         case .v4:
-            let quote = min(Int(SY_ICMP4_TOO_BIG_QUOTE), ip.ipLength)
+            let quote = Int(SY_ICMP4_TOO_BIG_QUOTE)
             out.appendU16(Parse.etherTypeIPv4)
             out += [0x45, 0]
             out.appendU16(UInt16(20 + 8 + quote))
@@ -32,7 +33,7 @@ enum ICMP {
             sum.add(out, l4..<out.count)
             out.setU16(sum.value, at: l4 + 2)
         case .v6:
-            let quote = min(Int(SY_ICMP6_TOO_BIG_QUOTE), ip.ipLength)
+            let quote = Int(SY_ICMP6_TOO_BIG_QUOTE)
             out.appendU16(Parse.etherTypeIPv6)
             out.appendU32(6 << 28)
             out.appendU16(UInt16(8 + quote))

@@ -66,7 +66,8 @@ public enum Pipeline {
 
         let overhead = Encap.overhead(outer: backend.family, gue: service.gue)
         if ip.ipLength + overhead > tables.node.mtu {
-            guard ip.family == .v6 || ip.dontFragment else { return drop(SY_DROP_MTU_EXCEEDED) }
+            let quote = ip.family == .v4 ? Int(SY_ICMP4_TOO_BIG_QUOTE) : Int(SY_ICMP6_TOO_BIG_QUOTE)
+            guard ip.family == .v6 || ip.dontFragment, ip.ipLength >= quote else { return drop(SY_DROP_MTU_EXCEEDED) }
             result.verdict = .tx(ICMP.tooBig(frame, ip, mtu: tables.node.mtu - overhead))
             result.counters.services[service.id, default: .init()].tooBig += 1
             return result

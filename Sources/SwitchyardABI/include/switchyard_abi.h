@@ -129,7 +129,16 @@ struct sy_node {
 	__u8 nexthop_mac[6];
 	__u16 mtu;             /* egress MTU: largest outer IP packet */
 	__u16 flags;           /* SY_NODE_F_* */
-	__u32 pad;
+	__u32 new_flow_rate;   /* flow-table inserts allowed per CPU per second; 0 = unlimited */
+};
+
+/* ---- stateful mode: new-flow reports (ring buffer) ------------------------------------------ */
+
+/* One record per flow entry a stateful service creates; the agent publishes it to the store. */
+struct sy_flow_event {
+	struct sy_flow_key key;
+	__u32 backend;
+	__u32 service;
 };
 
 /* ---- counters ----------------------------------------------------------------------------- */
@@ -165,7 +174,7 @@ enum sy_drop_reason {
 	SY_DROP_NO_SERVICE = 11,       /* VIP address, no service on this port/protocol */
 	SY_DROP_NO_BACKEND = 12,       /* service has no backend in its ring */
 	SY_DROP_BACKEND_DOWN = 13,     /* the ring names a backend that is down or unused */
-	SY_DROP_MTU_EXCEEDED = 14,     /* too big after encapsulation and may not be fragmented */
+	SY_DROP_MTU_EXCEEDED = 14,     /* too big after encapsulation, and no ICMP answer applies */
 	SY_DROP_ICMP_UNSUPPORTED = 15, /* ICMP to a VIP that is not an error about a flow */
 	SY_DROP_ICMP_QUOTE_TRUNCATED = 16, /* ICMP error quotes too little to find the flow */
 	SY_DROP_ENCAP_FAILED = 17,     /* the kernel refused to grow the packet */
@@ -173,7 +182,27 @@ enum sy_drop_reason {
 	SY_DROP__COUNT = 19,
 };
 
+/* Things the datapath counts that are not drops. Append only. */
+enum sy_event {
+	SY_EVENT_INSERT_RATE_LIMITED = 0, /* a new flow was forwarded by the ring without an entry */
+	SY_EVENT_INSERT_FAILED = 1,       /* the flow table refused an entry */
+	SY_EVENT_FLOW_REPORT_LOST = 2,    /* the flow-event ring buffer was full */
+	SY_EVENT_FIB_MISS = 3,            /* no FIB answer for the outer destination: MACs swapped */
+	SY_EVENT__COUNT = 4,
+};
+
 #ifndef __bpf__
+static inline const char *sy_event_name(__u32 event)
+{
+	switch (event) {
+	case SY_EVENT_INSERT_RATE_LIMITED: return "insert_rate_limited";
+	case SY_EVENT_INSERT_FAILED: return "insert_failed";
+	case SY_EVENT_FLOW_REPORT_LOST: return "flow_report_lost";
+	case SY_EVENT_FIB_MISS: return "fib_miss";
+	default: return 0;
+	}
+}
+
 /* Stable snake_case names: metric labels, CLI output and fixture files use these. */
 static inline const char *sy_drop_reason_name(__u32 reason)
 {
@@ -288,6 +317,7 @@ _Static_assert(sizeof(struct sy_backend) == 20, "sy_backend");
 _Static_assert(sizeof(struct sy_flow_key) == 40, "sy_flow_key: hashed as five u64 words");
 _Static_assert(sizeof(struct sy_flow_entry) == 32, "sy_flow_entry: budget is 64 bytes");
 _Static_assert(sizeof(struct sy_node) == 40, "sy_node");
+_Static_assert(sizeof(struct sy_flow_event) == 48, "sy_flow_event");
 _Static_assert(sizeof(struct sy_service_counters) == 32, "sy_service_counters");
 _Static_assert(sizeof(struct sy_backend_counters) == 32, "sy_backend_counters");
 

@@ -1,0 +1,11 @@
+/* libbpf and the few system declarations the datapath layer needs. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+
+/* Glibc's Swift module hides setns (it needs _GNU_SOURCE). */
+int setns(int fd, int nstype);

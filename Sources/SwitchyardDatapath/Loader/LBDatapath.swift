@@ -1,0 +1,144 @@
+import CLibbpf
+import Foundation
+import Glibc
+import SwitchyardABI
+
+/// The loaded LB program and its maps.
+///
+/// Maps can be pinned under a bpffs directory: a later process that loads with the same pin
+/// directory re-uses the live maps (flow table, rings, counters) instead of creating new ones,
+/// so forwarding state survives an agent restart. Not thread-safe: one owner at a time.
+public final class LBDatapath: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Flow-table entries (LRU bound).
+        public var flowCapacity: Int = 1 << 20
+        /// Pin every map here (a bpffs directory); nil for private maps.
+        public var pinDirectory: String?
+        /// A hand-built object to load instead of the embedded one (debugging).
+        public var objectPath: String?
+
+        public init(flowCapacity: Int = 1 << 20, pinDirectory: String? = nil, objectPath: String? = nil) {
+            self.flowCapacity = flowCapacity
+            self.pinDirectory = pinDirectory
+            self.objectPath = objectPath
+        }
+    }
+
+    public let vips: BPFMap
+    public let services: BPFMap
+    public let rings: BPFMap
+    public let backends: BPFMap
+    public let flows: BPFMap
+    public let node: BPFMap
+    public let serviceStats: BPFMap
+    public let backendStats: BPFMap
+    public let drops: BPFMap
+    public let events: BPFMap
+    public let insertBudget: BPFMap
+    public let flowEvents: BPFMap
+    /// The LB program and the pass-through program (for veth peers and the benchmark floor).
+    public let programFD: Int32
+    public let passProgramFD: Int32
+    /// True when the maps were found pinned and re-used rather than created.
+    public let reusedPinnedMaps: Bool
+
+    private let object: OpaquePointer
+    private let objectBytes: [UInt8]
+
+    /// Expected key/value sizes per map, from the ABI header: checked before anything is written.
+    static let layout: [String: (key: Int, value: Int)] = [
+        "sy_vips": (MemoryLayout<sy_vip_addr>.size, MemoryLayout<sy_vip_info>.size),
+        "sy_services": (MemoryLayout<sy_service_key>.size, MemoryLayout<sy_service>.size),
+        "sy_rings": (4, 4),
+        "sy_backends": (4, MemoryLayout<sy_backend>.size),
+        "sy_flows": (MemoryLayout<sy_flow_key>.size, MemoryLayout<sy_flow_entry>.size),
+        "sy_node": (4, MemoryLayout<sy_node>.size),
+        "sy_service_stats": (4, MemoryLayout<sy_service_counters>.size),
+        "sy_backend_stats": (4, MemoryLayout<sy_backend_counters>.size),
+        "sy_drops": (4, 8),
+        "sy_events": (4, 8),
+        "sy_insert_budget": (4, 16),
+        "sy_flow_events": (0, 0),
+    ]
+
+    public init(options: Options = Options()) throws {
+        _ = LibbpfLog.installed
+        if let path = options.objectPath {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw BPFError("read BPF object \(path)", errno: ENOENT)
+            }
+            objectBytes = [UInt8](data)
+        } else {
+            objectBytes = EmbeddedObject.lb.bytes
+        }
+        var opts = bpf_object_open_opts()
+        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        let opened = objectBytes.withUnsafeBytes { bpf_object__open_mem($0.baseAddress, $0.count, &opts) }
+        guard let object = opened else { throw BPFError("open the LB object", errno: Glibc.errno) }
+        self.object = object
+
+        func map(_ name: String) throws -> OpaquePointer {
+            guard let m = bpf_object__find_map_by_name(object, name) else {
+                throw BPFError("find map \(name) in the object", errno: ENOENT)
+            }
+            return m
+        }
+        var reused = false
+        do {
+            try BPFError.check(bpf_map__set_max_entries(try map("sy_flows"), UInt32(options.flowCapacity)), "size sy_flows")
+            if let dir = options.pinDirectory {
+                for name in Self.layout.keys {
+                    let path = "\(dir)/\(name)"
+                    if access(path, F_OK) == 0 { reused = true }
+                    try BPFError.check(bpf_map__set_pin_path(try map(name), path), "pin path for \(name)")
+                }
+            }
+            try BPFError.check(bpf_object__load(object), "load the LB program (verifier or map mismatch; run with SWITCHYARD_LIBBPF_DEBUG=1)")
+        } catch {
+            bpf_object__close(object)
+            throw error
+        }
+        reusedPinnedMaps = reused
+
+        func handle(_ name: String) throws -> BPFMap {
+            let m = try map(name)
+            let key = Int(bpf_map__key_size(m)), value = Int(bpf_map__value_size(m))
+            let type = bpf_map__type(m)
+            if let expected = Self.layout[name], (expected.key, expected.value) != (key, value) {
+                throw BPFError("map \(name) has key/value \(key)/\(value) bytes, the ABI header says \(expected.key)/\(expected.value)", errno: EINVAL)
+            }
+            return BPFMap(fd: bpf_map__fd(m), name: name, keySize: key, valueSize: value,
+                          perCPU: type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH)
+        }
+        func program(_ name: String) throws -> Int32 {
+            guard let p = bpf_object__find_program_by_name(object, name) else { throw BPFError("find program \(name)", errno: ENOENT) }
+            return bpf_program__fd(p)
+        }
+        do {
+            vips = try handle("sy_vips")
+            services = try handle("sy_services")
+            rings = try handle("sy_rings")
+            backends = try handle("sy_backends")
+            flows = try handle("sy_flows")
+            node = try handle("sy_node")
+            serviceStats = try handle("sy_service_stats")
+            backendStats = try handle("sy_backend_stats")
+            drops = try handle("sy_drops")
+            events = try handle("sy_events")
+            insertBudget = try handle("sy_insert_budget")
+            flowEvents = try handle("sy_flow_events")
+            programFD = try program("switchyard_lb")
+            passProgramFD = try program("switchyard_pass")
+        } catch {
+            bpf_object__close(object)
+            throw error
+        }
+    }
+
+    deinit { bpf_object__close(object) }
+
+    /// Removes the pins (the maps live on while a program or process holds them).
+    public static func unpin(directory: String) {
+        for name in layout.keys { unlink("\(directory)/\(name)") }
+    }
+}

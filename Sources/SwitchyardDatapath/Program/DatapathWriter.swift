@@ -1,0 +1,135 @@
+import CLibbpf
+import DatapathModel
+import Glibc
+import SwitchyardABI
+import SwitchyardCore
+
+/// Makes the datapath's maps say what a `DatapathTables` says, touching only what changed.
+///
+/// Order matters while packets flow: new services are written bottom-up (backends, ring,
+/// service, VIP) so a packet that finds the VIP finds a complete service; removals go top-down.
+/// A ring is replaced whole — a new inner map, filled through mmap, swapped in with one update —
+/// so no packet ever sees half a ring.
+public final class DatapathWriter: @unchecked Sendable {
+    public let datapath: LBDatapath
+    /// Flow-table inserts per CPU per second (0 = unlimited).
+    public var newFlowRate: UInt32
+    private var applied: DatapathTables?
+
+    public init(datapath: LBDatapath, newFlowRate: UInt32 = 0) {
+        self.datapath = datapath
+        self.newFlowRate = newFlowRate
+    }
+
+    /// What the last `apply` wrote.
+    public var current: DatapathTables? { applied }
+
+    public struct Changes: Sendable, Equatable {
+        public var ringsSwapped = 0
+        public var servicesWritten = 0
+        public var servicesRemoved = 0
+        public var backendsWritten = 0
+    }
+
+    @discardableResult
+    public func apply(_ desired: DatapathTables) throws -> Changes {
+        var changes = Changes()
+        let previous = applied
+        let d = datapath
+        try d.node.update(UInt32(0), sy_node(desired.node, newFlowRate: newFlowRate))
+
+        for (index, backend) in desired.backends.sorted(by: { $0.key < $1.key })
+        where previous?.backends[index] != backend {
+            try d.backends.update(index, sy_backend(backend))
+            changes.backendsWritten += 1
+        }
+        for (id, ring) in desired.rings.sorted(by: { $0.key < $1.key }) where previous?.rings[id] != ring {
+            try swapRing(id: id, slots: ring)
+            changes.ringsSwapped += 1
+        }
+        for (key, entry) in desired.services.sorted(by: { $0.key < $1.key }) where previous?.services[key] != entry {
+            try d.services.update(sy_service_key(key), sy_service(entry))
+            changes.servicesWritten += 1
+        }
+        for vip in desired.vips.sorted() where previous?.vips.contains(vip) != true {
+            try d.vips.update(sy_vip_addr(vip), sy_vip_info(flags: 0))
+        }
+
+        // Removals, top-down. Without a record of what was written (a fresh process over
+        // re-used pinned maps), the maps themselves are read.
+        let staleVIPs: [sy_vip_addr], staleServices: [sy_service_key], staleRings: [UInt32], staleBackends: [UInt32]
+        if let previous {
+            staleVIPs = previous.vips.subtracting(desired.vips).map(sy_vip_addr.init)
+            staleServices = previous.services.keys.filter { desired.services[$0] == nil }.map(sy_service_key.init)
+            staleRings = previous.rings.keys.filter { desired.rings[$0] == nil }
+            staleBackends = previous.backends.keys.filter { desired.backends[$0] == nil }
+        } else if datapath.reusedPinnedMaps {
+            let wantVIPs = Set(desired.vips.map { structBytes(sy_vip_addr($0)) })
+            let wantServices = Set(desired.services.keys.map { structBytes(sy_service_key($0)) })
+            staleVIPs = try d.vips.keys(as: sy_vip_addr.self).filter { !wantVIPs.contains(structBytes($0)) }
+            staleServices = try d.services.keys(as: sy_service_key.self).filter { !wantServices.contains(structBytes($0)) }
+            staleRings = (0..<SY_MAX_SERVICES).filter { desired.rings[$0] == nil }
+            staleBackends = try (0..<SY_MAX_BACKENDS).filter { index in
+                guard desired.backends[index] == nil, let b = try d.backends.lookup(index, as: sy_backend.self) else { return false }
+                return b.state != UInt8(SY_BACKEND_UNUSED.rawValue)
+            }
+        } else {
+            (staleVIPs, staleServices, staleRings, staleBackends) = ([], [], [], [])
+        }
+        for vip in staleVIPs { try d.vips.delete(vip) }
+        for key in staleServices {
+            try d.services.delete(key)
+            changes.servicesRemoved += 1
+        }
+        for id in staleRings { try d.rings.delete(id) }
+        for index in staleBackends { try d.backends.update(index, sy_backend()) }
+        applied = desired
+        return changes
+    }
+
+    /// A new inner array of the ring's size, filled by mmap, then one update of the outer map.
+    private func swapRing(id: UInt32, slots: [UInt32]) throws {
+        var opts = bpf_map_create_opts()
+        opts.sz = MemoryLayout<bpf_map_create_opts>.size
+        opts.map_flags = UInt32(BPF_F_INNER_MAP | BPF_F_MMAPABLE)
+        let fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sy_ring", 4, 4, UInt32(slots.count), &opts)
+        guard fd >= 0 else { throw BPFError("create ring for service \(id)", errno: Glibc.errno) }
+        defer { close(fd) } // the outer map keeps the ring alive
+        // Array elements are laid out at round_up(value_size, 8): a u32 ring has an 8-byte stride.
+        let stride = 8
+        let length = (slots.count * stride + Int(getpagesize()) - 1) & ~(Int(getpagesize()) - 1)
+        guard let memory = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), memory != MAP_FAILED else {
+            throw BPFError("mmap ring for service \(id)", errno: Glibc.errno)
+        }
+        for (index, backend) in slots.enumerated() {
+            memory.storeBytes(of: backend, toByteOffset: index * stride, as: UInt32.self)
+        }
+        munmap(memory, length)
+        var key = id
+        var value = UInt32(bitPattern: fd)
+        try BPFError.check(bpf_map_update_elem(datapath.rings.fd, &key, &value, UInt64(BPF_ANY)), "swap ring of service \(id)")
+    }
+
+    /// Writes flow entries (tests, and stateful mode installing entries from other nodes).
+    public func install(flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false) throws {
+        for (key, entry) in flows {
+            var value = sy_flow_entry()
+            value.backend = entry.backend
+            value.service = entry.service
+            value.flags = remote ? SY_FLOW_F_REMOTE : 0
+            try datapath.flows.update(sy_flow_key(key), value)
+        }
+    }
+
+    public func removeFlows(_ keys: some Sequence<FlowKey>) throws {
+        for key in keys { try datapath.flows.delete(sy_flow_key(key)) }
+    }
+
+    public func flow(_ key: FlowKey) throws -> DatapathTables.FlowEntry? {
+        try datapath.flows.lookup(sy_flow_key(key), as: sy_flow_entry.self)
+            .map { DatapathTables.FlowEntry(backend: $0.backend, service: $0.service) }
+    }
+}
+
+/// A C struct's bytes, for comparing keys.
+func structBytes<T>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value) { Array($0) } }

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The Switchyard LB program (XDP). The Swift model, DatapathModel/Pipeline/Pipeline.swift, is
+ * its specification; the differential tests hold the two to identical verdicts, output bytes
+ * and counters. Each stage lives in the header of the same name as the model's file.
+ */
+#include "common.h"
+#include "maps.h"
+#include "drop.h"
+#include "parse.h"
+#include "lookup.h"
+#include "conntrack.h"
+#include "encap.h"
+#include "icmp.h"
+
+static __always_inline void count_forward(__u32 service, __u32 backend, __u64 bytes)
+{
+	struct sy_service_counters *s = bpf_map_lookup_elem(&sy_service_stats, &service);
+	struct sy_backend_counters *b = bpf_map_lookup_elem(&sy_backend_stats, &backend);
+
+	if (s) {
+		s->packets += 1;
+		s->bytes += bytes;
+	}
+	if (b) {
+		b->packets += 1;
+		b->bytes += bytes;
+	}
+}
+
+static __always_inline void count_new_flow(__u32 service, __u32 backend)
+{
+	struct sy_service_counters *s = bpf_map_lookup_elem(&sy_service_stats, &service);
+	struct sy_backend_counters *b = bpf_map_lookup_elem(&sy_backend_stats, &backend);
+
+	if (s)
+		s->new_flows += 1;
+	if (b)
+		b->new_flows += 1;
+}
+
+static __always_inline void count_too_big(__u32 service)
+{
+	struct sy_service_counters *s = bpf_map_lookup_elem(&sy_service_stats, &service);
+
+	if (s)
+		s->too_big += 1;
+}
+
+static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, const struct pick *pick,
+				   const struct sy_service *svc, __u64 hash, const struct sy_node *node, __u64 frame_len)
+{
+	struct sy_backend *be = bpf_map_lookup_elem(&sy_backends, &pick->backend);
+	int rc;
+
+	if (!be)
+		return count_drop(SY_DROP_BACKEND_DOWN);
+	rc = encapsulate(ctx, p, be, svc, hash, node);
+	if (rc == XDP_TX)
+		count_forward(svc->id, pick->backend, frame_len);
+	return rc;
+}
+
+/* ICMP errors about a flow go to the flow's backend; nothing is inserted for them. */
+static __always_inline int steer_icmp(struct xdp_md *ctx, struct pkt *p, const struct sy_node *node, __u64 frame_len)
+{
+	struct sy_flow_key key = {};
+	struct quoted_flow q = {};
+	struct sy_service *svc;
+	struct sy_backend *be;
+	struct pick pick;
+	__u64 hash;
+	int rc;
+
+	rc = icmp_quoted_flow(ctx, p, &q);
+	if (rc != SY_CONTINUE)
+		return rc;
+	svc = lookup_service(q.vip, p->family, q.vip_port, q.proto);
+	if (!svc)
+		return count_drop(SY_DROP_NO_SERVICE);
+	make_flow_key(&key, svc, q.client, q.vip, q.client_port, q.vip_port, q.proto, p->family);
+	hash = sy_flow_hash(&key);
+	rc = pick_backend(svc, &key, hash, 0, 0, &pick);
+	if (rc != SY_CONTINUE)
+		return rc;
+	be = bpf_map_lookup_elem(&sy_backends, &pick.backend);
+	if (!be)
+		return count_drop(SY_DROP_BACKEND_DOWN);
+	/* Never answer an ICMP error with another (RFC 1122 §3.2.2). */
+	if (p->ip_len + encap_overhead(be->family, svc->flags & SY_SVC_F_GUE) > node->mtu)
+		return count_drop(SY_DROP_MTU_EXCEEDED);
+	return forward(ctx, p, &pick, svc, hash, node, frame_len);
+}
+
+SEC("xdp")
+int switchyard_lb(struct xdp_md *ctx)
+{
+	__u64 frame_len = ctx->data_end - ctx->data;
+	struct sy_flow_key key = {};
+	struct pkt p = {};
+	struct sy_service *svc;
+	struct sy_backend *be;
+	struct sy_node *node;
+	struct pick pick;
+	__u32 zero = 0, overhead;
+	__u64 hash;
+	int rc;
+
+	rc = parse_ip(ctx, &p);
+	if (rc != SY_CONTINUE)
+		return rc;
+	node = bpf_map_lookup_elem(&sy_node, &zero);
+	if (!node)
+		return XDP_PASS;
+	if (p.proto == (p.family == SY_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+		return steer_icmp(ctx, &p, node, frame_len);
+
+	rc = parse_ports(ctx, &p);
+	if (rc != SY_CONTINUE)
+		return rc;
+	svc = lookup_service(p.dst, p.family, p.dport, p.proto);
+	if (!svc)
+		return count_drop(SY_DROP_NO_SERVICE);
+
+	make_flow_key(&key, svc, p.src, p.dst, p.sport, p.dport, p.proto, p.family);
+	hash = sy_flow_hash(&key);
+	rc = pick_backend(svc, &key, hash, !(p.proto == IPPROTO_TCP && (p.tcp_flags & 0x04)), node->new_flow_rate, &pick);
+	if (rc != SY_CONTINUE)
+		return rc;
+	if (pick.outcome == PICK_INSERTED)
+		count_new_flow(svc->id, pick.backend);
+
+	be = bpf_map_lookup_elem(&sy_backends, &pick.backend);
+	if (!be)
+		return count_drop(SY_DROP_BACKEND_DOWN);
+	overhead = encap_overhead(be->family, svc->flags & SY_SVC_F_GUE);
+	if (p.ip_len + overhead > node->mtu) {
+		if (p.family == SY_FAMILY_V4) {
+			if (!p.df || p.ip_len < SY_ICMP4_TOO_BIG_QUOTE)
+				return count_drop(SY_DROP_MTU_EXCEEDED);
+			rc = send_frag_needed(ctx, &p, node->mtu - overhead);
+		} else {
+			if (p.ip_len < SY_ICMP6_TOO_BIG_QUOTE)
+				return count_drop(SY_DROP_MTU_EXCEEDED);
+			rc = send_packet_too_big(ctx, &p, node->mtu - overhead);
+		}
+		if (rc == XDP_TX)
+			count_too_big(svc->id);
+		return rc;
+	}
+	return forward(ctx, &p, &pick, svc, hash, node, frame_len);
+}
+
+/* For the peer of a veth that runs switchyard_lb natively (XDP_TX needs a program there), and
+ * the harness floor of the benchmark. */
+SEC("xdp")
+int switchyard_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Stage 2 — mirrors DatapathModel/Pipeline/Lookup.swift: which service a packet is for. */
+#ifndef SY_LOOKUP_H
+#define SY_LOOKUP_H
+
+#include "maps.h"
+
+static __always_inline struct sy_service *lookup_service(const __be32 *vip, __u8 family, __be16 port, __u8 proto)
+{
+	struct sy_service_key key = {};
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return NULL;
+	key.addr[0] = vip[0];
+	key.addr[1] = vip[1];
+	key.addr[2] = vip[2];
+	key.addr[3] = vip[3];
+	key.port = port;
+	key.proto = proto;
+	key.family = family;
+	return bpf_map_lookup_elem(&sy_services, &key);
+}
+
+#endif

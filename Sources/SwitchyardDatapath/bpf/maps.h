@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every map of the LB program, in one place. Layouts come from switchyard_abi.h; the loader
+ * checks each map's key and value size against it before use. */
+#ifndef SY_MAPS_H
+#define SY_MAPS_H
+
+#include "common.h"
+
+/* Destination addresses that are VIPs: anything else passes untouched. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SY_MAX_SERVICES);
+	__type(key, struct sy_vip_addr);
+	__type(value, struct sy_vip_info);
+} sy_vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SY_MAX_SERVICES);
+	__type(key, struct sy_service_key);
+	__type(value, struct sy_service);
+} sy_services SEC(".maps");
+
+/* One Maglev ring per service id: an array of backend indices. The agent builds a new inner map
+ * and swaps it in with one update, so a packet sees the old ring or the new one, never a mix.
+ * BPF_F_INNER_MAP lets rings differ in size; BPF_F_MMAPABLE lets the agent fill them by mmap. */
+struct sy_ring {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SY_MAX_SERVICES);
+	__type(key, __u32);
+	__array(values, struct sy_ring);
+} sy_rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SY_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sy_backend);
+} sy_backends SEC(".maps");
+
+/* The flow table. LRU: when full, the least recently used entry goes, and every hit refreshes
+ * an entry, so connections that keep talking outlive a flood of one-packet flows. The loader
+ * sets max_entries from the node config. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct sy_flow_key);
+	__type(value, struct sy_flow_entry);
+} sy_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sy_node);
+} sy_node SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SY_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sy_service_counters);
+} sy_service_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SY_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sy_backend_counters);
+} sy_backend_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SY_DROP__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} sy_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SY_EVENT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} sy_events SEC(".maps");
+
+/* Per-CPU token bucket for flow-table inserts (node.new_flow_rate). */
+struct sy_insert_budget {
+	__u64 last_ns;
+	__u64 credit_ns; /* time-denominated credit, capped at one second */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sy_insert_budget);
+} sy_insert_budget SEC(".maps");
+
+/* New flows of stateful services, for the agent to publish to the flow store. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} sy_flow_events SEC(".maps");
+
+#endif

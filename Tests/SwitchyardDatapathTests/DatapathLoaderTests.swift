@@ -1,0 +1,128 @@
+import CLibbpf
+import DatapathFixtures
+import DatapathModel
+import Foundation
+import Glibc
+import SwitchyardABI
+import SwitchyardCore
+import Testing
+@testable import SwitchyardDatapath
+
+/// Loading, pinning, programming and reading the real maps. Needs BPF (root).
+@Suite(.enabled(if: BPFProbe.available, BPFProbe.skipMessage), .serialized)
+struct DatapathLoaderTests {
+    /// A private bpffs instance for one test, removed afterwards.
+    final class PrivateBPFFS {
+        let path = "/tmp/switchyard-test-bpffs-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        init() throws { try BPFFS.ensureMounted(path) }
+        deinit { BPFFS.unmount(path) }
+    }
+
+    static func tables() -> DatapathTables { DatapathTables(config: SelftestConfig.config()) }
+
+    /// A process exits, another loads with the same pin directory: it gets the very same maps
+    /// (same kernel ids), with the flows and counters the first left.
+    @Test func pinnedMapsSurviveAndAreReused() throws {
+        let fs = try PrivateBPFFS()
+        let frame = try PacketSpec.parse("tcp 10.0.1.2:40000 > 10.200.0.10:80 S").frame()
+        var ids: [UInt32] = []
+        var flowsBefore: [sy_flow_key] = []
+        do {
+            let first = try LBDatapath(options: .init(flowCapacity: 4096, pinDirectory: fs.path))
+            #expect(!first.reusedPinnedMaps)
+            try DatapathWriter(datapath: first).apply(Self.tables())
+            let run = try TestRun.run(program: first.programFD, frame: frame)
+            #expect(run.action == TestRun.xdpTX)
+            ids = try [first.flows.id(), first.rings.id(), first.serviceStats.id(), first.services.id()]
+            flowsBefore = try first.flows.keys(as: sy_flow_key.self)
+            #expect(flowsBefore.count == 1)
+        } // the object is closed here, as at process exit: only the pins hold the maps
+        let second = try LBDatapath(options: .init(flowCapacity: 4096, pinDirectory: fs.path))
+        #expect(second.reusedPinnedMaps)
+        #expect(try [second.flows.id(), second.rings.id(), second.serviceStats.id(), second.services.id()] == ids)
+        #expect(try second.flows.keys(as: sy_flow_key.self).map(structBytes) == flowsBefore.map(structBytes))
+        // The new program forwards on the old maps without being programmed again.
+        let again = try TestRun.run(program: second.programFD, frame: try PacketSpec.parse("tcp 10.0.1.2:40000 > 10.200.0.10:80 A").frame())
+        #expect(again.action == TestRun.xdpTX)
+        let counters = try CounterReader(datapath: second).read(services: [0], backends: [])
+        #expect(counters.services[0]?.packets == 2, "counters carried over: \(counters)")
+        // A writer over re-used maps removes what the new config no longer has.
+        var fewer = Self.tables()
+        let dropped = fewer.services.keys.first { $0.port == 443 }!
+        fewer.services[dropped] = nil
+        try DatapathWriter(datapath: second).apply(fewer)
+        #expect(try second.services.keys(as: sy_service_key.self).count == fewer.services.count)
+        LBDatapath.unpin(directory: fs.path)
+    }
+
+    /// The rings in the kernel are the model's rings, slot for slot; a change to one service
+    /// swaps that service's ring only.
+    @Test func ringsMatchAndOnlyChangedOnesSwap() throws {
+        let datapath = try LBDatapath(options: .init(flowCapacity: 4096))
+        let writer = DatapathWriter(datapath: datapath)
+        var tables = Self.tables()
+        let first = try writer.apply(tables)
+        #expect(first.ringsSwapped == tables.rings.count)
+        for (id, ring) in tables.rings {
+            #expect(try kernelRing(datapath, id) == ring, "ring of service \(id)")
+        }
+        // Take one backend of "web" (port 80) out: only that ring changes.
+        let web = tables.serviceID(named: "web/80/tcp")!
+        var config = SelftestConfig.config()
+        config.services[0].backends[0].state = .down
+        tables = DatapathTables(config: config)
+        let second = try writer.apply(tables)
+        #expect(second.ringsSwapped == 1)
+        #expect(second.backendsWritten == 1)
+        #expect(try kernelRing(datapath, web) == tables.rings[web])
+        #expect(try writer.apply(tables) == DatapathWriter.Changes())
+    }
+
+    private func kernelRing(_ datapath: LBDatapath, _ id: UInt32) throws -> [UInt32]? {
+        guard let innerID: UInt32 = try datapath.rings.lookup(id, as: UInt32.self) else { return nil }
+        let fd = bpf_map_get_fd_by_id(innerID)
+        guard fd >= 0 else { throw BPFError("open ring", errno: errno) }
+        defer { close(fd) }
+        var info = bpf_map_info()
+        var length = UInt32(MemoryLayout<bpf_map_info>.size)
+        try BPFError.check(bpf_obj_get_info_by_fd(fd, &info, &length), "ring info")
+        let ring = BPFMap(fd: fd, name: "ring", keySize: 4, valueSize: 4, perCPU: false)
+        return try (0..<info.max_entries).map { try ring.lookup($0, as: UInt32.self)! }
+    }
+
+    /// Past the per-CPU insert budget, new flows are still forwarded by the ring, without an
+    /// entry, and counted; flows that had entries keep them.
+    @Test func insertRateLimitForwardsWithoutInserting() throws {
+        let datapath = try LBDatapath(options: .init(flowCapacity: 65536))
+        let writer = DatapathWriter(datapath: datapath, newFlowRate: 1000)
+        try writer.apply(Self.tables())
+        let established = (0..<50).map { try! PacketSpec.parse("tcp 10.9.0.\($0 + 1):40000 > 10.200.0.10:80 S").frame() }
+        for frame in established { #expect(try TestRun.run(program: datapath.programFD, frame: frame).action == TestRun.xdpTX) }
+        var forwarded = 0
+        for i in 0..<5000 {
+            let frame = try PacketSpec.parse("tcp 10.\(20 + i / 60000).\(i / 250 % 240).\(i % 250 + 1):\(1024 + i % 60000) > 10.200.0.10:80 S").frame()
+            if try TestRun.run(program: datapath.programFD, frame: frame).action == TestRun.xdpTX { forwarded += 1 }
+        }
+        let entries = try datapath.flows.keys(as: sy_flow_key.self).count
+        let limited = try CounterReader(datapath: datapath).events()["insert_rate_limited"] ?? 0
+        #expect(forwarded == 5000, "every new flow is still forwarded")
+        #expect(limited > 0 && entries < 50 + 5000 && UInt64(entries) + limited == 5050, "entries \(entries), rate-limited \(limited)")
+        for frame in established.map({ $0 }) {
+            _ = try TestRun.run(program: datapath.programFD, frame: frame)
+        }
+        let keys = Set(try datapath.flows.keys(as: sy_flow_key.self).map { structBytes($0) })
+        let establishedKeys = try established.map { frame -> [UInt8] in
+            let p = try PacketSpec.parse("tcp \(IPAddress.read(.v4, from: frame, at: 26)):40000 > 10.200.0.10:80")
+            return structBytes(sy_flow_key(FlowKey(source: p.source, destination: p.destination, sourcePort: 40000, destinationPort: 80, proto: 6)))
+        }
+        #expect(establishedKeys.allSatisfy { keys.contains($0) }, "established flows keep their entries")
+    }
+
+    @Test func mapLayoutsMatchTheHeader() throws {
+        let datapath = try LBDatapath(options: .init(flowCapacity: 1024))
+        #expect(datapath.flows.keySize == MemoryLayout<sy_flow_key>.size)
+        #expect(datapath.flows.valueSize == MemoryLayout<sy_flow_entry>.size)
+        #expect(datapath.services.valueSize == MemoryLayout<sy_service>.size)
+        #expect(datapath.node.valueSize == MemoryLayout<sy_node>.size)
+    }
+}

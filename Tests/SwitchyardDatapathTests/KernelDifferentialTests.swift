@@ -1,0 +1,74 @@
+import DatapathFixtures
+import DatapathModel
+import Foundation
+import SwitchyardCore
+import Testing
+@testable import SwitchyardDatapath
+
+enum BPFProbe {
+    static let reason = Privileges.bpfUnavailableReason()
+    static var available: Bool { reason == nil }
+    static var skipMessage: Comment { Comment(rawValue: "skipped: \(reason ?? "")") }
+}
+
+/// The kernel program against the model: same tables, same packets, identical verdicts, output
+/// bytes, counter changes and flow entries. Needs BPF (root); skipped with the reason otherwise.
+@Suite(.enabled(if: BPFProbe.available, BPFProbe.skipMessage), .serialized)
+struct KernelDifferentialTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/pipeline")
+    static let names: [String] = (try? FileManager.default.contentsOfDirectory(atPath: fixtures.path))?
+        .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted() ?? []
+
+    /// Every fixture: model = kernel, and the model meets the fixture (checked in the model
+    /// suite too), so kernel = model = expected.
+    @Test(arguments: names)
+    func fixtureAgrees(_ name: String) throws {
+        let fixture = try PipelineFixture.load(Self.fixtures.appendingPathComponent("\(name).yaml"))
+        let harness = try DifferentialHarness(tables: try fixture.tables(), flowCapacity: 4096)
+        harness.ignoreMACs = fixture.swapMACs
+        for prior in fixture.prior {
+            let mismatch = try harness.run(try PacketSpec.parse(prior).frame())
+            #expect(mismatch == nil, "\(name) prior packet: \(mismatch?.description ?? "")")
+        }
+        let before = harness.model
+        let frame = try fixture.frame()
+        let mismatch = try harness.run(frame)
+        #expect(mismatch == nil, "\(name): \(fixture.description)\n\(mismatch?.description ?? "")")
+        #expect(harness.kernelUntestable == (frame.count < 14 ? 1 : 0))
+        var model = before
+        let result = Pipeline.process(frame, tables: &model)
+        let problems = FixtureCheck.check(fixture, input: frame, tables: before, result: result)
+        #expect(problems.isEmpty, "\(name): \(problems)")
+    }
+
+    /// Seeded random packets, valid and damaged, with backends changing state and the flow table
+    /// emptied now and then. The CLI runs the same with any seed and count.
+    @Test func randomPacketsAgree() throws {
+        let config = SelftestConfig.config()
+        let harness = try DifferentialHarness(tables: DatapathTables(config: config))
+        var generator = PacketGenerator(seed: 7, config: config)
+        var rng = SplitMix64(seed: 7)
+        var mismatches: [DifferentialHarness.Mismatch] = []
+        var verdicts: [String: Int] = [:]
+        let backends = Array(harness.model.backends.keys).sorted()
+        for i in 0..<100_000 {
+            if i % 5000 == 4999 {
+                let index = backends[Int(rng.next() % UInt64(backends.count))]
+                try harness.setBackendState(index, [.up, .down, .draining][Int(rng.next() % 3)])
+            }
+            if i % 20000 == 19999 { try harness.clearFlows() }
+            let frame = generator.next().frame()
+            if let mismatch = try harness.run(frame) {
+                mismatches.append(mismatch)
+                if mismatches.count >= 5 { break }
+            }
+            var model = harness.model
+            let result = Pipeline.process(frame, tables: &model)
+            verdicts[String(describing: result.verdict).components(separatedBy: " ").first!, default: 0] += 1
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) mismatches; first:\n\(mismatches.first?.description ?? "")")
+        // The generator reaches every kind of outcome.
+        #expect(verdicts["tx", default: 0] > 20_000 && verdicts["drop", default: 0] > 10_000 && verdicts["pass", default: 0] > 5_000,
+                "\(verdicts)")
+    }
+}
