@@ -9,3 +9,7 @@
 
 /* Glibc's Swift module hides setns (it needs _GNU_SOURCE). */
 int setns(int fd, int nstype);
+
+/* Glibc's Swift module hides sched_setaffinity (it needs _GNU_SOURCE); the mask is a
+ * cpu_set_t, here as its words. */
+int sched_setaffinity(int pid, unsigned long cpusetsize, const unsigned long *mask);

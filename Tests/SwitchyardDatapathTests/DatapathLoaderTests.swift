@@ -26,7 +26,7 @@ struct DatapathLoaderTests {
         let fs = try PrivateBPFFS()
         let frame = try PacketSpec.parse("tcp 10.0.1.2:40000 > 10.200.0.10:80 S").frame()
         var ids: [UInt32] = []
-        var flowsBefore: [sy_flow_key] = []
+        var flowsBefore: [FlowKey: DatapathTables.FlowEntry] = [:]
         do {
             let first = try LBDatapath(options: .init(flowCapacity: 4096, pinDirectory: fs.path))
             #expect(!first.reusedPinnedMaps)
@@ -34,13 +34,13 @@ struct DatapathLoaderTests {
             let run = try TestRun.run(program: first.programFD, frame: frame)
             #expect(run.action == TestRun.xdpTX)
             ids = try [first.flows.id(), first.rings.id(), first.serviceStats.id(), first.services.id()]
-            flowsBefore = try first.flows.keys(as: sy_flow_key.self)
+            flowsBefore = try FlowTable(datapath: first).all()
             #expect(flowsBefore.count == 1)
         } // the object is closed here, as at process exit: only the pins hold the maps
         let second = try LBDatapath(options: .init(flowCapacity: 4096, pinDirectory: fs.path))
         #expect(second.reusedPinnedMaps)
         #expect(try [second.flows.id(), second.rings.id(), second.serviceStats.id(), second.services.id()] == ids)
-        #expect(try second.flows.keys(as: sy_flow_key.self).map(structBytes) == flowsBefore.map(structBytes))
+        #expect(try FlowTable(datapath: second).all() == flowsBefore)
         // The new program forwards on the old maps without being programmed again.
         let again = try TestRun.run(program: second.programFD, frame: try PacketSpec.parse("tcp 10.0.1.2:40000 > 10.200.0.10:80 A").frame())
         #expect(again.action == TestRun.xdpTX)
@@ -103,25 +103,25 @@ struct DatapathLoaderTests {
             let frame = try PacketSpec.parse("tcp 10.\(20 + i / 60000).\(i / 250 % 240).\(i % 250 + 1):\(1024 + i % 60000) > 10.200.0.10:80 S").frame()
             if try TestRun.run(program: datapath.programFD, frame: frame).action == TestRun.xdpTX { forwarded += 1 }
         }
-        let entries = try datapath.flows.keys(as: sy_flow_key.self).count
+        let entries = try FlowTable(datapath: datapath).all().count
         let limited = try CounterReader(datapath: datapath).events()["insert_rate_limited"] ?? 0
         #expect(forwarded == 5000, "every new flow is still forwarded")
         #expect(limited > 0 && entries < 50 + 5000 && UInt64(entries) + limited == 5050, "entries \(entries), rate-limited \(limited)")
         for frame in established.map({ $0 }) {
             _ = try TestRun.run(program: datapath.programFD, frame: frame)
         }
-        let keys = Set(try datapath.flows.keys(as: sy_flow_key.self).map { structBytes($0) })
-        let establishedKeys = try established.map { frame -> [UInt8] in
-            let p = try PacketSpec.parse("tcp \(IPAddress.read(.v4, from: frame, at: 26)):40000 > 10.200.0.10:80")
-            return structBytes(sy_flow_key(FlowKey(source: p.source, destination: p.destination, sourcePort: 40000, destinationPort: 80, proto: 6)))
+        let keys = Set(try FlowTable(datapath: datapath).all().keys)
+        let establishedKeys = established.map { frame in
+            FlowKey(source: IPAddress.read(.v4, from: frame, at: 26), destination: IPAddress("10.200.0.10")!,
+                    sourcePort: 40000, destinationPort: 80, proto: 6)
         }
         #expect(establishedKeys.allSatisfy { keys.contains($0) }, "established flows keep their entries")
     }
 
     @Test func mapLayoutsMatchTheHeader() throws {
         let datapath = try LBDatapath(options: .init(flowCapacity: 1024))
-        #expect(datapath.flows.keySize == MemoryLayout<sy_flow_key>.size)
-        #expect(datapath.flows.valueSize == MemoryLayout<sy_flow_entry>.size)
+        #expect(datapath.flows.valueSize == MemoryLayout<sy_flow_set>.size)
+        #expect(MemoryLayout<sy_flow_slot>.size == 64)
         #expect(datapath.services.valueSize == MemoryLayout<sy_service>.size)
         #expect(datapath.node.valueSize == MemoryLayout<sy_node>.size)
     }

@@ -109,14 +109,56 @@ struct sy_flow_key {
 
 #define SY_FLOW_F_REMOTE (1u << 0) /* installed from the flow store, not created here */
 
+/* What a flow maps to. */
 struct sy_flow_entry {
-	__u32 backend;      /* index into `backends` */
-	__u32 service;      /* sy_service.id the flow belongs to */
-	__u64 created_ns;   /* bpf_ktime_get_ns(); excluded from model comparisons */
-	__u64 last_seen_ns; /* refreshed at most once a second; excluded from model comparisons */
-	__u32 flags;        /* SY_FLOW_F_* */
-	__u32 pad;
+	__u32 backend; /* index into `backends` */
+	__u32 service; /* sy_service.id the flow belongs to */
 };
+
+/*
+ * The flow table is set-associative: an array of sets, SY_FLOW_WAYS entries each, the set
+ * chosen by the low bits of sy_flow_hash. A set's first cache line holds a tag and a last-seen
+ * time per way, so a lookup reads one line to find the way and one line for the entry. Lookups
+ * and inserts are plain array accesses: no helper call, no lock. Writers on two CPUs can tear
+ * an entry; `check` catches that (a torn entry is a miss, re-picked from the ring).
+ *
+ * Insert: into an empty way, else the way idle longest — but only if it has been idle at least
+ * node.evict_idle jiffies. A set of busy flows is never evicted by new ones (flood safety); the
+ * new flow is then forwarded by the ring without an entry, and counted.
+ */
+#define SY_FLOW_WAYS 4
+#define SY_FLOW_REFRESH_JIFFIES 64 /* last_seen is rewritten at most this often */
+
+struct sy_flow_slot {
+	struct sy_flow_key key;
+	__u32 backend;
+	__u32 service;
+	__u32 flags; /* SY_FLOW_F_* */
+	__u32 check; /* sy_flow_check(tag, backend, service) */
+	__u64 pad;
+};
+
+struct sy_flow_set {
+	__u32 tag[SY_FLOW_WAYS];       /* sy_flow_tag(hash) of the way's key; 0 = empty */
+	__u32 last_seen[SY_FLOW_WAYS]; /* low 32 bits of jiffies */
+	__u8 pad[32];
+	struct sy_flow_slot way[SY_FLOW_WAYS];
+};
+
+static inline __u32 sy_flow_tag(__u64 hash)
+{
+	return (__u32)(hash >> 32) | 1; /* never 0, which marks an empty way */
+}
+
+static inline __u32 sy_flow_set_index(__u64 hash, __u32 set_mask)
+{
+	return (__u32)hash & set_mask; /* the set count is a power of two */
+}
+
+static inline __u32 sy_flow_check(__u32 tag, __u32 backend, __u32 service)
+{
+	return tag ^ (backend * 0x9e3779b1u) ^ (service * 0x85ebca6bu);
+}
 
 /* ---- node --------------------------------------------------------------------------------- */
 
@@ -130,6 +172,14 @@ struct sy_node {
 	__u16 mtu;             /* egress MTU: largest outer IP packet */
 	__u16 flags;           /* SY_NODE_F_* */
 	__u32 new_flow_rate;   /* flow-table inserts allowed per CPU per second; 0 = unlimited */
+	__u32 flow_set_mask;   /* number of flow sets - 1 */
+	__u32 evict_idle;      /* jiffies a way must be idle before a new flow may replace it */
+};
+
+/* The datapath's clocks, read by the agent through the switchyard_clock program. */
+struct sy_clock {
+	__u64 jiffies;
+	__u64 ktime_ns;
 };
 
 /* ---- stateful mode: new-flow reports (ring buffer) ------------------------------------------ */
@@ -188,7 +238,9 @@ enum sy_event {
 	SY_EVENT_INSERT_FAILED = 1,       /* the flow table refused an entry */
 	SY_EVENT_FLOW_REPORT_LOST = 2,    /* the flow-event ring buffer was full */
 	SY_EVENT_FIB_MISS = 3,            /* no FIB answer for the outer destination: MACs swapped */
-	SY_EVENT__COUNT = 4,
+	SY_EVENT_FLOW_SET_BUSY = 4,       /* every way of the set is active: forwarded without an entry */
+	SY_EVENT_FLOW_TORN = 5,           /* an entry failed its check (concurrent writers): re-picked */
+	SY_EVENT__COUNT = 6,
 };
 
 #ifndef __bpf__
@@ -199,6 +251,8 @@ static inline const char *sy_event_name(__u32 event)
 	case SY_EVENT_INSERT_FAILED: return "insert_failed";
 	case SY_EVENT_FLOW_REPORT_LOST: return "flow_report_lost";
 	case SY_EVENT_FIB_MISS: return "fib_miss";
+	case SY_EVENT_FLOW_SET_BUSY: return "flow_set_busy";
+	case SY_EVENT_FLOW_TORN: return "flow_torn";
 	default: return 0;
 	}
 }
@@ -315,8 +369,11 @@ _Static_assert(sizeof(struct sy_service_key) == 20, "sy_service_key");
 _Static_assert(sizeof(struct sy_service) == 16, "sy_service");
 _Static_assert(sizeof(struct sy_backend) == 20, "sy_backend");
 _Static_assert(sizeof(struct sy_flow_key) == 40, "sy_flow_key: hashed as five u64 words");
-_Static_assert(sizeof(struct sy_flow_entry) == 32, "sy_flow_entry: budget is 64 bytes");
-_Static_assert(sizeof(struct sy_node) == 40, "sy_node");
+_Static_assert(sizeof(struct sy_flow_entry) == 8, "sy_flow_entry");
+_Static_assert(sizeof(struct sy_flow_slot) == 64, "sy_flow_slot: one cache line, the 64-byte budget");
+_Static_assert(sizeof(struct sy_flow_set) == 64 + 64 * SY_FLOW_WAYS, "sy_flow_set: header line + ways");
+_Static_assert(sizeof(struct sy_node) == 48, "sy_node");
+_Static_assert(sizeof(struct sy_clock) == 16, "sy_clock");
 _Static_assert(sizeof(struct sy_flow_event) == 48, "sy_flow_event");
 _Static_assert(sizeof(struct sy_service_counters) == 32, "sy_service_counters");
 _Static_assert(sizeof(struct sy_backend_counters) == 32, "sy_backend_counters");

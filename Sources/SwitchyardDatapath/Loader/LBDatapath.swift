@@ -10,7 +10,7 @@ import SwitchyardABI
 /// so forwarding state survives an agent restart. Not thread-safe: one owner at a time.
 public final class LBDatapath: @unchecked Sendable {
     public struct Options: Sendable {
-        /// Flow-table entries (LRU bound).
+        /// Flow-table entries: rounded up to a power-of-two number of sets of SY_FLOW_WAYS.
         public var flowCapacity: Int = 1 << 20
         /// Pin every map here (a bpffs directory); nil for private maps.
         public var pinDirectory: String?
@@ -36,9 +36,13 @@ public final class LBDatapath: @unchecked Sendable {
     public let events: BPFMap
     public let insertBudget: BPFMap
     public let flowEvents: BPFMap
+    public let clock: BPFMap
+    /// Flow sets − 1 (the set count is a power of two).
+    public let flowSetMask: UInt32
     /// The LB program and the pass-through program (for veth peers and the benchmark floor).
     public let programFD: Int32
     public let passProgramFD: Int32
+    public let clockProgramFD: Int32
     /// True when the maps were found pinned and re-used rather than created.
     public let reusedPinnedMaps: Bool
 
@@ -51,7 +55,8 @@ public final class LBDatapath: @unchecked Sendable {
         "sy_services": (MemoryLayout<sy_service_key>.size, MemoryLayout<sy_service>.size),
         "sy_rings": (4, 4),
         "sy_backends": (4, MemoryLayout<sy_backend>.size),
-        "sy_flows": (MemoryLayout<sy_flow_key>.size, MemoryLayout<sy_flow_entry>.size),
+        "sy_flows": (4, MemoryLayout<sy_flow_set>.size),
+        "sy_clock": (4, MemoryLayout<sy_clock>.size),
         "sy_node": (4, MemoryLayout<sy_node>.size),
         "sy_service_stats": (4, MemoryLayout<sy_service_counters>.size),
         "sy_backend_stats": (4, MemoryLayout<sy_backend_counters>.size),
@@ -84,8 +89,12 @@ public final class LBDatapath: @unchecked Sendable {
             return m
         }
         var reused = false
+        let ways = Int(SY_FLOW_WAYS)
+        var sets = 1
+        while sets * ways < options.flowCapacity { sets <<= 1 }
+        flowSetMask = UInt32(sets - 1)
         do {
-            try BPFError.check(bpf_map__set_max_entries(try map("sy_flows"), UInt32(options.flowCapacity)), "size sy_flows")
+            try BPFError.check(bpf_map__set_max_entries(try map("sy_flows"), UInt32(sets)), "size sy_flows")
             if let dir = options.pinDirectory {
                 for name in Self.layout.keys {
                     let path = "\(dir)/\(name)"
@@ -127,8 +136,10 @@ public final class LBDatapath: @unchecked Sendable {
             events = try handle("sy_events")
             insertBudget = try handle("sy_insert_budget")
             flowEvents = try handle("sy_flow_events")
+            clock = try handle("sy_clock")
             programFD = try program("switchyard_lb")
             passProgramFD = try program("switchyard_pass")
+            clockProgramFD = try program("switchyard_clock")
         } catch {
             bpf_object__close(object)
             throw error
@@ -136,6 +147,12 @@ public final class LBDatapath: @unchecked Sendable {
     }
 
     deinit { bpf_object__close(object) }
+
+    /// The datapath's clocks now (flow-table times are jiffies).
+    public func readClock() throws -> sy_clock {
+        _ = try TestRun.run(program: clockProgramFD, frame: [UInt8](repeating: 0, count: 64))
+        return try clock.lookup(UInt32(0), as: sy_clock.self) ?? sy_clock()
+    }
 
     /// Removes the pins (the maps live on while a program or process holds them).
     public static func unpin(directory: String) {

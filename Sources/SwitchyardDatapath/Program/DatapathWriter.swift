@@ -14,11 +14,16 @@ public final class DatapathWriter: @unchecked Sendable {
     public let datapath: LBDatapath
     /// Flow-table inserts per CPU per second (0 = unlimited).
     public var newFlowRate: UInt32
+    /// Jiffies a flow must be idle before a new flow may take its way (0: always the oldest).
+    public var evictIdle: UInt32
+    public let flowTable: FlowTable
     private var applied: DatapathTables?
 
-    public init(datapath: LBDatapath, newFlowRate: UInt32 = 0) {
+    public init(datapath: LBDatapath, newFlowRate: UInt32 = 0, evictIdle: UInt32 = 0) {
         self.datapath = datapath
         self.newFlowRate = newFlowRate
+        self.evictIdle = evictIdle
+        flowTable = FlowTable(datapath: datapath)
     }
 
     /// What the last `apply` wrote.
@@ -36,7 +41,7 @@ public final class DatapathWriter: @unchecked Sendable {
         var changes = Changes()
         let previous = applied
         let d = datapath
-        try d.node.update(UInt32(0), sy_node(desired.node, newFlowRate: newFlowRate))
+        try d.node.update(UInt32(0), sy_node(desired.node, newFlowRate: newFlowRate, flowSetMask: d.flowSetMask, evictIdle: evictIdle))
 
         for (index, backend) in desired.backends.sorted(by: { $0.key < $1.key })
         where previous?.backends[index] != backend {
@@ -112,22 +117,15 @@ public final class DatapathWriter: @unchecked Sendable {
 
     /// Writes flow entries (tests, and stateful mode installing entries from other nodes).
     public func install(flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false) throws {
-        for (key, entry) in flows {
-            var value = sy_flow_entry()
-            value.backend = entry.backend
-            value.service = entry.service
-            value.flags = remote ? SY_FLOW_F_REMOTE : 0
-            try datapath.flows.update(sy_flow_key(key), value)
-        }
+        try flowTable.install(flows, remote: remote)
     }
 
     public func removeFlows(_ keys: some Sequence<FlowKey>) throws {
-        for key in keys { try datapath.flows.delete(sy_flow_key(key)) }
+        for key in keys { try flowTable.remove(key) }
     }
 
     public func flow(_ key: FlowKey) throws -> DatapathTables.FlowEntry? {
-        try datapath.flows.lookup(sy_flow_key(key), as: sy_flow_entry.self)
-            .map { DatapathTables.FlowEntry(backend: $0.backend, service: $0.service) }
+        try flowTable.lookup(key)
     }
 }
 

@@ -45,6 +45,7 @@ struct pkt {
 	__u8 pad;
 	__be32 src[4];
 	__be32 dst[4];
+	struct sy_service *svc; /* found by peek_service, or NULL */
 };
 
 /* Fold a 32/64-bit one's-complement partial sum to 16 bits. */

@@ -15,6 +15,7 @@
 struct pick {
 	__u32 backend;
 	__u32 outcome;
+	struct sy_backend *be; /* the backend's entry, looked up once */
 };
 
 static __always_inline void make_flow_key(struct sy_flow_key *k, const struct sy_service *svc, const __be32 *src,
@@ -72,27 +73,79 @@ static __always_inline void report_flow(const struct sy_flow_key *key, __u32 bac
 	bpf_ringbuf_submit(ev, 0);
 }
 
+static __always_inline int key_equal(const struct sy_flow_key *a, const struct sy_flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+/* The way holding `key` in `set`, or -1. A way whose check fails was torn by concurrent writers:
+ * it is a miss (and will be overwritten by the re-pick). */
+static __always_inline int find_way(struct sy_flow_set *set, const struct sy_flow_key *key, __u32 tag)
+{
+#pragma unroll
+	for (int w = 0; w < SY_FLOW_WAYS; w++) {
+		struct sy_flow_slot *slot = &set->way[w];
+
+		if (set->tag[w] != tag || !key_equal(&slot->key, key))
+			continue;
+		if (slot->check != sy_flow_check(tag, slot->backend, slot->service)) {
+			count_event(SY_EVENT_FLOW_TORN);
+			return -1;
+		}
+		return w;
+	}
+	return -1;
+}
+
+/* An empty way, else the way idle longest if idle at least `evict_idle` jiffies, else -1. */
+static __always_inline int victim_way(struct sy_flow_set *set, __u32 now, __u32 evict_idle)
+{
+	__u32 oldest_idle = 0;
+	int victim = -1;
+
+#pragma unroll
+	for (int w = 0; w < SY_FLOW_WAYS; w++) {
+		__u32 idle = now - set->last_seen[w];
+
+		if (set->tag[w] == 0)
+			return w;
+		if (victim < 0 || idle > oldest_idle) {
+			victim = w;
+			oldest_idle = idle;
+		}
+	}
+	return oldest_idle >= evict_idle ? victim : -1;
+}
+
 /* SY_CONTINUE with *out set, or a counted drop. */
 static __always_inline int pick_backend(const struct sy_service *svc, const struct sy_flow_key *key, __u64 hash,
-					int may_insert, __u32 new_flow_rate, struct pick *out)
+					int may_insert, const struct sy_node *node, struct pick *out)
 {
-	struct sy_flow_entry *entry = bpf_map_lookup_elem(&sy_flows, key);
+	__u32 set_index = sy_flow_set_index(hash, node->flow_set_mask);
+	struct sy_flow_set *set = bpf_map_lookup_elem(&sy_flows, &set_index);
+	__u32 tag = sy_flow_tag(hash);
+	__u32 now = (__u32)bpf_jiffies64();
 	struct sy_backend *be;
 	__u32 slot, *chosen;
 	void *ring;
-	__u64 now;
+	int w = -1;
 
-	if (entry && entry->service == svc->id) {
-		__u32 idx = entry->backend;
+	if (set) {
+		w = find_way(set, key, tag);
+		if (w >= 0 && w < SY_FLOW_WAYS && set->way[w].service == svc->id) {
+			__u32 idx = set->way[w].backend;
 
-		be = bpf_map_lookup_elem(&sy_backends, &idx);
-		if (be && (be->state == SY_BACKEND_UP || be->state == SY_BACKEND_DRAINING)) {
-			now = bpf_ktime_get_coarse_ns();
-			if (now - entry->last_seen_ns > NSEC_PER_SEC)
-				entry->last_seen_ns = now;
-			out->backend = idx;
-			out->outcome = PICK_HIT;
-			return SY_CONTINUE;
+			be = bpf_map_lookup_elem(&sy_backends, &idx);
+			if (be && (be->state == SY_BACKEND_UP || be->state == SY_BACKEND_DRAINING)) {
+				if (now - set->last_seen[w] > SY_FLOW_REFRESH_JIFFIES)
+					set->last_seen[w] = now;
+				out->backend = idx;
+				out->outcome = PICK_HIT;
+				out->be = be;
+				return SY_CONTINUE;
+			}
 		}
 	}
 
@@ -108,24 +161,29 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 	if (!be || be->state != SY_BACKEND_UP)
 		return count_drop(SY_DROP_BACKEND_DOWN);
 
+	out->be = be;
 	out->outcome = PICK_RING_ONLY;
-	if (!may_insert)
+	if (!may_insert || !set)
 		return SY_CONTINUE;
-	now = bpf_ktime_get_coarse_ns();
-	if (new_flow_rate && !insert_allowed(new_flow_rate, now)) {
+	if (w < 0)
+		w = victim_way(set, now, node->evict_idle);
+	if (w < 0 || w >= SY_FLOW_WAYS) {
+		count_event(SY_EVENT_FLOW_SET_BUSY);
+		return SY_CONTINUE;
+	}
+	if (node->new_flow_rate && !insert_allowed(node->new_flow_rate, bpf_ktime_get_coarse_ns())) {
 		count_event(SY_EVENT_INSERT_RATE_LIMITED);
 		return SY_CONTINUE;
 	}
-	struct sy_flow_entry fresh = {
-		.backend = out->backend,
-		.service = svc->id,
-		.created_ns = now,
-		.last_seen_ns = now,
-	};
-	if (bpf_map_update_elem(&sy_flows, key, &fresh, BPF_ANY)) {
-		count_event(SY_EVENT_INSERT_FAILED);
-		return SY_CONTINUE;
-	}
+	struct sy_flow_slot *way = &set->way[w];
+
+	__builtin_memcpy(&way->key, key, sizeof(*key));
+	way->backend = out->backend;
+	way->service = svc->id;
+	way->flags = 0;
+	way->check = sy_flow_check(tag, out->backend, svc->id);
+	set->last_seen[w] = now;
+	set->tag[w] = tag;
 	if (svc->flags & SY_SVC_F_STATEFUL)
 		report_flow(key, out->backend, svc->id);
 	out->outcome = PICK_INSERTED;

@@ -7,8 +7,8 @@
 #include "common.h"
 #include "maps.h"
 #include "drop.h"
-#include "parse.h"
 #include "lookup.h"
+#include "parse.h"
 #include "conntrack.h"
 #include "encap.h"
 #include "icmp.h"
@@ -50,12 +50,8 @@ static __always_inline void count_too_big(__u32 service)
 static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, const struct pick *pick,
 				   const struct sy_service *svc, __u64 hash, const struct sy_node *node, __u64 frame_len)
 {
-	struct sy_backend *be = bpf_map_lookup_elem(&sy_backends, &pick->backend);
-	int rc;
+	int rc = encapsulate(ctx, p, pick->be, svc, hash, node);
 
-	if (!be)
-		return count_drop(SY_DROP_BACKEND_DOWN);
-	rc = encapsulate(ctx, p, be, svc, hash, node);
 	if (rc == XDP_TX)
 		count_forward(svc->id, pick->backend, frame_len);
 	return rc;
@@ -67,7 +63,6 @@ static __always_inline int steer_icmp(struct xdp_md *ctx, struct pkt *p, const s
 	struct sy_flow_key key = {};
 	struct quoted_flow q = {};
 	struct sy_service *svc;
-	struct sy_backend *be;
 	struct pick pick;
 	__u64 hash;
 	int rc;
@@ -80,14 +75,11 @@ static __always_inline int steer_icmp(struct xdp_md *ctx, struct pkt *p, const s
 		return count_drop(SY_DROP_NO_SERVICE);
 	make_flow_key(&key, svc, q.client, q.vip, q.client_port, q.vip_port, q.proto, p->family);
 	hash = sy_flow_hash(&key);
-	rc = pick_backend(svc, &key, hash, 0, 0, &pick);
+	rc = pick_backend(svc, &key, hash, 0, node, &pick);
 	if (rc != SY_CONTINUE)
 		return rc;
-	be = bpf_map_lookup_elem(&sy_backends, &pick.backend);
-	if (!be)
-		return count_drop(SY_DROP_BACKEND_DOWN);
 	/* Never answer an ICMP error with another (RFC 1122 §3.2.2). */
-	if (p->ip_len + encap_overhead(be->family, svc->flags & SY_SVC_F_GUE) > node->mtu)
+	if (p->ip_len + encap_overhead(pick.be->family, svc->flags & SY_SVC_F_GUE) > node->mtu)
 		return count_drop(SY_DROP_MTU_EXCEEDED);
 	return forward(ctx, p, &pick, svc, hash, node, frame_len);
 }
@@ -99,7 +91,6 @@ int switchyard_lb(struct xdp_md *ctx)
 	struct sy_flow_key key = {};
 	struct pkt p = {};
 	struct sy_service *svc;
-	struct sy_backend *be;
 	struct sy_node *node;
 	struct pick pick;
 	__u32 zero = 0, overhead;
@@ -118,22 +109,21 @@ int switchyard_lb(struct xdp_md *ctx)
 	rc = parse_ports(ctx, &p);
 	if (rc != SY_CONTINUE)
 		return rc;
-	svc = lookup_service(p.dst, p.family, p.dport, p.proto);
+	/* A peeked service was read from the real ports: IPv6 extension headers make the peek
+	 * see a next header that is not TCP/UDP, so it only ever hits at the right place. */
+	svc = p.svc ? p.svc : lookup_service(p.dst, p.family, p.dport, p.proto);
 	if (!svc)
 		return count_drop(SY_DROP_NO_SERVICE);
 
 	make_flow_key(&key, svc, p.src, p.dst, p.sport, p.dport, p.proto, p.family);
 	hash = sy_flow_hash(&key);
-	rc = pick_backend(svc, &key, hash, !(p.proto == IPPROTO_TCP && (p.tcp_flags & 0x04)), node->new_flow_rate, &pick);
+	rc = pick_backend(svc, &key, hash, !(p.proto == IPPROTO_TCP && (p.tcp_flags & 0x04)), node, &pick);
 	if (rc != SY_CONTINUE)
 		return rc;
 	if (pick.outcome == PICK_INSERTED)
 		count_new_flow(svc->id, pick.backend);
 
-	be = bpf_map_lookup_elem(&sy_backends, &pick.backend);
-	if (!be)
-		return count_drop(SY_DROP_BACKEND_DOWN);
-	overhead = encap_overhead(be->family, svc->flags & SY_SVC_F_GUE);
+	overhead = encap_overhead(pick.be->family, svc->flags & SY_SVC_F_GUE);
 	if (p.ip_len + overhead > node->mtu) {
 		if (p.family == SY_FAMILY_V4) {
 			if (!p.df || p.ip_len < SY_ICMP4_TOO_BIG_QUOTE)
@@ -149,6 +139,21 @@ int switchyard_lb(struct xdp_md *ctx)
 		return rc;
 	}
 	return forward(ctx, &p, &pick, svc, hash, node, frame_len);
+}
+
+/* Reads the datapath's clocks for the agent (run with BPF_PROG_TEST_RUN): flow-table times are
+ * jiffies, which user space cannot read directly. */
+SEC("xdp")
+int switchyard_clock(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	struct sy_clock *c = bpf_map_lookup_elem(&sy_clock, &zero);
+
+	if (c) {
+		c->jiffies = bpf_jiffies64();
+		c->ktime_ns = bpf_ktime_get_ns();
+	}
+	return XDP_PASS;
 }
 
 /* For the peer of a veth that runs switchyard_lb natively (XDP_TX needs a program there), and

@@ -46,15 +46,23 @@ struct {
 	__type(value, struct sy_backend);
 } sy_backends SEC(".maps");
 
-/* The flow table. LRU: when full, the least recently used entry goes, and every hit refreshes
- * an entry, so connections that keep talking outlive a flood of one-packet flows. The loader
- * sets max_entries from the node config. */
+/* The flow table: sets of SY_FLOW_WAYS entries (see switchyard_abi.h). The loader sets the
+ * number of sets, a power of two, from the configured capacity; mmap-able so the agent can scan
+ * it without a syscall per set. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1 << 20);
-	__type(key, struct sy_flow_key);
-	__type(value, struct sy_flow_entry);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << 18);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sy_flow_set);
 } sy_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sy_clock);
+} sy_clock SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

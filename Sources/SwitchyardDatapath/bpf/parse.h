@@ -8,6 +8,9 @@
 
 #define SY_CONTINUE (-1)
 
+static __always_inline struct sy_service *peek_service(void *data, void *data_end, __u32 l4, __u32 ip_end,
+						       const __be32 *dst, __u8 family, __u8 proto);
+
 static __always_inline int is_vip(const __be32 *addr, __u32 family)
 {
 	struct sy_vip_addr key = {};
@@ -41,7 +44,8 @@ static __always_inline int parse_ipv4(void *data, void *data_end, struct pkt *p)
 		return count_drop(SY_DROP_IP_BAD_TOTAL_LEN);
 
 	p->dst[0] = iph->daddr;
-	if (!is_vip(p->dst, SY_FAMILY_V4))
+	p->svc = peek_service(data, data_end, ETH_HLEN_ + hl, ETH_HLEN_ + tot, p->dst, SY_FAMILY_V4, iph->protocol);
+	if (!p->svc && !is_vip(p->dst, SY_FAMILY_V4))
 		return XDP_PASS;
 	frag = bpf_ntohs(iph->frag_off);
 	if (frag & 0x3fff) /* MF or an offset */
@@ -81,7 +85,8 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 		return count_drop(SY_DROP_IP_BAD_TOTAL_LEN);
 
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
-	if (!is_vip(p->dst, SY_FAMILY_V6))
+	p->svc = peek_service(data, data_end, ETH_HLEN_ + IPV6_HLEN, ETH_HLEN_ + ip_len, p->dst, SY_FAMILY_V6, ip6->nexthdr);
+	if (!p->svc && !is_vip(p->dst, SY_FAMILY_V6))
 		return XDP_PASS;
 
 	p->ip_end = ETH_HLEN_ + ip_len;
