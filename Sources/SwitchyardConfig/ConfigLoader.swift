@@ -65,7 +65,7 @@ struct ConfigReader {
 
     static let topKeys: Set = ["node", "services"]
     static let nodeKeys: Set = ["name", "ipv4Source", "ipv6Source", "interface", "mtu", "maglevTableSize",
-                                "flowTableCapacity", "sourceMAC", "nextHopMAC"]
+                                "flowTableCapacity", "newFlowRatePerCPU", "flowEvictIdleSeconds", "sourceMAC", "nextHopMAC"]
     static let serviceKeys: Set = ["name", "vip", "ports", "mode", "flowKey", "encap", "guePort", "backends"]
     static let portKeys: Set = ["port", "protocol"]
     static let backendKeys: Set = ["address", "port", "weight", "state"]
@@ -102,6 +102,11 @@ struct ConfigReader {
             return n
         }
         let flows = m.integer("flowTableCapacity", in: Self.flowTableRange)
+        let rate = m.integer("newFlowRatePerCPU", in: 0...100_000_000)
+        let idle = m.value("flowEvictIdleSeconds", expected: "seconds from 0 to 3600") { (text: String) -> Double? in
+            guard let x = Double(text), (0...3600).contains(x) else { return nil }
+            return x
+        }
         let sourceMAC = m.value("sourceMAC", expected: "a MAC address like 02:00:00:00:00:01") { MACAddress($0) }
         let nextHopMAC = m.value("nextHopMAC", expected: "a MAC address like 02:00:00:00:00:01") { MACAddress($0) }
         if (sourceMAC == nil) != (nextHopMAC == nil), m["sourceMAC"] != nil || m["nextHopMAC"] != nil {
@@ -111,6 +116,8 @@ struct ConfigReader {
         return NodeSettings(name: name, ipv4Source: v4, ipv6Source: v6, interface: interface,
                             mtu: mtu ?? NodeSettings.defaultMTU, maglevTableSize: size ?? Int(SY_MAGLEV_DEFAULT_SIZE),
                             flowTableCapacity: flows ?? NodeSettings.defaultFlowTableCapacity,
+                            newFlowRatePerCPU: rate ?? NodeSettings.defaultNewFlowRatePerCPU,
+                            flowEvictIdleSeconds: idle ?? NodeSettings.defaultFlowEvictIdleSeconds,
                             sourceMAC: sourceMAC, nextHopMAC: nextHopMAC)
     }
 

@@ -118,11 +118,54 @@ struct DatapathLoaderTests {
         #expect(establishedKeys.allSatisfy { keys.contains($0) }, "established flows keep their entries")
     }
 
+    /// A flood of new flows into a small table: with `evictIdle` set, established flows keep
+    /// their ways and the flood is forwarded without entries; with 0, the flood evicts them.
+    @Test(arguments: [true, false])
+    func floodCannotEvictBusyFlows(protected: Bool) throws {
+        let datapath = try LBDatapath(options: .init(flowCapacity: 64)) // 16 sets of 4
+        let writer = DatapathWriter(datapath: datapath, evictIdle: protected ? 1_000_000 : 0)
+        try writer.apply(Self.tables())
+        let table = FlowTable(datapath: datapath)
+        var established: [FlowKey] = []
+        for i in 0..<200 where established.count < 32 {
+            let spec = "tcp 10.8.\(i / 250).\(i % 250 + 1):40000 > 10.200.0.10:80 S"
+            _ = try TestRun.run(program: datapath.programFD, frame: try PacketSpec.parse(spec).frame())
+            let p = try PacketSpec.parse(spec)
+            let key = FlowKey(source: p.source, destination: p.destination, sourcePort: 40000, destinationPort: 80, proto: 6)
+            if try table.lookup(key) != nil { established.append(key) }
+        }
+        #expect(established.count == 32)
+        var forwarded = 0
+        for i in 0..<3000 {
+            let frame = try PacketSpec.parse("tcp 10.30.\(i / 250).\(i % 250 + 1):\(2000 + i) > 10.200.0.10:80 S").frame()
+            if try TestRun.run(program: datapath.programFD, frame: frame).action == TestRun.xdpTX { forwarded += 1 }
+        }
+        #expect(forwarded == 3000, "the flood is forwarded either way")
+        let survivors = try established.filter { try table.lookup($0) != nil }.count
+        let busy = try CounterReader(datapath: datapath).events()["flow_set_busy"] ?? 0
+        if protected {
+            #expect(survivors == 32, "every established flow kept its entry")
+            #expect(busy > 0)
+        } else {
+            #expect(survivors < 32, "without protection the flood evicts established flows")
+        }
+    }
+
     @Test func mapLayoutsMatchTheHeader() throws {
         let datapath = try LBDatapath(options: .init(flowCapacity: 1024))
         #expect(datapath.flows.valueSize == MemoryLayout<sy_flow_set>.size)
         #expect(MemoryLayout<sy_flow_slot>.size == 64)
         #expect(datapath.services.valueSize == MemoryLayout<sy_service>.size)
         #expect(datapath.node.valueSize == MemoryLayout<sy_node>.size)
+    }
+}
+
+@Suite(.enabled(if: BPFProbe.available, BPFProbe.skipMessage))
+struct DatapathClockTests {
+    @Test func jiffiesRateIsAKernelHZ() throws {
+        let datapath = try LBDatapath(options: .init(flowCapacity: 1024))
+        let hz = try DatapathClock.hz(datapath)
+        #expect([100, 250, 300, 1000].contains(hz))
+        #expect(DatapathClock.jiffies(seconds: 2, hz: hz) == 2 * hz)
     }
 }

@@ -72,3 +72,44 @@ struct KernelDifferentialTests {
                 "\(verdicts)")
     }
 }
+
+/// A capture replayed through both: the same path `switchyard datapath selftest --pcap` takes.
+@Suite(.enabled(if: BPFProbe.available, BPFProbe.skipMessage))
+struct PcapReplayTests {
+    @Test func captureOfFixturePacketsAgrees() throws {
+        let fixtures = try PipelineFixture.loadAll(directory: KernelDifferentialTests.fixtures)
+        let frames = try fixtures.map { try $0.frame() }
+        let capture = Pcap.write(frames)
+        let read = try Pcap.read(capture)
+        #expect(read == frames)
+        let harness = try DifferentialHarness(tables: DatapathTables(config: SelftestConfig.config()))
+        for frame in read {
+            let mismatch = try harness.run(frame)
+            #expect(mismatch == nil, "\(mismatch?.description ?? "")")
+        }
+    }
+}
+
+@Suite struct PcapFormatTests {
+    @Test func rejectsWhatIsNotAnEthernetPcap() {
+        #expect(throws: Pcap.FormatError.self) { try Pcap.read([1, 2, 3]) }
+        var capture = Pcap.write([[1, 2, 3]])
+        capture[20] = 101 // raw IP link type
+        #expect { try Pcap.read(capture) } throws: { "\($0)".contains("link type 101 at byte 20") }
+        var cut = Pcap.write([[UInt8](repeating: 7, count: 60)])
+        cut.removeLast(10)
+        #expect { try Pcap.read(cut) } throws: { "\($0)".contains("past the end") }
+        #expect { try Pcap.read([UInt8](repeating: 0, count: 24)) } throws: { "\($0)".contains("magic") }
+    }
+
+    @Test func readsBigEndianCaptures() throws {
+        var capture = Pcap.write([[9, 8, 7]])
+        // Byte-swap the header words and the record header, as a big-endian writer would.
+        for range in [0..<4, 8..<12, 12..<16, 16..<20, 20..<24, 24..<28, 28..<32, 32..<36, 36..<40] {
+            capture.replaceSubrange(range, with: capture[range].reversed())
+        }
+        capture.replaceSubrange(4..<6, with: capture[4..<6].reversed())
+        capture.replaceSubrange(6..<8, with: capture[6..<8].reversed())
+        #expect(try Pcap.read(capture) == [[9, 8, 7]])
+    }
+}

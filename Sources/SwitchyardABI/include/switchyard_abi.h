@@ -191,6 +191,20 @@ struct sy_flow_event {
 	__u32 service;
 };
 
+/* ---- backend side: the decap program (tc ingress) ------------------------------------------ */
+
+struct sy_decap_config {
+	__be16 gue_port; /* UDP port GUE arrives on; 0 = GUE not accepted */
+	__u16 pad;
+	__u32 pad2;
+};
+
+enum sy_decap_stat {
+	SY_DECAP_OK = 0,     /* outer header removed */
+	SY_DECAP_FAILED = 1, /* the kernel refused to shrink the packet */
+	SY_DECAP__COUNT = 2,
+};
+
 /* ---- counters ----------------------------------------------------------------------------- */
 
 struct sy_service_counters {
@@ -375,6 +389,7 @@ _Static_assert(sizeof(struct sy_flow_set) == 64 + 64 * SY_FLOW_WAYS, "sy_flow_se
 _Static_assert(sizeof(struct sy_node) == 48, "sy_node");
 _Static_assert(sizeof(struct sy_clock) == 16, "sy_clock");
 _Static_assert(sizeof(struct sy_flow_event) == 48, "sy_flow_event");
+_Static_assert(sizeof(struct sy_decap_config) == 8, "sy_decap_config");
 _Static_assert(sizeof(struct sy_service_counters) == 32, "sy_service_counters");
 _Static_assert(sizeof(struct sy_backend_counters) == 32, "sy_backend_counters");
 

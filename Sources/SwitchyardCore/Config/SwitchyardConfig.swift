@@ -13,16 +13,25 @@ public struct NodeSettings: Sendable, Hashable {
     public var maglevTableSize: Int
     /// Flow-table entries on this node (the LRU bound).
     public var flowTableCapacity: Int
+    /// Flow-table inserts per CPU per second; past it new flows are forwarded by the ring
+    /// without an entry (0 = unlimited).
+    public var newFlowRatePerCPU: Int
+    /// A flow idle this long may lose its flow-table way to a new flow; busier flows never do.
+    public var flowEvictIdleSeconds: Double
     /// When set, frames leave with these MACs instead of the kernel's FIB answer.
     public var sourceMAC: MACAddress?
     public var nextHopMAC: MACAddress?
 
     public static let defaultMTU = 1500
     public static let defaultFlowTableCapacity = 1_000_000
+    public static let defaultNewFlowRatePerCPU = 500_000
+    public static let defaultFlowEvictIdleSeconds = 2.0
 
     public init(name: String, ipv4Source: IPv4Address? = nil, ipv6Source: IPv6Address? = nil, interface: String? = nil,
                 mtu: Int = NodeSettings.defaultMTU, maglevTableSize: Int = 65537,
                 flowTableCapacity: Int = NodeSettings.defaultFlowTableCapacity,
+                newFlowRatePerCPU: Int = NodeSettings.defaultNewFlowRatePerCPU,
+                flowEvictIdleSeconds: Double = NodeSettings.defaultFlowEvictIdleSeconds,
                 sourceMAC: MACAddress? = nil, nextHopMAC: MACAddress? = nil) {
         self.name = name
         self.ipv4Source = ipv4Source
@@ -31,6 +40,8 @@ public struct NodeSettings: Sendable, Hashable {
         self.mtu = mtu
         self.maglevTableSize = maglevTableSize
         self.flowTableCapacity = flowTableCapacity
+        self.newFlowRatePerCPU = newFlowRatePerCPU
+        self.flowEvictIdleSeconds = flowEvictIdleSeconds
         self.sourceMAC = sourceMAC
         self.nextHopMAC = nextHopMAC
     }

@@ -77,7 +77,7 @@ public final class LBDatapath: @unchecked Sendable {
             objectBytes = EmbeddedObject.lb.bytes
         }
         var opts = bpf_object_open_opts()
-        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        opts.sz = LibbpfOpts.objectOpen
         let opened = objectBytes.withUnsafeBytes { bpf_object__open_mem($0.baseAddress, $0.count, &opts) }
         guard let object = opened else { throw BPFError("open the LB object", errno: Glibc.errno) }
         self.object = object

@@ -95,7 +95,7 @@ public final class DatapathWriter: @unchecked Sendable {
     /// A new inner array of the ring's size, filled by mmap, then one update of the outer map.
     private func swapRing(id: UInt32, slots: [UInt32]) throws {
         var opts = bpf_map_create_opts()
-        opts.sz = MemoryLayout<bpf_map_create_opts>.size
+        opts.sz = LibbpfOpts.mapCreate
         opts.map_flags = UInt32(BPF_F_INNER_MAP | BPF_F_MMAPABLE)
         let fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sy_ring", 4, 4, UInt32(slots.count), &opts)
         guard fd >= 0 else { throw BPFError("create ring for service \(id)", errno: Glibc.errno) }

@@ -15,7 +15,7 @@ public enum TestRun {
     public static func run(program fd: Int32, frame: [UInt8], repeat count: UInt32 = 1) throws -> Result {
         var output = [UInt8](repeating: 0, count: frame.count + 512)
         var opts = bpf_test_run_opts()
-        opts.sz = MemoryLayout<bpf_test_run_opts>.size
+        opts.sz = LibbpfOpts.testRun
         opts.repeat = Int32(count)
         let rc = frame.withUnsafeBytes { input in
             output.withUnsafeMutableBytes { out in

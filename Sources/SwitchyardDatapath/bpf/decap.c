@@ -22,12 +22,6 @@
 #define BPF_F_ADJ_ROOM_DECAP_L3_IPV6 (1ULL << 8)
 #endif
 
-struct sy_decap_config {
-	__be16 gue_port; /* 0: GUE not accepted */
-	__u16 pad;
-	__u32 pad2;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -37,10 +31,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, SY_DECAP__COUNT);
 	__type(key, __u32);
 	__type(value, __u64);
-} sy_decap_stats SEC(".maps"); /* 0: decapsulated, 1: failed */
+} sy_decap_stats SEC(".maps");
 
 static __always_inline int count(__u32 which, int verdict)
 {
@@ -58,10 +52,10 @@ static __always_inline int strip(struct __sk_buff *skb, __u32 len, __u8 inner_ve
 	__be16 proto = bpf_htons(inner_version == 4 ? ETH_P_IP : ETH_P_IPV6);
 
 	if (bpf_skb_adjust_room(skb, -(__s32)len, BPF_ADJ_ROOM_MAC, flags))
-		return count(1, TC_ACT_SHOT);
+		return count(SY_DECAP_FAILED, TC_ACT_SHOT);
 	if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto, sizeof(proto), 0))
-		return count(1, TC_ACT_SHOT);
-	return count(0, TC_ACT_OK);
+		return count(SY_DECAP_FAILED, TC_ACT_SHOT);
+	return count(SY_DECAP_OK, TC_ACT_OK);
 }
 
 static __always_inline int inner_version(void *data, void *data_end, __u32 off)

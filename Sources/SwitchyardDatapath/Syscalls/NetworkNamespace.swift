@@ -1,0 +1,78 @@
+import CLibbpf
+import Foundation
+import Glibc
+
+/// A network namespace this process made (`ip netns add`), named with a unique prefix so runs
+/// cannot collide, and removed — its processes killed first — on `delete()` or deinit.
+/// Nothing here touches the host namespace's addresses or routes.
+public final class NetworkNamespace: @unchecked Sendable {
+    public let name: String
+    private var deleted = false
+
+    public struct CommandError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(prefix: String) throws {
+        name = "\(prefix)-\(getpid())-\(UInt32.random(in: 0...0xffff_ffff) % 100_000)"
+        try Self.ip(["netns", "add", name])
+        try exec(["ip", "link", "set", "lo", "up"])
+    }
+
+    /// Runs a command on the host (argv, no shell); throws with its stderr on failure.
+    @discardableResult
+    public static func ip(_ args: [String]) throws -> String { try run(["ip"] + args) }
+
+    @discardableResult
+    public static func run(_ argv: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CommandError(description: "\(argv.joined(separator: " ")): exit \(process.terminationStatus): \(String(decoding: error, as: UTF8.self))")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Runs a command inside the namespace.
+    @discardableResult
+    public func exec(_ argv: [String]) throws -> String {
+        try Self.run(["ip", "netns", "exec", name] + argv)
+    }
+
+    /// Runs `body` on this thread with the thread inside the namespace, then moves it back.
+    /// setns is per thread: keep `body` synchronous.
+    public func inside<T>(_ body: () throws -> T) throws -> T {
+        let home = open("/proc/thread-self/ns/net", O_RDONLY)
+        guard home >= 0 else { throw BPFError("open own netns", errno: errno) }
+        defer { close(home) }
+        let target = open("/run/netns/\(name)", O_RDONLY)
+        guard target >= 0 else { throw BPFError("open netns \(name)", errno: errno) }
+        defer { close(target) }
+        try BPFError.check(setns(target, 0x4000_0000), "enter netns \(name)")
+        defer { _ = setns(home, 0x4000_0000) }
+        return try body()
+    }
+
+    /// Kills what runs inside, then deletes the namespace. Idempotent.
+    public func delete() {
+        guard !deleted else { return }
+        deleted = true
+        for _ in 0..<50 {
+            let pids = (try? Self.ip(["netns", "pids", name]))?.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) } ?? []
+            if pids.isEmpty { break }
+            for pid in pids { kill(pid, SIGKILL) }
+            usleep(20_000)
+        }
+        _ = try? Self.ip(["netns", "del", name])
+    }
+
+    deinit { delete() }
+}
