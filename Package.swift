@@ -12,6 +12,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         // The ABI header shared by the BPF programs and Swift: map layouts, constants, drop reasons,
@@ -37,12 +41,33 @@ let package = Package(
             resources: [.copy("bpf")],
             plugins: ["BPFObjects"]
         ),
+        // Pure: health-check state machines, stable id allocation, desired tables, status model.
+        .target(name: "SwitchyardControl", dependencies: ["SwitchyardCore", "DatapathModel"]),
+        // I/O: the LB-node agent (datapath programming, health probes, metrics, admin API).
+        .target(name: "SwitchyardAgent", dependencies: [
+            "SwitchyardControl", "SwitchyardDatapath", "SwitchyardConfig", "SwitchyardCore", "DatapathModel",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        // Wiring: the network-namespace lab (topology, agents, traffic, scenarios).
+        .target(name: "SwitchyardLab", dependencies: [
+            "SwitchyardDatapath", "SwitchyardCore", "SwitchyardControl",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "SwitchyardLabTests", dependencies: ["SwitchyardLab"]),
+        .testTarget(name: "SwitchyardControlTests", dependencies: ["SwitchyardControl", "SwitchyardConfig"]),
         .target(name: "DatapathFixtures", dependencies: ["DatapathModel", "SwitchyardConfig", "Yams"]),
         .testTarget(name: "SwitchyardDatapathTests", dependencies: ["SwitchyardDatapath", "DatapathFixtures", "DatapathModel"]),
         .executableTarget(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore", "SwitchyardConfig", "DatapathModel", "SwitchyardDatapath", "DatapathFixtures",
+                "SwitchyardControl", "SwitchyardAgent", "SwitchyardLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -65,8 +65,10 @@ struct ConfigReader {
 
     static let topKeys: Set = ["node", "services"]
     static let nodeKeys: Set = ["name", "ipv4Source", "ipv6Source", "interface", "mtu", "maglevTableSize",
-                                "flowTableCapacity", "newFlowRatePerCPU", "flowEvictIdleSeconds", "sourceMAC", "nextHopMAC"]
-    static let serviceKeys: Set = ["name", "vip", "ports", "mode", "flowKey", "encap", "guePort", "backends"]
+                                "flowTableCapacity", "newFlowRatePerCPU", "flowEvictIdleSeconds", "pinDirectory",
+                                "stateDirectory", "metricsAddress", "adminSocket", "sourceMAC", "nextHopMAC"]
+    static let serviceKeys: Set = ["name", "vip", "ports", "mode", "flowKey", "encap", "guePort", "backends", "healthCheck"]
+    static let healthKeys: Set = ["type", "path", "expectStatus", "intervalSeconds", "timeoutSeconds", "rise", "fall"]
     static let portKeys: Set = ["port", "protocol"]
     static let backendKeys: Set = ["address", "port", "weight", "state"]
 
@@ -107,6 +109,14 @@ struct ConfigReader {
             guard let x = Double(text), (0...3600).contains(x) else { return nil }
             return x
         }
+        let pin = m.value("pinDirectory", expected: "an absolute path") { $0.hasPrefix("/") ? $0 : nil }
+        let state = m.value("stateDirectory", expected: "an absolute path") { $0.hasPrefix("/") ? $0 : nil }
+        let admin = m.value("adminSocket", expected: "an absolute path") { $0.hasPrefix("/") ? $0 : nil }
+        let metrics = m.value("metricsAddress", expected: "HOST:PORT, e.g. 127.0.0.1:9400") { (text: String) -> String? in
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                  (1...65535).contains(port), !text[..<colon].isEmpty else { return nil }
+            return text
+        }
         let sourceMAC = m.value("sourceMAC", expected: "a MAC address like 02:00:00:00:00:01") { MACAddress($0) }
         let nextHopMAC = m.value("nextHopMAC", expected: "a MAC address like 02:00:00:00:00:01") { MACAddress($0) }
         if (sourceMAC == nil) != (nextHopMAC == nil), m["sourceMAC"] != nil || m["nextHopMAC"] != nil {
@@ -118,6 +128,10 @@ struct ConfigReader {
                             flowTableCapacity: flows ?? NodeSettings.defaultFlowTableCapacity,
                             newFlowRatePerCPU: rate ?? NodeSettings.defaultNewFlowRatePerCPU,
                             flowEvictIdleSeconds: idle ?? NodeSettings.defaultFlowEvictIdleSeconds,
+                            pinDirectory: pin ?? NodeSettings.defaultPinDirectory,
+                            stateDirectory: state ?? NodeSettings.defaultStateDirectory,
+                            metricsAddress: metrics ?? NodeSettings.defaultMetricsAddress,
+                            adminSocket: admin ?? NodeSettings.defaultAdminSocket,
                             sourceMAC: sourceMAC, nextHopMAC: nextHopMAC)
     }
 
@@ -133,6 +147,7 @@ struct ConfigReader {
         let flowKey = m.choice("flowKey", FlowKeyKind.self) ?? .connection
         let encap = m.choice("encap", Encapsulation.self) ?? .ipip
         let guePort = m.integer("guePort", in: Self.portRange)
+        let health = m["healthCheck"].flatMap(readHealthCheck)
         if let gueAt = m["guePort"], encap != .gue {
             sink.add(gueAt, "is set but encap is \(encap.rawValue); set encap: gue or remove guePort")
         }
@@ -185,9 +200,32 @@ struct ConfigReader {
                 guePort: UInt16(guePort ?? Int(SY_DEFAULT_GUE_PORT)),
                 backends: backends.map {
                     Backend(address: $0.address, port: $0.port ?? entry.port, weight: $0.weight, state: $0.state)
-                })
+                },
+                healthCheck: health)
             return (service, Located(node: entry.at.node, path: "services[\(index)]"))
         }
+    }
+
+    private func readHealthCheck(_ at: Located) -> HealthCheck? {
+        guard let m = MappingReader(at, known: Self.healthKeys, sink: sink) else { return nil }
+        var check = HealthCheck()
+        if let kind = m.choice("type", HealthCheck.Kind.self) { check.kind = kind }
+        if let path = m.value("path", expected: "a path starting with /", { $0.hasPrefix("/") ? $0 : nil }) { check.path = path }
+        if let status = m.integer("expectStatus", in: 100...599) { check.expectStatus = status }
+        func seconds(_ key: String) -> Double? {
+            m.value(key, expected: "seconds from 0.05 to 3600") { (t: String) -> Double? in
+                guard let x = Double(t), (0.05...3600).contains(x) else { return nil }
+                return x
+            }
+        }
+        if let interval = seconds("intervalSeconds") { check.intervalSeconds = interval }
+        if let timeout = seconds("timeoutSeconds") { check.timeoutSeconds = timeout }
+        if let rise = m.integer("rise", in: 1...100) { check.rise = rise }
+        if let fall = m.integer("fall", in: 1...100) { check.fall = fall }
+        if check.timeoutSeconds > check.intervalSeconds, let t = m["timeoutSeconds"] {
+            sink.add(t, "\(check.timeoutSeconds) s exceeds intervalSeconds \(check.intervalSeconds) s; probes would overlap")
+        }
+        return check
     }
 
     /// Rules that span services or tie services to the node.

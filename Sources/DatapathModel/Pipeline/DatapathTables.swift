@@ -71,29 +71,49 @@ public struct DatapathTables: Sendable {
 
     public init(node: Node) { self.node = node }
 
-    /// The tables a config asks for. Service ids follow file order; each (service, backend) pair
-    /// gets its own backend index, since health and drain are per service.
+    /// The tables a config asks for, with ids assigned in file order (tests, trace). The agent
+    /// passes a stable allocation and health-adjusted states instead.
     public init(config: SwitchyardConfig) {
+        var services: [ServiceKey: UInt32] = [:], backends: [String: UInt32] = [:]
+        var next: UInt32 = 0
+        for (id, service) in config.services.enumerated() {
+            services[service.key] = UInt32(id)
+            for backend in service.backends {
+                backends["\(service.key)|\(backend.identity)"] = next
+                next += 1
+            }
+        }
+        self.init(config: config, serviceID: { services[$0]! }, backendIndex: { backends["\($0)|\($1)"]! },
+                  state: { _, backend in backend.state })
+    }
+
+    /// The tables for `config` with given ids and each backend's effective state (its configured
+    /// state, or down when its health check says so). Rings hold the backends that are up with
+    /// weight above zero.
+    public init(config: SwitchyardConfig, serviceID: (ServiceKey) -> UInt32,
+                backendIndex: (ServiceKey, BackendIdentity) -> UInt32,
+                state: (Service, Backend) -> BackendState) {
         let n = config.node
         self.init(node: Node(ipv4Source: n.ipv4Source, ipv6Source: n.ipv6Source, mtu: n.mtu,
                              sourceMAC: n.sourceMAC, nextHopMAC: n.nextHopMAC))
-        var nextBackend: UInt32 = 0
-        for (id, service) in config.services.enumerated() {
-            let id = UInt32(id)
+        for service in config.services {
+            let id = serviceID(service.key)
             vips.insert(service.key.vip)
             services[service.key] = ServiceEntry(
                 id: id, stateful: service.mode == .stateful, sourceIPKey: service.flowKey == .sourceIP,
                 gue: service.encap == .gue, guePort: service.guePort, ringSize: UInt32(n.maglevTableSize))
             serviceNames[id] = service.name
-            var indexOf: [BackendIdentity: UInt32] = [:]
-            for backend in service.backends {
-                backends[nextBackend] = BackendEntry(address: backend.address, state: backend.state)
-                backendNames[nextBackend] = "\(service.name) \(backend.identity)"
-                indexOf[backend.identity] = nextBackend
-                nextBackend += 1
+            var effective = service
+            for (i, backend) in service.backends.enumerated() {
+                let index = backendIndex(service.key, backend.identity)
+                effective.backends[i].state = state(service, backend)
+                backends[index] = BackendEntry(address: backend.address, state: effective.backends[i].state)
+                backendNames[index] = "\(service.name) \(backend.identity)"
             }
-            let table = MaglevTable(members: service.ringMembers, size: n.maglevTableSize)
-            rings[id] = table.slots.map { $0 == MaglevTable.empty ? SY_BACKEND_NONE : indexOf[table.members[Int($0)].identity]! }
+            let table = MaglevTable(members: effective.ringMembers, size: n.maglevTableSize)
+            rings[id] = table.slots.map {
+                $0 == MaglevTable.empty ? SY_BACKEND_NONE : backendIndex(service.key, table.members[Int($0)].identity)
+            }
         }
     }
 

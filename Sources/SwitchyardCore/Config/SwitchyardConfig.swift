@@ -18,6 +18,14 @@ public struct NodeSettings: Sendable, Hashable {
     public var newFlowRatePerCPU: Int
     /// A flow idle this long may lose its flow-table way to a new flow; busier flows never do.
     public var flowEvictIdleSeconds: Double
+    /// bpffs directory the agent pins its maps in: a restarted agent re-uses them.
+    public var pinDirectory: String
+    /// Where the agent keeps state that must outlive it (backend index allocation).
+    public var stateDirectory: String
+    /// Prometheus endpoint, host:port (loopback by default).
+    public var metricsAddress: String
+    /// The admin API's unix socket (root only).
+    public var adminSocket: String
     /// When set, frames leave with these MACs instead of the kernel's FIB answer.
     public var sourceMAC: MACAddress?
     public var nextHopMAC: MACAddress?
@@ -26,12 +34,20 @@ public struct NodeSettings: Sendable, Hashable {
     public static let defaultFlowTableCapacity = 1_000_000
     public static let defaultNewFlowRatePerCPU = 500_000
     public static let defaultFlowEvictIdleSeconds = 2.0
+    public static let defaultPinDirectory = "/sys/fs/bpf/switchyard"
+    public static let defaultStateDirectory = "/var/lib/switchyard"
+    public static let defaultMetricsAddress = "127.0.0.1:9400"
+    public static let defaultAdminSocket = "/run/switchyard/admin.sock"
 
     public init(name: String, ipv4Source: IPv4Address? = nil, ipv6Source: IPv6Address? = nil, interface: String? = nil,
                 mtu: Int = NodeSettings.defaultMTU, maglevTableSize: Int = 65537,
                 flowTableCapacity: Int = NodeSettings.defaultFlowTableCapacity,
                 newFlowRatePerCPU: Int = NodeSettings.defaultNewFlowRatePerCPU,
                 flowEvictIdleSeconds: Double = NodeSettings.defaultFlowEvictIdleSeconds,
+                pinDirectory: String = NodeSettings.defaultPinDirectory,
+                stateDirectory: String = NodeSettings.defaultStateDirectory,
+                metricsAddress: String = NodeSettings.defaultMetricsAddress,
+                adminSocket: String = NodeSettings.defaultAdminSocket,
                 sourceMAC: MACAddress? = nil, nextHopMAC: MACAddress? = nil) {
         self.name = name
         self.ipv4Source = ipv4Source
@@ -42,6 +58,10 @@ public struct NodeSettings: Sendable, Hashable {
         self.flowTableCapacity = flowTableCapacity
         self.newFlowRatePerCPU = newFlowRatePerCPU
         self.flowEvictIdleSeconds = flowEvictIdleSeconds
+        self.pinDirectory = pinDirectory
+        self.stateDirectory = stateDirectory
+        self.metricsAddress = metricsAddress
+        self.adminSocket = adminSocket
         self.sourceMAC = sourceMAC
         self.nextHopMAC = nextHopMAC
     }

@@ -23,6 +23,35 @@ public enum Encapsulation: String, Sendable, Hashable, CaseIterable {
     case gue
 }
 
+/// How the agent decides a backend is alive (per service; health is per service and backend).
+public struct HealthCheck: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case tcp   // a TCP connect to the backend's port
+        case http  // an HTTP/1.1 GET of `path`, expecting `expectStatus`
+    }
+
+    public var kind: Kind
+    public var path: String
+    public var expectStatus: Int
+    public var intervalSeconds: Double
+    public var timeoutSeconds: Double
+    /// Consecutive successes that bring a down backend up.
+    public var rise: Int
+    /// Consecutive failures that take an up backend down.
+    public var fall: Int
+
+    public init(kind: Kind = .tcp, path: String = "/", expectStatus: Int = 200, intervalSeconds: Double = 1,
+                timeoutSeconds: Double = 0.5, rise: Int = 2, fall: Int = 3) {
+        self.kind = kind
+        self.path = path
+        self.expectStatus = expectStatus
+        self.intervalSeconds = intervalSeconds
+        self.timeoutSeconds = timeoutSeconds
+        self.rise = rise
+        self.fall = fall
+    }
+}
+
 /// What identifies a service in the datapath: VIP, port, protocol.
 public struct ServiceKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var vip: IPAddress
@@ -53,9 +82,11 @@ public struct Service: Sendable, Hashable {
     public var encap: Encapsulation
     public var guePort: UInt16
     public var backends: [Backend]
+    /// Nil: backends are taken at their configured state, unchecked.
+    public var healthCheck: HealthCheck?
 
     public init(name: String, key: ServiceKey, mode: ServiceMode = .stateless, flowKey: FlowKeyKind = .connection,
-                encap: Encapsulation = .ipip, guePort: UInt16 = 6080, backends: [Backend]) {
+                encap: Encapsulation = .ipip, guePort: UInt16 = 6080, backends: [Backend], healthCheck: HealthCheck? = nil) {
         self.name = name
         self.key = key
         self.mode = mode
@@ -63,6 +94,7 @@ public struct Service: Sendable, Hashable {
         self.encap = encap
         self.guePort = guePort
         self.backends = backends
+        self.healthCheck = healthCheck
     }
 
     /// The ring members: backends that may take new flows.

@@ -8,15 +8,46 @@ import Glibc
 public final class NetworkNamespace: @unchecked Sendable {
     public let name: String
     private var deleted = false
+    /// Whether deinit deletes the namespace (tests own theirs; the lab manages its own).
+    private let owned: Bool
 
     public struct CommandError: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
+    /// A new namespace named `prefix-pid-random`, deleted when this object goes.
     public init(prefix: String) throws {
         name = "\(prefix)-\(getpid())-\(UInt32.random(in: 0...0xffff_ffff) % 100_000)"
+        owned = true
         try Self.ip(["netns", "add", name])
         try exec(["ip", "link", "set", "lo", "up"])
+    }
+
+    /// A new namespace with exactly this name (the caller made it unique and deletes it).
+    public init(exactName: String) throws {
+        name = exactName
+        owned = false
+        try Self.ip(["netns", "add", name])
+        try exec(["ip", "link", "set", "lo", "up"])
+    }
+
+    /// A handle on a namespace that exists; not deleted with the handle.
+    public init(existingName: String) {
+        name = existingName
+        owned = false
+    }
+
+    /// Deletes a namespace by name, killing what runs in it (for teardown after a crash).
+    public static func delete(named name: String) {
+        NetworkNamespace(existingName: name).delete()
+    }
+
+    /// Lab namespaces currently present whose names start with `prefix`.
+    public static func list(prefix: String) -> [String] {
+        ((try? ip(["netns", "list"])) ?? "").split(separator: "\n")
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { $0.hasPrefix(prefix) }
     }
 
     /// Runs a command on the host (argv, no shell); throws with its stderr on failure.
@@ -74,5 +105,5 @@ public final class NetworkNamespace: @unchecked Sendable {
         _ = try? Self.ip(["netns", "del", name])
     }
 
-    deinit { delete() }
+    deinit { if owned { delete() } }
 }

@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SwitchyardControl
+
+/// The admin API: a unix socket (mode 0600, root only). A client writes one command line —
+/// `status` or `reload` — and reads one JSON document back.
+struct AdminServer {
+    let agent: Agent
+    let path: String
+    let logger: Logger
+
+    func run() async throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        chmod(path, 0o600)
+        logger.info("admin API listening", metadata: ["socket": "\(path)"])
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { connections in
+                for try await connection in connections {
+                    group.addTask { try? await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
+        try await connection.executeThenClose { inbound, outbound in
+            var request = ""
+            for try await chunk in inbound {
+                request += String(buffer: chunk)
+                if request.contains("\n") { break }
+            }
+            let command = request.trimmingCharacters(in: .whitespacesAndNewlines)
+            let body: Data
+            switch command {
+            case "status":
+                body = try JSONEncoder().encode(try await agent.status())
+            case "reload":
+                await agent.reload(trigger: "admin API")
+                body = try JSONEncoder().encode(try await agent.status())
+            default:
+                body = Data("{\"error\":\"unknown command '\(command)'; expected status or reload\"}".utf8)
+            }
+            try await outbound.write(ByteBuffer(bytes: body))
+        }
+    }
+}
+
+/// Prometheus scrapes: a minimal HTTP/1.1 responder for GET /metrics.
+struct MetricsServer {
+    let agent: Agent
+    let address: String
+    let logger: Logger
+
+    func run() async throws {
+        let colon = address.lastIndex(of: ":")!
+        let host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let port = Int(address[address.index(after: colon)...])!
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        logger.info("metrics listening", metadata: ["address": "\(address)"])
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { connections in
+                for try await connection in connections {
+                    group.addTask { try? await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
+        try await connection.executeThenClose { inbound, outbound in
+            var request = ""
+            for try await chunk in inbound {
+                request += String(buffer: chunk)
+                if request.contains("\r\n\r\n") || request.count > 8192 { break }
+            }
+            let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+            let (status, type, body): (String, String, [UInt8])
+            if path == "/metrics" {
+                (status, type, body) = ("200 OK", "text/plain; version=0.0.4", try await agent.metricsText())
+            } else {
+                (status, type, body) = ("404 Not Found", "text/plain", Array("try /metrics\n".utf8))
+            }
+            var response = ByteBuffer(string: "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n")
+            response.writeBytes(body)
+            try await outbound.write(response)
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import DatapathModel
+import Foundation
+import Logging
+import Prometheus
+import SwitchyardConfig
+import SwitchyardControl
+import SwitchyardCore
+import SwitchyardDatapath
+
+/// The LB node agent's state and decisions: config, health, id allocation, and the datapath it
+/// programs. The I/O around it (probes, servers, signals) only reports events to it.
+public actor Agent {
+    public let configPath: String
+    public private(set) var config: SwitchyardConfig
+    private var allocation: IDAllocation
+    private var health: [String: HealthCheckStateMachine] = [:]
+    private let datapath: LBDatapath
+    private let writer: DatapathWriter
+    private let logger: Logger
+    private var xdpMode: XDPAttachment.Mode?
+    private var reloadsOK = 0, reloadsFailed = 0, ringRebuilds = 0
+    private let metrics = AgentMetrics()
+
+    /// Loads the datapath over the pinned maps (re-using them when a previous agent left them),
+    /// programs it and attaches it. Packets keep flowing through an agent restart: the new
+    /// program replaces the old one atomically and finds the same flow table.
+    public init(configPath: String, config: SwitchyardConfig, logger: Logger) throws {
+        self.configPath = configPath
+        self.config = config
+        self.logger = logger
+        let node = config.node
+        try BPFFS.ensureMounted(Self.bpffsRoot(node.pinDirectory))
+        try FileManager.default.createDirectory(atPath: node.pinDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: node.stateDirectory, withIntermediateDirectories: true)
+        datapath = try LBDatapath(options: .init(flowCapacity: node.flowTableCapacity, pinDirectory: node.pinDirectory))
+        let hz = try DatapathClock.hz(datapath)
+        writer = DatapathWriter(datapath: datapath, newFlowRate: UInt32(clamping: node.newFlowRatePerCPU),
+                                evictIdle: DatapathClock.jiffies(seconds: node.flowEvictIdleSeconds, hz: hz))
+        allocation = Self.loadAllocation(node.stateDirectory) ?? IDAllocation()
+        if datapath.reusedPinnedMaps && Self.loadAllocation(node.stateDirectory) == nil {
+            logger.warning("pinned maps found without a saved id allocation; ids start afresh", metadata: ["pins": "\(node.pinDirectory)"])
+        }
+        logger.info("datapath loaded", metadata: [
+            "node": "\(node.name)", "pins": "\(node.pinDirectory)", "reused_pinned_maps": "\(datapath.reusedPinnedMaps)",
+            "flow_capacity": "\(node.flowTableCapacity)", "hz": "\(hz)",
+        ])
+    }
+
+    /// The bpffs mount that holds the pin directory (the directory itself if none above it).
+    static func bpffsRoot(_ pins: String) -> String {
+        var path = URL(fileURLWithPath: pins)
+        while path.path != "/" {
+            if BPFFS.isMounted(path.path) { return path.path }
+            path.deleteLastPathComponent()
+        }
+        return URL(fileURLWithPath: pins).deletingLastPathComponent().path
+    }
+
+    public func start() throws {
+        try apply(reason: "start")
+        if let interface = config.node.interface {
+            xdpMode = try XDPAttachment.attach(program: datapath.programFD, interface: interface)
+            logger.info("XDP attached", metadata: ["interface": "\(interface)", "mode": "\(xdpMode!.rawValue)"])
+        } else {
+            logger.warning("no node.interface configured: datapath programmed but not attached")
+        }
+    }
+
+    /// Recomputes the tables from config and health and writes what changed.
+    private func apply(reason: String) throws {
+        try allocation.update(for: config)
+        Self.saveAllocation(allocation, config.node.stateDirectory)
+        let states = health.mapValues(\.health)
+        let tables = DesiredState.tables(config: config, allocation: allocation, health: states)
+        let changes = try writer.apply(tables)
+        ringRebuilds += changes.ringsSwapped
+        logger.info("datapath programmed", metadata: [
+            "reason": "\(reason)", "services": "\(tables.services.count)", "rings_swapped": "\(changes.ringsSwapped)",
+            "services_written": "\(changes.servicesWritten)", "services_removed": "\(changes.servicesRemoved)",
+            "backends_written": "\(changes.backendsWritten)",
+        ])
+    }
+
+    /// Reads the config file again. A bad file changes nothing and every error is logged.
+    public func reload(trigger: String) {
+        switch ConfigLoader.load(path: configPath) {
+        case .failure(let errors):
+            reloadsFailed += 1
+            for error in errors.errors {
+                logger.error("config rejected, running config kept", metadata: ["trigger": "\(trigger)", "error": "\(error)"])
+            }
+        case .success(let new):
+            guard new != config else {
+                logger.info("config unchanged", metadata: ["trigger": "\(trigger)"])
+                return
+            }
+            logChanges(from: config, to: new)
+            let old = config
+            config = new
+            do {
+                try apply(reason: "reload (\(trigger))")
+                reloadsOK += 1
+            } catch {
+                config = old
+                reloadsFailed += 1
+                logger.error("reload failed to program the datapath; running config kept", metadata: ["error": "\(error)"])
+                try? apply(reason: "restore after failed reload")
+            }
+        }
+    }
+
+    private func logChanges(from old: SwitchyardConfig, to new: SwitchyardConfig) {
+        let before = Dictionary(old.services.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        let after = Dictionary(new.services.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        for key in after.keys where before[key] == nil { logger.info("service added", metadata: ["service": "\(after[key]!.name)", "vip": "\(key)"]) }
+        for key in before.keys where after[key] == nil { logger.info("service removed", metadata: ["service": "\(before[key]!.name)", "vip": "\(key)"]) }
+        for (key, service) in after {
+            guard let previous = before[key] else { continue }
+            let was = Dictionary(previous.backends.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
+            for backend in service.backends {
+                if let w = was[backend.identity] {
+                    if w.state != backend.state || w.weight != backend.weight {
+                        logger.info("backend changed", metadata: [
+                            "service": "\(service.name)", "backend": "\(backend.identity)", "node": "\(new.node.name)",
+                            "old": "\(w.state)/\(w.weight)", "new": "\(backend.state)/\(backend.weight)", "reason": "config",
+                        ])
+                    }
+                } else {
+                    logger.info("backend added", metadata: ["service": "\(service.name)", "backend": "\(backend.identity)", "node": "\(new.node.name)"])
+                }
+            }
+            for identity in was.keys where !service.backends.contains(where: { $0.identity == identity }) {
+                logger.info("backend removed", metadata: ["service": "\(service.name)", "backend": "\(identity)", "node": "\(new.node.name)"])
+            }
+        }
+    }
+
+    /// The probes the agent should be running: one per (service, backend) with a health check.
+    public func probeTargets() -> [ProbeTarget] {
+        config.services.flatMap { service -> [ProbeTarget] in
+            guard let check = service.healthCheck else { return [] }
+            return service.backends.map {
+                ProbeTarget(key: IDAllocation.backendKey(service.key, $0.identity), service: service.name,
+                            address: $0.address, port: $0.port, check: check)
+            }
+        }
+    }
+
+    public func probeResult(_ target: ProbeTarget, ok: Bool, detail: String) {
+        guard probeTargets().contains(where: { $0.key == target.key }) else { return } // removed meanwhile
+        var machine = health[target.key] ?? HealthCheckStateMachine(rise: target.check.rise, fall: target.check.fall)
+        let action = ok ? machine.probeSucceeded() : machine.probeFailed(reason: detail)
+        health[target.key] = machine
+        guard case .changed(let from, let to, let reason)? = action else { return }
+        logger.notice("backend health changed", metadata: [
+            "service": "\(target.service)", "backend": "\(target.address):\(target.port)", "node": "\(config.node.name)",
+            "old": "\(from.rawValue)", "new": "\(to.rawValue)", "reason": "\(reason)",
+        ])
+        do { try apply(reason: "health \(target.service) \(target.address):\(target.port) \(to.rawValue)") } catch {
+            logger.error("could not program the datapath after a health change", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func status() throws -> AgentStatus {
+        let reader = CounterReader(datapath: datapath)
+        let services = config.services.map { allocation.serviceID($0.key) }
+        let backends = config.services.flatMap { s in s.backends.map { allocation.backendIndex(s.key, $0.identity) } }
+        let counters = try reader.read(services: services, backends: backends)
+        return AgentStatus(
+            node: config.node.name, interface: config.node.interface, xdpMode: xdpMode?.rawValue,
+            reusedPinnedMaps: datapath.reusedPinnedMaps, configFile: configPath, reloadsOK: reloadsOK,
+            reloadsFailed: reloadsFailed, ringRebuilds: ringRebuilds, flows: nil,
+            services: config.services.map { service in
+                let id = allocation.serviceID(service.key)
+                let c = counters.services[id] ?? .init()
+                return AgentStatus.ServiceStatus(
+                    name: service.name, key: service.key.description, id: id, mode: service.mode.rawValue,
+                    flowKey: service.flowKey.rawValue, encap: service.encap.rawValue, packets: c.packets,
+                    newFlows: c.newFlows, tooBig: c.tooBig,
+                    backends: service.backends.map { backend in
+                        let key = IDAllocation.backendKey(service.key, backend.identity)
+                        let index = allocation.backendIndex(service.key, backend.identity)
+                        let b = counters.backends[index] ?? .init()
+                        let h = health[key]?.health
+                        return AgentStatus.BackendStatus(
+                            address: "\(backend.address)", port: backend.port, index: index, weight: backend.weight,
+                            configured: backend.state.rawValue, health: service.healthCheck == nil ? nil : (h ?? .up).rawValue,
+                            effective: DesiredState.effectiveState(backend, health: h).rawValue,
+                            packets: b.packets, bytes: b.bytes, newFlows: b.newFlows)
+                    })
+            },
+            drops: Dictionary(uniqueKeysWithValues: counters.drops.map { ($0.key.name, $0.value) }),
+            events: try reader.events())
+    }
+
+    /// Prometheus text exposition of the datapath counters and the agent's own.
+    public func metricsText() throws -> [UInt8] {
+        try metrics.render(try status())
+    }
+
+    static func allocationPath(_ dir: String) -> String { "\(dir)/id-allocation.json" }
+
+    static func loadAllocation(_ dir: String) -> IDAllocation? {
+        guard let data = FileManager.default.contents(atPath: allocationPath(dir)) else { return nil }
+        return try? JSONDecoder().decode(IDAllocation.self, from: data)
+    }
+
+    static func saveAllocation(_ allocation: IDAllocation, _ dir: String) {
+        guard let data = try? JSONEncoder().encode(allocation) else { return }
+        let tmp = allocationPath(dir) + ".tmp"
+        if FileManager.default.createFile(atPath: tmp, contents: data) {
+            _ = rename(tmp, allocationPath(dir))
+        }
+    }
+}
+
+public struct ProbeTarget: Sendable, Hashable {
+    public var key: String
+    public var service: String
+    public var address: IPAddress
+    public var port: UInt16
+    public var check: HealthCheck
+}
+
+/// Datapath counters as Prometheus metrics. BPF counters are absolute; Prometheus counters only
+/// grow, so each scrape adds what changed since the last.
+final class AgentMetrics: @unchecked Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    private var last: [String: UInt64] = [:]
+    private let lock = NSLock()
+
+    private func add(_ name: String, _ labels: [(String, String)], _ value: UInt64, help: String) {
+        let id = name + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        let delta = value >= (last[id] ?? 0) ? value - (last[id] ?? 0) : value
+        last[id] = value
+        registry.makeCounter(name: name, labels: labels, help: help).increment(by: Int64(delta))
+    }
+
+    func render(_ s: AgentStatus) throws -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        for service in s.services {
+            let l = [("service", service.name), ("vip", service.key)]
+            add("switchyard_service_packets_total", l, service.packets, help: "Packets forwarded to a backend")
+            add("switchyard_service_new_flows_total", l, service.newFlows, help: "Flow-table entries created")
+            add("switchyard_service_too_big_total", l, service.tooBig, help: "ICMP too-big replies sent")
+            for b in service.backends {
+                let bl = [("service", service.name), ("backend", "\(b.address):\(b.port)")]
+                add("switchyard_backend_packets_total", bl, b.packets, help: "Packets forwarded to the backend")
+                add("switchyard_backend_bytes_total", bl, b.bytes, help: "Bytes forwarded to the backend")
+                add("switchyard_backend_new_flows_total", bl, b.newFlows, help: "New flows placed on the backend")
+                registry.makeGauge(name: "switchyard_backend_up", labels: bl, help: "1 when the backend takes traffic (effective state up)")
+                    .set(to: b.effective == "up" ? 1.0 : 0.0)
+                registry.makeGauge(name: "switchyard_backend_healthy", labels: bl, help: "1 when the health check passes (1 if unchecked)")
+                    .set(to: b.health == "down" ? 0.0 : 1.0)
+            }
+        }
+        for (reason, n) in s.drops { add("switchyard_drops_total", [("reason", reason)], n, help: "Packets dropped, by reason") }
+        for (event, n) in s.events { add("switchyard_datapath_events_total", [("event", event)], n, help: "Datapath events that are not drops") }
+        add("switchyard_ring_rebuilds_total", [], UInt64(s.ringRebuilds), help: "Maglev rings swapped into the datapath")
+        add("switchyard_config_reloads_total", [("result", "ok")], UInt64(s.reloadsOK), help: "Config reloads")
+        add("switchyard_config_reloads_total", [("result", "failed")], UInt64(s.reloadsFailed), help: "Config reloads")
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SwitchyardCore
+
+/// Runs one probe: a TCP connect, or an HTTP/1.1 GET whose status line must match.
+/// Returns nil on success, or why it failed.
+public enum HealthProbe {
+    struct Timeout: Error {}
+
+    public static func run(_ target: ProbeTarget) async -> String? {
+        let timeout = target.check.timeoutSeconds
+        do {
+            return try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask { try await probe(target) }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+                    throw Timeout()
+                }
+                let result = try await group.next()!
+                group.cancelAll()
+                return result
+            }
+        } catch is Timeout {
+            return "timeout after \(timeout) s"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    private static func probe(_ target: ProbeTarget) async throws -> String? {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.milliseconds(Int64(target.check.timeoutSeconds * 1000)))
+            .connect(host: "\(target.address)", port: Int(target.port)) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            guard target.check.kind == .http else { return nil }
+            let host = target.address.family == .v6 ? "[\(target.address)]" : "\(target.address)"
+            try await outbound.write(ByteBuffer(string: "GET \(target.check.path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\nUser-Agent: switchyard-health\r\n\r\n"))
+            var response = ""
+            for try await chunk in inbound {
+                response += String(buffer: chunk)
+                if response.contains("\r\n") { break }
+            }
+            let statusLine = response.split(separator: "\r\n").first.map(String.init) ?? ""
+            let parts = statusLine.split(separator: " ")
+            guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let status = Int(parts[1]) else {
+                return "not an HTTP response: \(statusLine.prefix(40))"
+            }
+            return status == target.check.expectStatus ? nil : "HTTP \(status), expected \(target.check.expectStatus)"
+        }
+    }
+}
+
+/// Probes every target at its interval and reports to the agent; picks up new targets after a
+/// reload.
+struct HealthProbeLoop {
+    let agent: Agent
+
+    func run() async {
+        var running: [String: Task<Void, Never>] = [:]
+        while !Task.isCancelled {
+            let targets = await agent.probeTargets()
+            let wanted = Dictionary(targets.map { ($0.key + "|\($0.check)", $0) }, uniquingKeysWith: { a, _ in a })
+            for (key, task) in running where wanted[key] == nil {
+                task.cancel()
+                running[key] = nil
+            }
+            for (key, target) in wanted where running[key] == nil {
+                running[key] = Task {
+                    while !Task.isCancelled {
+                        let failure = await HealthProbe.run(target)
+                        await agent.probeResult(target, ok: failure == nil, detail: failure ?? "ok")
+                        try? await Task.sleep(for: .milliseconds(Int(target.check.intervalSeconds * 1000)))
+                    }
+                }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        for task in running.values { task.cancel() }
+    }
+}

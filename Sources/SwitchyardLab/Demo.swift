@@ -1,0 +1,54 @@
+import Foundation
+import SwitchyardDatapath
+
+extension Lab {
+    func counter(_ ns: String, _ interface: String, _ name: String) -> UInt64 {
+        UInt64(((try? inNS(ns, ["cat", "/sys/class/net/\(interface)/statistics/\(name)"])) ?? "0")
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    func http(_ host: String, count: Int, path: String = "/") throws -> [String: Any] {
+        let out = try inNS(client, [executable, "lab-http", "--host", host, "--count", "\(count)", "--path", path])
+        return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    /// The demo: traffic through both VIPs, proof of DSR, connections through an LB-node change.
+    public func demo(connections: Int) throws -> String {
+        var lines = ["", "Switchyard lab demo — lab \(id), mode \(options.mode.rawValue)",
+                     "  client ─ router (ECMP over lb1, lb2; lb3 stands by) ─ LB nodes (XDP) ─ backends be1..be3 (DSR)", ""]
+        lines.append("1. HTTP requests through the VIPs (each answer names its backend)")
+        for host in [Lab.vip4, Lab.vip6] {
+            let result = try http(host, count: 60)
+            let per = (result["per_backend"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            lines.append("   \(host.contains(":") ? "[\(host)]" : host):80  60 requests → \(per.joined(separator: ", "))")
+        }
+
+        lines.append("")
+        lines.append("2. Direct server return: a 20 MB download from the IPv4 VIP")
+        let lbs = Array(1...options.lbNodes)
+        let clientBefore = counter(client, "eth0", "rx_bytes")
+        let lbBefore = lbs.map { counter(lb($0), "eth0", "rx_bytes") + counter(lb($0), "eth0", "tx_bytes") }
+        let bulk = try http(Lab.vip4, count: 1, path: "/bytes/20000000")
+        let clientGot = counter(client, "eth0", "rx_bytes") - clientBefore
+        let lbSaw = zip(lbs, lbBefore).map { counter(lb($0), "eth0", "rx_bytes") + counter(lb($0), "eth0", "tx_bytes") - $1 }
+        lines.append("   client received \(mb(clientGot)) (payload \(mb(UInt64(bulk["bytes"] as? Int ?? 0))))")
+        lines.append("   LB nodes moved \(lbs.map { "lb\($0) \(mb(lbSaw[$0 - 1]))" }.joined(separator: ", ")) (requests and ACKs only)")
+        let share = Double(lbSaw.reduce(0, +)) / Double(max(clientGot, 1))
+        lines.append("   → \(String(format: "%.1f", share * 100))% of the reply volume crossed an LB node: the replies went straight from the backend to the client")
+
+        lines.append("")
+        lines.append("3. \(connections) long-lived connections (half IPv4, half IPv6), each talking every 100 ms, while lb2 leaves the ECMP group")
+        let result = try run(.lbRemove, connections: connections)
+        lines.append("   \(result.established) established, \(result.survived) survived, \(result.failed) failed")
+        lines.append("   (flows lb2 carried now reach lb1, which has no entry for them; Maglev picks the same backend)")
+        for f in result.failures { lines.append("   ! \(f)") }
+
+        lines.append("")
+        lines.append("4. What lb1's agent says (`switchyard status`)")
+        let status = (try? inNS(lb(1), [executable, "status", "--socket", "\(dir)/lb1.sock"])) ?? "(no answer)"
+        lines += status.split(separator: "\n", omittingEmptySubsequences: false).map { "   " + $0 }
+        return lines.joined(separator: "\n")
+    }
+
+    private func mb(_ bytes: UInt64) -> String { String(format: "%.2f MB", Double(bytes) / 1e6) }
+}

@@ -1,0 +1,306 @@
+import Foundation
+import SwitchyardCore
+import SwitchyardDatapath
+
+/// A whole Switchyard deployment in network namespaces on this machine: a client, a router
+/// (ECMP over the LB nodes, true 5-tuple hash), LB nodes running the real agent and XDP
+/// datapath, backends running `switchyard backend` and real servers.
+///
+///     client ── router ── br0 (fabric, MTU 1600) ── lb1 lb2 lb3   (XDP on eth0, agent)
+///     10.77.1.2   .1      10.77.2.1                 .11 .12 .13
+///                                                ── be1 be2 be3 be4 (tc decap, VIP on lo)
+///                                                   .21 .22 .23 .24
+///     VIPs 10.77.100.10:80, [fd77:100::10]:80 — routes to lb1+lb2 (lb3 stands by)
+///
+/// Every name carries the lab's prefix `sy<hex>`; everything lives under /tmp/switchyard-lab-<hex>.
+/// Nothing is addressed or routed in the host namespace: links are created inside namespaces.
+public final class Lab: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var mode: ServiceMode = .stateless
+        public var lbNodes = 3
+        public var backends = 4
+        public var ecmp = [1, 2]
+        public var inConfig = [1, 2, 3]
+        public init(mode: ServiceMode = .stateless) { self.mode = mode }
+    }
+
+    public static let vip4 = "10.77.100.10", vip6 = "fd77:100::10", port = 80
+    public static let dirPrefix = "/tmp/switchyard-lab-"
+
+    public let id: String
+    public let options: Options
+    public let executable: String
+    public var dir: String { Self.dirPrefix + id }
+    public var prefix: String { "sy\(id)" }
+    public var client: String { "\(prefix)-client" }
+    public var router: String { "\(prefix)-router" }
+    public func lb(_ i: Int) -> String { "\(prefix)-lb\(i)" }
+    public func be(_ j: Int) -> String { "\(prefix)-be\(j)" }
+    public private(set) var ecmp: [Int]
+    public private(set) var backendStates: [Int: BackendState] = [:]
+
+    public init(options: Options = Options(), executable: String) {
+        id = String(format: "%06x", UInt32.random(in: 0...0xffffff))
+        self.options = options
+        self.executable = executable
+        ecmp = options.ecmp
+        for j in options.inConfig { backendStates[j] = .up }
+    }
+
+    func log(_ text: String) { FileHandle.standardError.write(Data("lab \(id): \(text)\n".utf8)) }
+
+    @discardableResult
+    func sh(_ argv: [String]) throws -> String { try NetworkNamespace.run(argv) }
+    @discardableResult
+    func inNS(_ ns: String, _ argv: [String]) throws -> String { try sh(["ip", "netns", "exec", ns] + argv) }
+    func sysctl(_ ns: String, _ pairs: [String: String]) throws {
+        for (k, v) in pairs.sorted(by: { $0.key < $1.key }) { try inNS(ns, ["sysctl", "-qw", "\(k)=\(v)"]) }
+    }
+
+    /// Starts a long-running process inside a namespace, in its own session, logging to a file.
+    @discardableResult
+    func spawn(_ ns: String, _ argv: [String], log name: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        process.arguments = ["ip", "netns", "exec", ns] + argv
+        FileManager.default.createFile(atPath: "\(dir)/\(name).log", contents: nil)
+        let log = FileHandle(forWritingAtPath: "\(dir)/\(name).log")!
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    // MARK: - Building
+
+    public func up() throws {
+        try FileManager.default.createDirectory(atPath: "\(dir)/state", withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: ["id": id, "prefix": prefix]).write(to: URL(fileURLWithPath: "\(dir)/lab.json"))
+        try BPFFS.ensureMounted("\(dir)/bpffs")
+        log("building in namespaces \(prefix)-*")
+        for ns in [client, router] + (1...options.lbNodes).map(lb) + (1...options.backends).map(be) {
+            _ = try NetworkNamespace(exactName: ns)
+            try sysctl(ns, ["net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0"])
+        }
+        // Router: a bridge for the fabric, a link to the client.
+        try inNS(router, ["ip", "link", "add", "br0", "type", "bridge"])
+        try inNS(router, ["ip", "link", "set", "br0", "mtu", "1600", "up"])
+        try inNS(router, ["ip", "addr", "add", "10.77.2.1/24", "dev", "br0"])
+        try inNS(router, ["ip", "addr", "add", "fd77:2::1/64", "dev", "br0", "nodad"])
+        try sh(["ip", "-n", router, "link", "add", "cl0", "type", "veth", "peer", "name", "eth0", "netns", client])
+        try inNS(router, ["ip", "addr", "add", "10.77.1.1/24", "dev", "cl0"])
+        try inNS(router, ["ip", "addr", "add", "fd77:1::1/64", "dev", "cl0", "nodad"])
+        try inNS(router, ["ip", "link", "set", "cl0", "up"])
+        try inNS(client, ["ip", "addr", "add", "10.77.1.2/24", "dev", "eth0"])
+        try inNS(client, ["ip", "addr", "add", "fd77:1::2/64", "dev", "eth0", "nodad"])
+        try inNS(client, ["ip", "link", "set", "eth0", "up"])
+        try inNS(client, ["ip", "route", "add", "default", "via", "10.77.1.1"])
+        try inNS(client, ["ip", "-6", "route", "add", "default", "via", "fd77:1::1"])
+        // A real NIC completes checksums on the wire; veth leaves them partial, which native XDP
+        // cannot carry. Turn TX offload off on every lab link (NOTES: XDP on veth).
+        try inNS(client, ["ethtool", "-K", "eth0", "tx", "off"])
+        try inNS(router, ["ethtool", "-K", "cl0", "tx", "off"])
+        try sysctl(router, ["net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1",
+                            "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0",
+                            "net.ipv4.fib_multipath_hash_policy": "3", "net.ipv4.fib_multipath_hash_fields": "0x37",
+                            "net.ipv6.fib_multipath_hash_policy": "3", "net.ipv6.fib_multipath_hash_fields": "0x37"])
+        for (host, address, port) in (1...options.lbNodes).map({ (lb($0), 10 + $0, "l\($0)") })
+            + (1...options.backends).map({ (be($0), 20 + $0, "b\($0)") }) {
+            try sh(["ip", "-n", router, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", host])
+            try inNS(router, ["ip", "link", "set", port, "mtu", "1600", "master", "br0", "up"])
+            try inNS(router, ["ethtool", "-K", port, "tx", "off"])
+            try inNS(host, ["ip", "link", "set", "eth0", "mtu", "1600", "up"])
+            try inNS(host, ["ethtool", "-K", "eth0", "tx", "off"])
+            try inNS(host, ["ip", "addr", "add", "10.77.2.\(address)/24", "dev", "eth0"])
+            try inNS(host, ["ip", "addr", "add", "fd77:2::\(address)/64", "dev", "eth0", "nodad"])
+            try inNS(host, ["ip", "route", "add", "default", "via", "10.77.2.1"])
+            try inNS(host, ["ip", "-6", "route", "add", "default", "via", "fd77:2::1"])
+        }
+        // XDP_TX on a veth needs a program on its peer: a pass-through on the router's LB ports.
+        let pass = try LBDatapath(options: .init(flowCapacity: 64))
+        try NetworkNamespace(existingName: router).inside {
+            for i in 1...options.lbNodes { try XDPAttachment.attach(program: pass.passProgramFD, interface: "l\(i)", requireNative: true) }
+        }
+        for j in 1...options.backends {
+            try spawn(be(j), [executable, "lab-server", "--name", "be\(j)", "--port", "\(Self.port)"], log: "be\(j)-server")
+            try inNS(be(j), [executable, "backend", "--vip", "\(Self.vip4),\(Self.vip6)", "--interface", "eth0"])
+        }
+        for i in 1...options.lbNodes {
+            // A VIP packet the XDP program passes up must not bounce back to the router.
+            try sysctl(lb(i), ["net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"])
+            try inNS(lb(i), ["ip", "route", "add", "blackhole", "\(Self.vip4)/32"])
+            try inNS(lb(i), ["ip", "-6", "route", "add", "blackhole", "\(Self.vip6)/128"])
+            try writeConfig(i)
+            try startAgent(i)
+        }
+        for i in 1...options.lbNodes { try waitForAgent(i) }
+        try setECMP(ecmp)
+        try waitForServers()
+        log("up: \(options.lbNodes) LB nodes (ECMP over \(ecmp.map { "lb\($0)" }.joined(separator: ", "))), \(options.backends) backends, mode \(options.mode.rawValue)")
+    }
+
+    func config(_ i: Int) -> String {
+        func backends(_ v6: Bool) -> String {
+            backendStates.sorted { $0.key < $1.key }.map { j, state in
+                "      - {address: \"\(v6 ? "fd77:2::\(20 + j)" : "10.77.2.\(20 + j)")\", state: \(state.rawValue)}"
+            }.joined(separator: "\n")
+        }
+        return """
+        # Lab \(id), LB node \(i). Written by `switchyard lab`; edits are picked up on save.
+        node:
+          name: lb\(i)
+          ipv4Source: 10.77.2.\(10 + i)
+          ipv6Source: fd77:2::\(10 + i)
+          interface: eth0
+          mtu: 1600
+          flowTableCapacity: 262144
+          pinDirectory: \(dir)/bpffs/lb\(i)
+          stateDirectory: \(dir)/state/lb\(i)
+          adminSocket: \(dir)/lb\(i).sock
+          metricsAddress: 127.0.0.1:9400
+        services:
+          - name: web
+            vip: \(Self.vip4)
+            ports: [{port: \(Self.port)}]
+            mode: \(options.mode.rawValue)
+            healthCheck: {type: tcp, intervalSeconds: 0.5, timeoutSeconds: 0.3, rise: 2, fall: 2}
+            backends:
+        \(backends(false))
+          - name: web6
+            vip: "\(Self.vip6)"
+            ports: [{port: \(Self.port)}]
+            mode: \(options.mode.rawValue)
+            healthCheck: {type: tcp, intervalSeconds: 0.5, timeoutSeconds: 0.3, rise: 2, fall: 2}
+            backends:
+        \(backends(true))
+
+        """
+    }
+
+    func writeConfig(_ i: Int) throws {
+        let path = "\(dir)/lb\(i).yaml"
+        try config(i).write(toFile: path + ".tmp", atomically: false, encoding: .utf8)
+        guard rename(path + ".tmp", path) == 0 else {
+            throw NetworkNamespace.CommandError(description: "cannot write \(path): errno \(errno)")
+        }
+    }
+
+    func startAgent(_ i: Int) throws {
+        try spawn(lb(i), [executable, "agent", "--config", "\(dir)/lb\(i).yaml"], log: "lb\(i)")
+    }
+
+    func agentStatus(_ i: Int) -> Data? {
+        try? Data(inNS(lb(i), [executable, "status", "--socket", "\(dir)/lb\(i).sock", "--json"]).utf8)
+    }
+
+    func waitForAgent(_ i: Int, timeout: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if agentStatus(i) != nil { return }
+            usleep(200_000)
+        }
+        throw NetworkNamespace.CommandError(description: "agent lb\(i) did not come up in \(Int(timeout)) s; see \(dir)/lb\(i).log")
+    }
+
+    func waitForServers() throws {
+        for j in 1...options.backends {
+            let deadline = Date().addingTimeInterval(10)
+            while (try? inNS(be(j), ["ss", "-Hltn", "sport = :\(Self.port)"]))?.isEmpty ?? true {
+                guard Date() < deadline else { throw NetworkNamespace.CommandError(description: "server on be\(j) did not listen") }
+                usleep(100_000)
+            }
+        }
+    }
+
+    // MARK: - Changes a scenario makes
+
+    /// The router's route for the VIPs: one nexthop per LB node in `lbs`.
+    public func setECMP(_ lbs: [Int]) throws {
+        for (family, vip, base) in [("-4", "\(Self.vip4)/32", "10.77.2."), ("-6", "\(Self.vip6)/128", "fd77:2::")] {
+            let hops = lbs.flatMap { ["nexthop", "via", "\(base)\(10 + $0)", "dev", "br0"] }
+            try inNS(router, ["ip", family, "route", "replace", vip] + hops)
+        }
+        ecmp = lbs
+    }
+
+    /// Rewrites every agent's config with these backend states (absent = not in the service);
+    /// agents reload on the file change.
+    public func setBackends(_ states: [Int: BackendState]) throws {
+        backendStates = states
+        for i in 1...options.lbNodes { try writeConfig(i) }
+        try waitForReload()
+    }
+
+    /// Until every agent reports the backend set and states the configs now say.
+    func waitForReload(timeout: Double = 10) throws {
+        let want = backendStates.map { "10.77.2.\(20 + $0.key):\($0.value.rawValue)" }.sorted()
+        let deadline = Date().addingTimeInterval(timeout)
+        for i in 1...options.lbNodes {
+            while true {
+                if let data = agentStatus(i),
+                   let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                   let services = status["services"] as? [[String: Any]],
+                   let web = services.first(where: { $0["name"] as? String == "web" }),
+                   let backends = web["backends"] as? [[String: Any]] {
+                    let have = backends.map { "\($0["address"] ?? ""):\($0["configured"] ?? "")" }.sorted()
+                    if have == want { break }
+                }
+                guard Date() < deadline else {
+                    throw NetworkNamespace.CommandError(description: "agent lb\(i) did not take the new config in \(Int(timeout)) s")
+                }
+                usleep(100_000)
+            }
+        }
+    }
+
+    public func killServer(_ j: Int) throws {
+        for pid in pids(be(j), matching: "lab-server") { kill(pid, SIGKILL) }
+    }
+
+    public func killAgent(_ i: Int) {
+        for pid in pids(lb(i), matching: " agent ") { kill(pid, SIGKILL) }
+        for _ in 0..<50 where !pids(lb(i), matching: " agent ").isEmpty { usleep(20_000) }
+    }
+
+    public func restartAgent(_ i: Int) throws {
+        killAgent(i)
+        try startAgent(i)
+        try waitForAgent(i)
+    }
+
+    func pids(_ ns: String, matching: String) -> [Int32] {
+        let all = ((try? sh(["ip", "netns", "pids", ns])) ?? "").split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
+        return all.filter { pid in
+            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+            return String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(matching)
+        }
+    }
+
+    // MARK: - Teardown
+
+    /// Kills every process in the lab's namespaces, deletes them, unmounts bpffs, removes the
+    /// directory. Safe to call twice, and after a crash.
+    public func down() { Self.down(id: id) }
+
+    public static func down(id: String) {
+        for ns in NetworkNamespace.list(prefix: "sy\(id)-") { NetworkNamespace.delete(named: ns) }
+        let dir = dirPrefix + id
+        BPFFS.unmount("\(dir)/bpffs")
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Every lab on this machine: by directory, and any namespace with a lab-shaped name.
+    public static func downAll() -> [String] {
+        var ids = Set<String>()
+        let tmp = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
+        for name in tmp where name.hasPrefix("switchyard-lab-") { ids.insert(String(name.dropFirst("switchyard-lab-".count))) }
+        for ns in NetworkNamespace.list(prefix: "sy") {
+            let id = ns.dropFirst(2).prefix { $0 != "-" }
+            if id.count == 6, id.allSatisfy(\.isHexDigit) { ids.insert(String(id)) }
+        }
+        for id in ids { down(id: id) }
+        return ids.sorted()
+    }
+}

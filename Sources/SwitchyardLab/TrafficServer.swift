@@ -1,0 +1,61 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// The lab's backend server, on [::]:port (both families). Line protocol: each `PING n` is
+/// answered `PONG n NAME`, so the client knows which backend holds each connection. HTTP:
+/// `GET /` answers the backend's name, `GET /bytes/N` N bytes (bulk, for the DSR proof).
+public struct TrafficServer: Sendable {
+    public let name: String
+    public let port: Int
+
+    public init(name: String, port: Int) {
+        self.name = name
+        self.port = port
+    }
+
+    public func run() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 1024)
+            .bind(host: "::", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { connections in
+                for try await connection in connections {
+                    group.addTask { try? await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
+        try await connection.executeThenClose { inbound, outbound in
+            var pending = ""
+            for try await chunk in inbound {
+                pending += String(buffer: chunk)
+                if pending.hasPrefix("GET ") {
+                    guard pending.contains("\r\n\r\n") else { continue }
+                    let path = pending.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+                    var body = ByteBuffer(string: "backend \(name)\n")
+                    if path.hasPrefix("/bytes/"), let n = Int(path.dropFirst(7)), n <= 1 << 30 {
+                        body = ByteBuffer(repeating: UInt8(ascii: "x"), count: n)
+                    }
+                    try await outbound.write(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n"))
+                    try await outbound.write(body)
+                    return
+                }
+                while let newline = pending.firstIndex(of: "\n") {
+                    let line = pending[..<newline]
+                    pending = String(pending[pending.index(after: newline)...])
+                    if line.hasPrefix("PING ") {
+                        try await outbound.write(ByteBuffer(string: "PONG \(line.dropFirst(5)) \(name)\n"))
+                    }
+                }
+            }
+        }
+    }
+}

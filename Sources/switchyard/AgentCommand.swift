@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import SwitchyardAgent
+import SwitchyardConfig
+import SwitchyardControl
+import SwitchyardCore
+import SwitchyardDatapath
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the LB-node agent: program and attach the datapath, health-check, serve metrics and the admin API.",
+        discussion: """
+        Reloads on SIGHUP and when the file changes (a bad file keeps the running config and logs every
+        error). SIGTERM stops the agent and leaves the datapath attached and its maps pinned; a new
+        agent takes over the live maps. Logs: one structured line per state change, on stderr.
+        """)
+
+    @Option(help: "The YAML config file.") var config: String
+
+    func run() async throws {
+        if case .failure(let errors) = ConfigLoader.load(path: config) {
+            for error in errors.errors { printError(error.description) }
+            throw ExitCode(1)
+        }
+        if let reason = Privileges.bpfUnavailableReason() {
+            printError("agent: \(reason)")
+            throw ExitCode(2)
+        }
+        try await AgentRunner.main(configPath: config)
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show services, backends and node info from a running agent's admin API.")
+
+    @Option(help: "The agent's admin socket.") var socket: String = NodeSettings.defaultAdminSocket
+    @Option(help: "Take the socket path from this config file.") var config: String?
+    @Flag(help: "Print the JSON as received.") var json = false
+
+    func run() throws {
+        var path = socket
+        if let config, case .success(let c) = ConfigLoader.load(path: config) { path = c.node.adminSocket }
+        let data = try AdminClient.request("status", socket: path)
+        if json {
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let s = try JSONDecoder().decode(AgentStatus.self, from: data)
+        print("node \(s.node): interface \(s.interface ?? "-") (XDP \(s.xdpMode ?? "not attached")), pinned maps \(s.reusedPinnedMaps ? "re-used" : "created"), reloads \(s.reloadsOK) ok / \(s.reloadsFailed) failed, rings rebuilt \(s.ringRebuilds)")
+        for service in s.services {
+            print("\n\(service.key)  \(service.name)  \(service.mode), key \(service.flowKey), \(service.encap): packets \(service.packets), new flows \(service.newFlows), too-big \(service.tooBig)")
+            print("  " + ["backend", "weight", "config", "health", "state", "packets", "flows"].map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+            for b in service.backends {
+                let cells = ["\(b.address):\(b.port)", "\(b.weight)", b.configured, b.health ?? "-", b.effective, "\(b.packets)", "\(b.newFlows)"]
+                print("  " + cells.map { $0.padding(toLength: max(12, $0.count + 1), withPad: " ", startingAt: 0) }.joined())
+            }
+        }
+        let drops = s.drops.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        print("\ndrops: \(drops.isEmpty ? "none" : drops.joined(separator: ", "))")
+    }
+}
+
+/// One request to the admin socket: a command line out, a JSON document back.
+enum AdminClient {
+    static func request(_ command: String, socket path: String) throws -> Data {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ValidationError("socket: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[i] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            throw ValidationError("cannot reach the agent at \(path): \(String(cString: strerror(errno))); is `switchyard agent` running?")
+        }
+        _ = (command + "\n").withCString { write(fd, $0, strlen($0)) }
+        var result = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            result.append(contentsOf: buffer[0..<n])
+        }
+        return result
+    }
+}

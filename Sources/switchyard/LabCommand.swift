@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import SwitchyardCore
+import SwitchyardDatapath
+import SwitchyardLab
+
+/// The running lab, for the signal handler to tear down.
+nonisolated(unsafe) var runningLabID: String?
+
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "A whole Switchyard deployment in network namespaces: client, router, LB nodes, backends.",
+        subcommands: [Up.self, Down.self, Demo.self, ScenarioCommand.self])
+
+    static func executable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// Builds a lab that is torn down on exit, Ctrl-C or SIGTERM.
+    static func withLab<T>(mode: ServiceMode, _ body: (Lab) throws -> T) throws -> T {
+        if let reason = Privileges.bpfUnavailableReason() {
+            printError("lab: \(reason)")
+            throw ExitCode(2)
+        }
+        let lab = Lab(options: .init(mode: mode), executable: executable())
+        runningLabID = lab.id
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { _ in
+                if let id = runningLabID { Lab.down(id: id) }
+                _exit(130)
+            }
+        }
+        defer {
+            lab.down()
+            runningLabID = nil
+        }
+        try lab.up()
+        return try body(lab)
+    }
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Build a lab and leave it running (remove it with `lab down`).")
+        @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
+
+        func run() throws {
+            let lab = Lab(options: .init(mode: mode), executable: LabCommand.executable())
+            do { try lab.up() } catch {
+                lab.down()
+                throw error
+            }
+            print("""
+            lab \(lab.id) is up (files in \(lab.dir)).
+              try:     ip netns exec \(lab.client) curl -s http://\(Lab.vip4)/
+                       \(LabCommand.executable()) status --socket \(lab.dir)/lb1.sock
+              remove:  \(LabCommand.executable()) lab down --id \(lab.id)
+            """)
+        }
+    }
+
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a lab (or every lab): processes, namespaces, pins, files.")
+        @Option(help: "The lab id (default: every lab on this machine).") var id: String?
+
+        func run() throws {
+            if let id {
+                Lab.down(id: id)
+                print("lab \(id) removed")
+            } else {
+                let ids = Lab.downAll()
+                print(ids.isEmpty ? "no lab to remove" : "removed lab\(ids.count == 1 ? "" : "s") \(ids.joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct Demo: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build a lab, send real traffic, report what happened (per backend, DSR, an LB change), tear down.")
+        @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
+        @Option(help: "Connections held through the LB-node change.") var connections: Int = 200
+
+        func run() throws {
+            let report = try LabCommand.withLab(mode: mode) { try $0.demo(connections: connections) }
+            print(report)
+            print("\nTeardown: namespaces, processes, pins and files removed (\(NetworkNamespace.list(prefix: "sy").isEmpty ? "nothing left" : "some namespaces remain!")).")
+        }
+    }
+
+    struct ScenarioCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "scenario",
+            abstract: "Hold N long-lived connections, make a change, account for every connection.",
+            discussion: "Scenarios: " + Scenario.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; "))
+        @Argument(help: "The scenario.") var name: String
+        @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
+        @Option(help: "Connections to hold (half per VIP family).") var connections: Int = 200
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            guard let scenario = Scenario(rawValue: name) else {
+                throw ValidationError("unknown scenario '\(name)'; expected one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let result = try LabCommand.withLab(mode: mode) { try $0.run(scenario, connections: connections) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            } else {
+                print("\(result.scenario) (\(result.mode)): \(result.established) established, \(result.survived) survived, \(result.failed) failed, \(result.expected_failed) expected to fail; \(result.duration_s) s")
+                for f in result.failures { print("  \(f)") }
+            }
+        }
+    }
+}
+
+extension ServiceMode: ExpressibleByArgument {}
+
+/// Hidden helpers the lab runs inside its namespaces.
+struct LabServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lab-server", shouldDisplay: false)
+    @Option var name: String
+    @Option var port: Int = 80
+    func run() async throws { try await TrafficServer(name: name, port: port).run() }
+}
+
+struct LabHTTPCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lab-http", shouldDisplay: false)
+    @Option var host: String
+    @Option var port: Int = 80
+    @Option var count: Int = 1
+    @Option var path: String = "/"
+    func run() async throws {
+        let (per, bytes) = await TrafficClient.http(host: host, port: port, count: count, path: path)
+        let data = try JSONSerialization.data(withJSONObject: ["per_backend": per, "bytes": bytes], options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+struct LabClientCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lab-client", shouldDisplay: false)
+    @Option var host: String
+    @Option var port: Int = 80
+    @Option var connections: Int = 100
+
+    func run() async throws {
+        let client = TrafficClient(host: host, port: port)
+        await client.establish(connections)
+        let established = await client.snapshot()
+        emit(["event": "established", "per_backend": established])
+        while let line = readLine() {
+            let words = line.split(separator: " ")
+            if words.first == "probe", let n = words.dropFirst().first.flatMap({ Int($0) }) {
+                emit(["event": "probe", "per_backend": await TrafficClient.probe(host: host, port: port, count: n)])
+            } else if words.first == "stop" {
+                let report = await client.finish()
+                let data = try JSONEncoder().encode(report)
+                var object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+                object["event"] = "result"
+                emit(object)
+                return
+            }
+        }
+    }
+
+    private func emit(_ object: [String: Any]) {
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        FileHandle.standardOutput.write(data + Data("\n".utf8)) // unbuffered: the controller waits for it
+    }
+}
