@@ -181,12 +181,20 @@ public actor TrafficClient {
                 let (text, n) = try await channel.executeThenClose { inbound, outbound in
                     let h = host.contains(":") ? "[\(host)]" : host
                     try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: \(h)\r\nConnection: close\r\n\r\n"))
-                    var head = "", total = 0
+                    var head = "", total = 0, expected: Int?
                     for try await chunk in inbound {
                         total += chunk.readableBytes
-                        if head.count < 200 { head += String(buffer: chunk) }
+                        if head.utf8.count < 512 { head += String(buffer: chunk) }
+                        if expected == nil {
+                            if let end = head.range(of: "\r\n\r\n"),
+                               let line = head[..<end.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
+                               let n = Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) {
+                                expected = head.utf8.distance(from: head.utf8.startIndex, to: end.upperBound.samePosition(in: head.utf8)!) + n
+                            }
+                        }
+                        if let expected, total >= expected { break }
                     }
-                    return (head, total)
+                    return (head, total - (head.range(of: "\r\n\r\n").map { head.utf8.distance(from: head.utf8.startIndex, to: $0.upperBound.samePosition(in: head.utf8)!) } ?? 0))
                 }
                 bytes += n
                 let backend = text.components(separatedBy: "backend ").dropFirst().first?.split(separator: "\n").first.map(String.init)

@@ -35,7 +35,8 @@ public struct TrafficServer: Sendable {
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
         try await connection.executeThenClose { inbound, outbound in
             var pending = ""
-            for try await chunk in inbound {
+            var chunks = inbound.makeAsyncIterator() // one iterator: NIO allows no second
+            while let chunk = try await chunks.next() {
                 pending += String(buffer: chunk)
                 if pending.hasPrefix("GET ") {
                     guard pending.contains("\r\n\r\n") else { continue }
@@ -46,6 +47,9 @@ public struct TrafficServer: Sendable {
                     }
                     try await outbound.write(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n"))
                     try await outbound.write(body)
+                    // Closing now could discard writes still queued: the client closes once it
+                    // has Content-Length bytes, and that ends this loop.
+                    while try await chunks.next() != nil {}
                     return
                 }
                 while let newline = pending.firstIndex(of: "\n") {

@@ -51,10 +51,14 @@ struct StatusCommand: ParsableCommand {
         print("node \(s.node): interface \(s.interface ?? "-") (XDP \(s.xdpMode ?? "not attached")), pinned maps \(s.reusedPinnedMaps ? "re-used" : "created"), reloads \(s.reloadsOK) ok / \(s.reloadsFailed) failed, rings rebuilt \(s.ringRebuilds)")
         for service in s.services {
             print("\n\(service.key)  \(service.name)  \(service.mode), key \(service.flowKey), \(service.encap): packets \(service.packets), new flows \(service.newFlows), too-big \(service.tooBig)")
-            print("  " + ["backend", "weight", "config", "health", "state", "packets", "flows"].map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
-            for b in service.backends {
-                let cells = ["\(b.address):\(b.port)", "\(b.weight)", b.configured, b.health ?? "-", b.effective, "\(b.packets)", "\(b.newFlows)"]
-                print("  " + cells.map { $0.padding(toLength: max(12, $0.count + 1), withPad: " ", startingAt: 0) }.joined())
+            let header = ["backend", "weight", "config", "health", "state", "packets", "bytes", "flows"]
+            let rows = service.backends.map { b in
+                [b.address.contains(":") ? "[\(b.address)]:\(b.port)" : "\(b.address):\(b.port)", "\(b.weight)", b.configured,
+                 b.health ?? "-", b.effective, "\(b.packets)", "\(b.bytes)", "\(b.newFlows)"]
+            }
+            let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max()! + 2 }
+            for row in [header] + rows {
+                print("  " + zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined())
             }
         }
         let drops = s.drops.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
