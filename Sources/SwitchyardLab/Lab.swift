@@ -25,6 +25,8 @@ public final class Lab: @unchecked Sendable {
     }
 
     public static let vip4 = "10.77.100.10", vip6 = "fd77:100::10", port = 80
+    /// `lab bench`: a VIP served by be1 alone, and an address the baseline routes to be1 plainly.
+    public static let benchVIP = "10.77.100.20", baselineAddress = "10.77.100.21"
     public static let dirPrefix = "/tmp/switchyard-lab-"
 
     public let id: String
@@ -125,13 +127,14 @@ public final class Lab: @unchecked Sendable {
         }
         for j in 1...options.backends {
             try spawn(be(j), [executable, "lab-server", "--name", "be\(j)", "--port", "\(Self.port)"], log: "be\(j)-server")
-            try inNS(be(j), [executable, "backend", "--vip", "\(Self.vip4),\(Self.vip6)", "--interface", "eth0"])
+            try inNS(be(j), [executable, "backend", "--vip", "\(Self.vip4),\(Self.vip6),\(Self.benchVIP)", "--interface", "eth0"])
         }
         for i in 1...options.lbNodes {
             // A VIP packet the XDP program passes up must not bounce back to the router.
             try sysctl(lb(i), ["net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"])
             try inNS(lb(i), ["ip", "route", "add", "blackhole", "\(Self.vip4)/32"])
             try inNS(lb(i), ["ip", "-6", "route", "add", "blackhole", "\(Self.vip6)/128"])
+            try inNS(lb(i), ["ip", "route", "add", "blackhole", "\(Self.benchVIP)/32"])
             try writeConfig(i)
             try startAgent(i)
         }
@@ -168,6 +171,12 @@ public final class Lab: @unchecked Sendable {
             healthCheck: {type: tcp, intervalSeconds: 0.5, timeoutSeconds: 0.3, rise: 2, fall: 2}
             backends:
         \(backends(false))
+          - name: bench
+            vip: \(Self.benchVIP)
+            ports: [{port: \(Self.port)}, {port: 5201}]
+            mode: \(options.mode.rawValue)
+            backends:
+              - {address: 10.77.2.21}
           - name: web6
             vip: "\(Self.vip6)"
             ports: [{port: \(Self.port)}]
@@ -218,7 +227,8 @@ public final class Lab: @unchecked Sendable {
 
     /// The router's route for the VIPs: one nexthop per LB node in `lbs`.
     public func setECMP(_ lbs: [Int]) throws {
-        for (family, vip, base) in [("-4", "\(Self.vip4)/32", "10.77.2."), ("-6", "\(Self.vip6)/128", "fd77:2::")] {
+        for (family, vip, base) in [("-4", "\(Self.vip4)/32", "10.77.2."), ("-6", "\(Self.vip6)/128", "fd77:2::"),
+                                    ("-4", "\(Self.benchVIP)/32", "10.77.2.")] {
             let hops = lbs.flatMap { ["nexthop", "via", "\(base)\(10 + $0)", "dev", "br0"] }
             try inNS(router, ["ip", family, "route", "replace", vip] + hops)
         }

@@ -11,7 +11,7 @@ struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "A whole Switchyard deployment in network namespaces: client, router, LB nodes, backends.",
-        subcommands: [Up.self, Down.self, Demo.self, ScenarioCommand.self])
+        subcommands: [Up.self, Down.self, Demo.self, ScenarioCommand.self, BenchCommand.self])
 
     static func executable() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -86,6 +86,34 @@ struct LabCommand: ParsableCommand {
         }
     }
 
+    struct BenchCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench",
+            abstract: "Throughput (iperf3) and new connections/s through the XDP LB vs plain kernel routing over the same hops.")
+        @Option(help: "Seconds per iperf3 run.") var seconds: Int = 4
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let results = try LabCommand.withLab(mode: .stateless) { try $0.bench(seconds: seconds) }
+            let xdp = results[0], base = results[1]
+            let ratioT = base.throughput_gbps > 0 ? xdp.throughput_gbps / base.throughput_gbps : 0
+            let ratioC = base.connections_per_s > 0 ? xdp.connections_per_s / base.connections_per_s : 0
+            if json {
+                let object: [String: Any] = [
+                    "paths": results.map { ["path": $0.path, "throughput_gbps": $0.throughput_gbps, "connections_per_s": $0.connections_per_s] },
+                    "throughput_ratio": (ratioT * 100).rounded() / 100, "connections_ratio": (ratioC * 100).rounded() / 100,
+                ]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                print("lab bench (best of 2 interleaved runs per path; one TCP stream; 16 connect workers)")
+                for r in results {
+                    print("  \(r.path.padding(toLength: 26, withPad: " ", startingAt: 0)) \(String(format: "%6.2f", r.throughput_gbps)) Gbit/s  \(String(format: "%8.0f", r.connections_per_s)) conn/s")
+                }
+                print(String(format: "  XDP ÷ kernel routing: throughput %.2f, connections %.2f", ratioT, ratioC))
+            }
+        }
+    }
+
     struct ScenarioCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "scenario",
@@ -133,6 +161,17 @@ struct LabHTTPCommand: AsyncParsableCommand {
         let (per, bytes) = await TrafficClient.http(host: host, port: port, count: count, path: path)
         let data = try JSONSerialization.data(withJSONObject: ["per_backend": per, "bytes": bytes], options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+struct LabConnRateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lab-connrate", shouldDisplay: false)
+    @Option var host: String
+    @Option var port: Int = 80
+    @Option var seconds: Double = 2
+    func run() async throws {
+        let rate = await ConnectionRate.measure(host: host, port: port, seconds: seconds)
+        print("{\"per_second\": \(rate)}")
     }
 }
 

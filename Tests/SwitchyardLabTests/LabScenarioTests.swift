@@ -62,3 +62,42 @@ struct LabScenarioTests {
         #expect(r.failed_per_backend.isEmpty || r.failures.allSatisfy { $0.contains("reset") || $0.contains("closed") || $0.contains("silent") })
     }
 }
+
+/// The agent as an operator meets it, in a lab: a broken config file is refused and the running
+/// one kept, metrics are served, a restarted agent re-uses the pinned maps.
+@Suite(.enabled(if: LabProbe.available, LabProbe.skipMessage), .serialized)
+struct AgentInLabTests {
+    @Test func badReloadKeepsRunningConfigAndMetricsServe() throws {
+        let lab = Lab(options: .init(), executable: LabProbe.executable)
+        defer { lab.down() }
+        try lab.up()
+        let before = try #require(lab.agentStatus(1))
+        let path = "\(lab.dir)/lb1.yaml"
+        let good = try String(contentsOfFile: path, encoding: .utf8)
+        try good.replacingOccurrences(of: "mtu: 1600", with: "mtu: 99999").write(toFile: path, atomically: true, encoding: .utf8)
+        var status: [String: Any] = [:]
+        for _ in 0..<40 {
+            Thread.sleep(forTimeInterval: 0.1)
+            status = try JSONSerialization.jsonObject(with: try #require(lab.agentStatus(1))) as! [String: Any]
+            if status["reloadsFailed"] as? Int == 1 { break }
+        }
+        #expect(status["reloadsFailed"] as? Int == 1)
+        let log = try String(contentsOfFile: "\(lab.dir)/lb1.log", encoding: .utf8)
+        #expect(log.contains("config rejected, running config kept") && log.contains("node.mtu"))
+        // Still forwarding with the old config.
+        let answers = try lab.http(Lab.vip4, count: 10)
+        #expect((answers["per_backend"] as? [String: Int])?["failed"] == nil, "\(answers)")
+        // Metrics, from inside the LB node's namespace.
+        let metrics = try lab.inNS(lab.lb(1), ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9400; printf 'GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3"])
+        #expect(metrics.contains("200 OK"))
+        #expect(metrics.contains("switchyard_backend_packets_total{service=\"web\""))
+        #expect(metrics.contains("switchyard_config_reloads_total{result=\"failed\"} 1"))
+        // A broken file also stops a fresh agent from starting; with the good one back, a
+        // restart re-uses the pinned maps.
+        try good.write(toFile: path, atomically: true, encoding: .utf8)
+        try lab.restartAgent(1)
+        let after = try JSONSerialization.jsonObject(with: try #require(lab.agentStatus(1))) as! [String: Any]
+        #expect(after["reusedPinnedMaps"] as? Bool == true)
+        _ = before
+    }
+}
