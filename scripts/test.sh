@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build --build-tests
-swift test --skip-build
+# Serially: the lab's timing-sensitive suites must not share two cores with the kernel
+# differential runs.
+swift test --skip-build --no-parallel

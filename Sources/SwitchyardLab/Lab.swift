@@ -265,6 +265,39 @@ public final class Lab: @unchecked Sendable {
         }
     }
 
+    /// Seconds until every listed agent reports `backend` (in service web) with this effective state.
+    func waitForHealth(backend: String, state: String, lbs: [Int], timeout: Double = 15) throws -> Double {
+        let started = Date()
+        for i in lbs {
+            while true {
+                if let data = agentStatus(i), let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                   let web = (status["services"] as? [[String: Any]])?.first(where: { $0["name"] as? String == "web" }),
+                   let b = (web["backends"] as? [[String: Any]])?.first(where: { $0["address"] as? String == backend }),
+                   b["effective"] as? String == state { break }
+                guard Date().timeIntervalSince(started) < timeout else {
+                    throw NetworkNamespace.CommandError(description: "lb\(i) did not see \(backend) \(state) in \(Int(timeout)) s")
+                }
+                usleep(50_000)
+            }
+        }
+        return (Date().timeIntervalSince(started) * 100).rounded() / 100
+    }
+
+    /// From the agents' own logs: seconds from `since` until the last LB node logged the backend
+    /// going down (the time a poll from outside would add is not counted).
+    func detectionTime(backend: String, since: Date) -> Double? {
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var latest: Date?
+        for i in 1...options.lbNodes {
+            let log = (try? String(contentsOfFile: "\(dir)/lb\(i).log", encoding: .utf8)) ?? ""
+            let line = log.split(separator: "\n").last { $0.contains("backend health changed") && $0.contains(backend) && $0.contains("new=down") }
+            guard let stamp = line?.split(separator: " ").first, let date = format.date(from: String(stamp)) else { return nil }
+            latest = max(latest ?? date, date)
+        }
+        return latest.map { (($0.timeIntervalSince(since)) * 100).rounded() / 100 }
+    }
+
     public func killServer(_ j: Int) throws {
         for pid in pids(be(j), matching: "lab-server") { kill(pid, SIGKILL) }
     }

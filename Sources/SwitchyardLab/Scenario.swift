@@ -37,6 +37,8 @@ public struct ScenarioResult: Sendable, Codable {
     public var failed_per_backend: [String: Int]
     /// Where new connections went after the change (drain and fail scenarios).
     public var new_connections: [String: Int]?
+    /// backend-fail: seconds from the kill until every agent had the backend out of its rings.
+    public var detect_s: Double?
     public var failures: [String]
 }
 
@@ -92,6 +94,7 @@ extension Lab {
         Thread.sleep(forTimeInterval: 1)
 
         var expectedFailedBackends: Set<String> = []
+        var detect: Double?
         var newConnections: [String: Int]?
         log("\(scenario.rawValue): \(scenario.summary)")
         switch scenario {
@@ -100,8 +103,11 @@ extension Lab {
         case .backendAdd: try setBackends([1: .up, 2: .up, 3: .up, 4: .up])
         case .backendDrain: try setBackends([1: .draining, 2: .up, 3: .up])
         case .backendFail:
+            let killed = Date()
             try killServer(1)
             expectedFailedBackends = ["be1"]
+            _ = try waitForHealth(backend: "10.77.2.21", state: "down", lbs: Array(1...options.lbNodes))
+            detect = detectionTime(backend: "10.77.2.21:80", since: killed)
         case .agentRestart: try restartAgent(1)
         case .lbAddBackendAdd:
             // Both changes inside one window: the agents take be4, then lb3 joins with it in its
@@ -119,7 +125,7 @@ extension Lab {
         }
         var result = ScenarioResult(scenario: scenario.rawValue, mode: options.mode.rawValue, established: 0, survived: 0,
                                     failed: 0, expected_failed: 0, duration_s: 0, per_backend: [:], failed_per_backend: [:],
-                                    new_connections: newConnections, failures: [])
+                                    new_connections: newConnections, detect_s: detect, failures: [])
         for c in clients {
             c.send("stop")
             let report = try c.next()
