@@ -41,11 +41,16 @@ let package = Package(
             resources: [.copy("bpf")],
             plugins: ["BPFObjects"]
         ),
+        // I/O: the accept loop shared by the agent's servers and the lab's.
+        .target(name: "SwitchyardNet", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // Pure: health-check state machines, stable id allocation, desired tables, status model.
         .target(name: "SwitchyardControl", dependencies: ["SwitchyardCore", "DatapathModel"]),
         // I/O: the LB-node agent (datapath programming, health probes, metrics, admin API).
         .target(name: "SwitchyardAgent", dependencies: [
-            "SwitchyardControl", "SwitchyardDatapath", "SwitchyardConfig", "SwitchyardCore", "DatapathModel",
+            "SwitchyardControl", "SwitchyardDatapath", "SwitchyardConfig", "SwitchyardCore", "DatapathModel", "SwitchyardNet",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -55,7 +60,7 @@ let package = Package(
         ]),
         // Wiring: the network-namespace lab (topology, agents, traffic, scenarios).
         .target(name: "SwitchyardLab", dependencies: [
-            "SwitchyardDatapath", "SwitchyardCore", "SwitchyardControl",
+            "SwitchyardDatapath", "SwitchyardCore", "SwitchyardControl", "SwitchyardNet",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import SwitchyardControl
+import SwitchyardNet
 
 /// The admin API: a unix socket (mode 0600, root only). A client writes one command line —
 /// `status` or `reload` — and reads one JSON document back.
@@ -13,24 +14,13 @@ struct AdminServer {
 
     func run() async throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        chmod(path, 0o600)
-        logger.info("admin API listening", metadata: ["socket": "\(path)"])
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { try? await self.serve(connection) }
-                }
-            }
-        }
+        try await ConnectionServer.run(.unix(path: path), ready: { [path, logger] in
+            chmod(path, 0o600)
+            logger.info("admin API listening", metadata: ["socket": "\(path)"])
+        }, handler: serve)
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
+    @Sendable private func serve(_ connection: ConnectionServer.Connection) async throws {
         try await connection.executeThenClose { inbound, outbound in
             var request = ""
             for try await chunk in inbound {
@@ -63,24 +53,12 @@ struct MetricsServer {
         let colon = address.lastIndex(of: ":")!
         let host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         let port = Int(address[address.index(after: colon)...])!
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        logger.info("metrics listening", metadata: ["address": "\(address)"])
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { try? await self.serve(connection) }
-                }
-            }
-        }
+        try await ConnectionServer.run(.tcp(host: host, port: port), ready: { [address, logger] in
+            logger.info("metrics listening", metadata: ["address": "\(address)"])
+        }, handler: serve)
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
+    @Sendable private func serve(_ connection: ConnectionServer.Connection) async throws {
         try await connection.executeThenClose { inbound, outbound in
             var request = ""
             for try await chunk in inbound {

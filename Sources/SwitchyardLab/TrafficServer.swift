@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import SwitchyardNet
 
 /// The lab's backend server, on [::]:port (both families). Line protocol: each `PING n` is
 /// answered `PONG n NAME`, so the client knows which backend holds each connection. HTTP:
@@ -15,24 +16,10 @@ public struct TrafficServer: Sendable {
     }
 
     public func run() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 1024)
-            .bind(host: "::", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { try? await self.serve(connection) }
-                }
-            }
-        }
+        try await ConnectionServer.run(.tcp(host: "::", port: port), handler: serve)
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
+    @Sendable private func serve(_ connection: ConnectionServer.Connection) async throws {
         try await connection.executeThenClose { inbound, outbound in
             var pending = ""
             var chunks = inbound.makeAsyncIterator() // one iterator: NIO allows no second

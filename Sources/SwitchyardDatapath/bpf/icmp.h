@@ -73,40 +73,52 @@ static __always_inline int icmp_quoted_flow(struct xdp_md *ctx, const struct pkt
  * bpf_csum_diff takes at once. */
 #define CSUM_STEP(ptr, n, seed) bpf_csum_diff(0, 0, (__be32 *)(ptr), (n), (seed))
 
+/* Turns the frame into a reply of `new_len` bytes: `grow` bytes of new headers in front of the
+ * original IP packet (which becomes the quote), the tail cut, the Ethernet header addressed back
+ * to the sender with `proto`. Returns the new frame start, or NULL (the caller counts the drop). */
+static __always_inline void *reshape_for_reply(struct xdp_md *ctx, int grow, __u32 new_len, __be16 proto)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u8 in_src[ETH_ALEN], in_dst[ETH_ALEN];
+
+	if ((void *)(eth + 1) > data_end)
+		return NULL;
+	__builtin_memcpy(in_src, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(in_dst, eth->h_dest, ETH_ALEN);
+	if (bpf_xdp_adjust_head(ctx, -grow))
+		return NULL;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)(data_end - data)))
+		return NULL;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return NULL;
+	__builtin_memcpy(eth->h_dest, in_src, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, in_dst, ETH_ALEN);
+	eth->h_proto = proto;
+	return data;
+}
+
 /* Fragmentation needed (RFC 792, RFC 1191) back to the client, from the VIP, quoting
  * SY_ICMP4_TOO_BIG_QUOTE bytes of the packet; the caller checked the packet has them. */
 static __always_inline int send_frag_needed(struct xdp_md *ctx, const struct pkt *p, __u16 mtu)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	const __u32 new_len = ETH_HLEN_ + 20 + 8 + SY_ICMP4_TOO_BIG_QUOTE;
-	struct ethhdr *eth = data;
-	__u8 in_src[ETH_ALEN], in_dst[ETH_ALEN];
+	void *data = reshape_for_reply(ctx, 28, new_len, bpf_htons(ETH_P_IP));
+	void *data_end = (void *)(long)ctx->data_end;
 	struct iphdr *iph;
 	__u8 *icmp;
 	__s64 sum;
 
-	if ((void *)(eth + 1) > data_end)
+	if (!data || data + new_len > data_end)
 		return count_drop(SY_DROP_ENCAP_FAILED);
-	__builtin_memcpy(in_src, eth->h_source, ETH_ALEN);
-	__builtin_memcpy(in_dst, eth->h_dest, ETH_ALEN);
-	if (bpf_xdp_adjust_head(ctx, -28))
-		return count_drop(SY_DROP_ENCAP_FAILED);
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)(data_end - data)))
-		return count_drop(SY_DROP_ENCAP_FAILED);
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (data + new_len > data_end)
-		return count_drop(SY_DROP_ENCAP_FAILED);
-	eth = data;
 	iph = data + ETH_HLEN_;
 	icmp = data + ETH_HLEN_ + 20;
-
-	__builtin_memcpy(eth->h_dest, in_src, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, in_dst, ETH_ALEN);
-	eth->h_proto = bpf_htons(ETH_P_IP);
 	iph->version = 4;
 	iph->ihl = 5;
 	iph->tos = 0;
@@ -137,38 +149,19 @@ static __always_inline int send_frag_needed(struct xdp_md *ctx, const struct pkt
  * SY_ICMP6_TOO_BIG_QUOTE bytes. */
 static __always_inline int send_packet_too_big(struct xdp_md *ctx, const struct pkt *p, __u32 mtu)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	const __u32 icmp_len = 8 + SY_ICMP6_TOO_BIG_QUOTE;
 	const __u32 new_len = ETH_HLEN_ + IPV6_HLEN + icmp_len;
-	struct ethhdr *eth = data;
-	__u8 in_src[ETH_ALEN], in_dst[ETH_ALEN];
+	void *data = reshape_for_reply(ctx, 48, new_len, bpf_htons(ETH_P_IPV6));
+	void *data_end = (void *)(long)ctx->data_end;
 	__be32 pseudo[10];
 	struct ipv6hdr *ip6;
 	__u8 *icmp;
 	__s64 sum;
 
-	if ((void *)(eth + 1) > data_end)
+	if (!data || data + new_len > data_end)
 		return count_drop(SY_DROP_ENCAP_FAILED);
-	__builtin_memcpy(in_src, eth->h_source, ETH_ALEN);
-	__builtin_memcpy(in_dst, eth->h_dest, ETH_ALEN);
-	if (bpf_xdp_adjust_head(ctx, -48))
-		return count_drop(SY_DROP_ENCAP_FAILED);
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)(data_end - data)))
-		return count_drop(SY_DROP_ENCAP_FAILED);
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (data + new_len > data_end)
-		return count_drop(SY_DROP_ENCAP_FAILED);
-	eth = data;
 	ip6 = data + ETH_HLEN_;
 	icmp = data + ETH_HLEN_ + IPV6_HLEN;
-
-	__builtin_memcpy(eth->h_dest, in_src, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, in_dst, ETH_ALEN);
-	eth->h_proto = bpf_htons(ETH_P_IPV6);
 	*(__be32 *)ip6 = bpf_htonl(6u << 28);
 	ip6->payload_len = bpf_htons(icmp_len);
 	ip6->nexthdr = IPPROTO_ICMPV6;
