@@ -64,7 +64,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "SwitchyardLabTests", dependencies: ["SwitchyardLab"]),
+        .testTarget(name: "SwitchyardLabTests", dependencies: ["SwitchyardLab", "SwitchyardAgent"]),
         .testTarget(name: "SwitchyardControlTests", dependencies: ["SwitchyardControl", "SwitchyardConfig"]),
         .target(name: "DatapathFixtures", dependencies: ["DatapathModel", "SwitchyardConfig", "Yams"]),
         .testTarget(name: "SwitchyardDatapathTests", dependencies: ["SwitchyardDatapath", "DatapathFixtures", "DatapathModel"]),

@@ -105,3 +105,38 @@ struct AgentInLabTests {
         _ = before
     }
 }
+
+extension AgentInLabTests {
+    /// SIGTERM stops the agent, not the datapath: traffic keeps flowing with no agent at all.
+    @Test func sigtermLeavesTheDatapathForwarding() throws {
+        let lab = Lab(options: .init(), executable: LabProbe.executable)
+        defer { lab.down() }
+        try lab.up()
+        for i in 1...3 {
+            for pid in lab.pids(lab.lb(i), matching: " agent ") { kill(pid, SIGTERM) }
+        }
+        for _ in 0..<100 where (1...3).contains(where: { !lab.pids(lab.lb($0), matching: " agent ").isEmpty }) { usleep(50_000) }
+        #expect((1...3).allSatisfy { lab.pids(lab.lb($0), matching: " agent ").isEmpty }, "agents exited on SIGTERM")
+        let log = try String(contentsOfFile: "\(lab.dir)/lb1.log", encoding: .utf8)
+        #expect(log.contains("shutting down; the datapath stays attached and pinned"))
+        let answers = try lab.http(Lab.vip4, count: 20)
+        #expect((answers["per_backend"] as? [String: Int])?.values.reduce(0, +) == 20)
+        #expect((answers["per_backend"] as? [String: Int])?["failed"] == nil, "forwarding without agents: \(answers)")
+    }
+
+    /// `switchyard backend --remove` undoes what setup did.
+    @Test func backendRemoveUndoesSetup() throws {
+        let lab = Lab(options: .init(), executable: LabProbe.executable)
+        defer { lab.down() }
+        try lab.up()
+        let ns = lab.be(4)
+        // tc shows the program's kernel name, cut at 15 characters: "switchyard_deca".
+        #expect(try lab.inNS(ns, ["ip", "addr", "show", "dev", "lo"]).contains(Lab.vip4))
+        #expect(try lab.inNS(ns, ["tc", "filter", "show", "dev", "eth0", "ingress"]).contains("switchyard_dec"))
+        try lab.inNS(ns, [LabProbe.executable, "backend", "--vip", "\(Lab.vip4),\(Lab.vip6),\(Lab.benchVIP)", "--interface", "eth0", "--remove"])
+        #expect(try !lab.inNS(ns, ["ip", "addr", "show", "dev", "lo"]).contains(Lab.vip4))
+        #expect(try !lab.inNS(ns, ["ip", "addr", "show", "dev", "lo"]).contains(Lab.vip6))
+        #expect(try !lab.inNS(ns, ["tc", "filter", "show", "dev", "eth0", "ingress"]).contains("switchyard_dec"))
+        #expect(try !lab.inNS(ns, ["ip", "rule", "show"]).contains("4242"))
+    }
+}
