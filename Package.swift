@@ -46,6 +46,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // The flow store's wire protocol: RESP2 (no Swift Redis client is available here). The
+        // client over SwiftNIO and the flow records come with stateful mode.
+        .target(name: "SwitchyardStore", dependencies: [
+            "SwitchyardCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "SwitchyardStoreTests", dependencies: ["SwitchyardStore"]),
         // Pure: health-check state machines, stable id allocation, desired tables, status model.
         .target(name: "SwitchyardControl", dependencies: ["SwitchyardCore", "DatapathModel"]),
         // I/O: the LB-node agent (datapath programming, health probes, metrics, admin API).
