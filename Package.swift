@@ -46,8 +46,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        // The flow store's wire protocol: RESP2 (no Swift Redis client is available here). The
-        // client over SwiftNIO and the flow records come with stateful mode.
+        // I/O: the flow store's client — RESP2 over SwiftNIO, written here because no Swift Redis
+        // client is available on these machines: pipelining, AUTH, pub/sub.
         .target(name: "SwitchyardStore", dependencies: [
             "SwitchyardCore",
             .product(name: "NIOCore", package: "swift-nio"),
