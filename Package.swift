@@ -59,6 +59,7 @@ let package = Package(
         // I/O: the LB-node agent (datapath programming, health probes, metrics, admin API).
         .target(name: "SwitchyardAgent", dependencies: [
             "SwitchyardControl", "SwitchyardDatapath", "SwitchyardConfig", "SwitchyardCore", "DatapathModel", "SwitchyardNet",
+            "SwitchyardStore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -6,6 +6,8 @@ import SwitchyardConfig
 import SwitchyardControl
 import SwitchyardCore
 import SwitchyardDatapath
+import SwitchyardStore
+import SwitchyardABI
 
 /// The LB node agent's state and decisions: config, health, id allocation, and the datapath it
 /// programs. The I/O around it (probes, servers, signals) only reports events to it.
@@ -14,7 +16,7 @@ public actor Agent {
     public private(set) var config: SwitchyardConfig
     private var allocation: IDAllocation
     private var health: [String: HealthCheckStateMachine] = [:]
-    private let datapath: LBDatapath
+    nonisolated let datapath: LBDatapath
     private let writer: DatapathWriter
     private let logger: Logger
     private var xdpMode: XDPAttachment.Mode?
@@ -57,7 +59,15 @@ public actor Agent {
     }
 
     public func start() throws {
+        try program()
+        try attach()
+    }
+
+    public func program() throws {
         try apply(reason: "start")
+    }
+
+    public func attach() throws {
         if let interface = config.node.interface {
             xdpMode = try XDPAttachment.attach(program: datapath.programFD, interface: interface)
             logger.info("XDP attached", metadata: ["interface": "\(interface)", "mode": "\(xdpMode!.rawValue)"])
@@ -196,6 +206,51 @@ public actor Agent {
     /// Prometheus text exposition of the datapath counters and the agent's own.
     public func metricsText() throws -> [UInt8] {
         try metrics.render(try status())
+    }
+
+    // MARK: - Flow sharing (stateful services)
+
+    private var flowsPublished = 0, flowsInstalled = 0, flowsUnresolved = 0
+
+    /// Datapath reports → records by name (service key, backend identity).
+    func records(for events: [sy_flow_event]) -> [FlowRecord] {
+        let services = Dictionary(allocation.services.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        let backends = Dictionary(allocation.backends.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        let records = events.compactMap { event -> FlowRecord? in
+            guard let service = services[event.service], let backendKey = backends[event.backend],
+                  let bar = backendKey.firstIndex(of: "|") else { return nil }
+            return FlowRecord(service: service, flow: event.key.model, backend: String(backendKey[backendKey.index(after: bar)...]),
+                              origin: config.node.name)
+        }
+        flowsPublished += records.count
+        return records
+    }
+
+    /// Records from other nodes (or the store) → this node's flow table. Records naming a service
+    /// or backend this node does not have are skipped and counted.
+    @discardableResult
+    func install(_ records: [FlowRecord]) -> Int {
+        var flows: [FlowKey: DatapathTables.FlowEntry] = [:]
+        for record in records where record.origin != config.node.name {
+            guard let service = allocation.services[record.service],
+                  let backend = allocation.backends["\(record.service)|\(record.backend)"] else {
+                flowsUnresolved += 1
+                continue
+            }
+            flows[record.flow] = DatapathTables.FlowEntry(backend: backend, service: service)
+        }
+        guard !flows.isEmpty else { return 0 }
+        do {
+            try writer.install(flows: flows, remote: true)
+            flowsInstalled += flows.count
+        } catch {
+            logger.error("could not install shared flows", metadata: ["error": "\(error)", "count": "\(flows.count)"])
+        }
+        return flows.count
+    }
+
+    public func flowSharingCounts() -> (published: Int, installed: Int, unresolved: Int) {
+        (flowsPublished, flowsInstalled, flowsUnresolved)
     }
 
     static func allocationPath(_ dir: String) -> String { "\(dir)/id-allocation.json" }

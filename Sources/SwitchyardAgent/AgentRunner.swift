@@ -16,7 +16,19 @@ public struct AgentRunner: ServiceLifecycle.Service {
     public static func start(configPath: String, logger: Logger) async throws -> AgentRunner {
         let config = try ConfigLoader.load(path: configPath).get()
         let agent = try Agent(configPath: configPath, config: config, logger: logger)
-        try await agent.start()
+        try await agent.program()
+        // Stateful: load the store's flows before taking traffic, so the first packet of a moved
+        // connection already finds its entry. A dead store delays nothing: Maglev and local entries.
+        if let store = config.node.flowStore {
+            do {
+                let records = try await FlowSync.snapshot(store)
+                let installed = await agent.install(records)
+                logger.info("flows loaded from the store", metadata: ["records": "\(records.count)", "installed": "\(installed)"])
+            } catch {
+                logger.error("flow store unreachable at start; forwarding on Maglev and local entries", metadata: ["error": "\(error)"])
+            }
+        }
+        try await agent.attach()
         return AgentRunner(agent: agent, logger: logger)
     }
 
@@ -26,6 +38,9 @@ public struct AgentRunner: ServiceLifecycle.Service {
             group.addTask { try await AdminServer(agent: agent, path: config.node.adminSocket, logger: logger).run() }
             group.addTask { try await MetricsServer(agent: agent, address: config.node.metricsAddress, logger: logger).run() }
             group.addTask { await HealthProbeLoop(agent: agent).run() }
+            if let store = config.node.flowStore {
+                group.addTask { await FlowSync(agent: agent, store: store, logger: logger).run() }
+            }
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
                     await agent.reload(trigger: "SIGHUP")

@@ -66,7 +66,8 @@ struct ConfigReader {
     static let topKeys: Set = ["node", "services"]
     static let nodeKeys: Set = ["name", "ipv4Source", "ipv6Source", "interface", "mtu", "maglevTableSize",
                                 "flowTableCapacity", "newFlowRatePerCPU", "flowEvictIdleSeconds", "pinDirectory",
-                                "stateDirectory", "metricsAddress", "adminSocket", "sourceMAC", "nextHopMAC"]
+                                "stateDirectory", "metricsAddress", "adminSocket", "flowStore", "sourceMAC", "nextHopMAC"]
+    static let storeKeys: Set = ["address", "user", "password", "ttlSeconds"]
     static let serviceKeys: Set = ["name", "vip", "ports", "mode", "flowKey", "encap", "guePort", "backends", "healthCheck"]
     static let healthKeys: Set = ["type", "path", "expectStatus", "intervalSeconds", "timeoutSeconds", "rise", "fall"]
     static let portKeys: Set = ["port", "protocol"]
@@ -117,6 +118,18 @@ struct ConfigReader {
                   (1...65535).contains(port), !text[..<colon].isEmpty else { return nil }
             return text
         }
+        var store: FlowStoreSettings?
+        if let storeAt = m["flowStore"], let sm = MappingReader(storeAt, known: Self.storeKeys, sink: sink) {
+            let address = sm.value("address", required: true, expected: "HOST:PORT of a Redis server") { (t: String) -> (String, Int)? in
+                guard let colon = t.lastIndex(of: ":"), let port = Int(t[t.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+                return (String(t[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+            }
+            let ttl = sm.integer("ttlSeconds", in: 1...86400)
+            if let address {
+                store = FlowStoreSettings(host: address.0, port: address.1, user: sm.string("user"), password: sm.string("password"),
+                                          ttlSeconds: ttl ?? 300)
+            }
+        }
         let sourceMAC = m.value("sourceMAC", expected: "a MAC address like 02:00:00:00:00:01") { MACAddress($0) }
         let nextHopMAC = m.value("nextHopMAC", expected: "a MAC address like 02:00:00:00:00:01") { MACAddress($0) }
         if (sourceMAC == nil) != (nextHopMAC == nil), m["sourceMAC"] != nil || m["nextHopMAC"] != nil {
@@ -131,7 +144,7 @@ struct ConfigReader {
                             pinDirectory: pin ?? NodeSettings.defaultPinDirectory,
                             stateDirectory: state ?? NodeSettings.defaultStateDirectory,
                             metricsAddress: metrics ?? NodeSettings.defaultMetricsAddress,
-                            adminSocket: admin ?? NodeSettings.defaultAdminSocket,
+                            adminSocket: admin ?? NodeSettings.defaultAdminSocket, flowStore: store,
                             sourceMAC: sourceMAC, nextHopMAC: nextHopMAC)
     }
 

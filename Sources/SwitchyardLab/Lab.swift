@@ -125,6 +125,12 @@ public final class Lab: @unchecked Sendable {
         try NetworkNamespace(existingName: router).inside {
             for i in 1...options.lbNodes { try XDPAttachment.attach(program: pass.passProgramFD, interface: "l\(i)", requireNative: true) }
         }
+        if options.mode == .stateful {
+            // The flow store, on the fabric, reachable from every LB node.
+            try spawn(router, ["redis-server", "--bind", "10.77.2.1", "--port", "6379", "--save", "", "--appendonly", "no",
+                               "--protected-mode", "no", "--dir", dir], log: "redis")
+            try waitForPort(router, 6379)
+        }
         for j in 1...options.backends {
             try spawn(be(j), [executable, "lab-server", "--name", "be\(j)", "--port", "\(Self.port)"], log: "be\(j)-server")
             try inNS(be(j), [executable, "backend", "--vip", "\(Self.vip4),\(Self.vip6),\(Self.benchVIP)", "--interface", "eth0"])
@@ -163,6 +169,7 @@ public final class Lab: @unchecked Sendable {
           stateDirectory: \(dir)/state/lb\(i)
           adminSocket: \(dir)/lb\(i).sock
           metricsAddress: 127.0.0.1:9400
+        \(options.mode == .stateful ? "  flowStore: {address: \"10.77.2.1:6379\", ttlSeconds: 300}" : "")
         services:
           - name: web
             vip: \(Self.vip4)
@@ -211,6 +218,14 @@ public final class Lab: @unchecked Sendable {
             usleep(200_000)
         }
         throw NetworkNamespace.CommandError(description: "agent lb\(i) did not come up in \(Int(timeout)) s; see \(dir)/lb\(i).log")
+    }
+
+    func waitForPort(_ ns: String, _ port: Int) throws {
+        let deadline = Date().addingTimeInterval(10)
+        while (try? inNS(ns, ["ss", "-Hltn", "sport = :\(port)"]))?.isEmpty ?? true {
+            guard Date() < deadline else { throw NetworkNamespace.CommandError(description: "nothing listens on :\(port) in \(ns); see \(dir)") }
+            usleep(100_000)
+        }
     }
 
     func waitForServers() throws {

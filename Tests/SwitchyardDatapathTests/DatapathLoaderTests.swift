@@ -169,3 +169,26 @@ struct DatapathClockTests {
         #expect(DatapathClock.jiffies(seconds: 2, hz: hz) == 2 * hz)
     }
 }
+
+@Suite(.enabled(if: BPFProbe.available, BPFProbe.skipMessage))
+struct FlowEventTests {
+    /// A stateful service's new flow is reported with its key, backend and service; a stateless
+    /// one's is not.
+    @Test func statefulInsertsAreReported() throws {
+        let tables = DatapathTables(config: SelftestConfig.config())
+        let datapath = try LBDatapath(options: .init(flowCapacity: 1024))
+        try DatapathWriter(datapath: datapath).apply(tables)
+        let reader = try FlowEventReader(datapath: datapath)
+        _ = try TestRun.run(program: datapath.programFD, frame: try PacketSpec.parse("tcp 10.0.1.2:40000 > 10.200.0.10:80 S").frame())
+        #expect(reader.poll(timeoutMs: 10).isEmpty, "web is stateless")
+        let frame = try PacketSpec.parse("tcp [2001:db8::2]:40000 > [2001:db8:200::10]:80 S").frame()
+        var model = tables
+        let expected = Pipeline.process(frame, tables: &model).decision!
+        _ = try TestRun.run(program: datapath.programFD, frame: frame)
+        let events = reader.poll(timeoutMs: 10)
+        #expect(events.count == 1)
+        #expect(events.first.map { $0.key.model } == expected.flowKey)
+        #expect(events.first?.backend == expected.backend)
+        #expect(events.first?.service == expected.serviceID)
+    }
+}

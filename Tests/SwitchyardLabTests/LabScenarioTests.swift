@@ -140,3 +140,21 @@ extension AgentInLabTests {
         #expect(try !lab.inNS(ns, ["ip", "rule", "show"]).contains("4242"))
     }
 }
+
+/// Stateful mode: flows shared through Redis keep connections on their backends through what
+/// breaks stateless mode (the stateless run of the same scenario above must lose some).
+@Suite(.enabled(if: LabProbe.available, LabProbe.skipMessage), .serialized)
+struct StatefulScenarioTests {
+    @Test func lbAddWithBackendAddKeepsEveryConnection() throws {
+        let r = try LabScenarioTests.run(.lbAddBackendAdd, mode: .stateful, connections: 200)
+        #expect(r.established == 200)
+        #expect(r.survived == r.established, "\(r.failures)")
+    }
+
+    @Test(arguments: [Scenario.agentRestart, .backendFail, .lbRemove])
+    func survivedIsEstablishedLessExpected(_ scenario: Scenario) throws {
+        let r = try LabScenarioTests.run(scenario, mode: .stateful)
+        #expect(r.established == 100)
+        #expect(r.survived == r.established - r.expected_failed, "\(r.failures)")
+    }
+}

@@ -1,3 +1,21 @@
+/// Where stateful services share their flows (Redis).
+public struct FlowStoreSettings: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var user: String?
+    public var password: String?
+    /// Entries not refreshed for this long expire in the store.
+    public var ttlSeconds: Int
+
+    public init(host: String, port: Int = 6379, user: String? = nil, password: String? = nil, ttlSeconds: Int = 300) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.ttlSeconds = ttlSeconds
+    }
+}
+
 /// Settings of the LB node itself.
 public struct NodeSettings: Sendable, Hashable {
     public var name: String
@@ -26,6 +44,9 @@ public struct NodeSettings: Sendable, Hashable {
     public var metricsAddress: String
     /// The admin API's unix socket (root only).
     public var adminSocket: String
+    /// The flow store stateful services share flows through (nil: none; stateful services then
+    /// behave as stateless).
+    public var flowStore: FlowStoreSettings?
     /// When set, frames leave with these MACs instead of the kernel's FIB answer.
     public var sourceMAC: MACAddress?
     public var nextHopMAC: MACAddress?
@@ -47,7 +68,7 @@ public struct NodeSettings: Sendable, Hashable {
                 pinDirectory: String = NodeSettings.defaultPinDirectory,
                 stateDirectory: String = NodeSettings.defaultStateDirectory,
                 metricsAddress: String = NodeSettings.defaultMetricsAddress,
-                adminSocket: String = NodeSettings.defaultAdminSocket,
+                adminSocket: String = NodeSettings.defaultAdminSocket, flowStore: FlowStoreSettings? = nil,
                 sourceMAC: MACAddress? = nil, nextHopMAC: MACAddress? = nil) {
         self.name = name
         self.ipv4Source = ipv4Source
@@ -62,6 +83,7 @@ public struct NodeSettings: Sendable, Hashable {
         self.stateDirectory = stateDirectory
         self.metricsAddress = metricsAddress
         self.adminSocket = adminSocket
+        self.flowStore = flowStore
         self.sourceMAC = sourceMAC
         self.nextHopMAC = nextHopMAC
     }

@@ -17,6 +17,19 @@ public struct FlowKey: Hashable, Sendable, CustomStringConvertible {
         self.proto = proto
     }
 
+    /// Parses the 40 bytes of `struct sy_flow_key` (nil if they are not a valid key).
+    public init?(bytes b: [UInt8]) {
+        guard b.count == 40, b[37] == UInt8(SY_FAMILY_V4) || b[37] == UInt8(SY_FAMILY_V6) else { return nil }
+        func address(_ at: Int) -> IPAddress {
+            if b[37] == UInt8(SY_FAMILY_V4) {
+                return .v4(IPv4Address(b[at], b[at + 1], b[at + 2], b[at + 3]))
+            }
+            return .v6(IPv6Address(bytes: b[at..<at + 16]))
+        }
+        self.init(source: address(0), destination: address(16), sourcePort: UInt16(b[32]) << 8 | UInt16(b[33]),
+                  destinationPort: UInt16(b[34]) << 8 | UInt16(b[35]), proto: b[36])
+    }
+
     /// The five little-endian words `sy_flow_hash` reads, built without materialising the bytes.
     @inline(__always)
     public var hashWords: (UInt64, UInt64, UInt64, UInt64, UInt64) {

@@ -69,7 +69,7 @@ extension sy_flow_key {
         pad = 0
     }
 
-    var model: FlowKey {
+    public var model: FlowKey {
         FlowKey(source: IPAddress(abiWords: src, family: family), destination: IPAddress(abiWords: dst, family: family),
                 sourcePort: UInt16(bigEndian: sport), destinationPort: UInt16(bigEndian: dport), proto: proto)
     }
