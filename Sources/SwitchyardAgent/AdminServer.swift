@@ -22,11 +22,7 @@ struct AdminServer {
 
     @Sendable private func serve(_ connection: ConnectionServer.Connection) async throws {
         try await connection.executeThenClose { inbound, outbound in
-            var request = ""
-            for try await chunk in inbound {
-                request += String(buffer: chunk)
-                if request.contains("\n") { break }
-            }
+            let request = try await ConnectionServer.readRequest(inbound, until: "\n", limit: 4096)
             let command = request.trimmingCharacters(in: .whitespacesAndNewlines)
             let body: Data
             switch command {
@@ -60,11 +56,7 @@ struct MetricsServer {
 
     @Sendable private func serve(_ connection: ConnectionServer.Connection) async throws {
         try await connection.executeThenClose { inbound, outbound in
-            var request = ""
-            for try await chunk in inbound {
-                request += String(buffer: chunk)
-                if request.contains("\r\n\r\n") || request.count > 8192 { break }
-            }
+            let request = try await ConnectionServer.readRequest(inbound, until: "\r\n\r\n", limit: 8192)
             let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? ""
             let (status, type, body): (String, String, [UInt8])
             if path == "/metrics" {

@@ -35,3 +35,17 @@ public enum ConnectionServer {
         }
     }
 }
+
+extension ConnectionServer {
+    /// Reads until `terminator` has arrived, the peer stops sending, or `limit` bytes: a request
+    /// line or header block, never an unbounded buffer.
+    public static func readRequest(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, until terminator: String,
+                                   limit: Int) async throws -> String {
+        var request = ""
+        for try await chunk in inbound {
+            request += String(buffer: chunk)
+            if request.contains(terminator) || request.utf8.count > limit { break }
+        }
+        return request
+    }
+}
