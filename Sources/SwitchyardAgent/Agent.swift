@@ -179,7 +179,8 @@ public actor Agent {
         return AgentStatus(
             node: config.node.name, interface: config.node.interface, xdpMode: xdpMode?.rawValue,
             reusedPinnedMaps: datapath.reusedPinnedMaps, configFile: configPath, reloadsOK: reloadsOK,
-            reloadsFailed: reloadsFailed, ringRebuilds: ringRebuilds, flows: nil,
+            reloadsFailed: reloadsFailed, ringRebuilds: ringRebuilds, flowsPublished: flowsPublished,
+            flowsInstalled: flowsInstalled, flowsUnresolved: flowsUnresolved,
             services: config.services.map { service in
                 let id = allocation.serviceID(service.key)
                 let c = counters.services[id] ?? .init()
@@ -249,10 +250,6 @@ public actor Agent {
         return flows.count
     }
 
-    public func flowSharingCounts() -> (published: Int, installed: Int, unresolved: Int) {
-        (flowsPublished, flowsInstalled, flowsUnresolved)
-    }
-
     static func allocationPath(_ dir: String) -> String { "\(dir)/id-allocation.json" }
 
     static func loadAllocation(_ dir: String) -> IDAllocation? {
@@ -312,6 +309,9 @@ final class AgentMetrics: @unchecked Sendable {
         }
         for (reason, n) in s.drops { add("switchyard_drops_total", [("reason", reason)], n, help: "Packets dropped, by reason") }
         for (event, n) in s.events { add("switchyard_datapath_events_total", [("event", event)], n, help: "Datapath events that are not drops") }
+        add("switchyard_flows_published_total", [], UInt64(s.flowsPublished), help: "Flows reported to the flow store")
+        add("switchyard_flows_installed_total", [], UInt64(s.flowsInstalled), help: "Flows installed from other nodes")
+        add("switchyard_flows_unresolved_total", [], UInt64(s.flowsUnresolved), help: "Shared flows naming an unknown service or backend")
         add("switchyard_ring_rebuilds_total", [], UInt64(s.ringRebuilds), help: "Maglev rings swapped into the datapath")
         add("switchyard_config_reloads_total", [("result", "ok")], UInt64(s.reloadsOK), help: "Config reloads")
         add("switchyard_config_reloads_total", [("result", "failed")], UInt64(s.reloadsFailed), help: "Config reloads")

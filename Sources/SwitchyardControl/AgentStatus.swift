@@ -60,12 +60,16 @@ public struct AgentStatus: Sendable, Codable, Equatable {
     public var reloadsOK: Int
     public var reloadsFailed: Int
     public var ringRebuilds: Int
-    public var flows: Int?
+    /// Stateful mode: flows this node reported to the store, flows it installed from other
+    /// nodes, records it could not resolve (unknown service or backend).
+    public var flowsPublished: Int
+    public var flowsInstalled: Int
+    public var flowsUnresolved: Int
     public var services: [ServiceStatus]
     public var drops: [String: UInt64]
     public var events: [String: UInt64]
 
-    public init(node: String, interface: String?, xdpMode: String?, reusedPinnedMaps: Bool, configFile: String, reloadsOK: Int, reloadsFailed: Int, ringRebuilds: Int, flows: Int?, services: [ServiceStatus], drops: [String: UInt64], events: [String: UInt64]) {
+    public init(node: String, interface: String?, xdpMode: String?, reusedPinnedMaps: Bool, configFile: String, reloadsOK: Int, reloadsFailed: Int, ringRebuilds: Int, flowsPublished: Int, flowsInstalled: Int, flowsUnresolved: Int, services: [ServiceStatus], drops: [String: UInt64], events: [String: UInt64]) {
         self.node = node
         self.interface = interface
         self.xdpMode = xdpMode
@@ -74,7 +78,9 @@ public struct AgentStatus: Sendable, Codable, Equatable {
         self.reloadsOK = reloadsOK
         self.reloadsFailed = reloadsFailed
         self.ringRebuilds = ringRebuilds
-        self.flows = flows
+        self.flowsPublished = flowsPublished
+        self.flowsInstalled = flowsInstalled
+        self.flowsUnresolved = flowsUnresolved
         self.services = services
         self.drops = drops
         self.events = events

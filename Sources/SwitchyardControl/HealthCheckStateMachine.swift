@@ -18,7 +18,6 @@ public struct HealthCheckStateMachine: Sendable, Equatable {
     public private(set) var health: Health
     public private(set) var consecutiveSuccesses = 0
     public private(set) var consecutiveFailures = 0
-    public private(set) var lastFailure: String?
     public let rise: Int
     public let fall: Int
 
@@ -40,7 +39,6 @@ public struct HealthCheckStateMachine: Sendable, Equatable {
     public mutating func probeFailed(reason: String) -> Action? {
         consecutiveFailures += 1
         consecutiveSuccesses = 0
-        lastFailure = reason
         guard health == .up, consecutiveFailures >= fall else { return nil }
         health = .down
         return .changed(from: .up, to: .down, reason: "\(consecutiveFailures) consecutive probes failed, last: \(reason)")

@@ -49,6 +49,9 @@ struct StatusCommand: ParsableCommand {
         }
         let s = try JSONDecoder().decode(AgentStatus.self, from: data)
         print("node \(s.node): interface \(s.interface ?? "-") (XDP \(s.xdpMode ?? "not attached")), pinned maps \(s.reusedPinnedMaps ? "re-used" : "created"), reloads \(s.reloadsOK) ok / \(s.reloadsFailed) failed, rings rebuilt \(s.ringRebuilds)")
+        if s.flowsPublished + s.flowsInstalled + s.flowsUnresolved > 0 {
+            print("flow sharing: \(s.flowsPublished) published, \(s.flowsInstalled) installed from other nodes, \(s.flowsUnresolved) unresolved")
+        }
         for service in s.services {
             print("\n\(service.key)  \(service.name)  \(service.mode), key \(service.flowKey), \(service.encap): packets \(service.packets), new flows \(service.newFlows), too-big \(service.tooBig)")
             let header = ["backend", "weight", "config", "health", "state", "packets", "bytes", "flows"]

@@ -117,10 +117,6 @@ public struct DatapathTables: Sendable {
         }
     }
 
-    public func backendIndex(service: String, address: IPAddress) -> UInt32? {
-        backendNames.first { $0.value.hasPrefix("\(service) ") && backends[$0.key]?.address == address }?.key
-    }
-
     public func serviceID(named name: String) -> UInt32? {
         serviceNames.first { $0.value == name }?.key
     }

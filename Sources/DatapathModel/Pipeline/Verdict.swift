@@ -50,20 +50,6 @@ public struct CounterDelta: Sendable, Equatable {
 
     public init() {}
 
-    public mutating func add(_ other: CounterDelta) {
-        for (id, s) in other.services {
-            services[id, default: .init()].packets += s.packets
-            services[id, default: .init()].bytes += s.bytes
-            services[id, default: .init()].newFlows += s.newFlows
-            services[id, default: .init()].tooBig += s.tooBig
-        }
-        for (id, b) in other.backends {
-            backends[id, default: .init()].packets += b.packets
-            backends[id, default: .init()].bytes += b.bytes
-            backends[id, default: .init()].newFlows += b.newFlows
-        }
-        for (reason, n) in other.drops { drops[reason, default: 0] += n }
-    }
 }
 
 /// What the pipeline decided and why: for `trace`, logs and fixture checks.
@@ -77,7 +63,8 @@ public struct Decision: Sendable, Equatable {
         case ringOnly = "ring-only"
     }
 
-    public var service: ServiceKeyDescription
+    /// The service key, as text ("VIP:port/proto").
+    public var service: String
     public var serviceID: UInt32
     public var flowKey: FlowKey
     public var flowHash: UInt64
@@ -86,8 +73,6 @@ public struct Decision: Sendable, Equatable {
     /// The entry that was found but not used because its backend is down or unused.
     public var staleEntryBackend: UInt32?
 }
-
-public typealias ServiceKeyDescription = String
 
 /// The pipeline's whole answer for one frame.
 public struct PipelineResult: Sendable, Equatable {

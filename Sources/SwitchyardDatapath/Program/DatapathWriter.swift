@@ -26,9 +26,6 @@ public final class DatapathWriter: @unchecked Sendable {
         flowTable = FlowTable(datapath: datapath)
     }
 
-    /// What the last `apply` wrote.
-    public var current: DatapathTables? { applied }
-
     public struct Changes: Sendable, Equatable {
         public var ringsSwapped = 0
         public var servicesWritten = 0
