@@ -36,8 +36,11 @@ public actor Agent {
         try FileManager.default.createDirectory(atPath: node.stateDirectory, withIntermediateDirectories: true)
         datapath = try LBDatapath(options: .init(flowCapacity: node.flowTableCapacity, pinDirectory: node.pinDirectory))
         let hz = try DatapathClock.hz(datapath)
+        storeSettings = Self.flowStoreSettings(config)
         writer = DatapathWriter(datapath: datapath, newFlowRate: UInt32(clamping: node.newFlowRatePerCPU),
-                                evictIdle: DatapathClock.jiffies(seconds: node.flowEvictIdleSeconds, hz: hz))
+                                evictIdle: DatapathClock.jiffies(seconds: node.flowEvictIdleSeconds, hz: hz),
+                                syncRefresh: storeSettings.map { DatapathClock.jiffies(seconds: Double($0.refreshSeconds), hz: hz) } ?? 0)
+        sharing = storeSettings.map { FlowSharing(store: $0.kind == .redis ? "redis \($0.host):\($0.port)" : "embedded \(Self.journalPath($0, node))") }
         allocation = Self.loadAllocation(node.stateDirectory) ?? IDAllocation()
         if datapath.reusedPinnedMaps && Self.loadAllocation(node.stateDirectory) == nil {
             logger.warning("pinned maps found without a saved id allocation; ids start afresh", metadata: ["pins": "\(node.pinDirectory)"])
@@ -76,13 +79,16 @@ public actor Agent {
         }
     }
 
-    /// Recomputes the tables from config and health and writes what changed.
+    /// Recomputes the tables from config and health and writes what changed. Flow entries of
+    /// removed backends are purged once the datapath no longer names them.
     private func apply(reason: String) throws {
-        try allocation.update(for: config)
+        let previous = allocation
+        let freed = try allocation.update(for: config)
         Self.saveAllocation(allocation, config.node.stateDirectory)
         let states = health.mapValues(\.health)
         let tables = DesiredState.tables(config: config, allocation: allocation, health: states)
         let changes = try writer.apply(tables)
+        if !freed.isEmpty { purgeFlows(of: freed, named: previous) }
         ringRebuilds += changes.ringsSwapped
         logger.info("datapath programmed", metadata: [
             "reason": "\(reason)", "services": "\(tables.services.count)", "rings_swapped": "\(changes.ringsSwapped)",
@@ -179,8 +185,7 @@ public actor Agent {
         return AgentStatus(
             node: config.node.name, interface: config.node.interface, xdpMode: xdpMode?.rawValue,
             reusedPinnedMaps: datapath.reusedPinnedMaps, configFile: configPath, reloadsOK: reloadsOK,
-            reloadsFailed: reloadsFailed, ringRebuilds: ringRebuilds, flowsPublished: flowsPublished,
-            flowsInstalled: flowsInstalled, flowsUnresolved: flowsUnresolved,
+            reloadsFailed: reloadsFailed, ringRebuilds: ringRebuilds, flowSharing: sharing,
             services: config.services.map { service in
                 let id = allocation.serviceID(service.key)
                 let c = counters.services[id] ?? .init()
@@ -211,20 +216,118 @@ public actor Agent {
 
     // MARK: - Flow sharing (stateful services)
 
-    private var flowsPublished = 0, flowsInstalled = 0, flowsUnresolved = 0
+    /// The store stateful services use: the configured one, else (when any service is stateful)
+    /// the embedded store.
+    public nonisolated static func flowStoreSettings(_ config: SwitchyardConfig) -> FlowStoreSettings? {
+        if let store = config.node.flowStore { return store }
+        return config.services.contains { $0.mode == .stateful } ? .embedded : nil
+    }
 
-    /// Datapath reports → records by name (service key, backend identity).
-    func records(for events: [sy_flow_event]) -> [FlowRecord] {
-        let services = Dictionary(allocation.services.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
-        let backends = Dictionary(allocation.backends.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
-        let records = events.compactMap { event -> FlowRecord? in
-            guard let service = services[event.service], let backendKey = backends[event.backend],
-                  let bar = backendKey.firstIndex(of: "|") else { return nil }
-            return FlowRecord(service: service, flow: event.key.model, backend: String(backendKey[backendKey.index(after: bar)...]),
-                              origin: config.node.name)
+    nonisolated static func journalPath(_ store: FlowStoreSettings, _ node: NodeSettings) -> String {
+        store.path ?? "\(node.stateDirectory)/flows.journal"
+    }
+
+    public nonisolated static func makeFlowStore(_ config: SwitchyardConfig) throws -> (any FlowStore)? {
+        guard let settings = flowStoreSettings(config) else { return nil }
+        switch settings.kind {
+        case .redis: return RedisFlowStore(settings: settings)
+        case .embedded: return try EmbeddedFlowStore(path: journalPath(settings, config.node), maxEntries: settings.maxEntries)
         }
-        flowsPublished += records.count
-        return records
+    }
+
+    nonisolated let storeSettings: FlowStoreSettings?
+    private var sharing: FlowSharing?
+    private var storeOutbox: AsyncStream<[FlowStoreWrite]>.Continuation?
+
+    /// Where writes that do not come from datapath reports (purges, catch-up) go.
+    func setStoreOutbox(_ outbox: AsyncStream<[FlowStoreWrite]>.Continuation) { storeOutbox = outbox }
+
+    func noteStore(reachable: Bool? = nil, failures: Int = 0, refused: Int = 0, pending: Int? = nil, dropped: Int = 0) {
+        guard sharing != nil else { return }
+        if let reachable { sharing!.storeReachable = reachable }
+        sharing!.storeFailures += failures
+        sharing!.refused += refused
+        sharing!.dropped += dropped
+        if let pending { sharing!.pending = pending }
+    }
+
+    private func names() -> (services: [UInt32: String], backends: [UInt32: String]) {
+        (Dictionary(allocation.services.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }),
+         Dictionary(allocation.backends.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    private func record(_ key: FlowKey, service: UInt32, backend: UInt32,
+                        names: (services: [UInt32: String], backends: [UInt32: String])) -> FlowRecord? {
+        guard let serviceName = names.services[service], let backendKey = names.backends[backend],
+              let bar = backendKey.firstIndex(of: "|") else { return nil }
+        return FlowRecord(service: serviceName, flow: key, backend: String(backendKey[backendKey.index(after: bar)...]), origin: config.node.name)
+    }
+
+    /// Datapath reports → store writes, by name (service key, backend identity): a new entry lives
+    /// `newFlowSeconds` until its first refresh, a refreshed one its protocol's idle time, a
+    /// closing one `closingSeconds`; a reset one is deleted here and in the store.
+    func storeWrites(for events: [sy_flow_event]) -> [FlowStoreWrite] {
+        guard let settings = storeSettings, !events.isEmpty else { return [] }
+        let names = names()
+        var writes: [FlowStoreWrite] = [], resets: [FlowKey] = []
+        writes.reserveCapacity(events.count)
+        for event in events {
+            let key = event.key.model
+            guard let record = record(key, service: event.service, backend: event.backend, names: names) else { continue }
+            switch sy_flow_report(rawValue: event.kind) {
+            case SY_REPORT_NEW:
+                writes.append(.put(record, seconds: settings.newFlowSeconds, announce: true))
+                sharing?.published += 1
+            case SY_REPORT_REFRESH:
+                writes.append(.put(record, seconds: settings.idleSeconds(proto: key.proto), announce: false))
+                sharing?.refreshed += 1
+            case SY_REPORT_FIN:
+                writes.append(.put(record, seconds: settings.closingSeconds, announce: false))
+                sharing?.ended += 1
+            default:
+                writes.append(.delete(record))
+                resets.append(key)
+                sharing?.ended += 1
+            }
+        }
+        if !resets.isEmpty { try? writer.removeFlows(resets) }
+        return writes
+    }
+
+    /// This node's own live entries of stateful services, to re-write after the store was lost
+    /// (a restarted Redis comes back empty). Announced, so nodes that missed them catch up too.
+    func ownEntriesForStore() -> [FlowStoreWrite] {
+        guard let settings = storeSettings else { return [] }
+        let names = names()
+        let stateful = Set(config.services.filter { $0.mode == .stateful }.map { allocation.serviceID($0.key) })
+        var writes: [FlowStoreWrite] = []
+        try? writer.flowTable.scan { key, entry, flags in
+            guard stateful.contains(entry.service), flags & (SY_FLOW_F_REMOTE | SY_FLOW_F_CLOSING | SY_FLOW_F_EMBRYONIC) == 0,
+                  let record = record(key, service: entry.service, backend: entry.backend, names: names) else { return }
+            writes.append(.put(record, seconds: settings.idleSeconds(proto: key.proto), announce: true))
+        }
+        return writes
+    }
+
+    /// Removes the entries of backends that left the config, here and (stateful) in the store.
+    private func purgeFlows(of freed: Set<UInt32>, named previous: IDAllocation) {
+        let names = (Dictionary(previous.services.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }),
+                     Dictionary(previous.backends.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }))
+        var keys: [FlowKey] = [], deletes: [FlowStoreWrite] = []
+        do {
+            try writer.flowTable.scan { key, entry, _ in
+                guard freed.contains(entry.backend) else { return }
+                keys.append(key)
+                if let record = record(key, service: entry.service, backend: entry.backend, names: names) { deletes.append(.delete(record)) }
+            }
+            try writer.removeFlows(keys)
+        } catch {
+            logger.error("could not purge the flows of removed backends", metadata: ["error": "\(error)"])
+        }
+        guard !keys.isEmpty else { return }
+        logger.info("flows of removed backends purged", metadata: ["entries": "\(keys.count)", "backends": "\(freed.sorted())"])
+        sharing?.purged += keys.count
+        if storeSettings != nil, !deletes.isEmpty { storeOutbox?.yield(deletes) }
     }
 
     /// Records from other nodes (or the store) → this node's flow table. Records naming a service
@@ -235,15 +338,16 @@ public actor Agent {
         for record in records where record.origin != config.node.name {
             guard let service = allocation.services[record.service],
                   let backend = allocation.backends["\(record.service)|\(record.backend)"] else {
-                flowsUnresolved += 1
+                sharing?.unresolved += 1
                 continue
             }
             flows[record.flow] = DatapathTables.FlowEntry(backend: backend, service: service)
         }
         guard !flows.isEmpty else { return 0 }
         do {
-            try writer.install(flows: flows, remote: true)
-            flowsInstalled += flows.count
+            let busy = try writer.install(flows: flows, remote: true)
+            sharing?.installed += flows.count - busy
+            sharing?.busy += busy
         } catch {
             logger.error("could not install shared flows", metadata: ["error": "\(error)", "count": "\(flows.count)"])
         }
@@ -309,9 +413,22 @@ final class AgentMetrics: @unchecked Sendable {
         }
         for (reason, n) in s.drops { add("switchyard_drops_total", [("reason", reason)], n, help: "Packets dropped, by reason") }
         for (event, n) in s.events { add("switchyard_datapath_events_total", [("event", event)], n, help: "Datapath events that are not drops") }
-        add("switchyard_flows_published_total", [], UInt64(s.flowsPublished), help: "Flows reported to the flow store")
-        add("switchyard_flows_installed_total", [], UInt64(s.flowsInstalled), help: "Flows installed from other nodes")
-        add("switchyard_flows_unresolved_total", [], UInt64(s.flowsUnresolved), help: "Shared flows naming an unknown service or backend")
+        if let f = s.flowSharing {
+            let counts: [(String, Int, String)] = [
+                ("published", f.published, "New entries written to the flow store"),
+                ("refreshed", f.refreshed, "Live entries refreshed in the flow store"),
+                ("ended", f.ended, "Entries ended by FIN or RST"),
+                ("purged", f.purged, "Entries removed with their backend"),
+                ("installed", f.installed, "Entries installed from other nodes or the store"),
+                ("unresolved", f.unresolved, "Shared entries naming an unknown service or backend"),
+                ("dropped", f.dropped, "Store writes dropped because the wait queue was full"),
+                ("refused", f.refused, "Store writes the store refused"),
+            ]
+            for (name, value, help) in counts { add("switchyard_flows_\(name)_total", [], UInt64(value), help: help) }
+            add("switchyard_flow_store_failures_total", [], UInt64(f.storeFailures), help: "Failed attempts to reach the flow store")
+            registry.makeGauge(name: "switchyard_flow_store_up", labels: [], help: "1 while the flow store is reachable").set(to: f.storeReachable ? 1.0 : 0.0)
+            registry.makeGauge(name: "switchyard_flow_store_pending", labels: [], help: "Store writes waiting for the store").set(to: Double(f.pending))
+        }
         add("switchyard_ring_rebuilds_total", [], UInt64(s.ringRebuilds), help: "Maglev rings swapped into the datapath")
         add("switchyard_config_reloads_total", [("result", "ok")], UInt64(s.reloadsOK), help: "Config reloads")
         add("switchyard_config_reloads_total", [("result", "failed")], UInt64(s.reloadsFailed), help: "Config reloads")

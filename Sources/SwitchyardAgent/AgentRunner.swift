@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SwitchyardConfig
 import SwitchyardCore
+import SwitchyardStore
 import UnixSignals
 
 /// Runs the agent until SIGTERM/SIGINT: programs and attaches the datapath, then probes, serves
@@ -11,6 +12,7 @@ import UnixSignals
 /// and the next agent takes over the live maps.
 public struct AgentRunner: ServiceLifecycle.Service {
     let agent: Agent
+    let store: (any FlowStore)?
     let logger: Logger
 
     public static func start(configPath: String, logger: Logger) async throws -> AgentRunner {
@@ -19,17 +21,26 @@ public struct AgentRunner: ServiceLifecycle.Service {
         try await agent.program()
         // Stateful: load the store's flows before taking traffic, so the first packet of a moved
         // connection already finds its entry. A dead store delays nothing: Maglev and local entries.
-        if let store = config.node.flowStore {
+        let store = try Agent.makeFlowStore(config)
+        if let store {
+            if let embedded = store as? EmbeddedFlowStore {
+                let report = await embedded.loadReport
+                if report.malformed > 0 {
+                    logger.warning("flow journal had malformed lines; skipped", metadata: ["malformed": "\(report.malformed)", "first": "\(report.firstMalformed ?? "")"])
+                }
+            }
             do {
-                let records = try await FlowSync.snapshot(store)
+                let records = try await store.snapshot()
                 let installed = await agent.install(records)
-                logger.info("flows loaded from the store", metadata: ["records": "\(records.count)", "installed": "\(installed)"])
+                logger.info("flows loaded from the store", metadata: ["store": "\(store.description)", "records": "\(records.count)", "installed": "\(installed)"])
             } catch {
-                logger.error("flow store unreachable at start; forwarding on Maglev and local entries", metadata: ["error": "\(error)"])
+                await agent.noteStore(reachable: false, failures: 1)
+                logger.error("flow store unreachable at start; forwarding on Maglev and local entries",
+                             metadata: ["store": "\(store.description)", "error": "\(error)"])
             }
         }
         try await agent.attach()
-        return AgentRunner(agent: agent, logger: logger)
+        return AgentRunner(agent: agent, store: store, logger: logger)
     }
 
     public func run() async throws {
@@ -38,7 +49,7 @@ public struct AgentRunner: ServiceLifecycle.Service {
             group.addTask { try await AdminServer(agent: agent, path: config.node.adminSocket, logger: logger).run() }
             group.addTask { try await MetricsServer(agent: agent, address: config.node.metricsAddress, logger: logger).run() }
             group.addTask { await HealthProbeLoop(agent: agent).run() }
-            if let store = config.node.flowStore {
+            if let store {
                 group.addTask { await FlowSync(agent: agent, store: store, logger: logger).run() }
             }
             group.addTask {
@@ -54,6 +65,7 @@ public struct AgentRunner: ServiceLifecycle.Service {
             try await group.next()
             group.cancelAll()
         }
+        await store?.close()
     }
 
     /// Reloads when the config file's modification time or size changes.

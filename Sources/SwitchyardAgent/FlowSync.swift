@@ -5,92 +5,85 @@ import SwitchyardCore
 import SwitchyardDatapath
 import SwitchyardStore
 
-/// Stateful mode's plumbing: the datapath's new-flow reports go to the store (pipelined batches
-/// of SET with TTL + PUBLISH), and other nodes' flows come back by subscription into this node's
-/// flow table. If the store is down, forwarding carries on with local entries and Maglev; reports
-/// wait in a bounded queue and both sides reconnect with backoff.
+/// Stateful mode's plumbing between the datapath and the flow store.
+///
+/// Out: the datapath's reports (new, refresh, FIN, RST) become store writes, sent in one batch
+/// per ring-buffer poll. In: entries other nodes announce are installed into this node's flow
+/// table, a batch per read. If the store is down, forwarding carries on with local entries and
+/// Maglev: writes wait in a bounded queue (oldest dropped, counted), and on reconnection the
+/// node re-writes its own live entries (a restarted Redis comes back empty) and reloads the
+/// store's, so it misses nothing that happened meanwhile.
 struct FlowSync {
     let agent: Agent
-    let store: FlowStoreSettings
+    let store: any FlowStore
     let logger: Logger
-    static let maxPending = 200_000
-
-    /// The store's entries, for a node about to take traffic.
-    static func snapshot(_ store: FlowStoreSettings) async throws -> [FlowRecord] {
-        let client = try await RedisClient.connect(host: store.host, port: store.port, user: store.user, password: store.password)
-        defer { client.close() }
-        var cursor = "0", records: [FlowRecord] = []
-        repeat {
-            let reply = try await client.send([["SCAN", cursor, "MATCH", FlowRecord.keyPattern, "COUNT", "1000"]])[0]
-            guard case .array(let parts?) = reply, parts.count == 2, let next = parts[0].string,
-                  case .array(let keys?) = parts[1] else { throw RedisClient.RedisError("unexpected SCAN reply") }
-            cursor = next
-            let names = keys.compactMap(\.string)
-            let values = try await client.send(names.map { ["GET", $0] })
-            for (name, value) in zip(names, values) {
-                if let backend = value.string, let record = FlowRecord(storeKey: name, backend: backend) { records.append(record) }
-            }
-        } while cursor != "0"
-        return records
-    }
+    static let maxPending = 500_000
 
     func run() async {
-        let (batches, sink) = AsyncStream<[sy_flow_event]>.makeStream(bufferingPolicy: .bufferingNewest(4096))
         let reader: FlowEventReader
         do { reader = try FlowEventReader(datapath: agent.datapath) } catch {
             logger.error("flow sharing off: cannot read the datapath's flow reports", metadata: ["error": "\(error)"])
             return
         }
+        let (reports, reportSink) = AsyncStream<[sy_flow_event]>.makeStream()
+        let (outbox, outboxSink) = AsyncStream<[FlowStoreWrite]>.makeStream()
+        await agent.setStoreOutbox(outboxSink)
+        // A poll returns as soon as reports arrive, else after 20 ms: the empty batch is the
+        // writer's tick for retries.
         let polling = Thread {
-            while !Thread.current.isCancelled {
-                let events = reader.poll(timeoutMs: 50)
-                if !events.isEmpty { sink.yield(events) }
-            }
+            while !Thread.current.isCancelled { reportSink.yield(reader.poll(timeoutMs: 20)) }
+            reportSink.finish()
         }
         polling.start()
         defer { polling.cancel() }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await publish(batches) }
-            group.addTask { await follow() }
+            group.addTask {
+                for await events in reports { outboxSink.yield(await agent.storeWrites(for: events)) }
+                outboxSink.finish()
+            }
+            group.addTask { await write(outbox) }
+            if store.shared { group.addTask { await follow() } }
             await group.waitForAll()
         }
     }
 
-    private func backoff(_ attempt: Int) async {
-        try? await Task.sleep(for: .milliseconds(min(5000, 100 << min(attempt, 6))))
+    private static func backoff(_ failures: Int) -> Duration {
+        .milliseconds(min(5000, 100 << min(failures, 6)))
     }
 
-    private func publish(_ batches: AsyncStream<[sy_flow_event]>) async {
-        var client: RedisClient?
-        var pending: [FlowRecord] = []
+    private func write(_ outbox: AsyncStream<[FlowStoreWrite]>) async {
+        var pending: [FlowStoreWrite] = []
         var failures = 0
-        for await events in batches {
-            pending += await agent.records(for: events)
+        var retryAt = ContinuousClock.now
+        for await writes in outbox {
+            pending += writes
             if pending.count > Self.maxPending {
-                logger.warning("flow store unreachable: oldest reports dropped", metadata: ["dropped": "\(pending.count - Self.maxPending)"])
-                pending.removeFirst(pending.count - Self.maxPending)
+                let dropped = pending.count - Self.maxPending
+                pending.removeFirst(dropped)
+                await agent.noteStore(dropped: dropped)
+                logger.warning("flow store unreachable: oldest writes dropped", metadata: ["dropped": "\(dropped)"])
             }
+            guard !pending.isEmpty, ContinuousClock.now >= retryAt else { continue }
             do {
-                if client == nil {
-                    client = try await RedisClient.connect(host: store.host, port: store.port, user: store.user, password: store.password)
-                    if failures > 0 { logger.notice("flow store reachable again", metadata: ["store": "\(store.host):\(store.port)", "pending": "\(pending.count)"]) }
+                let result = try await store.write(pending)
+                if failures > 0 {
+                    logger.notice("flow store reachable again", metadata: ["store": "\(store.description)", "written": "\(pending.count)"])
                     failures = 0
+                    await agent.noteStore(reachable: true)
                 }
-                var commands: [[String]] = []
-                for record in pending {
-                    commands.append(["SET", record.storeKey, record.backend, "EX", "\(store.ttlSeconds)"])
-                    commands.append(["PUBLISH", FlowRecord.channel, record.message])
+                if result.refused > 0 {
+                    logger.warning("flow store refused writes", metadata: ["refused": "\(result.refused)", "first": "\(result.firstRefusal ?? "")"])
                 }
-                _ = try await client!.send(commands)
                 pending.removeAll(keepingCapacity: true)
+                await agent.noteStore(refused: result.refused, pending: 0)
             } catch {
-                client?.close()
-                client = nil
                 if failures == 0 {
-                    logger.error("flow store unreachable; forwarding continues on local entries", metadata: ["store": "\(store.host):\(store.port)", "error": "\(error)"])
+                    logger.error("flow store unreachable; forwarding continues on local entries",
+                                 metadata: ["store": "\(store.description)", "error": "\(error)"])
                 }
                 failures += 1
-                await backoff(failures)
+                retryAt = ContinuousClock.now + Self.backoff(failures)
+                await agent.noteStore(reachable: false, failures: 1, pending: pending.count)
             }
         }
     }
@@ -99,18 +92,35 @@ struct FlowSync {
         var failures = 0
         while !Task.isCancelled {
             do {
-                let messages = try await RedisClient.subscribe(host: store.host, port: store.port, user: store.user, password: store.password,
-                                                               channels: [FlowRecord.channel])
-                // Entries published while we were away are in the keys.
-                if failures > 0 { await agent.install(try await Self.snapshot(store)) }
-                failures = 0
-                for try await (_, message) in messages {
-                    if let record = FlowRecord(message: message) { await agent.install([record]) }
+                let announced = try await store.follow()
+                // Subscribed: load the store, so entries announced before the subscription took
+                // effect (since the snapshot at start, or during an outage) are not missed. After
+                // an outage, first re-write our own: the store may have restarted empty.
+                var rewritten = 0
+                if failures > 0 {
+                    let own = await agent.ownEntriesForStore()
+                    rewritten = own.count
+                    _ = try await store.write(own)
                 }
+                let records = try await store.snapshot()
+                let installed = await agent.install(records)
+                if failures > 0 {
+                    await agent.noteStore(reachable: true)
+                    logger.notice("flow store subscription restored", metadata: [
+                        "own_entries_rewritten": "\(rewritten)", "store_entries": "\(records.count)", "installed": "\(installed)",
+                    ])
+                }
+                failures = 0
+                for try await records in announced { await agent.install(records) }
+                throw RedisClient.RedisError("subscription ended")
             } catch {
-                if failures == 0 { logger.error("flow store subscription lost", metadata: ["error": "\(error)"]) }
+                if Task.isCancelled { return }
+                if failures == 0 {
+                    logger.error("flow store subscription lost", metadata: ["store": "\(store.description)", "error": "\(error)"])
+                    await agent.noteStore(reachable: false)
+                }
                 failures += 1
-                await backoff(failures)
+                try? await Task.sleep(for: Self.backoff(failures))
             }
         }
     }

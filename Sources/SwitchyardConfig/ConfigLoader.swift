@@ -67,7 +67,8 @@ struct ConfigReader {
     static let nodeKeys: Set = ["name", "ipv4Source", "ipv6Source", "interface", "mtu", "maglevTableSize",
                                 "flowTableCapacity", "newFlowRatePerCPU", "flowEvictIdleSeconds", "pinDirectory",
                                 "stateDirectory", "metricsAddress", "adminSocket", "flowStore", "sourceMAC", "nextHopMAC"]
-    static let storeKeys: Set = ["address", "user", "password", "ttlSeconds"]
+    static let storeKeys: Set = ["type", "address", "user", "password", "path", "newFlowSeconds", "tcpIdleSeconds", "udpIdleSeconds",
+                                 "closingSeconds", "refreshSeconds", "maxEntries"]
     static let serviceKeys: Set = ["name", "vip", "ports", "mode", "flowKey", "encap", "guePort", "backends", "healthCheck"]
     static let healthKeys: Set = ["type", "path", "expectStatus", "intervalSeconds", "timeoutSeconds", "rise", "fall"]
     static let portKeys: Set = ["port", "protocol"]
@@ -120,15 +121,7 @@ struct ConfigReader {
         }
         var store: FlowStoreSettings?
         if let storeAt = m["flowStore"], let sm = MappingReader(storeAt, known: Self.storeKeys, sink: sink) {
-            let address = sm.value("address", required: true, expected: "HOST:PORT of a Redis server") { (t: String) -> (String, Int)? in
-                guard let colon = t.lastIndex(of: ":"), let port = Int(t[t.index(after: colon)...]), (1...65535).contains(port) else { return nil }
-                return (String(t[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
-            }
-            let ttl = sm.integer("ttlSeconds", in: 1...86400)
-            if let address {
-                store = FlowStoreSettings(host: address.0, port: address.1, user: sm.string("user"), password: sm.string("password"),
-                                          ttlSeconds: ttl ?? 300)
-            }
+            store = readFlowStore(sm, line: storeAt.line)
         }
         let sourceMAC = m.value("sourceMAC", expected: "a MAC address like 02:00:00:00:00:01") { MACAddress($0) }
         let nextHopMAC = m.value("nextHopMAC", expected: "a MAC address like 02:00:00:00:00:01") { MACAddress($0) }
@@ -146,6 +139,34 @@ struct ConfigReader {
                             metricsAddress: metrics ?? NodeSettings.defaultMetricsAddress,
                             adminSocket: admin ?? NodeSettings.defaultAdminSocket, flowStore: store,
                             sourceMAC: sourceMAC, nextHopMAC: nextHopMAC)
+    }
+
+    /// `node.flowStore`: `type: redis` (the default when `address` is given) or `embedded`.
+    private func readFlowStore(_ sm: MappingReader, line: Int) -> FlowStoreSettings? {
+        let kind = sm.choice("type", FlowStoreSettings.Kind.self) ?? (sm["address"] != nil ? .redis : .embedded)
+        let address = sm.value("address", required: kind == .redis, expected: "HOST:PORT of a Redis server") { (t: String) -> (String, Int)? in
+            guard let colon = t.lastIndex(of: ":"), let port = Int(t[t.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+            return (String(t[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+        }
+        if kind == .embedded, sm["address"] != nil { sink.add(line, sm.path("address"), "is for type redis; the embedded store has no address") }
+        let path = sm.value("path", expected: "an absolute path") { $0.hasPrefix("/") ? $0 : nil }
+        let day = 1...86400
+        let user = sm.string("user"), password = sm.string("password")
+        var settings = FlowStoreSettings(kind: kind, host: address?.0 ?? "", port: address?.1 ?? 6379, user: user,
+                                         password: password, path: path)
+        settings.newFlowSeconds = sm.integer("newFlowSeconds", in: day) ?? settings.newFlowSeconds
+        settings.tcpIdleSeconds = sm.integer("tcpIdleSeconds", in: day) ?? settings.tcpIdleSeconds
+        settings.udpIdleSeconds = sm.integer("udpIdleSeconds", in: day) ?? settings.udpIdleSeconds
+        settings.closingSeconds = sm.integer("closingSeconds", in: day) ?? settings.closingSeconds
+        settings.refreshSeconds = sm.integer("refreshSeconds", in: day) ?? settings.refreshSeconds
+        settings.maxEntries = sm.integer("maxEntries", in: 1000...100_000_000) ?? settings.maxEntries
+        if user != nil, password == nil { sink.add(line, sm.path("password"), "required with user (AUTH user password)") }
+        let shortest = min(settings.newFlowSeconds, settings.tcpIdleSeconds, settings.udpIdleSeconds)
+        if settings.refreshSeconds >= shortest {
+            sink.add(line, sm.path("refreshSeconds"),
+                     "\(settings.refreshSeconds) s must be shorter than the shortest entry lifetime (\(shortest) s), or live entries expire between refreshes")
+        }
+        return kind == .redis && address == nil ? nil : settings
     }
 
     /// One YAML service becomes one `Service` per port entry.

@@ -60,16 +60,13 @@ public struct AgentStatus: Sendable, Codable, Equatable {
     public var reloadsOK: Int
     public var reloadsFailed: Int
     public var ringRebuilds: Int
-    /// Stateful mode: flows this node reported to the store, flows it installed from other
-    /// nodes, records it could not resolve (unknown service or backend).
-    public var flowsPublished: Int
-    public var flowsInstalled: Int
-    public var flowsUnresolved: Int
+    /// Stateful mode (nil when no service is stateful).
+    public var flowSharing: FlowSharing?
     public var services: [ServiceStatus]
     public var drops: [String: UInt64]
     public var events: [String: UInt64]
 
-    public init(node: String, interface: String?, xdpMode: String?, reusedPinnedMaps: Bool, configFile: String, reloadsOK: Int, reloadsFailed: Int, ringRebuilds: Int, flowsPublished: Int, flowsInstalled: Int, flowsUnresolved: Int, services: [ServiceStatus], drops: [String: UInt64], events: [String: UInt64]) {
+    public init(node: String, interface: String?, xdpMode: String?, reusedPinnedMaps: Bool, configFile: String, reloadsOK: Int, reloadsFailed: Int, ringRebuilds: Int, flowSharing: FlowSharing?, services: [ServiceStatus], drops: [String: UInt64], events: [String: UInt64]) {
         self.node = node
         self.interface = interface
         self.xdpMode = xdpMode
@@ -78,11 +75,28 @@ public struct AgentStatus: Sendable, Codable, Equatable {
         self.reloadsOK = reloadsOK
         self.reloadsFailed = reloadsFailed
         self.ringRebuilds = ringRebuilds
-        self.flowsPublished = flowsPublished
-        self.flowsInstalled = flowsInstalled
-        self.flowsUnresolved = flowsUnresolved
+        self.flowSharing = flowSharing
         self.services = services
         self.drops = drops
         self.events = events
     }
+}
+
+/// Stateful mode's traffic with the flow store, as counts since the agent started.
+public struct FlowSharing: Codable, Sendable, Equatable {
+    /// "redis HOST:PORT" or "embedded PATH".
+    public var store: String
+    /// False while the store cannot be reached (forwarding continues on local entries).
+    public var storeReachable = true
+    /// New entries written (and announced), refreshes of live entries, ends (FIN/RST),
+    /// entries purged because their backend was removed.
+    public var published = 0, refreshed = 0, ended = 0, purged = 0
+    /// Entries installed from other nodes or the store; records naming an unknown service or
+    /// backend; entries not installed because their set held only busy flows.
+    public var installed = 0, unresolved = 0, busy = 0
+    /// Writes waiting for the store, dropped because the wait queue was full, refused by the
+    /// store (e.g. out of memory); failed attempts to reach it.
+    public var pending = 0, dropped = 0, refused = 0, storeFailures = 0
+
+    public init(store: String) { self.store = store }
 }

@@ -23,13 +23,17 @@ public struct IDAllocation: Sendable, Codable, Equatable {
         }
     }
 
-    /// Keeps every id still in `config`, frees the rest, gives new ones the lowest free ids.
-    public mutating func update(for config: SwitchyardConfig) throws(AllocationError) {
+    /// Keeps every id still in `config`, frees the rest, gives new ones the lowest free ids — but
+    /// never an index freed by this same update: flow entries may still name it until the agent
+    /// has purged them, and they must not reach the newcomer. Returns the freed backend indices.
+    @discardableResult
+    public mutating func update(for config: SwitchyardConfig) throws(AllocationError) -> Set<UInt32> {
         let wantServices = Set(config.services.map { Self.serviceKey($0.key) })
         let wantBackends = Set(config.services.flatMap { s in s.backends.map { Self.backendKey(s.key, $0.identity) } })
         services = services.filter { wantServices.contains($0.key) }
+        let freed = Set(backends.filter { !wantBackends.contains($0.key) }.values)
         backends = backends.filter { wantBackends.contains($0.key) }
-        var usedServices = Set(services.values), usedBackends = Set(backends.values)
+        var usedServices = Set(services.values), usedBackends = Set(backends.values).union(freed)
         var nextService: UInt32 = 0, nextBackend: UInt32 = 0
         for service in config.services {
             let key = Self.serviceKey(service.key)
@@ -49,6 +53,7 @@ public struct IDAllocation: Sendable, Codable, Equatable {
                 }
             }
         }
+        return freed
     }
 
     public func serviceID(_ key: ServiceKey) -> UInt32 { services[Self.serviceKey(key)]! }

@@ -17,11 +17,19 @@ import SwitchyardDatapath
 public final class Lab: @unchecked Sendable {
     public struct Options: Sendable {
         public var mode: ServiceMode = .stateless
+        /// Stateful mode's store: Redis on the router (shared by the LB nodes), or each node's
+        /// embedded journal — then only lb1 takes traffic, as the embedded store is for one node.
+        public var store: FlowStoreSettings.Kind = .redis
         public var lbNodes = 3
         public var backends = 4
         public var ecmp = [1, 2]
         public var inConfig = [1, 2, 3]
-        public init(mode: ServiceMode = .stateless) { self.mode = mode }
+        public init(mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis) {
+            self.mode = mode
+            self.store = store
+            if mode == .stateful && store == .embedded { ecmp = [1] }
+        }
+        var redis: Bool { mode == .stateful && store == .redis }
     }
 
     public static let vip4 = "10.77.100.10", vip6 = "fd77:100::10", port = 80
@@ -125,12 +133,7 @@ public final class Lab: @unchecked Sendable {
         try NetworkNamespace(existingName: router).inside {
             for i in 1...options.lbNodes { try XDPAttachment.attach(program: pass.passProgramFD, interface: "l\(i)", requireNative: true) }
         }
-        if options.mode == .stateful {
-            // The flow store, on the fabric, reachable from every LB node.
-            try spawn(router, ["redis-server", "--bind", "10.77.2.1", "--port", "6379", "--save", "", "--appendonly", "no",
-                               "--protected-mode", "no", "--dir", dir], log: "redis")
-            try waitForPort(router, 6379)
-        }
+        if options.redis { try startRedis() }
         for j in 1...options.backends {
             try spawn(be(j), [executable, "lab-server", "--name", "be\(j)", "--port", "\(Self.port)"], log: "be\(j)-server")
             try inNS(be(j), [executable, "backend", "--vip", "\(Self.vip4),\(Self.vip6),\(Self.benchVIP)", "--interface", "eth0"])
@@ -150,6 +153,23 @@ public final class Lab: @unchecked Sendable {
         log("up: \(options.lbNodes) LB nodes (ECMP over \(ecmp.map { "lb\($0)" }.joined(separator: ", "))), \(options.backends) backends, mode \(options.mode.rawValue)")
     }
 
+    /// The flow store, on the fabric, reachable from every LB node. No persistence: a restart
+    /// comes back empty (the agents re-write their entries). Bounded memory: beyond it Redis
+    /// evicts the entries closest to expiry, which are new flows never refreshed (a flood).
+    func startRedis() throws {
+        try spawn(router, ["redis-server", "--bind", "10.77.2.1", "--port", "6379", "--save", "", "--appendonly", "no",
+                           "--protected-mode", "no", "--dir", dir, "--maxmemory", "\(Self.redisMaxMemoryMB)mb",
+                           "--maxmemory-policy", "volatile-ttl"], log: "redis")
+        try waitForPort(router, 6379)
+    }
+
+    public static let redisMaxMemoryMB = 48
+
+    public func killRedis() {
+        for pid in pids(router, matching: "redis-server") { kill(pid, SIGKILL) }
+        for _ in 0..<100 where !pids(router, matching: "redis-server").isEmpty { usleep(20_000) }
+    }
+
     func config(_ i: Int) -> String {
         func backends(_ v6: Bool) -> String {
             backendStates.sorted { $0.key < $1.key }.map { j, state in
@@ -164,12 +184,13 @@ public final class Lab: @unchecked Sendable {
           ipv6Source: fd77:2::\(10 + i)
           interface: eth0
           mtu: 1600
-          flowTableCapacity: 262144
+          flowTableCapacity: \(Self.flowTableCapacity)
+          newFlowRatePerCPU: \(Self.newFlowRatePerCPU)
           pinDirectory: \(dir)/bpffs/lb\(i)
           stateDirectory: \(dir)/state/lb\(i)
           adminSocket: \(dir)/lb\(i).sock
           metricsAddress: 127.0.0.1:9400
-        \(options.mode == .stateful ? "  flowStore: {address: \"10.77.2.1:6379\", ttlSeconds: 300}" : "")
+        \(storeLine)
         services:
           - name: web
             vip: \(Self.vip4)
@@ -194,6 +215,15 @@ public final class Lab: @unchecked Sendable {
 
         """
     }
+
+    /// Short lifetimes so a scenario sees refreshes: entries are refreshed every 2 s of use.
+    var storeLine: String {
+        guard options.mode == .stateful else { return "" }
+        let timing = "refreshSeconds: 2, newFlowSeconds: 30, closingSeconds: 10"
+        return options.store == .redis ? "  flowStore: {address: \"10.77.2.1:6379\", \(timing)}" : "  flowStore: {type: embedded, \(timing)}"
+    }
+
+    public static let flowTableCapacity = 65536, newFlowRatePerCPU = 20000
 
     func writeConfig(_ i: Int) throws {
         let path = "\(dir)/lb\(i).yaml"
@@ -252,17 +282,17 @@ public final class Lab: @unchecked Sendable {
 
     /// Rewrites every agent's config with these backend states (absent = not in the service);
     /// agents reload on the file change.
-    public func setBackends(_ states: [Int: BackendState]) throws {
+    public func setBackends(_ states: [Int: BackendState], lbs: [Int]? = nil) throws {
         backendStates = states
         for i in 1...options.lbNodes { try writeConfig(i) }
-        try waitForReload()
+        try waitForReload(lbs: lbs ?? Array(1...options.lbNodes))
     }
 
-    /// Until every agent reports the backend set and states the configs now say.
-    func waitForReload(timeout: Double = 10) throws {
+    /// Until every listed agent reports the backend set and states the configs now say.
+    func waitForReload(lbs: [Int], timeout: Double = 10) throws {
         let want = backendStates.map { "10.77.2.\(20 + $0.key):\($0.value.rawValue)" }.sorted()
         let deadline = Date().addingTimeInterval(timeout)
-        for i in 1...options.lbNodes {
+        for i in lbs {
             while true {
                 if let data = agentStatus(i),
                    let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],

@@ -11,6 +11,10 @@ public enum Scenario: String, CaseIterable, Sendable {
     case backendFail = "backend-fail"
     case agentRestart = "agent-restart"
     case lbAddBackendAdd = "lb-add+backend-add"
+    case lbRemoveBackendAdd = "lb-remove+backend-add"
+    case lbReboot = "lb-reboot"
+    case storeRestart = "store-restart"
+    case flood = "flood"
 
     public var summary: String {
         switch self {
@@ -21,8 +25,15 @@ public enum Scenario: String, CaseIterable, Sendable {
         case .backendFail: "be1's server is killed"
         case .agentRestart: "lb1's agent is killed (-9) and started again"
         case .lbAddBackendAdd: "be4 is added and lb3, which knows it, joins"
+        case .lbRemoveBackendAdd: "be4 is added and lb2 leaves at once"
+        case .lbReboot: "lb1 leaves, its agent and maps are wiped, be4 is added, lb1 starts afresh and rejoins"
+        case .storeRestart: "the flow store is killed; connections opened during the outage; it restarts empty; then be4 is added and lb3 joins"
+        case .flood: "a flood of SYNs from spoofed sources while the connections talk; then be4 is added and lb3 joins"
         }
     }
+
+    /// Scenarios that need the flow store (Redis) to mean anything.
+    public var needsRedis: Bool { self == .storeRestart }
 }
 
 public struct ScenarioResult: Sendable, Codable {
@@ -39,6 +50,10 @@ public struct ScenarioResult: Sendable, Codable {
     public var new_connections: [String: Int]?
     /// backend-fail: seconds from the kill until every agent had the backend out of its rings.
     public var detect_s: Double?
+    /// flood: SYNs sent, datapath inserts refused (rate limit, busy sets) and store evictions.
+    public var flood: [String: Int]?
+    /// Stateful: the store the LB nodes shared.
+    public var store: String?
     public var failures: [String]
 }
 
@@ -81,7 +96,7 @@ extension Lab {
     /// checks every connection.
     public func run(_ scenario: Scenario, connections: Int) throws -> ScenarioResult {
         let started = Date()
-        let clients = try [(Lab.vip4, connections - connections / 2), (Lab.vip6, connections / 2)].map {
+        var clients = try [(Lab.vip4, connections - connections / 2), (Lab.vip6, connections / 2)].map {
             try ClientProcess(lab: self, host: $0.0, connections: $0.1)
         }
         defer { for c in clients where c.process.isRunning { c.process.terminate() } }
@@ -96,6 +111,8 @@ extension Lab {
         var expectedFailedBackends: Set<String> = []
         var detect: Double?
         var newConnections: [String: Int]?
+        var flood: [String: Int]?
+        let everyBackend: [Int: BackendState] = [1: .up, 2: .up, 3: .up, 4: .up]
         log("\(scenario.rawValue): \(scenario.summary)")
         switch scenario {
         case .lbRemove: try setECMP([1])
@@ -113,7 +130,36 @@ extension Lab {
             // Both changes inside one window: the agents take be4, then lb3 joins with it in its
             // rings. Flows ECMP moves to lb3 find no entry there and Maglev now spreads over four
             // backends: some land on a backend that never saw them (stateless mode's gap).
-            try setBackends([1: .up, 2: .up, 3: .up, 4: .up])
+            try setBackends(everyBackend)
+            try setECMP([1, 2, 3])
+        case .lbRemoveBackendAdd:
+            try setBackends(everyBackend)
+            try setECMP(ecmp.filter { $0 != 2 })
+        case .lbReboot:
+            // Out of ECMP first (as an operator drains a node for a reboot), unless it is the only one.
+            let before = ecmp
+            if before.count > 1 { try setECMP(before.filter { $0 != 1 }) }
+            try wipe(1)
+            try setBackends(everyBackend, lbs: Array(2...options.lbNodes))
+            try startAgent(1)
+            try waitForAgent(1)
+            try setECMP(before)
+        case .storeRestart:
+            killRedis()
+            Thread.sleep(forTimeInterval: 1)
+            let during = try ClientProcess(lab: self, host: Lab.vip4, connections: 40)
+            let event = try during.next()
+            log("store-restart: \((event["per_backend"] as? [String: Int] ?? [:]).values.reduce(0, +)) connections opened while the store is down")
+            clients.append(during)
+            try startRedis()
+            // The agents' retries back off up to 1.6 s after a 2 s outage.
+            Thread.sleep(forTimeInterval: 4)
+            try setBackends(everyBackend)
+            try setECMP([1, 2, 3])
+        case .flood:
+            Thread.sleep(forTimeInterval: 2.5) // the talking connections are refreshed (every 2 s)
+            flood = try runFlood(rate: 30000, seconds: 5)
+            try setBackends(everyBackend)
             try setECMP([1, 2, 3])
         }
         Thread.sleep(forTimeInterval: 3)
@@ -125,7 +171,8 @@ extension Lab {
         }
         var result = ScenarioResult(scenario: scenario.rawValue, mode: options.mode.rawValue, established: 0, survived: 0,
                                     failed: 0, expected_failed: 0, duration_s: 0, per_backend: [:], failed_per_backend: [:],
-                                    new_connections: newConnections, detect_s: detect, failures: [])
+                                    new_connections: newConnections, detect_s: detect, flood: flood,
+                                    store: options.mode == .stateful ? options.store.rawValue : nil, failures: [])
         for c in clients {
             c.send("stop")
             let report = try c.next()
@@ -141,5 +188,45 @@ extension Lab {
         result.duration_s = (Date().timeIntervalSince(started) * 10).rounded() / 10
         log("\(scenario.rawValue): \(result.survived)/\(result.established) survived, \(result.failed) failed (\(result.expected_failed) expected)")
         return result
+    }
+
+    /// A reboot of LB node i as the datapath sees it: agent killed, XDP detached, pinned maps
+    /// (bpffs does not survive a reboot) removed. Its state directory, on disk, stays.
+    func wipe(_ i: Int) throws {
+        killAgent(i)
+        _ = try? inNS(lb(i), ["ip", "link", "set", "dev", "eth0", "xdpgeneric", "off"])
+        _ = try? inNS(lb(i), ["ip", "link", "set", "dev", "eth0", "xdpdrv", "off"])
+        try? FileManager.default.removeItem(atPath: "\(dir)/bpffs/lb\(i)")
+        log("lb\(i) wiped: agent killed, XDP detached, pinned maps removed")
+    }
+
+    /// SYNs from spoofed sources at `rate`/s for `seconds`, from the client namespace; then what
+    /// the datapath and the store did about them.
+    func runFlood(rate: Int, seconds: Int) throws -> [String: Int] {
+        func events() -> [String: Int] {
+            var total: [String: Int] = [:]
+            for i in 1...options.lbNodes {
+                guard let data = agentStatus(i), let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                      let events = status["events"] as? [String: Any] else { continue }
+                for (k, v) in events { total[k, default: 0] += (v as? Int) ?? 0 }
+            }
+            return total
+        }
+        let before = events()
+        let output = try inNS(client, [executable, "lab-flood", "--vip", Lab.vip4, "--port", "\(Lab.port)",
+                                       "--rate", "\(rate)", "--count", "\(rate * seconds)"])
+        let sent = (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])?["sent"] as? Int ?? 0
+        Thread.sleep(forTimeInterval: 1)
+        let after = events()
+        var report = ["sent": sent]
+        for name in ["insert_rate_limited", "flow_set_busy", "insert_failed"] {
+            report[name] = (after[name] ?? 0) - (before[name] ?? 0)
+        }
+        if options.redis, let info = try? inNS(router, ["redis-cli", "-h", "10.77.2.1", "info", "stats"]) {
+            let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("evicted_keys:") }
+            report["store_evicted"] = line.flatMap { Int($0.dropFirst("evicted_keys:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        }
+        log("flood: \(report.sorted { $0.key < $1.key })")
+        return report
     }
 }

@@ -87,15 +87,17 @@ public final class RedisClient: Sendable {
 
     public func close() { requests.finish() }
 
-    /// A subscription on its own connection: (channel, message) pairs until the connection ends.
+    /// A subscription on its own connection: (channel, message) pairs until the connection ends,
+    /// in batches — every message that arrived in one read — so a busy channel costs one wakeup
+    /// per read, not per message.
     public static func subscribe(host: String, port: Int, user: String? = nil, password: String? = nil,
-                                 channels: [String]) async throws -> AsyncThrowingStream<(String, String), Error> {
+                                 channels: [String]) async throws -> AsyncThrowingStream<[(String, String)], Error> {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(2))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
             }
-        let (stream, continuation) = AsyncThrowingStream<(String, String), Error>.makeStream()
+        let (stream, continuation) = AsyncThrowingStream<[(String, String)], Error>.makeStream()
         let task = Task {
             do {
                 try await channel.executeThenClose { inbound, outbound in
@@ -106,12 +108,14 @@ public final class RedisClient: Sendable {
                     var pending = ByteBuffer()
                     for try await var chunk in inbound {
                         pending.writeBuffer(&chunk)
+                        var batch: [(String, String)] = []
                         while let value = try RESPCodec.read(from: &pending) {
                             if case .error(let e) = value { throw RedisError("subscription refused: \(e)") }
                             guard case .array(let items?) = value, items.count == 3, items[0].string == "message",
                                   let name = items[1].string, let message = items[2].string else { continue }
-                            continuation.yield((name, message))
+                            batch.append((name, message))
                         }
+                        if !batch.isEmpty { continuation.yield(batch) }
                     }
                 }
                 continuation.finish(throwing: RedisError("subscription connection closed"))

@@ -49,8 +49,10 @@ struct StatusCommand: ParsableCommand {
         }
         let s = try JSONDecoder().decode(AgentStatus.self, from: data)
         print("node \(s.node): interface \(s.interface ?? "-") (XDP \(s.xdpMode ?? "not attached")), pinned maps \(s.reusedPinnedMaps ? "re-used" : "created"), reloads \(s.reloadsOK) ok / \(s.reloadsFailed) failed, rings rebuilt \(s.ringRebuilds)")
-        if s.flowsPublished + s.flowsInstalled + s.flowsUnresolved > 0 {
-            print("flow sharing: \(s.flowsPublished) published, \(s.flowsInstalled) installed from other nodes, \(s.flowsUnresolved) unresolved")
+        if let f = s.flowSharing {
+            print("flow store: \(f.store) (\(f.storeReachable ? "reachable" : "UNREACHABLE: forwarding on local entries"))")
+            print("  \(f.published) new, \(f.refreshed) refreshed, \(f.ended) ended, \(f.purged) purged; \(f.installed) installed, \(f.unresolved) unresolved, \(f.busy) skipped (busy sets)")
+            print("  \(f.pending) pending, \(f.dropped) dropped, \(f.refused) refused by the store, \(f.storeFailures) failed attempts")
         }
         for service in s.services {
             print("\n\(service.key)  \(service.name)  \(service.mode), key \(service.flowKey), \(service.encap): packets \(service.packets), new flows \(service.newFlows), too-big \(service.tooBig)")

@@ -18,12 +18,12 @@ struct LabCommand: ParsableCommand {
     }
 
     /// Builds a lab that is torn down on exit, Ctrl-C or SIGTERM.
-    static func withLab<T>(mode: ServiceMode, _ body: (Lab) throws -> T) throws -> T {
+    static func withLab<T>(mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, _ body: (Lab) throws -> T) throws -> T {
         if let reason = Privileges.bpfUnavailableReason() {
             printError("lab: \(reason)")
             throw ExitCode(2)
         }
-        let lab = Lab(options: .init(mode: mode), executable: executable())
+        let lab = Lab(options: .init(mode: mode, store: store), executable: executable())
         runningLabID = lab.id
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { _ in
@@ -42,9 +42,11 @@ struct LabCommand: ParsableCommand {
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Build a lab and leave it running (remove it with `lab down`).")
         @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
+        @Option(help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
+        var store: FlowStoreSettings.Kind = .redis
 
         func run() throws {
-            let lab = Lab(options: .init(mode: mode), executable: LabCommand.executable())
+            let lab = Lab(options: .init(mode: mode, store: store), executable: LabCommand.executable())
             do { try lab.up() } catch {
                 lab.down()
                 throw error
@@ -121,6 +123,8 @@ struct LabCommand: ParsableCommand {
             discussion: "Scenarios: " + Scenario.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; "))
         @Argument(help: "The scenario.") var name: String
         @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
+        @Option(help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
+        var store: FlowStoreSettings.Kind = .redis
         @Option(help: "Connections to hold (half per VIP family).") var connections: Int = 200
         @Flag(help: "Print JSON.") var json = false
 
@@ -128,13 +132,17 @@ struct LabCommand: ParsableCommand {
             guard let scenario = Scenario(rawValue: name) else {
                 throw ValidationError("unknown scenario '\(name)'; expected one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let result = try LabCommand.withLab(mode: mode) { try $0.run(scenario, connections: connections) }
+            if scenario.needsRedis, mode != .stateful || store != .redis {
+                throw ValidationError("\(name) restarts the shared flow store: run it with --mode stateful --store redis")
+            }
+            let result = try LabCommand.withLab(mode: mode, store: store) { try $0.run(scenario, connections: connections) }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(result), as: UTF8.self))
             } else {
                 print("\(result.scenario) (\(result.mode)): \(result.established) established, \(result.survived) survived, \(result.failed) failed, \(result.expected_failed) expected to fail; \(result.duration_s) s")
+                if let flood = result.flood { print("  flood: " + flood.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
                 for f in result.failures { print("  \(f)") }
             }
         }
@@ -142,6 +150,22 @@ struct LabCommand: ParsableCommand {
 }
 
 extension ServiceMode: ExpressibleByArgument {}
+extension FlowStoreSettings.Kind: ExpressibleByArgument {}
+
+struct LabFloodCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lab-flood", shouldDisplay: false)
+    @Option var vip: String
+    @Option var port: Int = 80
+    @Option var rate: Double = 30000
+    @Option var count: Int = 150_000
+    @Option var sourceBase: Int = 99
+
+    func run() throws {
+        guard let address = IPv4Address(vip) else { throw ValidationError("--vip: expected an IPv4 address, got '\(vip)'") }
+        let sent = try SYNSender(destination: address, port: UInt16(port), sourceBase: UInt8(sourceBase)).send(count: count, rate: rate)
+        print("{\"sent\": \(sent)}")
+    }
+}
 
 /// Hidden helpers the lab runs inside its namespaces.
 struct LabServerCommand: AsyncParsableCommand {

@@ -172,23 +172,54 @@ struct DatapathClockTests {
 
 @Suite(.enabled(if: BPFProbe.available, BPFProbe.skipMessage))
 struct FlowEventTests {
-    /// A stateful service's new flow is reported with its key, backend and service; a stateless
-    /// one's is not.
-    @Test func statefulInsertsAreReported() throws {
+    /// A stateful service's flow is reported with its key, backend and service once the client
+    /// completes the handshake (a SYN alone is not: a spoofed flood never leaves the node), then
+    /// at most once per refresh period, then on FIN; a SYN re-opens it. Stateless: never.
+    @Test func statefulFlowsAreReportedThroughTheirLife() throws {
         let tables = DatapathTables(config: SelftestConfig.config())
         let datapath = try LBDatapath(options: .init(flowCapacity: 1024))
-        try DatapathWriter(datapath: datapath).apply(tables)
+        let writer = DatapathWriter(datapath: datapath, syncRefresh: 5)
+        try writer.apply(tables)
         let reader = try FlowEventReader(datapath: datapath)
-        _ = try TestRun.run(program: datapath.programFD, frame: try PacketSpec.parse("tcp 10.0.1.2:40000 > 10.200.0.10:80 S").frame())
-        #expect(reader.poll(timeoutMs: 10).isEmpty, "web is stateless")
-        let frame = try PacketSpec.parse("tcp [2001:db8::2]:40000 > [2001:db8:200::10]:80 S").frame()
+        func send(_ spec: String) throws { _ = try TestRun.run(program: datapath.programFD, frame: try PacketSpec.parse(spec).frame()) }
+        func kinds() -> [UInt32] { reader.poll(timeoutMs: 10).map(\.kind) }
+
+        try send("tcp 10.0.1.2:40000 > 10.200.0.10:80 S")
+        try send("tcp 10.0.1.2:40000 > 10.200.0.10:80 A")
+        #expect(kinds().isEmpty, "web is stateless")
+
+        let flow = "tcp [2001:db8::2]:40000 > [2001:db8:200::10]:80"
+        let frame = try PacketSpec.parse("\(flow) S").frame()
         var model = tables
         let expected = Pipeline.process(frame, tables: &model).decision!
         _ = try TestRun.run(program: datapath.programFD, frame: frame)
+        try send("\(flow) S")
+        #expect(kinds().isEmpty, "SYNs alone are not shared")
+        try send("\(flow) A")
         let events = reader.poll(timeoutMs: 10)
-        #expect(events.count == 1)
+        #expect(events.map(\.kind) == [SY_REPORT_NEW.rawValue])
         #expect(events.first.map { $0.key.model } == expected.flowKey)
         #expect(events.first?.backend == expected.backend)
         #expect(events.first?.service == expected.serviceID)
+
+        try send("\(flow) A")
+        #expect(kinds().isEmpty, "refreshed at most once per period (5 jiffies)")
+        usleep(80_000)
+        try send("\(flow) A")
+        try send("\(flow) A")
+        #expect(kinds() == [SY_REPORT_REFRESH.rawValue])
+        try send("\(flow) FA")
+        try send("\(flow) FA")
+        usleep(80_000)
+        try send("\(flow) A")
+        #expect(kinds() == [SY_REPORT_FIN.rawValue], "FIN once; a closing entry is not refreshed")
+        try send("\(flow) S")
+        try send("\(flow) A")
+        try send("\(flow) R")
+        #expect(kinds() == [SY_REPORT_NEW.rawValue, SY_REPORT_RST.rawValue], "a SYN re-opens; RST ends")
+
+        // A flow picked up mid-stream (no SYN seen here) is shared at once.
+        try send("tcp [2001:db8::3]:40000 > [2001:db8:200::10]:80 A")
+        #expect(kinds() == [SY_REPORT_NEW.rawValue])
     }
 }

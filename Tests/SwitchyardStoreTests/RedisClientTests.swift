@@ -91,10 +91,12 @@ struct RedisClientTests {
             _ = try await client.send([["PUBLISH", "sy:test", "m\(i)"]])
             if i == 0 { try await Task.sleep(for: .milliseconds(100)) } // let SUBSCRIBE land
         }
-        for try await (channel, message) in messages {
-            #expect(channel == "sy:test")
-            received.append(message)
-            if message == "m49" { break }
+        reading: for try await batch in messages {
+            for (channel, message) in batch {
+                #expect(channel == "sy:test")
+                received.append(message)
+                if message == "m49" { break reading }
+            }
         }
         #expect(received.last == "m49")
         // In publish order (m0 may precede the subscription).

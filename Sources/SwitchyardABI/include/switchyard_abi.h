@@ -107,7 +107,11 @@ struct sy_flow_key {
 	__u16 pad; /* zero: it is hashed */
 } __attribute__((aligned(8))); /* read as five u64 words by sy_flow_hash */
 
-#define SY_FLOW_F_REMOTE (1u << 0) /* installed from the flow store, not created here */
+#define SY_FLOW_F_REMOTE (1u << 0)  /* installed from the flow store, not created here */
+#define SY_FLOW_F_CLOSING (1u << 1) /* a stateful flow saw FIN or RST: no more refreshes */
+#define SY_FLOW_F_EMBRYONIC (1u << 2) /* a stateful TCP flow that has sent only SYNs: not shared
+				       * until the handshake's ACK, so a SYN flood never reaches the
+				       * store or the other nodes */
 
 /* What a flow maps to. */
 struct sy_flow_entry {
@@ -134,8 +138,9 @@ struct sy_flow_slot {
 	__u32 backend;
 	__u32 service;
 	__u32 flags; /* SY_FLOW_F_* */
-	__u32 check; /* sy_flow_check(tag, backend, service) */
-	__u64 pad;
+	__u32 check;  /* sy_flow_check(tag, backend, service) */
+	__u32 synced; /* jiffies the entry was last reported to the flow store (stateful) */
+	__u32 pad;
 };
 
 struct sy_flow_set {
@@ -174,6 +179,9 @@ struct sy_node {
 	__u32 new_flow_rate;   /* flow-table inserts allowed per CPU per second; 0 = unlimited */
 	__u32 flow_set_mask;   /* number of flow sets - 1 */
 	__u32 evict_idle;      /* jiffies a way must be idle before a new flow may replace it */
+	__u32 sync_refresh;    /* stateful: report a used entry to the store at most this often, in
+				* jiffies; 0 = never */
+	__u32 pad;
 };
 
 /* The datapath's clocks, read by the agent through the switchyard_clock program. */
@@ -184,11 +192,21 @@ struct sy_clock {
 
 /* ---- stateful mode: new-flow reports (ring buffer) ------------------------------------------ */
 
-/* One record per flow entry a stateful service creates; the agent publishes it to the store. */
+/* What a report says about a stateful service's flow entry. */
+enum sy_flow_report {
+	SY_REPORT_NEW = 0,     /* established here: first non-SYN packet (TCP), first packet (UDP) */
+	SY_REPORT_REFRESH = 1, /* still in use: at most once per node.sync_refresh per entry */
+	SY_REPORT_FIN = 2,     /* the client sent FIN: the entry ends after a short grace */
+	SY_REPORT_RST = 3,     /* the client sent RST: the entry ends now */
+};
+
+/* One record per report; the agent turns them into flow-store writes. */
 struct sy_flow_event {
 	struct sy_flow_key key;
 	__u32 backend;
 	__u32 service;
+	__u32 kind; /* enum sy_flow_report */
+	__u32 pad;
 };
 
 /* ---- backend side: the decap program (tc ingress) ------------------------------------------ */
@@ -386,9 +404,9 @@ _Static_assert(sizeof(struct sy_flow_key) == 40, "sy_flow_key: hashed as five u6
 _Static_assert(sizeof(struct sy_flow_entry) == 8, "sy_flow_entry");
 _Static_assert(sizeof(struct sy_flow_slot) == 64, "sy_flow_slot: one cache line, the 64-byte budget");
 _Static_assert(sizeof(struct sy_flow_set) == 64 + 64 * SY_FLOW_WAYS, "sy_flow_set: header line + ways");
-_Static_assert(sizeof(struct sy_node) == 48, "sy_node");
+_Static_assert(sizeof(struct sy_node) == 56, "sy_node");
 _Static_assert(sizeof(struct sy_clock) == 16, "sy_clock");
-_Static_assert(sizeof(struct sy_flow_event) == 48, "sy_flow_event");
+_Static_assert(sizeof(struct sy_flow_event) == 56, "sy_flow_event");
 _Static_assert(sizeof(struct sy_decap_config) == 8, "sy_decap_config");
 _Static_assert(sizeof(struct sy_service_counters) == 32, "sy_service_counters");
 _Static_assert(sizeof(struct sy_backend_counters) == 32, "sy_backend_counters");

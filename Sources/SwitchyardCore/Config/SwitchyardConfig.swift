@@ -1,19 +1,64 @@
 /// Where stateful services share their flows (Redis).
 public struct FlowStoreSettings: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// One LB node: a journal on local disk, so an agent restart or a reboot recovers flows.
+        case embedded
+        /// Several LB nodes share one Redis server.
+        case redis
+    }
+
+    public var kind: Kind
+    /// Redis address (kind redis).
     public var host: String
     public var port: Int
     public var user: String?
     public var password: String?
-    /// Entries not refreshed for this long expire in the store.
-    public var ttlSeconds: Int
+    /// The embedded store's journal; nil = `<stateDirectory>/flows.journal`.
+    public var path: String?
+    /// Lifetime of an entry not yet refreshed: flows that sent only their first packets (a
+    /// flood) expire — and, under memory pressure, are evicted — before established ones.
+    public var newFlowSeconds: Int
+    /// Lifetime after the last refresh, per protocol.
+    public var tcpIdleSeconds: Int
+    public var udpIdleSeconds: Int
+    /// Lifetime after the client's FIN (the last ACKs still need the backend).
+    public var closingSeconds: Int
+    /// A used entry is refreshed in the store at most this often, by the node carrying it.
+    public var refreshSeconds: Int
+    /// The embedded store's bound; beyond it the entries closest to expiry go first.
+    public var maxEntries: Int
 
-    public init(host: String, port: Int = 6379, user: String? = nil, password: String? = nil, ttlSeconds: Int = 300) {
+    public static let defaultNewFlowSeconds = 60
+    public static let defaultTCPIdleSeconds = 900
+    public static let defaultUDPIdleSeconds = 120
+    public static let defaultClosingSeconds = 10
+    public static let defaultRefreshSeconds = 20
+    public static let defaultMaxEntries = 2_000_000
+
+    public init(kind: Kind = .redis, host: String = "", port: Int = 6379, user: String? = nil, password: String? = nil,
+                path: String? = nil, newFlowSeconds: Int = Self.defaultNewFlowSeconds,
+                tcpIdleSeconds: Int = Self.defaultTCPIdleSeconds, udpIdleSeconds: Int = Self.defaultUDPIdleSeconds,
+                closingSeconds: Int = Self.defaultClosingSeconds, refreshSeconds: Int = Self.defaultRefreshSeconds,
+                maxEntries: Int = Self.defaultMaxEntries) {
+        self.kind = kind
         self.host = host
         self.port = port
         self.user = user
         self.password = password
-        self.ttlSeconds = ttlSeconds
+        self.path = path
+        self.newFlowSeconds = newFlowSeconds
+        self.tcpIdleSeconds = tcpIdleSeconds
+        self.udpIdleSeconds = udpIdleSeconds
+        self.closingSeconds = closingSeconds
+        self.refreshSeconds = refreshSeconds
+        self.maxEntries = maxEntries
     }
+
+    /// The embedded store with defaults: what stateful services get when no store is configured.
+    public static let embedded = FlowStoreSettings(kind: .embedded)
+
+    /// How long an entry of `proto` lives after a refresh.
+    public func idleSeconds(proto: UInt8) -> Int { proto == 17 ? udpIdleSeconds : tcpIdleSeconds }
 }
 
 /// Settings of the LB node itself.

@@ -76,7 +76,7 @@ extension sy_flow_key {
 }
 
 extension sy_node {
-    init(_ node: DatapathTables.Node, newFlowRate: UInt32, flowSetMask: UInt32, evictIdle: UInt32) {
+    init(_ node: DatapathTables.Node, newFlowRate: UInt32, flowSetMask: UInt32, evictIdle: UInt32, syncRefresh: UInt32 = 0) {
         self.init()
         ipv4_source = node.ipv4Source?.value.bigEndian ?? 0
         ipv6_source = node.ipv6Source.map { IPAddress.v6($0).abiWords } ?? (0, 0, 0, 0)
@@ -90,5 +90,6 @@ extension sy_node {
         new_flow_rate = newFlowRate
         flow_set_mask = flowSetMask
         evict_idle = evictIdle
+        sync_refresh = syncRefresh
     }
 }

@@ -16,13 +16,16 @@ public final class DatapathWriter: @unchecked Sendable {
     public var newFlowRate: UInt32
     /// Jiffies a flow must be idle before a new flow may take its way (0: always the oldest).
     public var evictIdle: UInt32
+    /// Stateful services: jiffies between store refreshes of a used entry (0 = never).
+    public var syncRefresh: UInt32
     public let flowTable: FlowTable
     private var applied: DatapathTables?
 
-    public init(datapath: LBDatapath, newFlowRate: UInt32 = 0, evictIdle: UInt32 = 0) {
+    public init(datapath: LBDatapath, newFlowRate: UInt32 = 0, evictIdle: UInt32 = 0, syncRefresh: UInt32 = 0) {
         self.datapath = datapath
         self.newFlowRate = newFlowRate
         self.evictIdle = evictIdle
+        self.syncRefresh = syncRefresh
         flowTable = FlowTable(datapath: datapath)
     }
 
@@ -38,7 +41,8 @@ public final class DatapathWriter: @unchecked Sendable {
         var changes = Changes()
         let previous = applied
         let d = datapath
-        try d.node.update(UInt32(0), sy_node(desired.node, newFlowRate: newFlowRate, flowSetMask: d.flowSetMask, evictIdle: evictIdle))
+        try d.node.update(UInt32(0), sy_node(desired.node, newFlowRate: newFlowRate, flowSetMask: d.flowSetMask,
+                                                         evictIdle: evictIdle, syncRefresh: syncRefresh))
 
         for (index, backend) in desired.backends.sorted(by: { $0.key < $1.key })
         where previous?.backends[index] != backend {
@@ -112,9 +116,11 @@ public final class DatapathWriter: @unchecked Sendable {
         try BPFError.check(bpf_map_update_elem(datapath.rings.fd, &key, &value, UInt64(BPF_ANY)), "swap ring of service \(id)")
     }
 
-    /// Writes flow entries (tests, and stateful mode installing entries from other nodes).
-    public func install(flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false) throws {
-        try flowTable.install(flows, remote: remote)
+    /// Writes flow entries (tests, and stateful mode installing entries from other nodes). Remote
+    /// entries respect the flood rule: a set of busy flows is left alone. Returns those skipped.
+    @discardableResult
+    public func install(flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil) throws -> Int {
+        try flowTable.install(flows, remote: remote, now: now, evictIdle: remote ? evictIdle : 0)
     }
 
     public func removeFlows(_ keys: some Sequence<FlowKey>) throws {

@@ -1,4 +1,5 @@
 import DatapathModel
+import Glibc
 import SwitchyardABI
 import SwitchyardCore
 
@@ -50,29 +51,44 @@ public struct FlowTable: Sendable {
         return DatapathTables.FlowEntry(backend: slot.backend, service: slot.service)
     }
 
-    /// Writes entries: the key's own way, else an empty one, else the one idle longest.
+    /// Writes entries: the key's own way, else an empty one, else the one idle longest. An entry
+    /// already present with the same backend is left as it is.
     /// Read-modify-write of a whole set: meant for the agent, not concurrent with itself.
-    public func install(_ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false) throws {
-        let now = UInt32(truncatingIfNeeded: try datapath.readClock().jiffies)
+    /// `now` (jiffies) saves a clock read when the caller keeps one.
+    /// Entries whose set holds only ways used within `evictIdle` jiffies are not written (as in
+    /// the datapath); their number is returned.
+    @discardableResult
+    public func install(_ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil,
+                        evictIdle: UInt32 = 0) throws -> Int {
+        let now = try now ?? UInt32(truncatingIfNeeded: datapath.readClock().jiffies)
+        var busy = 0
         for (key, entry) in flows {
             let hash = key.hash, tag = sy_flow_tag(hash), index = set(for: hash)
             let abiKey = sy_flow_key(key)
             var s = try read(index)
             let tags = Self.tags(&s), seen = Self.lastSeen(&s)
-            let w = Self.way(of: abiKey, tag: tag, in: &s)
-                ?? tags.firstIndex(of: 0)
-                ?? (0..<Int(SY_FLOW_WAYS)).max { now &- seen[$0] < now &- seen[$1] }!
+            let existing = Self.way(of: abiKey, tag: tag, in: &s)
+            if let existing, Self.slots(&s)[existing].backend == entry.backend, Self.slots(&s)[existing].service == entry.service {
+                continue // already there: keep its flags and times
+            }
+            let oldest = (0..<Int(SY_FLOW_WAYS)).max { now &- seen[$0] < now &- seen[$1] }!
+            guard let w = existing ?? tags.firstIndex(of: 0) ?? (now &- seen[oldest] >= evictIdle ? oldest : nil) else {
+                busy += 1 // every way in use: busy flows are never pushed out (flood safety)
+                continue
+            }
             var slot = sy_flow_slot()
             slot.key = abiKey
             slot.backend = entry.backend
             slot.service = entry.service
             slot.flags = remote ? SY_FLOW_F_REMOTE : 0
             slot.check = sy_flow_check(tag, entry.backend, entry.service)
+            slot.synced = now
             Self.slots(&s)[w] = slot
             tags[w] = tag
             seen[w] = now
             try datapath.flows.update(index, s)
         }
+        return busy
     }
 
     @discardableResult
@@ -88,15 +104,27 @@ public struct FlowTable: Sendable {
     /// Every live entry (a scan of all sets).
     public func all() throws -> [FlowKey: DatapathTables.FlowEntry] {
         var result: [FlowKey: DatapathTables.FlowEntry] = [:]
-        for index in 0...datapath.flowSetMask {
-            var s = try read(index)
+        try scan { key, entry, _ in result[key] = entry }
+        return result
+    }
+
+    /// Calls `body` for every live entry with its flags (SY_FLOW_F_*), reading the table through
+    /// a read-only mapping (no syscall per set; entries may change while it runs).
+    public func scan(_ body: (FlowKey, DatapathTables.FlowEntry, UInt32) throws -> Void) throws {
+        let stride = MemoryLayout<sy_flow_set>.stride
+        let length = (Int(datapath.flowSetMask) + 1) * stride
+        guard let memory = mmap(nil, length, PROT_READ, MAP_SHARED, datapath.flows.fd, 0), memory != MAP_FAILED else {
+            throw BPFError("mmap the flow table", errno: errno)
+        }
+        defer { munmap(memory, length) }
+        for index in 0...Int(datapath.flowSetMask) {
+            var s = memory.load(fromByteOffset: index * stride, as: sy_flow_set.self)
             let tags = Self.tags(&s), slots = Self.slots(&s)
             for w in 0..<Int(SY_FLOW_WAYS) where tags[w] != 0 {
                 let slot = slots[w]
                 guard slot.check == sy_flow_check(tags[w], slot.backend, slot.service) else { continue }
-                result[slot.key.model] = DatapathTables.FlowEntry(backend: slot.backend, service: slot.service)
+                try body(slot.key.model, DatapathTables.FlowEntry(backend: slot.backend, service: slot.service), slot.flags)
             }
         }
-        return result
     }
 }

@@ -59,7 +59,7 @@ static __always_inline int insert_allowed(__u32 rate, __u64 now)
 	return 1;
 }
 
-static __always_inline void report_flow(const struct sy_flow_key *key, __u32 backend, __u32 service)
+static __always_inline void report_flow(const struct sy_flow_key *key, __u32 backend, __u32 service, __u32 kind)
 {
 	struct sy_flow_event *ev = bpf_ringbuf_reserve(&sy_flow_events, sizeof(*ev), 0);
 
@@ -70,7 +70,52 @@ static __always_inline void report_flow(const struct sy_flow_key *key, __u32 bac
 	__builtin_memcpy(&ev->key, key, sizeof(*key));
 	ev->backend = backend;
 	ev->service = service;
+	ev->kind = kind;
+	ev->pad = 0;
 	bpf_ringbuf_submit(ev, 0);
+}
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+/* A TCP packet that opens a connection: SYN without ACK. */
+static __always_inline int is_syn(__u8 tcp_flags)
+{
+	return (tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+}
+
+/* A stateful service's entry was used. A TCP entry made by a SYN is shared once the client
+ * completes the handshake (its first packet without SYN): a spoofed SYN flood never reaches the
+ * store. After that: FIN and RST end it, a SYN on an ended entry starts over, and — at most once
+ * per node.sync_refresh — a used entry is reported alive. Only the node carrying the traffic
+ * reports, so a flow costs the store one write per period. */
+static __always_inline void stateful_hit(struct sy_flow_slot *slot, const struct sy_flow_key *key, __u32 backend,
+					 __u32 service, __u32 now, __u8 tcp_flags, const struct sy_node *node)
+{
+	if (slot->flags & SY_FLOW_F_EMBRYONIC) {
+		if (!(tcp_flags & TCP_ACK) || (tcp_flags & (TCP_SYN | TCP_RST)))
+			return;
+		slot->flags &= ~SY_FLOW_F_EMBRYONIC;
+		slot->synced = now;
+		report_flow(key, backend, service, SY_REPORT_NEW);
+		return;
+	}
+	if (slot->flags & SY_FLOW_F_CLOSING) {
+		if (is_syn(tcp_flags))
+			slot->flags = (slot->flags & ~SY_FLOW_F_CLOSING) | SY_FLOW_F_EMBRYONIC;
+		return;
+	}
+	if (tcp_flags & (TCP_FIN | TCP_RST)) {
+		slot->flags |= SY_FLOW_F_CLOSING;
+		report_flow(key, backend, service, (tcp_flags & TCP_RST) ? SY_REPORT_RST : SY_REPORT_FIN);
+		return;
+	}
+	if (node->sync_refresh && now - slot->synced >= node->sync_refresh) {
+		slot->synced = now;
+		report_flow(key, backend, service, SY_REPORT_REFRESH);
+	}
 }
 
 static __always_inline int key_equal(const struct sy_flow_key *a, const struct sy_flow_key *b)
@@ -121,7 +166,7 @@ static __always_inline int victim_way(struct sy_flow_set *set, __u32 now, __u32 
 
 /* SY_CONTINUE with *out set, or a counted drop. */
 static __always_inline int pick_backend(const struct sy_service *svc, const struct sy_flow_key *key, __u64 hash,
-					int may_insert, const struct sy_node *node, struct pick *out)
+					int may_insert, __u8 tcp_flags, const struct sy_node *node, struct pick *out)
 {
 	__u32 set_index = sy_flow_set_index(hash, node->flow_set_mask);
 	struct sy_flow_set *set = bpf_map_lookup_elem(&sy_flows, &set_index);
@@ -141,6 +186,8 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 			if (be && (be->state == SY_BACKEND_UP || be->state == SY_BACKEND_DRAINING)) {
 				if (now - set->last_seen[w] > SY_FLOW_REFRESH_JIFFIES)
 					set->last_seen[w] = now;
+				if (svc->flags & SY_SVC_F_STATEFUL)
+					stateful_hit(&set->way[w], key, idx, svc->id, now, tcp_flags, node);
 				out->backend = idx;
 				out->outcome = PICK_HIT;
 				out->be = be;
@@ -180,12 +227,13 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 	__builtin_memcpy(&way->key, key, sizeof(*key));
 	way->backend = out->backend;
 	way->service = svc->id;
-	way->flags = 0;
+	way->flags = (svc->flags & SY_SVC_F_STATEFUL) && is_syn(tcp_flags) ? SY_FLOW_F_EMBRYONIC : 0;
 	way->check = sy_flow_check(tag, out->backend, svc->id);
+	way->synced = now;
 	set->last_seen[w] = now;
 	set->tag[w] = tag;
-	if (svc->flags & SY_SVC_F_STATEFUL)
-		report_flow(key, out->backend, svc->id);
+	if ((svc->flags & SY_SVC_F_STATEFUL) && !is_syn(tcp_flags))
+		report_flow(key, out->backend, svc->id, SY_REPORT_NEW);
 	out->outcome = PICK_INSERTED;
 	return SY_CONTINUE;
 }

@@ -75,7 +75,7 @@ static __always_inline int steer_icmp(struct xdp_md *ctx, struct pkt *p, const s
 		return count_drop(SY_DROP_NO_SERVICE);
 	make_flow_key(&key, svc, q.client, q.vip, q.client_port, q.vip_port, q.proto, p->family);
 	hash = sy_flow_hash(&key);
-	rc = pick_backend(svc, &key, hash, 0, node, &pick);
+	rc = pick_backend(svc, &key, hash, 0, 0, node, &pick);
 	if (rc != SY_CONTINUE)
 		return rc;
 	/* Never answer an ICMP error with another (RFC 1122 §3.2.2). */
@@ -117,7 +117,8 @@ int switchyard_lb(struct xdp_md *ctx)
 
 	make_flow_key(&key, svc, p.src, p.dst, p.sport, p.dport, p.proto, p.family);
 	hash = sy_flow_hash(&key);
-	rc = pick_backend(svc, &key, hash, !(p.proto == IPPROTO_TCP && (p.tcp_flags & 0x04)), node, &pick);
+	rc = pick_backend(svc, &key, hash, !(p.proto == IPPROTO_TCP && (p.tcp_flags & TCP_RST)), p.proto == IPPROTO_TCP ? p.tcp_flags : 0,
+			  node, &pick);
 	if (rc != SY_CONTINUE)
 		return rc;
 	if (pick.outcome == PICK_INSERTED)
