@@ -279,7 +279,8 @@ public actor Agent {
                 writes.append(.put(record, seconds: settings.newFlowSeconds, announce: true))
                 sharing?.published += 1
             case SY_REPORT_REFRESH:
-                writes.append(.put(record, seconds: settings.idleSeconds(proto: key.proto), announce: false))
+                // Announced too: nodes holding a copy keep it protected from eviction.
+                writes.append(.put(record, seconds: settings.idleSeconds(proto: key.proto), announce: true))
                 sharing?.refreshed += 1
             case SY_REPORT_FIN:
                 writes.append(.put(record, seconds: settings.closingSeconds, announce: false))

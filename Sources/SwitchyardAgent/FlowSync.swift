@@ -29,9 +29,17 @@ struct FlowSync {
         let (outbox, outboxSink) = AsyncStream<[FlowStoreWrite]>.makeStream()
         await agent.setStoreOutbox(outboxSink)
         // A poll returns as soon as reports arrive, else after 20 ms: the empty batch is the
-        // writer's tick for retries.
+        // writer's tick for retries. Reports arriving within 1 ms of the first join its batch:
+        // one store round trip per millisecond at most, not one per flow, at little latency.
         let polling = Thread {
-            while !Thread.current.isCancelled { reportSink.yield(reader.poll(timeoutMs: 20)) }
+            while !Thread.current.isCancelled {
+                var events = reader.poll(timeoutMs: 20)
+                if !events.isEmpty {
+                    usleep(1000)
+                    events += reader.poll(timeoutMs: 0)
+                }
+                reportSink.yield(events)
+            }
             reportSink.finish()
         }
         polling.start()

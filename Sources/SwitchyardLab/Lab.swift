@@ -22,6 +22,8 @@ public final class Lab: @unchecked Sendable {
         public var store: FlowStoreSettings.Kind = .redis
         public var lbNodes = 3
         public var backends = 4
+        /// Small, so the flood scenario fills it; bench-sync uses a production-sized one.
+        public var flowTableCapacity = 65536
         public var ecmp = [1, 2]
         public var inConfig = [1, 2, 3]
         public init(mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis) {
@@ -184,7 +186,7 @@ public final class Lab: @unchecked Sendable {
           ipv6Source: fd77:2::\(10 + i)
           interface: eth0
           mtu: 1600
-          flowTableCapacity: \(Self.flowTableCapacity)
+          flowTableCapacity: \(options.flowTableCapacity)
           newFlowRatePerCPU: \(Self.newFlowRatePerCPU)
           pinDirectory: \(dir)/bpffs/lb\(i)
           stateDirectory: \(dir)/state/lb\(i)
@@ -223,7 +225,7 @@ public final class Lab: @unchecked Sendable {
         return options.store == .redis ? "  flowStore: {address: \"10.77.2.1:6379\", \(timing)}" : "  flowStore: {type: embedded, \(timing)}"
     }
 
-    public static let flowTableCapacity = 65536, newFlowRatePerCPU = 20000
+    public static let newFlowRatePerCPU = 20000
 
     func writeConfig(_ i: Int) throws {
         let path = "\(dir)/lb\(i).yaml"

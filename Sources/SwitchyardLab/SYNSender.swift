@@ -6,7 +6,7 @@ import SwitchyardCore
 /// namespace it runs in: the `flood` scenario's attacker and `bench-sync`'s flow injector.
 /// Source `i` is 10.(base + i / 65536).(i / 256 % 256).(i % 256), port 1024 + i % 60000, so
 /// every packet is a new flow and its key can be rebuilt from `i`.
-public struct SYNSender {
+public struct SYNSender: Sendable {
     public var destination: IPv4Address
     public var port: UInt16
     public var sourceBase: UInt8
@@ -40,8 +40,9 @@ public struct SYNSender {
         return ~UInt16(sum)
     }
 
-    /// The IPv4 + TCP bytes of SYN `i` (no options; checksums filled).
-    public func packet(_ i: Int) -> [UInt8] {
+    /// The IPv4 + TCP bytes of flow `i`'s SYN, or with `ack` its handshake-completing ACK (no
+    /// options; checksums filled).
+    public func packet(_ i: Int, ack: Bool = false) -> [UInt8] {
         var p = [UInt8](repeating: 0, count: 40)
         let src = source(i).value, dst = destination.value, sport = sourcePort(i)
         p[0] = 0x45; p[2] = 0; p[3] = 40; p[6] = 0x40; p[8] = 64; p[9] = 6
@@ -52,9 +53,12 @@ public struct SYNSender {
         p[4] = UInt8(truncatingIfNeeded: i >> 8); p[5] = UInt8(truncatingIfNeeded: i)
         p[20] = UInt8(sport >> 8); p[21] = UInt8(truncatingIfNeeded: sport)
         p[22] = UInt8(port >> 8); p[23] = UInt8(truncatingIfNeeded: port)
-        let seq = UInt32(truncatingIfNeeded: i &* 2654435761)
-        for k in 0..<4 { p[24 + k] = UInt8(truncatingIfNeeded: seq >> (24 - 8 * k)) }
-        p[32] = 0x50; p[33] = 0x02; p[34] = 0xff; p[35] = 0xff
+        let seq = UInt32(truncatingIfNeeded: i &* 2654435761) &+ (ack ? 1 : 0)
+        for k in 0..<4 {
+            p[24 + k] = UInt8(truncatingIfNeeded: seq >> (24 - 8 * k))
+            if ack { p[28 + k] = UInt8(truncatingIfNeeded: (seq &* 7) >> (24 - 8 * k)) }
+        }
+        p[32] = 0x50; p[33] = ack ? 0x10 : 0x02; p[34] = 0xff; p[35] = 0xff
         let ipSum = p.withUnsafeBytes { Self.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
         p[10] = UInt8(ipSum >> 8); p[11] = UInt8(truncatingIfNeeded: ipSum)
         var pseudo = UInt32(6 + 20)
@@ -68,10 +72,12 @@ public struct SYNSender {
         public let description: String
     }
 
-    /// Sends SYNs `first..<first+count` at `rate` per second (0: as fast as possible), calling
-    /// `sent(i, monotonicNs)` after each. Returns how many went out.
+    /// Sends SYNs `first..<first+count` at `rate` per second (0: as fast as possible), each
+    /// followed by its ACK with `handshake`, calling `sent(i, monotonicNs of the SYN)` after
+    /// each. Paced by sleeping, not spinning, so the processes measured keep the CPU. Returns
+    /// how many went out.
     @discardableResult
-    public func send(first: Int = 0, count: Int, rate: Double, sent: ((Int, UInt64) -> Void)? = nil) throws -> Int {
+    public func send(first: Int = 0, count: Int, rate: Double, handshake: Bool = false, sent: ((Int, UInt64) -> Void)? = nil) throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_RAW))
         guard fd >= 0 else { throw SendError(description: "raw socket: \(String(cString: strerror(errno))) (needs CAP_NET_RAW)") }
         defer { close(fd) }
@@ -86,19 +92,25 @@ public struct SYNSender {
             let i = first + n
             if rate > 0 {
                 let due = start + UInt64(Double(n) / rate * 1e9)
-                while Self.monotonicNs() < due {}
-            }
-            let packet = packet(i)
-            let r = packet.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &to) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
+                if due > Self.monotonicNs() {
+                    var ts = timespec(tv_sec: Int(due / 1_000_000_000), tv_nsec: Int(due % 1_000_000_000))
+                    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil)
                 }
             }
-            if r == packet.count {
+            func transmit(_ packet: [UInt8]) -> Bool {
+                packet.withUnsafeBytes { bytes in
+                    withUnsafePointer(to: &to) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            sendto(fd, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                        }
+                    }
+                } == packet.count
+            }
+            let at = Self.monotonicNs()
+            if transmit(packet(i)) {
+                if handshake { _ = transmit(packet(i, ack: true)) }
                 done += 1
-                sent?(i, Self.monotonicNs())
+                sent?(i, at)
             }
         }
         return done

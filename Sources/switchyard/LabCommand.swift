@@ -11,19 +11,22 @@ struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "A whole Switchyard deployment in network namespaces: client, router, LB nodes, backends.",
-        subcommands: [Up.self, Down.self, Demo.self, ScenarioCommand.self, BenchCommand.self])
+        subcommands: [Up.self, Down.self, Demo.self, ScenarioCommand.self, BenchCommand.self, BenchSyncCommand.self])
 
     static func executable() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// Builds a lab that is torn down on exit, Ctrl-C or SIGTERM.
-    static func withLab<T>(mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, _ body: (Lab) throws -> T) throws -> T {
+    static func withLab<T>(mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, flowTableCapacity: Int? = nil,
+                           _ body: (Lab) throws -> T) throws -> T {
         if let reason = Privileges.bpfUnavailableReason() {
             printError("lab: \(reason)")
             throw ExitCode(2)
         }
-        let lab = Lab(options: .init(mode: mode, store: store), executable: executable())
+        var options = Lab.Options(mode: mode, store: store)
+        if let flowTableCapacity { options.flowTableCapacity = flowTableCapacity }
+        let lab = Lab(options: options, executable: executable())
         runningLabID = lab.id
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { _ in
@@ -85,6 +88,34 @@ struct LabCommand: ParsableCommand {
             let report = try LabCommand.withLab(mode: mode) { try $0.demo(connections: connections) }
             print(report)
             print("\nTeardown: namespaces, processes, pins and files removed (\(NetworkNamespace.list(prefix: "sy").isEmpty ? "nothing left" : "some namespaces remain!")).")
+        }
+    }
+
+    struct BenchSyncCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench-sync",
+            abstract: "Time from a stateful flow's first packet on lb1 to its entry in lb2's datapath table, through Redis (p50/p99), and store bytes per flow.")
+        @Option(help: "New flows per second, comma-separated.") var rates: String = "1000,10000"
+        @Option(help: "Seconds per rate.") var seconds: Double = 3
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let list = rates.split(separator: ",").compactMap { Int($0) }
+            guard !list.isEmpty, list.allSatisfy({ $0 > 0 && $0 <= 50000 }) else { throw ValidationError("--rates: expected rates from 1 to 50000, got '\(rates)'") }
+            let results = try LabCommand.withLab(mode: .stateful, store: .redis, flowTableCapacity: 1 << 20) {
+                try $0.benchSync(rates: list, seconds: seconds)
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(results), as: UTF8.self))
+            } else {
+                print("lab bench-sync: handshakes into lb1 → entry in lb2's table, through the Redis store")
+                for r in results {
+                    print(String(format: "  %6d flows/s: %d/%d reached, p50 %.2f ms, p99 %.2f ms, max %.2f ms", r.rate, r.reached, r.flows, r.p50_ms, r.p99_ms, r.max_ms)
+                          + (r.store_bytes_per_flow.map { String(format: ", store %.0f B/flow", $0) } ?? ""))
+                }
+            }
         }
     }
 

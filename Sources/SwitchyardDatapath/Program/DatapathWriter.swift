@@ -118,9 +118,12 @@ public final class DatapathWriter: @unchecked Sendable {
 
     /// Writes flow entries (tests, and stateful mode installing entries from other nodes). Remote
     /// entries respect the flood rule: a set of busy flows is left alone. Returns those skipped.
+    /// Remote entries are protected for two refresh periods (their owner refreshes them once per
+    /// period), or `evictIdle` when flows are not refreshed.
     @discardableResult
     public func install(flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil) throws -> Int {
-        try flowTable.install(flows, remote: remote, now: now, evictIdle: remote ? evictIdle : 0)
+        try flowTable.install(flows, remote: remote, now: now, evictIdle: remote ? evictIdle : 0,
+                              protect: remote ? 2 * syncRefresh : 0)
     }
 
     public func removeFlows(_ keys: some Sequence<FlowKey>) throws {

@@ -51,16 +51,18 @@ public struct FlowTable: Sendable {
         return DatapathTables.FlowEntry(backend: slot.backend, service: slot.service)
     }
 
-    /// Writes entries: the key's own way, else an empty one, else the one idle longest. An entry
-    /// already present with the same backend is left as it is.
-    /// Read-modify-write of a whole set: meant for the agent, not concurrent with itself.
-    /// `now` (jiffies) saves a clock read when the caller keeps one.
-    /// Entries whose set holds only ways used within `evictIdle` jiffies are not written (as in
-    /// the datapath); their number is returned.
+    /// Writes entries: the key's own way, else an empty one, else the one idle longest — if idle
+    /// at least `evictIdle` jiffies (as in the datapath: busy flows are never pushed out; the
+    /// number of entries skipped for that is returned). `protect` jiffies dates last_seen into
+    /// the future, so an entry installed for another node, which sees no traffic here, counts as
+    /// busy until its owner's next refresh; an entry already present with the same backend only
+    /// has that protection extended, keeping its flags. `now` saves a clock read.
     @discardableResult
     public func install(_ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil,
-                        evictIdle: UInt32 = 0) throws -> Int {
+                        evictIdle: UInt32 = 0, protect: UInt32 = 0) throws -> Int {
         let now = try now ?? UInt32(truncatingIfNeeded: datapath.readClock().jiffies)
+        let seenAt = now &+ protect
+        func idle(_ seen: UInt32) -> Int32 { max(0, Int32(bitPattern: now &- seen)) }
         var busy = 0
         for (key, entry) in flows {
             let hash = key.hash, tag = sy_flow_tag(hash), index = set(for: hash)
@@ -68,12 +70,16 @@ public struct FlowTable: Sendable {
             var s = try read(index)
             let tags = Self.tags(&s), seen = Self.lastSeen(&s)
             let existing = Self.way(of: abiKey, tag: tag, in: &s)
-            if let existing, Self.slots(&s)[existing].backend == entry.backend, Self.slots(&s)[existing].service == entry.service {
-                continue // already there: keep its flags and times
+            if let w = existing, Self.slots(&s)[w].backend == entry.backend, Self.slots(&s)[w].service == entry.service {
+                if Int32(bitPattern: seenAt &- seen[w]) > 0 {
+                    seen[w] = seenAt
+                    try datapath.flows.update(index, s)
+                }
+                continue
             }
-            let oldest = (0..<Int(SY_FLOW_WAYS)).max { now &- seen[$0] < now &- seen[$1] }!
-            guard let w = existing ?? tags.firstIndex(of: 0) ?? (now &- seen[oldest] >= evictIdle ? oldest : nil) else {
-                busy += 1 // every way in use: busy flows are never pushed out (flood safety)
+            let oldest = (0..<Int(SY_FLOW_WAYS)).max { idle(seen[$0]) < idle(seen[$1]) }!
+            guard let w = existing ?? tags.firstIndex(of: 0) ?? (idle(seen[oldest]) >= Int32(clamping: evictIdle) ? oldest : nil) else {
+                busy += 1
                 continue
             }
             var slot = sy_flow_slot()
@@ -85,7 +91,7 @@ public struct FlowTable: Sendable {
             slot.synced = now
             Self.slots(&s)[w] = slot
             tags[w] = tag
-            seen[w] = now
+            seen[w] = seenAt
             try datapath.flows.update(index, s)
         }
         return busy

@@ -144,24 +144,28 @@ static __always_inline int find_way(struct sy_flow_set *set, const struct sy_flo
 	return -1;
 }
 
-/* An empty way, else the way idle longest if idle at least `evict_idle` jiffies, else -1. */
+/* An empty way, else the way idle longest if idle at least `evict_idle` jiffies, else -1.
+ * last_seen may lie in the future: entries installed from other nodes are protected that way
+ * until the owner's next refresh is due (idle counts as 0 until then). */
 static __always_inline int victim_way(struct sy_flow_set *set, __u32 now, __u32 evict_idle)
 {
-	__u32 oldest_idle = 0;
+	__s32 oldest_idle = 0;
 	int victim = -1;
 
 #pragma unroll
 	for (int w = 0; w < SY_FLOW_WAYS; w++) {
-		__u32 idle = now - set->last_seen[w];
+		__s32 idle = (__s32)(now - set->last_seen[w]);
 
 		if (set->tag[w] == 0)
 			return w;
+		if (idle < 0)
+			idle = 0;
 		if (victim < 0 || idle > oldest_idle) {
 			victim = w;
 			oldest_idle = idle;
 		}
 	}
-	return oldest_idle >= evict_idle ? victim : -1;
+	return oldest_idle >= (__s32)evict_idle ? victim : -1;
 }
 
 /* SY_CONTINUE with *out set, or a counted drop. */

@@ -1,0 +1,59 @@
+import CLibbpf
+import Glibc
+import SwitchyardABI
+import SwitchyardCore
+
+/// Read-only view of another process's flow table through its pin (bpffs): finds entries by
+/// key with plain memory reads, placing them as the datapath does. For measuring, not control.
+public final class PinnedFlowTable: @unchecked Sendable {
+    private let fd: Int32
+    private let memory: UnsafeRawPointer
+    private let length: Int
+    public let setMask: UInt32
+
+    public init(pin path: String) throws {
+        fd = bpf_obj_get(path)
+        guard fd >= 0 else { throw BPFError("open pinned flow table \(path)", errno: errno) }
+        var info = bpf_map_info()
+        var size = UInt32(MemoryLayout<bpf_map_info>.size)
+        guard bpf_obj_get_info_by_fd(fd, &info, &size) == 0, info.value_size == MemoryLayout<sy_flow_set>.size else {
+            close(fd)
+            throw BPFError("\(path) is not a Switchyard flow table of this ABI", errno: EINVAL)
+        }
+        setMask = info.max_entries - 1
+        length = Int(info.max_entries) * MemoryLayout<sy_flow_set>.stride
+        guard let m = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), m != MAP_FAILED else {
+            close(fd)
+            throw BPFError("mmap \(path)", errno: errno)
+        }
+        memory = UnsafeRawPointer(m)
+    }
+
+    deinit {
+        munmap(UnsafeMutableRawPointer(mutating: memory), length)
+        close(fd)
+    }
+
+    /// Where a key lives: precompute once, test often.
+    public struct Probe: Sendable {
+        let set: Int
+        let tag: UInt32
+        let key: sy_flow_key
+    }
+
+    public func probe(_ key: FlowKey) -> Probe {
+        let hash = key.hash
+        return Probe(set: Int(sy_flow_set_index(hash, setMask)), tag: sy_flow_tag(hash), key: sy_flow_key(key))
+    }
+
+    /// The entry's backend index, if the key is in the table.
+    public func backend(_ p: Probe) -> UInt32? {
+        let base = memory + p.set * MemoryLayout<sy_flow_set>.stride
+        let slotsOffset = MemoryLayout<sy_flow_set>.offset(of: \sy_flow_set.way)!
+        for w in 0..<Int(SY_FLOW_WAYS) where base.load(fromByteOffset: w * 4, as: UInt32.self) == p.tag {
+            let slot = base.load(fromByteOffset: slotsOffset + w * MemoryLayout<sy_flow_slot>.stride, as: sy_flow_slot.self)
+            if structBytes(slot.key) == structBytes(p.key) { return slot.backend }
+        }
+        return nil
+    }
+}
