@@ -54,13 +54,12 @@ public actor EmbeddedFlowStore: FlowStore {
                 guard !line.isEmpty else { continue }
                 report.lines += 1
                 let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-                switch (fields.first, fields.count) {
-                case ("P", 4):
-                    guard let expires = Int(fields[1]), FlowRecord(storeKey: String(fields[2]), backend: String(fields[3])) != nil else { fallthrough }
+                if fields.first == "P", fields.count == 4, let expires = Int(fields[1]),
+                   FlowRecord(storeKey: String(fields[2]), backend: String(fields[3])) != nil {
                     loaded[String(fields[2])] = Entry(backend: String(fields[3]), expires: expires)
-                case ("D", 2):
+                } else if fields.first == "D", fields.count == 2 {
                     loaded[String(fields[1])] = nil
-                default:
+                } else {
                     report.malformed += 1
                     if report.firstMalformed == nil { report.firstMalformed = "\(path):\(number): \(line.prefix(80))" }
                 }

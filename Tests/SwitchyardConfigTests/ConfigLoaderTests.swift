@@ -83,6 +83,11 @@ import Testing
         ("name: lb1", "name: lb1\n  maglevTableSize: 1000", 3, "node.maglevTableSize", "a prime"),
         ("name: lb1", "name: lb1\n  sourceMAC: 02:00:00:00:00:01", 2, "node.nextHopMAC", "together"),
         ("ipv4Source: 10.0.0.11", "ipv6Source: fd00::11", 2, "node.ipv4Source", "required"),
+        ("name: lb1", "name: lb1\n  flowStore: {type: redis}", 3, "node.flowStore.address", "required field"),
+        ("name: lb1", "name: lb1\n  flowStore: {type: embedded, address: \"10.0.0.1:6379\"}", 3, "node.flowStore.address", "the embedded store has no address"),
+        ("name: lb1", "name: lb1\n  flowStore: {address: \"10.0.0.1:6379\", user: lb}", 3, "node.flowStore.password", "required with user"),
+        ("name: lb1", "name: lb1\n  flowStore: {address: \"10.0.0.1:6379\", refreshSeconds: 60}", 3, "node.flowStore.refreshSeconds", "must be shorter"),
+        ("name: lb1", "name: lb1\n  flowStore: {type: disk}", 3, "node.flowStore.type", "expected one of embedded, redis"),
     ])
     func singleError(_ find: String, _ replace: String, _ line: Int, _ field: String, _ message: String) {
         let found = errors(Self.minimal.replacingOccurrences(of: find, with: replace))
@@ -90,6 +95,15 @@ import Testing
         #expect(found.first?.line == line, "\(found)")
         #expect(found.first?.field == field, "\(found)")
         #expect(found.first?.message.contains(message) == true, "\(found)")
+    }
+
+    @Test func flowStoreDefaults() throws {
+        let redis = try ConfigLoader.parse(yaml: Self.minimal.replacingOccurrences(of: "name: lb1", with: "name: lb1\n  flowStore: {address: \"[fd00::1]:6380\", tcpIdleSeconds: 3600}"), file: "t.yaml").get()
+        let store = try #require(redis.node.flowStore)
+        #expect(store.kind == .redis && store.host == "fd00::1" && store.port == 6380)
+        #expect(store.idleSeconds(proto: 6) == 3600 && store.idleSeconds(proto: 17) == FlowStoreSettings.defaultUDPIdleSeconds)
+        let embedded = try ConfigLoader.parse(yaml: Self.minimal.replacingOccurrences(of: "name: lb1", with: "name: lb1\n  flowStore: {maxEntries: 5000}"), file: "t.yaml").get()
+        #expect(embedded.node.flowStore?.kind == .embedded && embedded.node.flowStore?.maxEntries == 5000)
     }
 
     @Test func ipv6BackendUnderIPIPForIPv4VIP() {

@@ -22,8 +22,9 @@ enum LabProbe {
 /// each change. Root only; each test builds its own lab and removes it.
 @Suite(.enabled(if: LabProbe.available, LabProbe.skipMessage), .serialized)
 struct LabScenarioTests {
-    static func run(_ scenario: Scenario, mode: ServiceMode = .stateless, connections: Int = 100) throws -> ScenarioResult {
-        let lab = Lab(options: .init(mode: mode), executable: LabProbe.executable)
+    static func run(_ scenario: Scenario, mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis,
+                    connections: Int = 100) throws -> ScenarioResult {
+        let lab = Lab(options: .init(mode: mode, store: store), executable: LabProbe.executable)
         defer {
             lab.down()
             #expect(NetworkNamespace.list(prefix: lab.prefix).isEmpty, "namespaces left behind")
@@ -152,10 +153,30 @@ struct StatefulScenarioTests {
         #expect(r.survived == r.established, "\(r.failures)")
     }
 
-    @Test(arguments: [Scenario.agentRestart, .backendFail, .lbRemove])
+    @Test(arguments: [Scenario.agentRestart, .backendFail, .lbRemove, .lbRemoveBackendAdd, .lbReboot, .storeRestart, .flood])
     func survivedIsEstablishedLessExpected(_ scenario: Scenario) throws {
         let r = try LabScenarioTests.run(scenario, mode: .stateful)
-        #expect(r.established == 100)
+        #expect(r.established == (scenario == .storeRestart ? 140 : 100), "store-restart opens 40 more during the outage")
         #expect(r.survived == r.established - r.expected_failed, "\(r.failures)")
+        if scenario == .flood {
+            let flood = r.flood ?? [:]
+            #expect(flood["sent"] == 150_000)
+            // The flood bit: the datapath refused entries to it (busy sets or the rate limit).
+            #expect((flood["flow_set_busy"] ?? 0) + (flood["insert_rate_limited"] ?? 0) > 0, "\(flood)")
+        }
+    }
+
+    /// The same double change breaks stateless mode, so the stateful run above proves something.
+    @Test func lbRemoveWithBackendAddBitesStatelessMode() throws {
+        let r = try LabScenarioTests.run(.lbRemoveBackendAdd, mode: .stateless, connections: 200)
+        #expect(r.survived < r.established, "stateless mode lost nothing: the scenario does not bite")
+    }
+
+    /// The embedded store alone: lb1's maps and agent are wiped, be4 is added, and lb1 rebuilds
+    /// its table from its own journal before it takes traffic again.
+    @Test func lbRebootRecoversFromTheEmbeddedStore() throws {
+        let r = try LabScenarioTests.run(.lbReboot, mode: .stateful, store: .embedded)
+        #expect(r.established == 100)
+        #expect(r.survived == r.established, "\(r.failures)")
     }
 }

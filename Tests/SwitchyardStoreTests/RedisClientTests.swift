@@ -6,7 +6,7 @@ import Testing
 /// the test runner's descriptors above 2 (the runner waits for those to close, so an inherited
 /// one hangs the run at exit): a shell closes them all before exec'ing the daemon.
 final class RedisServer: @unchecked Sendable {
-    let port = Int.random(in: 30000...50000)
+    let port: Int
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sy-redis-\(UUID().uuidString)")
     var pidFile: String { dir.appendingPathComponent("redis.pid").path }
 
@@ -14,7 +14,8 @@ final class RedisServer: @unchecked Sendable {
         ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    init(password: String? = nil) throws {
+    init(password: String? = nil, port: Int = Int.random(in: 30000...50000)) throws {
+        self.port = port
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let start = Process()
         start.executableURL = URL(fileURLWithPath: "/bin/bash")
