@@ -69,11 +69,11 @@ let package = Package(
         ]),
         // Wiring: the network-namespace lab (topology, agents, traffic, scenarios).
         .target(name: "SwitchyardLab", dependencies: [
-            "SwitchyardDatapath", "SwitchyardCore", "SwitchyardControl", "SwitchyardNet",
+            "SwitchyardDatapath", "SwitchyardCore", "SwitchyardControl", "SwitchyardNet", "DatapathModel",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "SwitchyardLabTests", dependencies: ["SwitchyardLab", "SwitchyardAgent"]),
+        .testTarget(name: "SwitchyardLabTests", dependencies: ["SwitchyardLab", "SwitchyardAgent", "DatapathModel"]),
         .testTarget(name: "SwitchyardControlTests", dependencies: ["SwitchyardControl", "SwitchyardConfig"]),
         .target(name: "DatapathFixtures", dependencies: ["DatapathModel", "SwitchyardConfig", "Yams"]),
         .testTarget(name: "SwitchyardDatapathTests", dependencies: ["SwitchyardDatapath", "DatapathFixtures", "DatapathModel"]),

@@ -251,9 +251,11 @@ public actor Agent {
         if let pending { sharing!.pending = pending }
     }
 
-    private func names() -> (services: [UInt32: String], backends: [UInt32: String]) {
-        (Dictionary(allocation.services.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }),
-         Dictionary(allocation.backends.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }))
+    /// Datapath ids → the names nodes share, under an allocation (the current one by default).
+    private func names(_ of: IDAllocation? = nil) -> (services: [UInt32: String], backends: [UInt32: String]) {
+        let a = of ?? allocation
+        return (Dictionary(a.services.map { ($0.value, $0.key) }, uniquingKeysWith: { x, _ in x }),
+                Dictionary(a.backends.map { ($0.value, $0.key) }, uniquingKeysWith: { x, _ in x }))
     }
 
     private func record(_ key: FlowKey, service: UInt32, backend: UInt32,
@@ -312,8 +314,7 @@ public actor Agent {
 
     /// Removes the entries of backends that left the config, here and (stateful) in the store.
     private func purgeFlows(of freed: Set<UInt32>, named previous: IDAllocation) {
-        let names = (Dictionary(previous.services.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }),
-                     Dictionary(previous.backends.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }))
+        let names = names(previous)
         var keys: [FlowKey] = [], deletes: [FlowStoreWrite] = []
         do {
             try writer.flowTable.scan { key, entry, _ in

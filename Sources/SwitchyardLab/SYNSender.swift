@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import DatapathModel
 import SwitchyardCore
 
 /// Crafted TCP SYNs from many IPv4 sources, paced, through a raw socket (IP_HDRINCL) of the
@@ -28,18 +29,6 @@ public struct SYNSender: Sendable {
         FlowKey(source: .v4(source(i)), destination: .v4(destination), sourcePort: sourcePort(i), destinationPort: port, proto: 6)
     }
 
-    static func checksum(_ bytes: UnsafeRawBufferPointer, initial: UInt32 = 0) -> UInt16 {
-        var sum = initial
-        var i = 0
-        while i + 1 < bytes.count {
-            sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1])
-            i += 2
-        }
-        if i < bytes.count { sum += UInt32(bytes[i]) << 8 }
-        while sum >> 16 != 0 { sum = (sum & 0xffff) + (sum >> 16) }
-        return ~UInt16(sum)
-    }
-
     /// The IPv4 + TCP bytes of flow `i`'s SYN, or with `ack` its handshake-completing ACK (no
     /// options; checksums filled).
     public func packet(_ i: Int, ack: Bool = false) -> [UInt8] {
@@ -59,11 +48,9 @@ public struct SYNSender: Sendable {
             if ack { p[28 + k] = UInt8(truncatingIfNeeded: (seq &* 7) >> (24 - 8 * k)) }
         }
         p[32] = 0x50; p[33] = ack ? 0x10 : 0x02; p[34] = 0xff; p[35] = 0xff
-        let ipSum = p.withUnsafeBytes { Self.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
+        let ipSum = InternetChecksum.ipv4Header(p, at: 0, length: 20)
         p[10] = UInt8(ipSum >> 8); p[11] = UInt8(truncatingIfNeeded: ipSum)
-        var pseudo = UInt32(6 + 20)
-        for k in stride(from: 12, to: 20, by: 2) { pseudo += UInt32(p[k]) << 8 | UInt32(p[k + 1]) }
-        let tcpSum = p.withUnsafeBytes { Self.checksum(UnsafeRawBufferPointer(rebasing: $0[20..<40]), initial: pseudo) }
+        let tcpSum = InternetChecksum.transport(p, at: 20, length: 20, proto: 6, source: .v4(source(i)), destination: .v4(destination))
         p[36] = UInt8(tcpSum >> 8); p[37] = UInt8(truncatingIfNeeded: tcpSum)
         return p
     }

@@ -222,10 +222,7 @@ extension Lab {
         for name in ["insert_rate_limited", "flow_set_busy", "insert_failed"] {
             report[name] = (after[name] ?? 0) - (before[name] ?? 0)
         }
-        if options.redis, let info = try? inNS(router, ["redis-cli", "-h", "10.77.2.1", "info", "stats"]) {
-            let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("evicted_keys:") }
-            report["store_evicted"] = line.flatMap { Int($0.dropFirst("evicted_keys:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
-        }
+        if options.redis { report["store_evicted"] = redisInfo("stats", "evicted_keys") ?? 0 }
         log("flood: \(report.sorted { $0.key < $1.key })")
         return report
     }

@@ -101,11 +101,16 @@ extension Lab {
 
     /// Redis' used memory and key count, read in the router namespace.
     func redisMemory() -> (bytes: Int, keys: Int)? {
-        guard let info = try? inNS(router, ["redis-cli", "-h", "10.77.2.1", "info", "memory"]),
-              let size = try? inNS(router, ["redis-cli", "-h", "10.77.2.1", "dbsize"]),
-              let keys = Int(size.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
-        let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
-        guard let bytes = line.flatMap({ Int($0.dropFirst("used_memory:".count).trimmingCharacters(in: .whitespaces)) }) else { return nil }
+        guard let size = try? inNS(router, ["redis-cli", "-h", "10.77.2.1", "dbsize"]),
+              let keys = Int(size.trimmingCharacters(in: .whitespacesAndNewlines)),
+              let bytes = redisInfo("memory", "used_memory") else { return nil }
         return (bytes, keys)
+    }
+
+    /// One integer field of the lab Redis' INFO section.
+    func redisInfo(_ section: String, _ field: String) -> Int? {
+        guard let info = try? inNS(router, ["redis-cli", "-h", "10.77.2.1", "info", section]) else { return nil }
+        let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("\(field):") }
+        return line.flatMap { Int($0.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces)) }
     }
 }

@@ -103,19 +103,26 @@ public actor RedisFlowStore: FlowStore {
         return result
     }
 
-    public func snapshot() async throws -> [FlowRecord] {
-        var cursor = "0", records: [FlowRecord] = []
+    /// Calls `body` with each SCAN page of flow keys.
+    private func scanFlowKeys(count: Int, _ body: ([String]) async throws -> Void) async throws {
+        var cursor = "0"
         repeat {
-            let reply = try await send([["SCAN", cursor, "MATCH", FlowRecord.keyPattern, "COUNT", "1000"]])[0]
+            let reply = try await send([["SCAN", cursor, "MATCH", FlowRecord.keyPattern, "COUNT", "\(count)"]])[0]
             guard case .array(let parts?) = reply, parts.count == 2, let next = parts[0].string,
                   case .array(let keys?) = parts[1] else { throw RedisClient.RedisError("unexpected SCAN reply: \(reply)") }
             cursor = next
-            let names = keys.compactMap(\.string)
+            try await body(keys.compactMap(\.string))
+        } while cursor != "0"
+    }
+
+    public func snapshot() async throws -> [FlowRecord] {
+        var records: [FlowRecord] = []
+        try await scanFlowKeys(count: 1000) { names in
             let values = try await send(names.map { ["GET", $0] })
             for (name, value) in zip(names, values) {
                 if let backend = value.string, let record = FlowRecord(storeKey: name, backend: backend) { records.append(record) }
             }
-        } while cursor != "0"
+        }
         return records
     }
 
@@ -140,14 +147,8 @@ public actor RedisFlowStore: FlowStore {
 
     /// Entries (keys matching the flow pattern, counted by SCAN) and the server's used memory.
     public func usage() async throws -> FlowStoreUsage {
-        var cursor = "0", entries = 0
-        repeat {
-            let reply = try await send([["SCAN", cursor, "MATCH", FlowRecord.keyPattern, "COUNT", "10000"]])[0]
-            guard case .array(let parts?) = reply, parts.count == 2, let next = parts[0].string,
-                  case .array(let keys?) = parts[1] else { throw RedisClient.RedisError("unexpected SCAN reply: \(reply)") }
-            cursor = next
-            entries += keys.count
-        } while cursor != "0"
+        var entries = 0
+        try await scanFlowKeys(count: 10000) { entries += $0.count }
         let info = try await send([["INFO", "memory"]])[0].string ?? ""
         let used = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
             .flatMap { Int($0.dropFirst("used_memory:".count)) } ?? 0

@@ -2,6 +2,7 @@ import Foundation
 import SwitchyardCore
 import SwitchyardDatapath
 import Testing
+import DatapathModel
 @testable import SwitchyardLab
 
 enum LabProbe {
@@ -178,5 +179,26 @@ struct StatefulScenarioTests {
         let r = try LabScenarioTests.run(.lbReboot, mode: .stateful, store: .embedded)
         #expect(r.established == 100)
         #expect(r.survived == r.established, "\(r.failures)")
+    }
+}
+
+/// The crafted SYNs of the flood and bench-sync are valid on the wire: both checksums verify,
+/// and the key the datapath will make is the one the bench looks for.
+struct SYNSenderTests {
+    @Test func packetsCarryValidChecksumsAndTheirFlowKey() {
+        let sender = SYNSender(destination: IPv4Address(10, 77, 100, 10), port: 80, sourceBase: 40)
+        for i in [0, 1, 255, 65_536, 123_457] {
+            for ack in [false, true] {
+                let p = sender.packet(i, ack: ack)
+                #expect(InternetChecksum.ipv4Header(p, at: 0, length: 20) == 0)
+                #expect(InternetChecksum.transport(p, at: 20, length: 20, proto: 6, source: .v4(sender.source(i)),
+                                                   destination: .v4(sender.destination)) == 0)
+                #expect(p[33] == (ack ? 0x10 : 0x02))
+                let key = sender.flowKey(i)
+                let source = IPv4Address(p[12], p[13], p[14], p[15])
+                #expect(key.source == .v4(source) && source == sender.source(i))
+                #expect(UInt16(p[20]) << 8 | UInt16(p[21]) == key.sourcePort)
+            }
+        }
     }
 }
