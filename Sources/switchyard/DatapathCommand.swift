@@ -102,6 +102,8 @@ extension DatapathCommand {
         @Option(help: "Samples per case (medians are reported).") var samples: Int = 20000
         @Option(help: "CPU to pin to.") var cpu: Int = 0
         @Option(help: "Load this BPF object instead of the embedded one (for comparing builds).") var bpfObject: String?
+        @Option(help: "Also measure this BPF object, interleaved in the same run (cases marked [B]).") var compareObject: String?
+        @Option(help: "Flows written into the 1M-entry table before measuring.") var preload: Int = 0
         @Flag(help: "Print JSON: one object per case.") var json = false
 
         func run() throws {
@@ -109,7 +111,7 @@ extension DatapathCommand {
                 printError("datapath bench: \(reason)")
                 throw ExitCode(2)
             }
-            let cases = try DatapathBench(samples: samples, cpu: cpu, objectPath: bpfObject).run()
+            let cases = try DatapathBench(samples: samples, cpu: cpu, objectPath: bpfObject, compareObjectPath: compareObject, preload: preload).run()
             if json {
                 let objects = cases.map { ["case": $0.name, "ns_gross": $0.grossNs, "ns_floor": $0.floorNs, "ns_net": $0.netNs] as [String: Any] }
                 print(String(decoding: try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted]), as: UTF8.self))
@@ -117,7 +119,13 @@ extension DatapathCommand {
                 print("XDP LB program, BPF_PROG_TEST_RUN, repeat=1, median of \(samples) per case, CPU \(cpu)")
                 print("  floor (empty XDP program, same harness): \(Int(cases.first?.floorNs ?? 0)) ns")
                 for c in cases {
-                    print("  \(c.name.padding(toLength: 32, withPad: " ", startingAt: 0)) gross \(String(format: "%5.0f", c.grossNs))  net \(String(format: "%5.0f", c.netNs)) ns")
+                    print("  \(c.name.padding(toLength: 36, withPad: " ", startingAt: 0)) gross \(String(format: "%5.0f", c.grossNs))  net \(String(format: "%5.0f", c.netNs)) ns")
+                }
+                for c in cases where c.name.hasPrefix(DatapathBench.coldRead) {
+                    let label = String(c.name.dropFirst(DatapathBench.coldRead.count))
+                    if let newFlow = cases.first(where: { $0.name == "new flow (SYN + insert)" + label }) {
+                        print("  new flow\(label) beyond its one cold read: \(String(format: "%.0f", newFlow.grossNs - c.grossNs)) ns")
+                    }
                 }
             }
         }

@@ -43,6 +43,8 @@ public final class LBDatapath: @unchecked Sendable {
     public let programFD: Int32
     public let passProgramFD: Int32
     public let clockProgramFD: Int32
+    /// Reads one flow set and passes: the benchmark's measure of a cold flow-table read.
+    public let coldReadProgramFD: Int32
     /// True when the maps were found pinned and re-used rather than created.
     public let reusedPinnedMaps: Bool
 
@@ -140,6 +142,7 @@ public final class LBDatapath: @unchecked Sendable {
             programFD = try program("switchyard_lb")
             passProgramFD = try program("switchyard_pass")
             clockProgramFD = try program("switchyard_clock")
+            coldReadProgramFD = try program("switchyard_cold_read")
         } catch {
             bpf_object__close(object)
             throw error
