@@ -347,9 +347,10 @@ public actor Agent {
         }
         guard !flows.isEmpty else { return 0 }
         do {
-            let busy = try writer.install(flows: flows, remote: true)
-            sharing?.installed += flows.count - busy
-            sharing?.busy += busy
+            let result = try writer.install(flows: flows, remote: true)
+            sharing?.installed += result.written
+            sharing?.extended += result.present
+            sharing?.busy += result.busy
         } catch {
             logger.error("could not install shared flows", metadata: ["error": "\(error)", "count": "\(flows.count)"])
         }
@@ -422,6 +423,7 @@ final class AgentMetrics: @unchecked Sendable {
                 ("ended", f.ended, "Entries ended by FIN or RST"),
                 ("purged", f.purged, "Entries removed with their backend"),
                 ("installed", f.installed, "Entries installed from other nodes or the store"),
+                ("extended", f.extended, "Entries from other nodes already present, whose protection a refresh extended"),
                 ("unresolved", f.unresolved, "Shared entries naming an unknown service or backend"),
                 ("dropped", f.dropped, "Store writes dropped because the wait queue was full"),
                 ("refused", f.refused, "Store writes the store refused"),

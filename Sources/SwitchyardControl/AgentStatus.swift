@@ -91,9 +91,10 @@ public struct FlowSharing: Codable, Sendable, Equatable {
     /// New entries written (and announced), refreshes of live entries, ends (FIN/RST),
     /// entries purged because their backend was removed.
     public var published = 0, refreshed = 0, ended = 0, purged = 0
-    /// Entries installed from other nodes or the store; records naming an unknown service or
+    /// Entries installed from other nodes or the store; records for entries already present
+    /// (an owner's refresh: their protection is extended); records naming an unknown service or
     /// backend; entries not installed because their set held only busy flows.
-    public var installed = 0, unresolved = 0, busy = 0
+    public var installed = 0, extended = 0, unresolved = 0, busy = 0
     /// Writes waiting for the store, dropped because the wait queue was full, refused by the
     /// store (e.g. out of memory); failed attempts to reach it.
     public var pending = 0, dropped = 0, refused = 0, storeFailures = 0

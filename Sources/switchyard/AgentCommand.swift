@@ -51,7 +51,7 @@ struct StatusCommand: ParsableCommand {
         print("node \(s.node): interface \(s.interface ?? "-") (XDP \(s.xdpMode ?? "not attached")), pinned maps \(s.reusedPinnedMaps ? "re-used" : "created"), reloads \(s.reloadsOK) ok / \(s.reloadsFailed) failed, rings rebuilt \(s.ringRebuilds)")
         if let f = s.flowSharing {
             print("flow store: \(f.store) (\(f.storeReachable ? "reachable" : "UNREACHABLE: forwarding on local entries"))")
-            print("  \(f.published) new, \(f.refreshed) refreshed, \(f.ended) ended, \(f.purged) purged; \(f.installed) installed, \(f.unresolved) unresolved, \(f.busy) skipped (busy sets)")
+            print("  \(f.published) new, \(f.refreshed) refreshed, \(f.ended) ended, \(f.purged) purged; \(f.installed) installed, \(f.extended) extended, \(f.unresolved) unresolved, \(f.busy) skipped (busy sets)")
             print("  \(f.pending) pending, \(f.dropped) dropped, \(f.refused) refused by the store, \(f.storeFailures) failed attempts")
         }
         for service in s.services {

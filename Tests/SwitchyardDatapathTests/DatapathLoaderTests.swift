@@ -118,6 +118,30 @@ struct DatapathLoaderTests {
         #expect(establishedKeys.allSatisfy { keys.contains($0) }, "established flows keep their entries")
     }
 
+    /// Installing entries from other nodes says what happened to each: written, already present
+    /// (an owner's refresh only extends the protection), or skipped because its set was busy.
+    @Test func remoteInstallsAreAccountedApart() throws {
+        let datapath = try LBDatapath(options: .init(flowCapacity: 16)) // 4 sets of 4
+        let writer = DatapathWriter(datapath: datapath, evictIdle: 1_000_000, syncRefresh: 1000)
+        try writer.apply(Self.tables())
+        func flows(_ range: Range<Int>, backend: UInt32 = 0) -> [FlowKey: DatapathTables.FlowEntry] {
+            Dictionary(uniqueKeysWithValues: range.map {
+                (FlowKey(source: .v4(IPv4Address(10, 7, UInt8($0 / 250), UInt8($0 % 250 + 1))), destination: IPAddress("10.200.0.10")!,
+                         sourcePort: 40000, destinationPort: 80, proto: 6), DatapathTables.FlowEntry(backend: backend, service: 0))
+            })
+        }
+        let first = try writer.install(flows: flows(0..<8), remote: true)
+        #expect(first.written == 8 && first.present == 0 && first.busy == 0, "\(first)")
+        let again = try writer.install(flows: flows(0..<8), remote: true)
+        #expect(again.written == 0 && again.present == 8 && again.busy == 0, "a refresh writes nothing new: \(again)")
+        let moved = try writer.install(flows: flows(0..<2, backend: 1), remote: true)
+        #expect(moved.written == 2 && moved.present == 0, "a key on another backend is rewritten: \(moved)")
+        // 200 more protected entries cannot fit 16 ways: the table fills, the rest are busy.
+        let flood = try writer.install(flows: flows(100..<300), remote: true)
+        #expect(flood.written == 16 - 8 && flood.busy == 200 - 8, "\(flood)")
+        #expect(try FlowTable(datapath: datapath).all().count == 16)
+    }
+
     /// A flood of new flows into a small table: with `evictIdle` set, established flows keep
     /// their ways and the flood is forwarded without entries; with 0, the flood evicts them.
     @Test(arguments: [true, false])

@@ -121,7 +121,7 @@ public final class DatapathWriter: @unchecked Sendable {
     /// Remote entries are protected for two refresh periods (their owner refreshes them once per
     /// period), or `evictIdle` when flows are not refreshed.
     @discardableResult
-    public func install(flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil) throws -> Int {
+    public func install(flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil) throws -> FlowTable.InstallResult {
         try flowTable.install(flows, remote: remote, now: now, evictIdle: remote ? evictIdle : 0,
                               protect: remote ? 2 * syncRefresh : 0)
     }

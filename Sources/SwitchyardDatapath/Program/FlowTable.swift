@@ -51,19 +51,30 @@ public struct FlowTable: Sendable {
         return DatapathTables.FlowEntry(backend: slot.backend, service: slot.service)
     }
 
+    /// What an install did with each entry.
+    public struct InstallResult: Sendable, Equatable {
+        /// Entries written: new ones, or a key now mapped to another backend or service.
+        public var written = 0
+        /// Entries already present as given: only their protection was extended (if any).
+        public var present = 0
+        /// Entries skipped because their set held only busy flows.
+        public var busy = 0
+        public init() {}
+    }
+
     /// Writes entries: the key's own way, else an empty one, else the one idle longest — if idle
-    /// at least `evictIdle` jiffies (as in the datapath: busy flows are never pushed out; the
-    /// number of entries skipped for that is returned). `protect` jiffies dates last_seen into
-    /// the future, so an entry installed for another node, which sees no traffic here, counts as
-    /// busy until its owner's next refresh; an entry already present with the same backend only
-    /// has that protection extended, keeping its flags. `now` saves a clock read.
+    /// at least `evictIdle` jiffies (as in the datapath: busy flows are never pushed out; those
+    /// skipped are counted as busy). `protect` jiffies dates last_seen into the future, so an
+    /// entry installed for another node, which sees no traffic here, counts as busy until its
+    /// owner's next refresh; an entry already present with the same backend only has that
+    /// protection extended, keeping its flags. `now` saves a clock read.
     @discardableResult
     public func install(_ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil,
-                        evictIdle: UInt32 = 0, protect: UInt32 = 0) throws -> Int {
+                        evictIdle: UInt32 = 0, protect: UInt32 = 0) throws -> InstallResult {
         let now = try now ?? UInt32(truncatingIfNeeded: datapath.readClock().jiffies)
         let seenAt = now &+ protect
         func idle(_ seen: UInt32) -> Int32 { max(0, Int32(bitPattern: now &- seen)) }
-        var busy = 0
+        var result = InstallResult()
         for (key, entry) in flows {
             let hash = key.hash, tag = sy_flow_tag(hash), index = set(for: hash)
             let abiKey = sy_flow_key(key)
@@ -75,11 +86,12 @@ public struct FlowTable: Sendable {
                     seen[w] = seenAt
                     try datapath.flows.update(index, s)
                 }
+                result.present += 1
                 continue
             }
             let oldest = (0..<Int(SY_FLOW_WAYS)).max { idle(seen[$0]) < idle(seen[$1]) }!
             guard let w = existing ?? tags.firstIndex(of: 0) ?? (idle(seen[oldest]) >= Int32(clamping: evictIdle) ? oldest : nil) else {
-                busy += 1
+                result.busy += 1
                 continue
             }
             var slot = sy_flow_slot()
@@ -93,8 +105,9 @@ public struct FlowTable: Sendable {
             tags[w] = tag
             seen[w] = seenAt
             try datapath.flows.update(index, s)
+            result.written += 1
         }
-        return busy
+        return result
     }
 
     @discardableResult
