@@ -51,12 +51,12 @@ struct BackendCommand: ParsableCommand {
         let decap = try DecapDatapath()
         try decap.setGUEPort(encap == "gue" ? guePort : 0)
         try TCAttachment.attachIngress(program: decap.programFD, interface: ifname)
-        for key in ["net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter", "net.ipv4.conf.lo.rp_filter",
-                    "net.ipv4.conf.\(ifname).rp_filter"] {
-            try sysctl(key, "0")
+        // By path components, not a dotted key: interface names may hold dots (VLANs: eth0.100).
+        for conf in ["all", "default", "lo", ifname] {
+            try sysctl(["net", "ipv4", "conf", conf, "rp_filter"], "0")
         }
-        try sysctl("net.ipv4.conf.all.arp_ignore", "1")
-        try sysctl("net.ipv4.conf.all.arp_announce", "2")
+        try sysctl(["net", "ipv4", "conf", "all", "arp_ignore"], "1")
+        try sysctl(["net", "ipv4", "conf", "all", "arp_announce"], "2")
         for v in vips {
             try sh(["ip", "addr", "replace", prefix(v), "dev", "lo"])
             // Lower MSS for TCP answering from the VIP: encapsulation must fit the path MTU.
@@ -87,9 +87,12 @@ struct BackendCommand: ParsableCommand {
         return String(words[dev + 1])
     }
 
-    private func sysctl(_ key: String, _ value: String) throws {
-        let path = "/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")
-        guard FileManager.default.fileExists(atPath: path) else { return }
+    private func sysctl(_ components: [String], _ value: String) throws {
+        let path = "/proc/sys/" + components.joined(separator: "/")
+        guard FileManager.default.fileExists(atPath: path) else {
+            printError("backend: \(path) does not exist; left as is")
+            return
+        }
         try value.write(toFile: path, atomically: false, encoding: .utf8)
     }
 

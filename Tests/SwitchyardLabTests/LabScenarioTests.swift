@@ -136,6 +136,15 @@ extension AgentInLabTests {
         // tc shows the program's kernel name, cut at 15 characters: "switchyard_deca".
         #expect(try lab.inNS(ns, ["ip", "addr", "show", "dev", "lo"]).contains(Lab.vip4))
         #expect(try lab.inNS(ns, ["tc", "filter", "show", "dev", "eth0", "ingress"]).contains("switchyard_dec"))
+        // An interface name with a dot (a VLAN's, say) gets its rp_filter turned off too.
+        try lab.inNS(ns, ["ip", "link", "add", "vx.100", "type", "veth", "peer", "name", "vy.100"])
+        try lab.inNS(ns, ["ip", "link", "set", "dev", "vx.100", "up"])
+        try lab.inNS(ns, ["sysctl", "-qw", "net.ipv4.conf.vx/100.rp_filter=1"])
+        try lab.inNS(ns, [LabProbe.executable, "backend", "--vip", Lab.vip4, "--interface", "vx.100"])
+        #expect(try lab.inNS(ns, ["cat", "/proc/sys/net/ipv4/conf/vx.100/rp_filter"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(try lab.inNS(ns, ["tc", "filter", "show", "dev", "vx.100", "ingress"]).contains("switchyard_dec"))
+        try lab.inNS(ns, [LabProbe.executable, "backend", "--vip", Lab.vip4, "--interface", "vx.100", "--remove"])
+        try lab.inNS(ns, ["ip", "link", "del", "vx.100"])
         try lab.inNS(ns, [LabProbe.executable, "backend", "--vip", "\(Lab.vip4),\(Lab.vip6),\(Lab.benchVIP)", "--interface", "eth0", "--remove"])
         #expect(try !lab.inNS(ns, ["ip", "addr", "show", "dev", "lo"]).contains(Lab.vip4))
         #expect(try !lab.inNS(ns, ["ip", "addr", "show", "dev", "lo"]).contains(Lab.vip6))
