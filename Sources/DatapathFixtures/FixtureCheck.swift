@@ -28,8 +28,10 @@ public enum FixtureCheck {
                 problems += encapsulation(output, input: input, proto: proto, guePort: e.guePort, tables: tables, result: result)
             } else if let icmp = e.icmp {
                 problems += tooBig(output, input: input, type: icmp.type, code: icmp.code, mtu: icmp.mtu)
+            } else if e.echoReply {
+                problems += echoReply(output, input: input)
             } else {
-                problems.append("tx expected, but the fixture says neither outer nor icmp")
+                problems.append("tx expected, but the fixture says neither outer, icmp nor echo")
             }
         }
         problems += counters(fixture, frameLength: input.count, tables: tables, actual: result.counters)
@@ -128,6 +130,44 @@ public enum FixtureCheck {
         }
         if out[l4] != type || out[l4 + 1] != code { p.append("ICMP type/code \(out[l4])/\(out[l4 + 1]), expected \(type)/\(code)") }
         if Array(out[(l4 + 8)...]) != Array(input[14..<14 + quote]) { p.append("quote is not the start of the packet") }
+        return p
+    }
+
+    /// The reply to an echo request (no IPv4 options / IPv6 extension headers): same length,
+    /// MACs and addresses swapped, TTL / hop limit 64, type 0 / 129, checksums that verify, and
+    /// everything else — IPv4 ID and TOS, identifier, sequence, data, padding — unchanged.
+    static func echoReply(_ out: [UInt8], input: [UInt8]) -> [String] {
+        var p: [String] = []
+        guard out.count == input.count else { return ["reply is \(out.count) bytes, expected \(input.count)"] }
+        if Array(out[0..<6]) != Array(input[6..<12]) || Array(out[6..<12]) != Array(input[0..<6]) {
+            p.append("reply MACs are not the input's swapped")
+        }
+        let v4 = input.u16(at: 12) == 0x0800
+        let l4 = v4 ? 34 : 54, size = v4 ? 4 : 16, source = v4 ? 26 : 22, destination = source + size
+        if Array(out[source..<source + size]) != Array(input[destination..<destination + size])
+            || Array(out[destination..<destination + size]) != Array(input[source..<source + size]) {
+            p.append("reply addresses are not the input's swapped")
+        }
+        let ipEnd = v4 ? 14 + Int(input.u16(at: 16)) : 54 + Int(input.u16(at: 18))
+        if v4 {
+            if out[22] != 64 { p.append("reply TTL \(out[22])") }
+            if InternetChecksum.ipv4Header(out, at: 14, length: 20) != 0 { p.append("reply IPv4 checksum does not verify") }
+            if Array(out[14..<22]) != Array(input[14..<22]) || out[23] != input[23] { p.append("reply IPv4 header changed beyond addresses, TTL and checksum") }
+            var sum = InternetChecksum()
+            sum.add(out, l4..<ipEnd)
+            if sum.value != 0 { p.append("ICMP checksum does not verify") }
+            if out[l4] != 0 { p.append("ICMP type \(out[l4]), expected 0 (echo reply)") }
+        } else {
+            if out[21] != 64 { p.append("reply hop limit \(out[21])") }
+            if Array(out[14..<21]) != Array(input[14..<21]) { p.append("reply IPv6 header changed beyond addresses and hop limit") }
+            let src = IPAddress.read(.v6, from: out, at: 22), dst = IPAddress.read(.v6, from: out, at: 38)
+            if InternetChecksum.transport(out, at: l4, length: ipEnd - l4, proto: 58, source: src, destination: dst) != 0 {
+                p.append("ICMPv6 checksum does not verify")
+            }
+            if out[l4] != 129 { p.append("ICMPv6 type \(out[l4]), expected 129 (echo reply)") }
+        }
+        if out[l4 + 1] != 0 { p.append("ICMP code \(out[l4 + 1])") }
+        if Array(out[(l4 + 4)...]) != Array(input[(l4 + 4)...]) { p.append("identifier, sequence or data changed") }
         return p
     }
 

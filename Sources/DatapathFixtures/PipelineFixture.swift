@@ -23,6 +23,7 @@ import Yams
 ///       flow: hit | inserted | ring-only
 ///       outer: {proto: 4, guePort: 6080}
 ///       icmp: {type: 3, code: 4, mtu: 1480}
+///       echo: reply                     # the input, an echo request, answered
 ///       counters: {"service web": {packets: 1, newFlows: 1}, "drop fragment": 1}
 public struct PipelineFixture: Sendable {
     public struct Flow: Sendable {
@@ -38,6 +39,8 @@ public struct PipelineFixture: Sendable {
         public var outerProto: UInt8?
         public var guePort: UInt16?
         public var icmp: (type: UInt8, code: UInt8, mtu: Int)?
+        /// The output is the echo reply to the input.
+        public var echoReply = false
         /// "service NAME" → packets/newFlows/tooBig, "backend NAME" → packets/newFlows,
         /// "drop REASON" → count. Bytes are implied: packets × frame length.
         public var counters: [String: [String: UInt64]]
@@ -97,6 +100,11 @@ public struct PipelineFixture: Sendable {
             expect: Expectation(verdict: verdict, reason: expect["reason"] as? String, backend: expect["backend"] as? String,
                                 flow: expect["flow"] as? String, outerProto: (outer?["proto"]).map(UInt8.init),
                                 guePort: (outer?["guePort"]).map(UInt16.init), icmp: icmp, counters: counters))
+        switch expect["echo"] as? String {
+        case nil: break
+        case "reply": fixture.expect.echoReply = true
+        case let other?: throw fail("expect.echo: \(other), expected reply")
+        }
         if let setup = doc["setup"] as? [String: Any] {
             for (backend, state) in setup["backends"] as? [String: String] ?? [:] {
                 guard let s = BackendState(rawValue: state) else { throw fail("setup.backends: bad state \(state)") }

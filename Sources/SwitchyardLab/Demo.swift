@@ -12,15 +12,27 @@ extension Lab {
         return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
     }
 
+    /// Pings `host` from the client namespace (`lab-ping`: raw ICMP sockets, no ping tool needed).
+    public func ping(_ host: String, count: Int = 5) throws -> Pinger.Result {
+        let out = try inNS(client, [executable, "lab-ping", host, "--count", "\(count)"])
+        return try JSONDecoder().decode(Pinger.Result.self, from: Data(out.utf8))
+    }
+
     /// The demo: traffic through both VIPs, proof of DSR, connections through an LB-node change.
     public func demo(connections: Int) throws -> String {
         var lines = ["", "Switchyard lab demo — lab \(id), mode \(options.mode.rawValue)",
                      "  client ─ router (ECMP over lb1, lb2; lb3 stands by) ─ LB nodes (XDP) ─ backends be1..be3 (DSR)", ""]
-        lines.append("1. HTTP requests through the VIPs (each answer names its backend)")
+        lines.append("1. HTTP requests and pings to the VIPs (each HTTP answer names its backend)")
         for host in [Lab.vip4, Lab.vip6] {
             let result = try http(host, count: 60)
             let per = (result["per_backend"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
             lines.append("   \(host.contains(":") ? "[\(host)]" : host):80  60 requests → \(per.joined(separator: ", "))")
+        }
+        for host in [Lab.vip4, Lab.vip6] {
+            let result = try ping(host)
+            let rtt = result.rttMicroseconds.sorted()
+            lines.append("   ping \(host): \(result.received)/\(result.sent) answered by the LB nodes' XDP program"
+                + (rtt.isEmpty ? "" : ", median round trip \(rtt[rtt.count / 2]) µs"))
         }
 
         lines.append("")

@@ -198,6 +198,19 @@ struct LabFloodCommand: ParsableCommand {
     }
 }
 
+struct LabPingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lab-ping", shouldDisplay: false)
+    @Argument var address: String
+    @Option var count: Int = 5
+    @Option var timeout: Double = 2
+
+    func run() throws {
+        guard let target = IPAddress(address) else { throw ValidationError("expected an IP address, got '\(address)'") }
+        let result = try Pinger(address: target).run(count: count, timeout: timeout)
+        print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+    }
+}
+
 /// Hidden helpers the lab runs inside its namespaces.
 struct LabServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lab-server", shouldDisplay: false)

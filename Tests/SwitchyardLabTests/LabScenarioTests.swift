@@ -110,6 +110,23 @@ struct AgentInLabTests {
 }
 
 extension AgentInLabTests {
+    /// VIPs answer ping from the LB nodes' XDP program (no backend involved), IPv4 and IPv6.
+    @Test func vipsAnswerPing() throws {
+        let lab = Lab(options: .init(), executable: LabProbe.executable)
+        defer { lab.down() }
+        try lab.up()
+        for vip in [Lab.vip4, Lab.vip6] {
+            let result = try lab.ping(vip, count: 5)
+            #expect(result.sent == 5 && result.received == 5, "\(vip): \(result)")
+        }
+        var replied = 0
+        for i in 1...3 {
+            let status = try JSONSerialization.jsonObject(with: try #require(lab.agentStatus(i))) as! [String: Any]
+            replied += (status["events"] as? [String: Int])?["icmp_echo_replied"] ?? 0
+        }
+        #expect(replied == 10, "the LB nodes answered every request: \(replied)")
+    }
+
     /// SIGTERM stops the agent, not the datapath: traffic keeps flowing with no agent at all.
     @Test func sigtermLeavesTheDatapathForwarding() throws {
         let lab = Lab(options: .init(), executable: LabProbe.executable)

@@ -30,6 +30,19 @@ public struct InternetChecksum {
         return ~UInt16(folded)
     }
 
+    /// A stored checksum after one 16-bit word it covers changed from `old` to `new`, without
+    /// re-reading the data (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')). A result of 0 is written
+    /// as 0xffff, the other zero of one's complement: eqn. 3 yields 0 for a message whose words
+    /// are all zero (an echo reply with no identifier, sequence or data), where only 0xffff
+    /// verifies; 0xffff verifies whenever 0 would.
+    public static func updated(_ checksum: UInt16, old: UInt16, new: UInt16) -> UInt16 {
+        var sum = UInt32(~checksum) + UInt32(~old) + UInt32(new)
+        sum = (sum & 0xffff) + (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16)
+        let result = ~UInt16(sum)
+        return result == 0 ? 0xffff : result
+    }
+
     /// Checksum of an IPv4 header (RFC 791), checksum field included as found.
     public static func ipv4Header(_ bytes: [UInt8], at offset: Int, length: Int) -> UInt16 {
         var c = InternetChecksum()

@@ -1,7 +1,7 @@
 import SwitchyardABI
 import SwitchyardCore
 
-/// Stage 5 (bpf/lb/icmp.h): ICMP that concerns a flow, both ways.
+/// Stage 5 (bpf/lb/icmp.h): ICMP that concerns a flow, both ways, and pings to VIPs.
 ///  - *Too big*: a packet that will not fit the fabric after encapsulation is answered with
 ///    "fragmentation needed" (RFC 792, RFC 1191) or "packet too big" (RFC 4443 §3.2) carrying the
 ///    reduced MTU, so the client's path-MTU discovery shrinks its segments.
@@ -48,6 +48,37 @@ enum ICMP {
         }
         return out
     }
+
+    /// An echo request to a VIP (RFC 792; RFC 4443 §4.1) answered from the VIP, out of the
+    /// ingress port: the same frame with MACs and addresses swapped, TTL / hop limit reset, the
+    /// type made a reply and the ICMP checksum updated for that one word (RFC 1624) — identifier,
+    /// sequence and data unchanged. Only requests without IPv4 options or IPv6 extension headers
+    /// (a reply must not carry a request's routing header); nil for anything else.
+    static func echoReply(_ frame: [UInt8], _ ip: ParsedIP) -> [UInt8]? {
+        let v4 = ip.family == .v4
+        guard ip.l4 == ip.l3 + (v4 ? 20 : 40), ip.l4 + 8 <= ip.end,
+              frame[ip.l4] == (v4 ? echoRequest4 : echoRequest6), frame[ip.l4 + 1] == 0 else { return nil }
+        var out = frame
+        out.replaceSubrange(0..<6, with: frame[6..<12])
+        out.replaceSubrange(6..<12, with: frame[0..<6])
+        let size = v4 ? 4 : 16, source = ip.l3 + (v4 ? 12 : 8), destination = source + size
+        out.replaceSubrange(source..<source + size, with: frame[destination..<destination + size])
+        out.replaceSubrange(destination..<destination + size, with: frame[source..<source + size])
+        if v4 {
+            out[ip.l3 + 8] = UInt8(SY_ENCAP_TTL)
+            out.setU16(0, at: ip.l3 + 10)
+            out.setU16(InternetChecksum.ipv4Header(out, at: ip.l3, length: 20), at: ip.l3 + 10)
+        } else {
+            out[ip.l3 + 7] = UInt8(SY_ENCAP_TTL)
+        }
+        let reply = v4 ? echoReply4 : echoReply6
+        out[ip.l4] = reply
+        out.setU16(InternetChecksum.updated(frame.u16(at: ip.l4 + 2), old: frame.u16(at: ip.l4), new: UInt16(reply) << 8), at: ip.l4 + 2)
+        return out
+    }
+
+    static let echoRequest4: UInt8 = 8, echoReply4: UInt8 = 0
+    static let echoRequest6: UInt8 = 128, echoReply6: UInt8 = 129
 
     /// The flow an ICMP error is about: (service, client-side flow parts) from the quoted header.
     struct QuotedFlow {

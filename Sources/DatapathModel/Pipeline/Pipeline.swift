@@ -6,6 +6,7 @@ import SwitchyardCore
 /// for byte, and the differential tests hold it to that.
 ///
 ///     parse → VIP? ─no─► pass
+///       │ICMP echo request → echo reply from the VIP (tx)
 ///       │ICMP error → quoted flow → service → flow table / ring (no insert) → encap
 ///       ▼
 ///     service → flow table hit? ─yes─► backend        (down backend: treated as a miss)
@@ -76,13 +77,18 @@ public enum Pipeline {
                        tables: tables, result: result)
     }
 
-    /// ICMP errors about a flow go to the flow's backend; nothing is inserted for them.
+    /// Echo requests to a VIP are answered; ICMP errors about a flow go to the flow's backend,
+    /// and nothing is inserted for them.
     private static func steerICMP(_ frame: [UInt8], _ ip: ParsedIP, tables: inout DatapathTables,
                                   result: PipelineResult) -> PipelineResult {
         var result = result
         func drop(_ reason: DropReason) -> PipelineResult {
             result.verdict = .drop(reason)
             result.counters.drops[reason] = 1
+            return result
+        }
+        if let reply = ICMP.echoReply(frame, ip) {
+            result.verdict = .tx(reply)
             return result
         }
         let quoted: ICMP.QuotedFlow

@@ -272,7 +272,8 @@ enum sy_event {
 	SY_EVENT_FIB_MISS = 3,            /* no FIB answer for the outer destination: MACs swapped */
 	SY_EVENT_FLOW_SET_BUSY = 4,       /* every way of the set is active: forwarded without an entry */
 	SY_EVENT_FLOW_TORN = 5,           /* an entry failed its check (concurrent writers): re-picked */
-	SY_EVENT__COUNT = 6,
+	SY_EVENT_ICMP_ECHO_REPLIED = 6,   /* an echo request to a VIP was answered */
+	SY_EVENT__COUNT = 7,
 };
 
 #ifndef __bpf__
@@ -285,6 +286,7 @@ static inline const char *sy_event_name(__u32 event)
 	case SY_EVENT_FIB_MISS: return "fib_miss";
 	case SY_EVENT_FLOW_SET_BUSY: return "flow_set_busy";
 	case SY_EVENT_FLOW_TORN: return "flow_torn";
+	case SY_EVENT_ICMP_ECHO_REPLIED: return "icmp_echo_replied";
 	default: return 0;
 	}
 }

@@ -21,6 +21,79 @@ static __always_inline int icmp_steerable(__u8 family, __u8 type)
 	return type >= ICMPV6_DEST_UNREACH && type <= ICMPV6_PARAMPROB; /* 1, 2, 3, 4 */
 }
 
+#define ICMP_ECHO_REQUEST 8
+#define ICMP_ECHO_REPLY 0
+#define ICMPV6_ECHO_REQUEST 128
+#define ICMPV6_ECHO_REPLY 129
+
+/* A stored checksum after one 16-bit word it covers changed (RFC 1624, eqn. 3). Words as loaded
+ * from the packet: the one's-complement sum does not care about byte order. 0 is written as
+ * 0xffff (InternetChecksum.updated says why). */
+static __always_inline __u16 csum_updated(__u16 check, __u16 old, __u16 new)
+{
+	__u32 sum = (__u32)(__u16)~check + (__u32)(__u16)~old + new;
+	__u16 result;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	result = ~sum;
+	return result ? result : 0xffff;
+}
+
+/* An echo request to a VIP (RFC 792; RFC 4443 §4.1), answered from the VIP out of the ingress
+ * port: MACs and addresses swapped, TTL / hop limit reset, type made a reply, the ICMP checksum
+ * updated for that word. Only without IPv4 options or IPv6 extension headers. XDP_TX, or
+ * SY_CONTINUE for any other ICMP. */
+static __always_inline int icmp_echo_reply(struct xdp_md *ctx, const struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u8 mac[ETH_ALEN];
+	__u8 *icmp, reply;
+	__u16 old;
+
+	if (p->family == SY_FAMILY_V4) {
+		struct iphdr *iph = data + ETH_HLEN_;
+		__be32 addr;
+
+		icmp = data + ETH_HLEN_ + 20;
+		if (p->l4 != ETH_HLEN_ + 20 || p->l4 + 8 > p->ip_end || (void *)(icmp + 8) > data_end)
+			return SY_CONTINUE;
+		if (icmp[0] != ICMP_ECHO_REQUEST || icmp[1] != 0)
+			return SY_CONTINUE;
+		addr = iph->saddr;
+		iph->saddr = iph->daddr;
+		iph->daddr = addr;
+		iph->ttl = SY_ENCAP_TTL;
+		iph->check = 0;
+		iph->check = ipv4_header_csum(iph);
+		reply = ICMP_ECHO_REPLY;
+	} else {
+		struct ipv6hdr *ip6 = data + ETH_HLEN_;
+		struct in6_addr addr;
+
+		icmp = data + ETH_HLEN_ + IPV6_HLEN;
+		if (p->l4 != ETH_HLEN_ + IPV6_HLEN || p->l4 + 8 > p->ip_end || (void *)(icmp + 8) > data_end)
+			return SY_CONTINUE;
+		if (icmp[0] != ICMPV6_ECHO_REQUEST || icmp[1] != 0)
+			return SY_CONTINUE;
+		addr = ip6->saddr;
+		ip6->saddr = ip6->daddr;
+		ip6->daddr = addr;
+		ip6->hop_limit = SY_ENCAP_TTL;
+		reply = ICMPV6_ECHO_REPLY;
+	}
+	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	old = *(__u16 *)icmp;
+	icmp[0] = reply;
+	*(__u16 *)(icmp + 2) = csum_updated(*(__u16 *)(icmp + 2), old, *(__u16 *)icmp);
+	count_event(SY_EVENT_ICMP_ECHO_REPLIED);
+	return XDP_TX;
+}
+
 /* The flow an ICMP error is about, from the packet it quotes (VIP → client). */
 static __always_inline int icmp_quoted_flow(struct xdp_md *ctx, const struct pkt *p, struct quoted_flow *q)
 {

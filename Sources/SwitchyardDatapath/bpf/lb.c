@@ -57,7 +57,8 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, cons
 	return rc;
 }
 
-/* ICMP errors about a flow go to the flow's backend; nothing is inserted for them. */
+/* Echo requests to a VIP are answered; ICMP errors about a flow go to the flow's backend, and
+ * nothing is inserted for them. */
 static __always_inline int steer_icmp(struct xdp_md *ctx, struct pkt *p, const struct sy_node *node, __u64 frame_len)
 {
 	struct sy_flow_key key = {};
@@ -67,6 +68,9 @@ static __always_inline int steer_icmp(struct xdp_md *ctx, struct pkt *p, const s
 	__u64 hash;
 	int rc;
 
+	rc = icmp_echo_reply(ctx, p);
+	if (rc != SY_CONTINUE)
+		return rc;
 	rc = icmp_quoted_flow(ctx, p, &q);
 	if (rc != SY_CONTINUE)
 		return rc;
