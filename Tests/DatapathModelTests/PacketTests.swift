@@ -10,6 +10,35 @@ import SwitchyardCore
         #expect(c.value == 0x220d)
     }
 
+    /// RFC 1624's update leaves a checksum that verifies, for random messages and word changes,
+    /// and for the all-zero message where eqn. 3 alone would write 0 (only 0xffff verifies).
+    @Test func incrementalUpdateVerifies() {
+        var rng = SplitMix64(seed: 11)
+        func verifies(_ words: [UInt16]) -> Bool {
+            var c = InternetChecksum()
+            for w in words { c.add(w) }
+            return c.value == 0
+        }
+        for _ in 0..<10_000 {
+            var words = (0..<(2 + Int(rng.next() % 12))).map { _ in rng.next() % 4 == 0 ? 0 : UInt16(truncatingIfNeeded: rng.next()) }
+            words[1] = 0
+            var c = InternetChecksum()
+            for w in words { c.add(w) }
+            words[1] = c.value
+            let at = [0] + Array(2..<words.count)
+            let i = at[Int(rng.next() % UInt64(at.count))]
+            let new: UInt16 = rng.next() % 3 == 0 ? 0 : UInt16(truncatingIfNeeded: rng.next())
+            words[1] = InternetChecksum.updated(words[1], old: words[i], new: new)
+            words[i] = new
+            #expect(verifies(words), "\(words)")
+        }
+        // An echo request with no identifier, sequence or data, made a reply: all words zero.
+        let request: [UInt16] = [0x0800, 0xf7ff, 0, 0]
+        #expect(verifies(request))
+        let reply: [UInt16] = [0x0000, InternetChecksum.updated(0xf7ff, old: 0x0800, new: 0), 0, 0]
+        #expect(reply[1] == 0xffff && verifies(reply))
+    }
+
     @Test(arguments: [
         "tcp 10.0.1.2:40000 > 10.200.0.10:80 S",
         "tcp 10.0.1.2:40000 > 10.200.0.10:80 PA len=333 ipopts=8 ttl=3 tos=184",
