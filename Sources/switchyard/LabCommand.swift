@@ -198,6 +198,7 @@ struct LabFloodCommand: ParsableCommand {
     }
 }
 
+/// Hidden helpers the lab runs inside its namespaces.
 struct LabPingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lab-ping", shouldDisplay: false)
     @Argument var address: String
@@ -211,7 +212,6 @@ struct LabPingCommand: ParsableCommand {
     }
 }
 
-/// Hidden helpers the lab runs inside its namespaces.
 struct LabServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lab-server", shouldDisplay: false)
     @Option var name: String

@@ -11,13 +11,7 @@ public final class DecapDatapath: @unchecked Sendable {
     private let object: OpaquePointer
 
     public init() throws {
-        _ = LibbpfLog.installed
-        let bytes = EmbeddedObject.decap.bytes
-        var opts = bpf_object_open_opts()
-        opts.sz = LibbpfOpts.objectOpen
-        guard let object = bytes.withUnsafeBytes({ bpf_object__open_mem($0.baseAddress, $0.count, &opts) }) else {
-            throw BPFError("open the decap object", errno: Glibc.errno)
-        }
+        let object = try openBPFObject(EmbeddedObject.decap.bytes, "decap")
         self.object = object
         do {
             try BPFError.check(bpf_object__load(object), "load the decap program")

@@ -69,7 +69,6 @@ public final class LBDatapath: @unchecked Sendable {
     ]
 
     public init(options: Options = Options()) throws {
-        _ = LibbpfLog.installed
         if let path = options.objectPath {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw BPFError("read BPF object \(path)", errno: ENOENT)
@@ -78,10 +77,7 @@ public final class LBDatapath: @unchecked Sendable {
         } else {
             objectBytes = EmbeddedObject.lb.bytes
         }
-        var opts = bpf_object_open_opts()
-        opts.sz = LibbpfOpts.objectOpen
-        let opened = objectBytes.withUnsafeBytes { bpf_object__open_mem($0.baseAddress, $0.count, &opts) }
-        guard let object = opened else { throw BPFError("open the LB object", errno: Glibc.errno) }
+        let object = try openBPFObject(objectBytes, "LB")
         self.object = object
 
         func map(_ name: String) throws -> OpaquePointer {

@@ -14,3 +14,15 @@ enum LibbpfLog {
         return true
     }()
 }
+
+/// Opens a BPF ELF object held in memory (embedded in the binary, or read from a file) with
+/// libbpf's messages routed; the caller loads it and closes it.
+func openBPFObject(_ bytes: [UInt8], _ what: String) throws -> OpaquePointer {
+    _ = LibbpfLog.installed
+    var opts = bpf_object_open_opts()
+    opts.sz = LibbpfOpts.objectOpen
+    guard let object = bytes.withUnsafeBytes({ bpf_object__open_mem($0.baseAddress, $0.count, &opts) }) else {
+        throw BPFError("open the \(what) object", errno: Glibc.errno)
+    }
+    return object
+}

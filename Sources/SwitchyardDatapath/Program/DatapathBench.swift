@@ -99,13 +99,7 @@ public struct DatapathBench {
         private let object: OpaquePointer
 
         init() throws {
-            _ = LibbpfLog.installed
-            let bytes = EmbeddedObject.reference.bytes
-            var opts = bpf_object_open_opts()
-            opts.sz = LibbpfOpts.objectOpen
-            guard let object = bytes.withUnsafeBytes({ bpf_object__open_mem($0.baseAddress, $0.count, &opts) }) else {
-                throw BPFError("open the reference object", errno: Glibc.errno)
-            }
+            let object = try openBPFObject(EmbeddedObject.reference.bytes, "reference")
             self.object = object
             guard bpf_object__load(object) == 0, let program = bpf_object__find_program_by_name(object, "switchyard_reference_lru") else {
                 bpf_object__close(object)
