@@ -75,6 +75,8 @@ let package = Package(
         ]),
         .testTarget(name: "SwitchyardLabTests", dependencies: ["SwitchyardLab", "SwitchyardAgent", "DatapathModel"]),
         .testTarget(name: "SwitchyardControlTests", dependencies: ["SwitchyardControl", "SwitchyardConfig"]),
+        // The agent's decisions (AgentState, FlowSyncStateMachine) driven by events and a manual clock.
+        .testTarget(name: "AgentStateTests", dependencies: ["SwitchyardControl", "SwitchyardCore", "DatapathModel"]),
         .target(name: "DatapathFixtures", dependencies: ["DatapathModel", "SwitchyardConfig", "Yams"]),
         .testTarget(name: "SwitchyardDatapathTests", dependencies: ["SwitchyardDatapath", "DatapathFixtures", "DatapathModel"]),
         .executableTarget(

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SwitchyardConfig
+import SwitchyardControl
 import SwitchyardCore
 import SwitchyardStore
 import UnixSignals
@@ -15,26 +16,30 @@ public struct AgentRunner: ServiceLifecycle.Service {
     let store: (any FlowStore)?
     let logger: Logger
 
-    public static func start(configPath: String, logger: Logger) async throws -> AgentRunner {
-        let config = try ConfigLoader.load(path: configPath).get()
-        let agent = try Agent(configPath: configPath, config: config, logger: logger)
+    public static func start(source: any ConfigSource, logger: Logger) async throws -> AgentRunner {
+        let config = try await source.load().get()
+        let agent = try Agent(source: source, config: config, logger: logger)
         try await agent.program()
         // Stateful: load the store's flows before taking traffic, so the first packet of a moved
         // connection already finds its entry. A dead store delays nothing: Maglev and local entries.
-        let store = try Agent.makeFlowStore(config)
+        let store = try makeFlowStore(config)
         if let store {
             if let embedded = store as? EmbeddedFlowStore {
                 let report = await embedded.loadReport
                 if report.malformed > 0 {
-                    logger.warning("flow journal had malformed lines; skipped", metadata: ["malformed": "\(report.malformed)", "first": "\(report.firstMalformed ?? "")"])
+                    logger.warning("flow journal had malformed lines; skipped", metadata: [
+                        "malformed": "\(report.malformed)", "first": "\(report.firstMalformed ?? "")",
+                    ])
                 }
             }
             do {
                 let records = try await store.snapshot()
-                let installed = await agent.install(records)
-                logger.info("flows loaded from the store", metadata: ["store": "\(store.description)", "records": "\(records.count)", "installed": "\(installed)"])
+                let installed = await agent.flowRecordsArrived(records)
+                logger.info("flows loaded from the store", metadata: [
+                    "store": "\(store.description)", "records": "\(records.count)", "installed": "\(installed)",
+                ])
             } catch {
-                await agent.noteStore(reachable: false, failures: 1)
+                await agent.storeReachable(false)
                 logger.error("flow store unreachable at start; forwarding on Maglev and local entries",
                              metadata: ["store": "\(store.description)", "error": "\(error)"])
             }
@@ -43,12 +48,27 @@ public struct AgentRunner: ServiceLifecycle.Service {
         return AgentRunner(agent: agent, store: store, logger: logger)
     }
 
+    /// The store stateful services share flows through, if any.
+    static func makeFlowStore(_ config: SwitchyardConfig) throws -> (any FlowStore)? {
+        guard let settings = AgentState.flowStoreSettings(config) else { return nil }
+        switch settings.kind {
+        case .redis: return RedisFlowStore(settings: settings)
+        case .embedded:
+            return try EmbeddedFlowStore(path: AgentState.journalPath(settings, node: config.node),
+                                         maxEntries: settings.maxEntries)
+        }
+    }
+
     public func run() async throws {
         let config = await agent.config
+        let source = agent.source
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await AdminServer(agent: agent, path: config.node.adminSocket, logger: logger).run() }
-            group.addTask { try await MetricsServer(agent: agent, address: config.node.metricsAddress, logger: logger).run() }
+            group.addTask {
+                try await MetricsServer(agent: agent, address: config.node.metricsAddress, logger: logger).run()
+            }
             group.addTask { await HealthProbeLoop(agent: agent).run() }
+            group.addTask { await AgentTimers(agent: agent).run() }
             if let store {
                 group.addTask { await FlowSync(agent: agent, store: store, logger: logger).run() }
             }
@@ -57,7 +77,7 @@ public struct AgentRunner: ServiceLifecycle.Service {
                     await agent.reload(trigger: "SIGHUP")
                 }
             }
-            group.addTask { await watchFile(config: config) }
+            group.addTask { await source.watch { trigger in await agent.reload(trigger: trigger) } }
             group.addTask {
                 try await gracefulShutdown()
                 logger.info("shutting down; the datapath stays attached and pinned", metadata: ["node": "\(config.node.name)"])
@@ -68,31 +88,32 @@ public struct AgentRunner: ServiceLifecycle.Service {
         await store?.close()
     }
 
-    /// Reloads when the config file's modification time or size changes.
-    private func watchFile(config: SwitchyardConfig) async {
-        func stamp() -> String? {
-            guard let a = try? FileManager.default.attributesOfItem(atPath: agent.configPath) else { return nil }
-            return "\(a[.modificationDate] ?? "")|\(a[.size] ?? "")"
-        }
-        var last = stamp()
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(500))
-            let now = stamp()
-            if now != last {
-                last = now
-                await agent.reload(trigger: "file changed")
-            }
-        }
-    }
-
     /// The whole process: structured logs, the runner under a service group that handles SIGTERM.
     public static func main(configPath: String) async throws {
         StructuredLogHandler.bootstrap()
         let logger = Logger(label: "switchyard.agent")
-        let runner = try await start(configPath: configPath, logger: logger)
+        let runner = try await start(source: FileConfigSource(path: configPath), logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+/// Sleeps for each timer the agent's state machine arms and reports it when due.
+struct AgentTimers {
+    let agent: Agent
+
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for await (timer, delay) in agent.timerRequests {
+                group.addTask {
+                    try? await Task.sleep(for: delay)
+                    guard !Task.isCancelled else { return }
+                    await agent.timerFired(timer)
+                }
+            }
+            group.cancelAll()
+        }
     }
 }

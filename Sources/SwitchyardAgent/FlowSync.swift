@@ -1,23 +1,31 @@
 import Foundation
 import Logging
 import SwitchyardABI
+import SwitchyardControl
 import SwitchyardCore
 import SwitchyardDatapath
 import SwitchyardStore
 
-/// Stateful mode's plumbing between the datapath and the flow store.
-///
-/// Out: the datapath's reports (new, refresh, FIN, RST) become store writes, sent in one batch
-/// per ring-buffer poll. In: entries other nodes announce are installed into this node's flow
-/// table, a batch per read. If the store is down, forwarding carries on with local entries and
-/// Maglev: writes wait in a bounded queue (oldest dropped, counted), and on reconnection the
-/// node re-writes its own live entries (a restarted Redis comes back empty) and reloads the
-/// store's, so it misses nothing that happened meanwhile.
+/// Stateful mode's executor between the datapath and the flow store. What to send, when to
+/// retry and in which order to reconnect is `FlowSyncStateMachine`'s; this runs the ring-buffer
+/// poller and the store calls, and feeds their outcomes back to the machine, one at a time, from
+/// one loop.
 struct FlowSync {
     let agent: Agent
     let store: any FlowStore
     let logger: Logger
-    static let maxPending = 500_000
+
+    /// What happened, as the loop hears of it.
+    private enum Input: Sendable {
+        case writes([FlowStoreWrite])
+        case written(FlowStoreWriteResult)
+        case writeFailed(String)
+        case subscribed
+        case ownEntriesWritten(Int)
+        case snapshotLoaded(records: Int, installed: Int)
+        case subscriptionFailed(String)
+        case timer(FlowSyncStateMachine.Timer)
+    }
 
     func run() async {
         let reader: FlowEventReader
@@ -25,111 +33,121 @@ struct FlowSync {
             logger.error("flow sharing off: cannot read the datapath's flow reports", metadata: ["error": "\(error)"])
             return
         }
-        let (reports, reportSink) = AsyncStream<[sy_flow_event]>.makeStream()
+        let (inputs, sink) = AsyncStream<Input>.makeStream()
         let (outbox, outboxSink) = AsyncStream<[FlowStoreWrite]>.makeStream()
+        let (reports, reportSink) = AsyncStream<[sy_flow_event]>.makeStream()
         await agent.setStoreOutbox(outboxSink)
-        // A poll returns as soon as reports arrive, else after 20 ms: the empty batch is the
-        // writer's tick for retries. Reports arriving within 1 ms of the first join its batch:
-        // one store round trip per millisecond at most, not one per flow, at little latency.
+        // A poll returns as soon as reports arrive, else after 20 ms. Reports arriving within
+        // 1 ms of the first join its batch: one store round trip per millisecond at most, not one
+        // per flow, at little latency.
         let polling = Thread {
             while !Thread.current.isCancelled {
                 var events = reader.poll(timeoutMs: 20)
-                if !events.isEmpty {
-                    usleep(1000)
-                    events += reader.poll(timeoutMs: 0)
-                }
+                guard !events.isEmpty else { continue }
+                usleep(1000)
+                events += reader.poll(timeoutMs: 0)
                 reportSink.yield(events)
             }
             reportSink.finish()
         }
         polling.start()
         defer { polling.cancel() }
+
+        let origin = ContinuousClock.now
+        var follower: Task<Void, Never>?
+        defer { follower?.cancel() }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await events in reports { outboxSink.yield(await agent.storeWrites(for: events)) }
-                outboxSink.finish()
+            // Reports → the agent (resets removed, writes to the outbox) → the loop.
+            group.addTask { for await events in reports { await agent.flowReportsArrived(events) } }
+            group.addTask { for await writes in outbox { sink.yield(.writes(writes)) } }
+
+            var machine = FlowSyncStateMachine(store: store.description)
+            var actions = store.shared ? machine.started(at: .zero) : []
+            var iterator = inputs.makeAsyncIterator()
+            while true {
+                for action in actions {
+                    switch action {
+                    case .write(let batch):
+                        group.addTask {
+                            do { sink.yield(.written(try await store.write(batch))) } catch {
+                                sink.yield(.writeFailed("\(error)"))
+                            }
+                        }
+                    case .subscribe:
+                        // The subscription outlives this step: an owned task, cancelled when a
+                        // later step fails and when flow sync stops.
+                        follower?.cancel()
+                        follower = Task { await follow(sink) }
+                    case .rewriteOwnEntries:
+                        group.addTask {
+                            let own = await agent.ownEntriesForStore()
+                            do {
+                                _ = try await store.write(own)
+                                sink.yield(.ownEntriesWritten(own.count))
+                            } catch {
+                                sink.yield(.subscriptionFailed("re-writing own entries: \(error)"))
+                            }
+                        }
+                    case .loadSnapshot:
+                        group.addTask {
+                            do {
+                                let records = try await store.snapshot()
+                                let installed = await agent.flowRecordsArrived(records)
+                                sink.yield(.snapshotLoaded(records: records.count, installed: installed))
+                            } catch {
+                                sink.yield(.subscriptionFailed("loading the store: \(error)"))
+                            }
+                        }
+                    case .armTimer(let timer, let at):
+                        group.addTask {
+                            try? await Task.sleep(until: origin + at, clock: .continuous)
+                            sink.yield(.timer(timer))
+                        }
+                    case .storeReachable(let reachable):
+                        await agent.storeReachable(reachable)
+                    case .log(let record):
+                        logger.log(record)
+                    }
+                }
+                await agent.noteFlowSync(machine.counts)
+                guard let input = await iterator.next() else { break }
+                let now = ContinuousClock.now - origin
+                switch input {
+                case .writes(let writes): actions = machine.writesQueued(writes, at: now)
+                case .written(let result):
+                    actions = machine.writeCompleted(retry: result.retryWrites, refused: result.refusedByKind,
+                                                     firstRefusal: result.firstRefusal, at: now)
+                case .writeFailed(let error): actions = machine.writeFailed(error: error, at: now)
+                case .subscribed: actions = machine.subscribed(at: now)
+                case .ownEntriesWritten(let n): actions = machine.ownEntriesWritten(n, at: now)
+                case .snapshotLoaded(let records, let installed):
+                    actions = machine.snapshotLoaded(records: records, installed: installed, at: now)
+                case .subscriptionFailed(let error):
+                    follower?.cancel()
+                    follower = nil
+                    actions = machine.subscriptionFailed(error: error, at: now)
+                case .timer(let timer): actions = machine.timerFired(timer, at: now)
+                }
             }
-            group.addTask { await write(outbox) }
-            if store.shared { group.addTask { await follow() } }
-            await group.waitForAll()
+            group.cancelAll()
         }
     }
 
-    private static func backoff(_ failures: Int) -> Duration {
-        .milliseconds(min(5000, 100 << min(failures, 6)))
-    }
-
-    private func write(_ outbox: AsyncStream<[FlowStoreWrite]>) async {
-        var pending: [FlowStoreWrite] = []
-        var failures = 0
-        var retryAt = ContinuousClock.now
-        for await writes in outbox {
-            pending += writes
-            if pending.count > Self.maxPending {
-                let dropped = pending.count - Self.maxPending
-                pending.removeFirst(dropped)
-                await agent.noteStore(dropped: dropped)
-                logger.warning("flow store unreachable: oldest writes dropped", metadata: ["dropped": "\(dropped)"])
-            }
-            guard !pending.isEmpty, ContinuousClock.now >= retryAt else { continue }
-            do {
-                let result = try await store.write(pending)
-                if failures > 0 {
-                    logger.notice("flow store reachable again", metadata: ["store": "\(store.description)", "written": "\(pending.count)"])
-                    failures = 0
-                    await agent.noteStore(reachable: true)
-                }
-                if result.refused > 0 {
-                    logger.warning("flow store refused writes", metadata: ["refused": "\(result.refused)", "first": "\(result.firstRefusal ?? "")"])
-                }
-                pending.removeAll(keepingCapacity: true)
-                await agent.noteStore(refused: result.refused, pending: 0)
-            } catch {
-                if failures == 0 {
-                    logger.error("flow store unreachable; forwarding continues on local entries",
-                                 metadata: ["store": "\(store.description)", "error": "\(error)"])
-                }
-                failures += 1
-                retryAt = ContinuousClock.now + Self.backoff(failures)
-                await agent.noteStore(reachable: false, failures: 1, pending: pending.count)
-            }
+    /// Subscribes, reports it, and installs what other nodes announce until the subscription
+    /// ends (reported as a failure) or the task is cancelled.
+    private func follow(_ sink: AsyncStream<Input>.Continuation) async {
+        do {
+            let announced = try await store.follow()
+            sink.yield(.subscribed)
+            for try await records in announced { await agent.flowRecordsArrived(records) }
+            if !Task.isCancelled { sink.yield(.subscriptionFailed("subscription ended")) }
+        } catch {
+            if !Task.isCancelled { sink.yield(.subscriptionFailed("\(error)")) }
         }
     }
+}
 
-    private func follow() async {
-        var failures = 0
-        while !Task.isCancelled {
-            do {
-                let announced = try await store.follow()
-                // Subscribed: load the store, so entries announced before the subscription took
-                // effect (since the snapshot at start, or during an outage) are not missed. After
-                // an outage, first re-write our own: the store may have restarted empty.
-                var rewritten = 0
-                if failures > 0 {
-                    let own = await agent.ownEntriesForStore()
-                    rewritten = own.count
-                    _ = try await store.write(own)
-                }
-                let records = try await store.snapshot()
-                let installed = await agent.install(records)
-                if failures > 0 {
-                    await agent.noteStore(reachable: true)
-                    logger.notice("flow store subscription restored", metadata: [
-                        "own_entries_rewritten": "\(rewritten)", "store_entries": "\(records.count)", "installed": "\(installed)",
-                    ])
-                }
-                failures = 0
-                for try await records in announced { await agent.install(records) }
-                throw RedisClient.RedisError("subscription ended")
-            } catch {
-                if Task.isCancelled { return }
-                if failures == 0 {
-                    logger.error("flow store subscription lost", metadata: ["store": "\(store.description)", "error": "\(error)"])
-                    await agent.noteStore(reachable: false)
-                }
-                failures += 1
-                try? await Task.sleep(for: Self.backoff(failures))
-            }
-        }
-    }
+extension FlowStoreWriteResult {
+    var retryWrites: [FlowStoreWrite] { [] }
+    var refusedByKind: [String: Int] { refused > 0 ? ["other": refused] : [:] }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import SwitchyardControl
 import SwitchyardCore
 
 /// Runs one probe: a TCP connect, or an HTTP/1.1 GET whose status line must match.
@@ -56,30 +57,29 @@ public enum HealthProbe {
     }
 }
 
-/// Probes every target at its interval and reports to the agent; picks up new targets after a
-/// reload.
+/// Runs the probes the agent's state asks for (each set replaces the last) and reports every
+/// result.
 struct HealthProbeLoop {
     let agent: Agent
 
     func run() async {
-        var running: [String: Task<Void, Never>] = [:]
-        while !Task.isCancelled {
-            let targets = await agent.probeTargets()
-            let wanted = Dictionary(targets.map { ($0.key + "|\($0.check)", $0) }, uniquingKeysWith: { a, _ in a })
-            for (key, task) in running where wanted[key] == nil {
+        var running: [ProbeTarget: Task<Void, Never>] = [:]
+        for await targets in agent.probeTargetSets {
+            let wanted = Set(targets)
+            for (target, task) in running where !wanted.contains(target) {
                 task.cancel()
-                running[key] = nil
+                running[target] = nil
             }
-            for (key, target) in wanted where running[key] == nil {
-                running[key] = Task {
+            for target in targets where running[target] == nil {
+                running[target] = Task {
                     while !Task.isCancelled {
                         let failure = await HealthProbe.run(target)
-                        await agent.probeResult(target, ok: failure == nil, detail: failure ?? "ok")
+                        guard !Task.isCancelled else { return }
+                        await agent.probeReported(target, ok: failure == nil, detail: failure ?? "ok")
                         try? await Task.sleep(for: .milliseconds(Int(target.check.intervalSeconds * 1000)))
                     }
                 }
             }
-            try? await Task.sleep(for: .seconds(1))
         }
         for task in running.values { task.cancel() }
     }

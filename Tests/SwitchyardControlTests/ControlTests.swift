@@ -1,6 +1,7 @@
 import DatapathModel
 import SwitchyardConfig
 import SwitchyardCore
+import Foundation
 import Testing
 @testable import SwitchyardControl
 
@@ -43,17 +44,39 @@ import Testing
         var a = IDAllocation()
         try a.update(for: Self.config(["10.1.0.1", "10.1.0.2", "10.1.0.3"]))
         let key = ServiceKey(vip: IPAddress("10.200.0.10")!, port: 80, proto: .tcp)
-        let b2 = a.backendIndex(key, BackendIdentity(address: IPAddress("10.1.0.2")!, port: 80))
-        let b3 = a.backendIndex(key, BackendIdentity(address: IPAddress("10.1.0.3")!, port: 80))
+        let b2 = a.backendIndex(BackendKey(service: key, backend: BackendIdentity(address: IPAddress("10.1.0.2")!, port: 80)))
+        let b3 = a.backendIndex(BackendKey(service: key, backend: BackendIdentity(address: IPAddress("10.1.0.3")!, port: 80)))
         let web = a.serviceID(key)
         // Remove 10.1.0.1, add 10.1.0.4, reorder, and put another service first.
         try a.update(for: Self.config(["10.1.0.4", "10.1.0.3", "10.1.0.2"], extraService: true))
         #expect(a.serviceID(key) == web)
-        #expect(a.backendIndex(key, BackendIdentity(address: IPAddress("10.1.0.2")!, port: 80)) == b2)
-        #expect(a.backendIndex(key, BackendIdentity(address: IPAddress("10.1.0.3")!, port: 80)) == b3)
+        #expect(a.backendIndex(BackendKey(service: key, backend: BackendIdentity(address: IPAddress("10.1.0.2")!, port: 80))) == b2)
+        #expect(a.backendIndex(BackendKey(service: key, backend: BackendIdentity(address: IPAddress("10.1.0.3")!, port: 80))) == b3)
         let all = Array(a.backends.values)
         #expect(Set(all).count == all.count, "no index is shared")
         #expect(a.backends.count == 4)
+        #expect(a.retired.count == 1, "the removed backend's index stays retired until its flows are purged")
+        let retired = try #require(a.retired.first)
+        #expect(!all.contains(retired), "the newcomer did not get the removed backend's index")
+        a.purged([retired])
+        #expect(a.retired.isEmpty)
+    }
+
+    @Test func savedAllocationKeepsTheOldFileFormat() throws {
+        var a = IDAllocation()
+        try a.update(for: Self.config(["10.1.0.1", "10.1.0.2"]))
+        try a.update(for: Self.config(["10.1.0.2"]))
+        let text = String(decoding: try JSONEncoder().encode(a), as: UTF8.self)
+        #expect(text.contains("\"10.200.0.10:80\\/tcp|10.1.0.2:80\""), "\(text)")
+        let back = try JSONDecoder().decode(IDAllocation.self, from: Data(text.utf8))
+        #expect(back == a)
+        // A file written before retired indices existed still loads.
+        let old = #"{"services":{"10.200.0.10:80/tcp":3},"backends":{"10.200.0.10:80/tcp|10.1.0.7:80":9,"junk":1}}"#
+        let loaded = try JSONDecoder().decode(IDAllocation.self, from: Data(old.utf8))
+        let key = ServiceKey(vip: IPAddress("10.200.0.10")!, port: 80, proto: .tcp)
+        #expect(loaded.serviceID(key) == 3)
+        #expect(loaded.backendIndex(BackendKey(service: key, backend: BackendIdentity(address: IPAddress("10.1.0.7")!, port: 80))) == 9)
+        #expect(loaded.backends.count == 1, "an entry that does not parse names nothing")
     }
 
     @Test func desiredTablesFoldHealthIntoRings() throws {
@@ -61,11 +84,11 @@ import Testing
         let config = Self.config(["10.1.0.1", "10.1.0.2"])
         try a.update(for: config)
         let key = config.services[0].key
-        let down = IDAllocation.backendKey(key, BackendIdentity(address: IPAddress("10.1.0.2")!, port: 80))
+        let down = BackendKey(service: key, backend: BackendIdentity(address: IPAddress("10.1.0.2")!, port: 80))
         let tables = DesiredState.tables(config: config, allocation: a, health: [down: .down])
-        let index = a.backendIndex(key, BackendIdentity(address: IPAddress("10.1.0.2")!, port: 80))
-        #expect(tables.backends[index]?.state == .down)
-        #expect(!tables.rings[a.serviceID(key)]!.contains(index), "a backend that failed its checks leaves the ring")
+        let index = a.backendIndex(BackendKey(service: key, backend: BackendIdentity(address: IPAddress("10.1.0.2")!, port: 80)))
+        #expect(tables.backends[try #require(index)]?.state == .down)
+        #expect(!tables.rings[try #require(a.serviceID(key))]!.contains(try #require(index)), "a backend that failed its checks leaves the ring")
     }
 
     @Test func healthCheckConfigParses() throws {

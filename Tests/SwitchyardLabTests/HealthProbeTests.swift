@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardControl
 import SwitchyardCore
 import Testing
 @testable import SwitchyardAgent
@@ -10,8 +11,9 @@ import Testing
     static let server: Task<Void, Error> = Task { try await TrafficServer(name: "t", port: port).run() }
 
     func target(_ kind: HealthCheck.Kind, port: Int = HealthProbeTests.port, path: String = "/", status: Int = 200) -> ProbeTarget {
-        ProbeTarget(key: "k", service: "s", address: IPAddress("127.0.0.1")!, port: UInt16(port),
-                    check: HealthCheck(kind: kind, path: path, expectStatus: status, intervalSeconds: 1, timeoutSeconds: 0.5))
+        ProbeTarget(key: BackendKey(service: ServiceKey(vip: IPAddress("10.200.0.1")!, port: 80, proto: .tcp),
+                                    backend: BackendIdentity(address: IPAddress("127.0.0.1")!, port: UInt16(port))),
+                    service: "s", check: HealthCheck(kind: kind, path: path, expectStatus: status, intervalSeconds: 1, timeoutSeconds: 0.5))
     }
 
     func waitForServer() async throws {

@@ -3,7 +3,7 @@ import SwitchyardCore
 
 /// The model of the datapath's maps: what the BPF program reads, as Swift values. The agent
 /// computes these from a config; the model pipeline and the kernel program both run on them.
-public struct DatapathTables: Sendable {
+public struct DatapathTables: Sendable, Equatable {
     public struct Node: Sendable, Hashable {
         public var ipv4Source: IPv4Address?
         public var ipv6Source: IPv6Address?
@@ -74,24 +74,22 @@ public struct DatapathTables: Sendable {
     /// The tables a config asks for, with ids assigned in file order (tests, trace). The agent
     /// passes a stable allocation and health-adjusted states instead.
     public init(config: SwitchyardConfig) {
-        var services: [ServiceKey: UInt32] = [:], backends: [String: UInt32] = [:]
-        var next: UInt32 = 0
+        var services: [ServiceKey: UInt32] = [:], backends: [BackendKey: UInt32] = [:]
         for (id, service) in config.services.enumerated() {
             services[service.key] = UInt32(id)
-            for backend in service.backends {
-                backends["\(service.key)|\(backend.identity)"] = next
-                next += 1
+            for key in service.backendKeys where backends[key] == nil {
+                backends[key] = UInt32(backends.count)
             }
         }
-        self.init(config: config, serviceID: { services[$0]! }, backendIndex: { backends["\($0)|\($1)"]! },
-                  state: { _, backend in backend.state })
+        self.init(config: config, serviceID: { services[$0] ?? SY_MAX_SERVICES },
+                  backendIndex: { backends[$0] ?? SY_BACKEND_NONE }, state: { _, backend in backend.state })
     }
 
     /// The tables for `config` with given ids and each backend's effective state (its configured
     /// state, or down when its health check says so). Rings hold the backends that are up with
     /// weight above zero.
     public init(config: SwitchyardConfig, serviceID: (ServiceKey) -> UInt32,
-                backendIndex: (ServiceKey, BackendIdentity) -> UInt32,
+                backendIndex: (BackendKey) -> UInt32,
                 state: (Service, Backend) -> BackendState) {
         let n = config.node
         self.init(node: Node(ipv4Source: n.ipv4Source, ipv6Source: n.ipv6Source, mtu: n.mtu,
@@ -105,14 +103,14 @@ public struct DatapathTables: Sendable {
             serviceNames[id] = service.name
             var effective = service
             for (i, backend) in service.backends.enumerated() {
-                let index = backendIndex(service.key, backend.identity)
+                let index = backendIndex(BackendKey(service: service.key, backend: backend.identity))
                 effective.backends[i].state = state(service, backend)
                 backends[index] = BackendEntry(address: backend.address, state: effective.backends[i].state)
                 backendNames[index] = "\(service.name) \(backend.identity)"
             }
             let table = MaglevTable(members: effective.ringMembers, size: n.maglevTableSize)
             rings[id] = table.slots.map {
-                $0 == MaglevTable.empty ? SY_BACKEND_NONE : backendIndex(service.key, table.members[Int($0)].identity)
+                $0 == MaglevTable.empty ? SY_BACKEND_NONE : backendIndex(BackendKey(service: service.key, backend: table.members[Int($0)].identity))
             }
         }
     }

@@ -65,6 +65,12 @@ public struct AgentStatus: Sendable, Codable, Equatable {
     public var services: [ServiceStatus]
     public var drops: [String: UInt64]
     public var events: [String: UInt64]
+    /// Programming passes the datapath refused (each is retried or rolled back).
+    public var programmingFailures = 0
+    /// Saves of the id allocation that failed (retried; indices not yet durable meanwhile).
+    public var allocationSaveFailures = 0
+    /// Backend indices removed from the config whose flows are not yet purged.
+    public var retiredBackends = 0
 
     public init(node: String, interface: String?, xdpMode: String?, reusedPinnedMaps: Bool, configFile: String, reloadsOK: Int, reloadsFailed: Int, ringRebuilds: Int, flowSharing: FlowSharing?, services: [ServiceStatus], drops: [String: UInt64], events: [String: UInt64]) {
         self.node = node
@@ -98,6 +104,10 @@ public struct FlowSharing: Codable, Sendable, Equatable {
     /// Writes waiting for the store, dropped because the wait queue was full, refused by the
     /// store (e.g. out of memory); failed attempts to reach it.
     public var pending = 0, dropped = 0, refused = 0, storeFailures = 0
+    /// Writes queued again because the store redirected them or asked for a retry (never
+    /// counted as refused); refused writes by the store's error kind.
+    public var retried = 0
+    public var refusedByKind: [String: Int] = [:]
 
     public init(store: String) { self.store = store }
 }

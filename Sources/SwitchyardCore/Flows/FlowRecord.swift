@@ -1,5 +1,3 @@
-import SwitchyardCore
-
 /// A flow as LB nodes share it: by names every node resolves the same way (service key, the
 /// flow key's bytes, backend identity) — never by datapath ids, which are per node.
 ///

@@ -1,0 +1,73 @@
+import Foundation
+import Prometheus
+import SwitchyardControl
+
+/// Datapath counters as Prometheus metrics. BPF counters are absolute; Prometheus counters only
+/// grow, so each scrape adds what changed since the last.
+final class AgentMetrics: @unchecked Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    private var last: [String: UInt64] = [:]
+    private let lock = NSLock()
+
+    private func add(_ name: String, _ labels: [(String, String)], _ value: UInt64, help: String) {
+        let id = name + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        let delta = value >= (last[id] ?? 0) ? value - (last[id] ?? 0) : value
+        last[id] = value
+        registry.makeCounter(name: name, labels: labels, help: help).increment(by: Int64(delta))
+    }
+
+    func render(_ s: AgentStatus) throws -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        for service in s.services {
+            let l = [("service", service.name), ("vip", service.key)]
+            add("switchyard_service_packets_total", l, service.packets, help: "Packets forwarded to a backend")
+            add("switchyard_service_new_flows_total", l, service.newFlows, help: "Flow-table entries created")
+            add("switchyard_service_too_big_total", l, service.tooBig, help: "ICMP too-big replies sent")
+            for b in service.backends {
+                let bl = [("service", service.name), ("backend", "\(b.address):\(b.port)")]
+                add("switchyard_backend_packets_total", bl, b.packets, help: "Packets forwarded to the backend")
+                add("switchyard_backend_bytes_total", bl, b.bytes, help: "Bytes forwarded to the backend")
+                add("switchyard_backend_new_flows_total", bl, b.newFlows, help: "New flows placed on the backend")
+                registry.makeGauge(name: "switchyard_backend_up", labels: bl, help: "1 when the backend takes traffic (effective state up)")
+                    .set(to: b.effective == "up" ? 1.0 : 0.0)
+                registry.makeGauge(name: "switchyard_backend_healthy", labels: bl, help: "1 when the health check passes (1 if unchecked)")
+                    .set(to: b.health == "down" ? 0.0 : 1.0)
+            }
+        }
+        for (reason, n) in s.drops { add("switchyard_drops_total", [("reason", reason)], n, help: "Packets dropped, by reason") }
+        for (event, n) in s.events { add("switchyard_datapath_events_total", [("event", event)], n, help: "Datapath events that are not drops") }
+        if let f = s.flowSharing {
+            let counts: [(String, Int, String)] = [
+                ("published", f.published, "New entries written to the flow store"),
+                ("refreshed", f.refreshed, "Live entries refreshed in the flow store"),
+                ("ended", f.ended, "Entries ended by FIN or RST"),
+                ("purged", f.purged, "Entries removed with their backend"),
+                ("installed", f.installed, "Entries installed from other nodes or the store"),
+                ("extended", f.extended, "Entries from other nodes already present, whose protection a refresh extended"),
+                ("unresolved", f.unresolved, "Shared entries naming an unknown service or backend"),
+                ("dropped", f.dropped, "Store writes dropped because the wait queue was full"),
+                ("retried", f.retried, "Store writes queued again: redirected (MOVED/ASK) or asked to retry"),
+            ]
+            for (name, value, help) in counts { add("switchyard_flows_\(name)_total", [], UInt64(value), help: help) }
+            for (kind, n) in f.refusedByKind {
+                add("switchyard_flows_refused_total", [("kind", kind)], UInt64(n), help: "Store writes the store refused, by error kind")
+            }
+            add("switchyard_flow_store_failures_total", [], UInt64(f.storeFailures), help: "Failed attempts to reach the flow store")
+            registry.makeGauge(name: "switchyard_flow_store_up", labels: [], help: "1 while the flow store is reachable").set(to: f.storeReachable ? 1.0 : 0.0)
+            registry.makeGauge(name: "switchyard_flow_store_pending", labels: [], help: "Store writes waiting for the store").set(to: Double(f.pending))
+        }
+        add("switchyard_programming_failures_total", [], UInt64(s.programmingFailures),
+            help: "Datapath programming passes that failed (retried or rolled back)")
+        add("switchyard_allocation_save_failures_total", [], UInt64(s.allocationSaveFailures),
+            help: "Failed saves of the backend id allocation (retried)")
+        registry.makeGauge(name: "switchyard_retired_backends", labels: [], help: "Removed backends whose flows are not yet purged")
+            .set(to: Double(s.retiredBackends))
+        add("switchyard_ring_rebuilds_total", [], UInt64(s.ringRebuilds), help: "Maglev rings swapped into the datapath")
+        add("switchyard_config_reloads_total", [("result", "ok")], UInt64(s.reloadsOK), help: "Config reloads")
+        add("switchyard_config_reloads_total", [("result", "failed")], UInt64(s.reloadsFailed), help: "Config reloads")
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,140 @@
+import DatapathModel
+import SwitchyardCore
+
+/// What `AgentState` asks its executor to do. The executor performs each action in order and
+/// reports what happened as the matching event (`programmed` / `programmingFailed`, …).
+public enum AgentAction: Sendable, Equatable {
+    /// Make the datapath's maps say this (the writer diffs against what it last wrote).
+    case program(DatapathTables, reason: String)
+    /// Write the id allocation to disk atomically (temp file, fsync, rename).
+    case persistAllocation(IDAllocation)
+    /// Remove every flow entry naming one of these backend indices and report them.
+    case purgeFlows(backends: Set<UInt32>)
+    /// Remove these flow entries (flows the client reset).
+    case removeFlows([FlowKey])
+    /// Install entries shared by other nodes (remote entries) and report the result.
+    case installFlows([FlowKey: DatapathTables.FlowEntry])
+    /// Hand these writes to the flow store's queue.
+    case writeStore([FlowStoreWrite])
+    /// The health probes that should be running from now on (the whole set).
+    case runProbes([ProbeTarget])
+    /// Report `timerFired(timer)` after this long. Arming an armed timer is never asked for.
+    case armTimer(AgentTimer, after: Duration)
+    case log(AgentLogRecord)
+}
+
+/// The agent's own timers: each retries an action whose I/O failed.
+public enum AgentTimer: String, Sendable, Hashable, CaseIterable {
+    /// Programming failed with no config to fall back to (a health change, a restore): try again.
+    case reprogram
+    /// Purging a removed backend's flows failed: its index stays retired until it succeeds.
+    case retryPurge
+    /// Saving the id allocation failed: ids in the datapath are not yet on disk.
+    case retryPersist
+}
+
+/// One structured log line: a message and the fields an operator needs to reconstruct what
+/// happened (service, backend, node, old → new, reason).
+public struct AgentLogRecord: Sendable, Equatable, CustomStringConvertible {
+    public enum Level: String, Sendable, Equatable {
+        case debug, info, notice, warning, error
+    }
+
+    public var level: Level
+    public var message: String
+    public var metadata: [String: String]
+
+    public init(_ level: Level, _ message: String, _ metadata: [String: String] = [:]) {
+        self.level = level
+        self.message = message
+        self.metadata = metadata
+    }
+
+    public var description: String {
+        "\(level) \(message) " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
+}
+
+/// A backend the agent probes.
+public struct ProbeTarget: Sendable, Hashable {
+    public var key: BackendKey
+    public var service: String
+    public var check: HealthCheck
+
+    public init(key: BackendKey, service: String, check: HealthCheck) {
+        self.key = key
+        self.service = service
+        self.check = check
+    }
+
+    public var address: IPAddress { key.backend.address }
+    public var port: UInt16 { key.backend.port }
+}
+
+/// What the writer changed in one programming pass.
+public struct ProgrammingResult: Sendable, Equatable {
+    public var ringsSwapped = 0
+    public var servicesWritten = 0
+    public var servicesRemoved = 0
+    public var backendsWritten = 0
+
+    public init(ringsSwapped: Int = 0, servicesWritten: Int = 0, servicesRemoved: Int = 0, backendsWritten: Int = 0) {
+        self.ringsSwapped = ringsSwapped
+        self.servicesWritten = servicesWritten
+        self.servicesRemoved = servicesRemoved
+        self.backendsWritten = backendsWritten
+    }
+}
+
+/// One flow-table entry as the executor found it.
+public struct ScannedFlow: Sendable, Equatable {
+    public var key: FlowKey
+    public var entry: DatapathTables.FlowEntry
+    /// `SY_FLOW_F_*`.
+    public var flags: UInt32
+
+    public init(key: FlowKey, entry: DatapathTables.FlowEntry, flags: UInt32 = 0) {
+        self.key = key
+        self.entry = entry
+        self.flags = flags
+    }
+}
+
+/// A datapath report about a stateful flow (the ring buffer's `sy_flow_event`).
+public struct FlowReport: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// Established here (first non-SYN packet of TCP, first packet of UDP).
+        case new
+        /// Still in use, at most once per refresh period.
+        case refresh
+        /// The client sent FIN: the entry ends after a short grace.
+        case fin
+        /// The client sent RST: the entry ends now.
+        case rst
+    }
+
+    public var key: FlowKey
+    public var service: UInt32
+    public var backend: UInt32
+    public var kind: Kind
+
+    public init(key: FlowKey, service: UInt32, backend: UInt32, kind: Kind) {
+        self.key = key
+        self.service = service
+        self.backend = backend
+        self.kind = kind
+    }
+}
+
+/// How installing shared entries went.
+public struct FlowInstallResult: Sendable, Equatable {
+    /// Entries written; entries already present (a refresh: protection extended); entries not
+    /// written because their set held only busy flows.
+    public var written = 0, present = 0, busy = 0
+
+    public init(written: Int = 0, present: Int = 0, busy: Int = 0) {
+        self.written = written
+        self.present = present
+        self.busy = busy
+    }
+}
