@@ -6,11 +6,17 @@ import SwitchyardControl
 /// grow, so each scrape adds what changed since the last.
 final class AgentMetrics: @unchecked Sendable {
     private let registry = PrometheusCollectorRegistry()
-    private var last: [String: UInt64] = [:]
+    /// One exported series: a metric name and its label pairs.
+    private struct Series: Hashable {
+        var name: String
+        var labels: [String]
+    }
+
+    private var last: [Series: UInt64] = [:]
     private let lock = NSLock()
 
     private func add(_ name: String, _ labels: [(String, String)], _ value: UInt64, help: String) {
-        let id = name + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        let id = Series(name: name, labels: labels.flatMap { [$0.0, $0.1] })
         let delta = value >= (last[id] ?? 0) ? value - (last[id] ?? 0) : value
         last[id] = value
         registry.makeCounter(name: name, labels: labels, help: help).increment(by: Int64(delta))

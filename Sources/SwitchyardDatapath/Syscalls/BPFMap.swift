@@ -30,7 +30,7 @@ public struct BPFMap: Sendable, CustomStringConvertible {
         precondition(MemoryLayout<V>.size == valueSize, "\(name): value is \(valueSize) bytes, not \(MemoryLayout<V>.size)")
     }
 
-    public func lookup<K, V>(_ key: K, as: V.Type = V.self) throws -> V? {
+    public func lookup<K: BitwiseCopyable, V: BitwiseCopyable>(_ key: K, as: V.Type = V.self) throws -> V? {
         checkSizes(K.self, V.self)
         precondition(!perCPU, "\(name) is per-CPU: use lookupPerCPU")
         var key = key
@@ -45,7 +45,7 @@ public struct BPFMap: Sendable, CustomStringConvertible {
     }
 
     /// One value per possible CPU.
-    public func lookupPerCPU<K, V>(_ key: K, as: V.Type = V.self) throws -> [V]? {
+    public func lookupPerCPU<K: BitwiseCopyable, V: BitwiseCopyable>(_ key: K, as: V.Type = V.self) throws -> [V]? {
         checkSizes(K.self, V.self)
         precondition(perCPU, "\(name) is not per-CPU")
         var key = key
@@ -59,7 +59,7 @@ public struct BPFMap: Sendable, CustomStringConvertible {
         return (0..<Self.possibleCPUs).map { buffer.load(fromByteOffset: $0 * stride, as: V.self) }
     }
 
-    public func update<K, V>(_ key: K, _ value: V, flags: UInt64 = UInt64(BPF_ANY)) throws {
+    public func update<K: BitwiseCopyable, V: BitwiseCopyable>(_ key: K, _ value: V, flags: UInt64 = UInt64(BPF_ANY)) throws {
         checkSizes(K.self, V.self)
         var key = key
         if perCPU {
@@ -78,7 +78,7 @@ public struct BPFMap: Sendable, CustomStringConvertible {
     /// Raw-byte update for keys/values whose Swift types are not the C structs.
     public func update(keyBytes: [UInt8], valueBytes: [UInt8], flags: UInt64 = UInt64(BPF_ANY)) throws {
         precondition(keyBytes.count == keySize && valueBytes.count == valueSize, "\(name): wrong sizes")
-        try keyBytes.withUnsafeBytes { k in
+        _ = try keyBytes.withUnsafeBytes { k in
             try valueBytes.withUnsafeBytes { v in
                 try BPFError.check(bpf_map_update_elem(fd, k.baseAddress, v.baseAddress, flags), "update \(name)")
             }
@@ -87,7 +87,7 @@ public struct BPFMap: Sendable, CustomStringConvertible {
 
     /// False when the key was not there.
     @discardableResult
-    public func delete<K>(_ key: K) throws -> Bool {
+    public func delete<K: BitwiseCopyable>(_ key: K) throws -> Bool {
         precondition(MemoryLayout<K>.size == keySize, "\(name): key size")
         var key = key
         if bpf_map_delete_elem(fd, &key) != 0 {
@@ -98,7 +98,7 @@ public struct BPFMap: Sendable, CustomStringConvertible {
     }
 
     /// Every key, by iteration (a snapshot: concurrent changes may or may not show).
-    public func keys<K>(as: K.Type) throws -> [K] {
+    public func keys<K: BitwiseCopyable>(as: K.Type) throws -> [K] {
         precondition(MemoryLayout<K>.size == keySize, "\(name): key size")
         var result: [K] = []
         let current = UnsafeMutableRawPointer.allocate(byteCount: keySize, alignment: 8)
