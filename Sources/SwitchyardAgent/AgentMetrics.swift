@@ -15,11 +15,18 @@ final class AgentMetrics: @unchecked Sendable {
     private var last: [Series: UInt64] = [:]
     private let lock = NSLock()
 
+    /// A full metric name as swift-prometheus wants it: `_total` is the unit of counters.
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        name.hasSuffix("_total")
+            ? MetricNameDescriptor(metricName: String(name.dropLast(6)), unitName: "total", helpText: help)
+            : MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     private func add(_ name: String, _ labels: [(String, String)], _ value: UInt64, help: String) {
         let id = Series(name: name, labels: labels.flatMap { [$0.0, $0.1] })
         let delta = value >= (last[id] ?? 0) ? value - (last[id] ?? 0) : value
         last[id] = value
-        registry.makeCounter(name: name, labels: labels, help: help).increment(by: Int64(delta))
+        registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels).increment(by: Int64(delta))
     }
 
     func render(_ s: AgentStatus) throws -> [UInt8] {
@@ -35,9 +42,9 @@ final class AgentMetrics: @unchecked Sendable {
                 add("switchyard_backend_packets_total", bl, b.packets, help: "Packets forwarded to the backend")
                 add("switchyard_backend_bytes_total", bl, b.bytes, help: "Bytes forwarded to the backend")
                 add("switchyard_backend_new_flows_total", bl, b.newFlows, help: "New flows placed on the backend")
-                registry.makeGauge(name: "switchyard_backend_up", labels: bl, help: "1 when the backend takes traffic (effective state up)")
+                registry.makeGauge(descriptor: Self.descriptor("switchyard_backend_up", "1 when the backend takes traffic (effective state up)"), labels: bl)
                     .set(to: b.effective == "up" ? 1.0 : 0.0)
-                registry.makeGauge(name: "switchyard_backend_healthy", labels: bl, help: "1 when the health check passes (1 if unchecked)")
+                registry.makeGauge(descriptor: Self.descriptor("switchyard_backend_healthy", "1 when the health check passes (1 if unchecked)"), labels: bl)
                     .set(to: b.health == "down" ? 0.0 : 1.0)
             }
         }
@@ -60,14 +67,14 @@ final class AgentMetrics: @unchecked Sendable {
                 add("switchyard_flows_refused_total", [("kind", kind)], UInt64(n), help: "Store writes the store refused, by error kind")
             }
             add("switchyard_flow_store_failures_total", [], UInt64(f.storeFailures), help: "Failed attempts to reach the flow store")
-            registry.makeGauge(name: "switchyard_flow_store_up", labels: [], help: "1 while the flow store is reachable").set(to: f.storeReachable ? 1.0 : 0.0)
-            registry.makeGauge(name: "switchyard_flow_store_pending", labels: [], help: "Store writes waiting for the store").set(to: Double(f.pending))
+            registry.makeGauge(descriptor: Self.descriptor("switchyard_flow_store_up", "1 while the flow store is reachable"), labels: []).set(to: f.storeReachable ? 1.0 : 0.0)
+            registry.makeGauge(descriptor: Self.descriptor("switchyard_flow_store_pending", "Store writes waiting for the store"), labels: []).set(to: Double(f.pending))
         }
         add("switchyard_programming_failures_total", [], UInt64(s.programmingFailures),
             help: "Datapath programming passes that failed (retried or rolled back)")
         add("switchyard_allocation_save_failures_total", [], UInt64(s.allocationSaveFailures),
             help: "Failed saves of the backend id allocation (retried)")
-        registry.makeGauge(name: "switchyard_retired_backends", labels: [], help: "Removed backends whose flows are not yet purged")
+        registry.makeGauge(descriptor: Self.descriptor("switchyard_retired_backends", "Removed backends whose flows are not yet purged"), labels: [])
             .set(to: Double(s.retiredBackends))
         add("switchyard_ring_rebuilds_total", [], UInt64(s.ringRebuilds), help: "Maglev rings swapped into the datapath")
         add("switchyard_config_reloads_total", [("result", "ok")], UInt64(s.reloadsOK), help: "Config reloads")
