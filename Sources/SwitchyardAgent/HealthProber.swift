@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import SwitchyardCore
+import SwitchyardNet
 
 /// Runs one probe: a TCP connect, or an HTTP/1.1 GET whose status line must match.
 /// Returns nil on success, or why it failed.
@@ -30,13 +31,9 @@ public enum HealthProbe {
     }
 
     private static func probe(_ target: ProbeTarget) async throws -> String? {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.milliseconds(Int64(target.check.timeoutSeconds * 1000)))
-            .connect(host: "\(target.address)", port: Int(target.port)) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
+        let timeout = Duration.milliseconds(Int64(target.check.timeoutSeconds * 1000))
+        let channel = try await ConnectionClient.connect(host: "\(target.address)", port: Int(target.port),
+                                                         timeout: timeout)
         return try await channel.executeThenClose { inbound, outbound in
             guard target.check.kind == .http else { return nil }
             let host = target.address.family == .v6 ? "[\(target.address)]" : "\(target.address)"
