@@ -48,7 +48,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // I/O: the flow store's client — RESP2 over SwiftNIO, written here because no Swift Redis
-        // client is available on these machines: pipelining, AUTH, pub/sub.
+        // client is available on these machines: pipelining, AUTH, pub/sub, typed error replies;
+        // connections live in their caller's task group.
         .target(name: "SwitchyardStore", dependencies: [
             "SwitchyardCore", "SwitchyardNet",
             .product(name: "NIOCore", package: "swift-nio"),
