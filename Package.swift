@@ -41,15 +41,17 @@ let package = Package(
             resources: [.copy("bpf")],
             plugins: ["BPFObjects"]
         ),
-        // I/O: the accept loop shared by the agent's servers and the lab's.
+        // I/O: the accept loop shared by the agent's servers and the lab's, and the one client connect.
         .target(name: "SwitchyardNet", dependencies: [
+            "SwitchyardCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // I/O: the flow store's client — RESP2 over SwiftNIO, written here because no Swift Redis
-        // client is available on these machines: pipelining, AUTH, pub/sub.
+        // client is available on these machines: pipelining, AUTH, pub/sub, typed error replies;
+        // connections live in their caller's task group.
         .target(name: "SwitchyardStore", dependencies: [
-            "SwitchyardCore",
+            "SwitchyardCore", "SwitchyardNet",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

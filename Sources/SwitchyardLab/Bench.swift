@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SwitchyardDatapath
+import SwitchyardNet
 
 /// `switchyard lab bench`: the XDP path against plain kernel routing over the same hops.
 public struct LabBenchResult: Sendable, Codable {
@@ -67,11 +68,8 @@ public enum ConnectionRate {
                     var done = 0
                     while ContinuousClock.now < deadline {
                         do {
-                            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                                .connectTimeout(.seconds(2))
-                                .connect(host: host, port: port) { channel in
-                                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-                                }
+                            let channel = try await ConnectionClient.connect(host: host, port: port,
+                                                                             timeout: .seconds(2))
                             try await channel.executeThenClose { inbound, outbound in
                                 try await outbound.write(ByteBuffer(string: "PING 0\n"))
                                 var iterator = inbound.makeAsyncIterator()
