@@ -6,16 +6,16 @@ enum YAMLSyntax {
     static let tabMessage = "tabs are not allowed for indentation in YAML; use spaces"
 
     static func errors(for error: any Error, in yaml: String, file: String) -> [ConfigError] {
+        let yamlError = error as? YamlError
+        let line = yamlError?.line ?? 1
         // libyaml's words for a tab ("found character that cannot start any token") do not say
-        // what to change; a tab in the indentation is by far the usual cause, so name it.
-        let tabs = tabIndentedLines(yaml)
+        // what to change; a tab in the indentation up to where parsing failed is by far the usual
+        // cause, so name it. (Tabs are legal inside block scalars: those after the error are not blamed.)
+        let tabs = tabIndentedLines(yaml).filter { yamlError == nil || $0 <= line }
         if !tabs.isEmpty {
             return tabs.map { ConfigError(file: file, line: $0, field: "yaml", message: tabMessage) }
         }
-        guard let error = error as? YamlError else {
-            return [ConfigError(file: file, line: 1, field: "yaml", message: "\(error)")]
-        }
-        return [ConfigError(file: file, line: error.line, field: "yaml", message: error.problem)]
+        return [ConfigError(file: file, line: line, field: "yaml", message: yamlError?.problem ?? "\(error)")]
     }
 
     /// The 1-based numbers of lines whose indentation holds a tab.

@@ -173,7 +173,8 @@ struct LabCommand: ParsableCommand {
                 throw CommandFailure("unknown scenario '\(name)'; expected one of \(names)")
             }
             if scenario.needsRedis, mode != .stateful || store != .redis {
-                throw CommandFailure("\(name) restarts the shared flow store: run it with --mode stateful --store redis")
+                throw CommandFailure("\(name) restarts the shared flow store: run it with --mode stateful "
+                                     + "--store redis")
             }
             let result = try LabCommand.withLab(mode: mode, store: store) { try $0.run(scenario, connections: connections) }
             if json {

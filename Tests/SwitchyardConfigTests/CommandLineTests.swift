@@ -74,6 +74,8 @@ struct CommandLineTests {
     @Test func versionIsPrinted() throws {
         let outcome = try Self.run(["--version"])
         #expect(outcome.status == 0)
-        #expect(outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3, "\(outcome)")
+        let version = outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(version.split(separator: ".").count == 3, "\(outcome)")
+        #expect(version.allSatisfy { $0.isNumber || $0 == "." }, "\(outcome)")
     }
 }

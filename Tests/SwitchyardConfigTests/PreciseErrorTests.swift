@@ -38,7 +38,8 @@ import Testing
 
     @Test func duplicateNameAndKeyAreAtTheirOwnLines() {
         let found = errors(Self.twoServices)
-        #expect(found.map { "\($0.line) \($0.field)" } == ["10 services[1].name", "21 services[2].ports[1]"], "\(found)")
+        #expect(found.map { "\($0.line) \($0.field)" } == ["10 services[1].name", "21 services[2].ports[1]"],
+                "\(found)")
         #expect(found.first?.message == "duplicate service name 'web' (first at line 5)")
         #expect(found.last?.message == "duplicate service 10.200.0.10:80/tcp (first at line 8)")
     }
@@ -50,7 +51,8 @@ import Testing
             return
         }
         let clash = try #require(failure.errors.first { $0.message.contains("GUE port clash") })
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = try String(contentsOfFile: path, encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[clash.line - 1].trimmingCharacters(in: .whitespaces).hasPrefix("guePort: 7000"))
         #expect(clash.field == "services[3].guePort")
         #expect(clash.message.hasSuffix("(first at line 32)"), "dns's guePort")
@@ -123,7 +125,8 @@ import Testing
             #expect(found.isEmpty, "\(found)")
             return
         }
-        #expect(found.map { "\($0.line) \($0.field)" } == ["\(line) \(field)"], "one error, not its consequences too: \(found)")
+        #expect(found.map { "\($0.line) \($0.field)" } == ["\(line) \(field)"],
+                "one error, not its consequences too: \(found)")
         #expect(found.first?.message == message, "\(found)")
     }
 

@@ -9,7 +9,8 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
     let firstAt: String?
     let edit: @Sendable (inout ConfigSpec) -> Void
 
-    init(_ path: String, _ message: String, firstAt: String? = nil, _ edit: @escaping @Sendable (inout ConfigSpec) -> Void) {
+    init(_ path: String, _ message: String, firstAt: String? = nil,
+         _ edit: @escaping @Sendable (inout ConfigSpec) -> Void) {
         self.path = path
         self.message = message
         self.firstAt = firstAt
@@ -24,7 +25,8 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
     static let valid = ConfigSpec(
         node: NodeSpec(name: "lb1", ipv4Source: "10.0.0.11", ipv6Source: "fd00::11"),
         services: [ServiceSpec(name: "web", vip: "10.200.0.10", ports: [PortSpec(port: 80)],
-                               backends: [BackendSpec(address: "10.1.0.11"), BackendSpec(address: "10.1.0.12", weight: 2)])])
+                               backends: [BackendSpec(address: "10.1.0.11"),
+                                          BackendSpec(address: "10.1.0.12", weight: 2)])])
 
     static let dnsOverGUE = ServiceSpec(name: "dns", vip: "10.200.0.53", ports: [PortSpec(port: 53, protocol: "udp")],
                                         encap: "gue", backends: [BackendSpec(address: "10.1.0.11")])
@@ -40,9 +42,11 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         let config = try ConfigValidation.validate(Self.valid).get()
         #expect(config.node.mtu == NodeSettings.defaultMTU && config.node.maglevTableSize == 65537)
         let service = try #require(config.services.first)
-        #expect(service.name == "web" && service.key == ServiceKey(vip: IPAddress("10.200.0.10")!, port: 80, proto: .tcp))
+        let vip = try #require(IPAddress("10.200.0.10"))
+        #expect(service.name == "web" && service.key == ServiceKey(vip: vip, port: 80, proto: .tcp))
         #expect(service.mode == .stateless && service.flowKey == .connection && service.encap == .ipip)
-        #expect(service.backends.map(\.weight) == [1, 2] && service.backends.allSatisfy { $0.port == 80 && $0.state == .up })
+        #expect(service.backends.map(\.weight) == [1, 2])
+        #expect(service.backends.allSatisfy { $0.port == 80 && $0.state == .up })
     }
 
     @Test func eachPortIsAService() throws {
@@ -83,7 +87,9 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         BrokenRule("node.flowStore.address", "the embedded store has no address") {
             $0.node?.flowStore = FlowStoreSpec(type: "embedded", address: "10.0.0.1:6379")
         },
-        BrokenRule("node.flowStore.type", "one of embedded, redis") { $0.node?.flowStore = FlowStoreSpec(type: "disk") },
+        BrokenRule("node.flowStore.type", "one of embedded, redis") {
+            $0.node?.flowStore = FlowStoreSpec(type: "disk")
+        },
         BrokenRule("node.flowStore.password", "required with user") {
             $0.node?.flowStore = FlowStoreSpec(address: "10.0.0.1:6379", user: "lb")
         },
@@ -116,7 +122,9 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         },
         BrokenRule("services[0].backends", "required") { $0.services?[0].backends = nil },
         BrokenRule("services[0].backends[1].address", "required") { $0.services?[0].backends?[1].address = nil },
-        BrokenRule("services[0].backends[1].address", "a unicast") { $0.services?[0].backends?[1].address = "10.1.0.300" },
+        BrokenRule("services[0].backends[1].address", "a unicast") {
+            $0.services?[0].backends?[1].address = "10.1.0.300"
+        },
         BrokenRule("services[0].backends[1].weight", "from 0 to 65535") { $0.services?[0].backends?[1].weight = 70000 },
         BrokenRule("services[0].backends[1].port", "from 1 to 65535") { $0.services?[0].backends?[1].port = 0 },
         BrokenRule("services[0].backends[1].state", "one of up, draining, down") {
@@ -129,7 +137,8 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
             $0.services?[0].backends?[1].address = "fd00:1::12"
         },
         BrokenRule("services[1].ports[0]", "duplicate service 10.200.0.10:80/tcp", firstAt: "services[0].ports[0]") {
-            $0.services?.append(ServiceSpec(name: "web2", vip: "10.200.0.10", ports: [PortSpec(port: 80)], backends: []))
+            $0.services?.append(ServiceSpec(name: "web2", vip: "10.200.0.10", ports: [PortSpec(port: 80)],
+                                            backends: []))
         },
         BrokenRule("services[1].name", "duplicate service name 'web'", firstAt: "services[0].name") {
             $0.services?.append(ServiceSpec(name: "web", vip: "10.200.0.11", ports: [PortSpec(port: 80)], backends: []))
@@ -172,8 +181,12 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         BrokenRule("services[0].healthCheck.expectStatus", "from 100 to 599") {
             $0.services?[0].healthCheck = HealthCheckSpec(expectStatus: 700)
         },
-        BrokenRule("services[0].healthCheck.rise", "from 1 to 100") { $0.services?[0].healthCheck = HealthCheckSpec(rise: 0) },
-        BrokenRule("services[0].healthCheck.fall", "from 1 to 100") { $0.services?[0].healthCheck = HealthCheckSpec(fall: 101) },
+        BrokenRule("services[0].healthCheck.rise", "from 1 to 100") {
+            $0.services?[0].healthCheck = HealthCheckSpec(rise: 0)
+        },
+        BrokenRule("services[0].healthCheck.fall", "from 1 to 100") {
+            $0.services?[0].healthCheck = HealthCheckSpec(fall: 101)
+        },
     ])
     func eachRuleBlamesItsField(_ rule: BrokenRule) {
         var spec = Self.valid
@@ -196,9 +209,9 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         spec.services?[0].backends?[1].address = "10.1.0.11"
         spec.services?[0].backends?[1].port = 8080
         spec.services?[0].healthCheck = HealthCheckSpec(intervalSeconds: 0.5, timeoutSeconds: 0.5)
-        spec.services? += [ServiceSpec(name: "web-udp", vip: "10.200.0.10", ports: [PortSpec(port: 80, protocol: "udp")],
-                                       backends: []),
-                           Self.dnsOverGUE]
+        let webUDP = ServiceSpec(name: "web-udp", vip: "10.200.0.10", ports: [PortSpec(port: 80, protocol: "udp")],
+                                 backends: [])
+        spec.services? += [webUDP, Self.dnsOverGUE]
         spec.services?[2].backends?.append(BackendSpec(address: "fd00:1::21"))
         let config = try ConfigValidation.validate(spec).get()
         #expect(config.node.flowStore?.kind == .embedded && config.node.flowStore?.refreshSeconds == 29)
