@@ -75,7 +75,7 @@ struct StatusCommand: ParsableCommand {
 enum AdminClient {
     static func request(_ command: String, socket path: String) throws -> Data {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ValidationError("socket: errno \(errno)") }
+        guard fd >= 0 else { throw CommandFailure("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -86,7 +86,8 @@ enum AdminClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else {
-            throw ValidationError("cannot reach the agent at \(path): \(String(cString: strerror(errno))); is `switchyard agent` running?")
+            let reason = String(cString: strerror(errno))
+            throw CommandFailure("cannot reach the agent at \(path): \(reason); is `switchyard agent` running?")
         }
         _ = (command + "\n").withCString { write(fd, $0, strlen($0)) }
         var result = Data()

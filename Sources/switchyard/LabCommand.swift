@@ -69,6 +69,12 @@ struct LabCommand: ParsableCommand {
 
         func run() throws {
             if let id {
+                guard LabInventory.exists(id: id) else {
+                    let ids = LabInventory.ids()
+                    let others = ids.isEmpty ? "there is no lab on this machine"
+                        : "labs here: \(ids.joined(separator: ", "))"
+                    throw CommandFailure("no lab with id '\(id)' exists; \(others)")
+                }
                 Lab.down(id: id)
                 print("lab \(id) removed")
             } else {
@@ -101,7 +107,9 @@ struct LabCommand: ParsableCommand {
 
         func run() throws {
             let list = rates.split(separator: ",").compactMap { Int($0) }
-            guard !list.isEmpty, list.allSatisfy({ $0 > 0 && $0 <= 50000 }) else { throw ValidationError("--rates: expected rates from 1 to 50000, got '\(rates)'") }
+            guard !list.isEmpty, list.allSatisfy({ $0 > 0 && $0 <= 50000 }) else {
+                throw CommandFailure("--rates: expected rates from 1 to 50000, got '\(rates)'")
+            }
             let results = try LabCommand.withLab(mode: .stateful, store: .redis, flowTableCapacity: 1 << 20) {
                 try $0.benchSync(rates: list, seconds: seconds)
             }
@@ -161,10 +169,12 @@ struct LabCommand: ParsableCommand {
 
         func run() throws {
             guard let scenario = Scenario(rawValue: name) else {
-                throw ValidationError("unknown scenario '\(name)'; expected one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
+                let names = Scenario.allCases.map(\.rawValue).joined(separator: ", ")
+                throw CommandFailure("unknown scenario '\(name)'; expected one of \(names)")
             }
             if scenario.needsRedis, mode != .stateful || store != .redis {
-                throw ValidationError("\(name) restarts the shared flow store: run it with --mode stateful --store redis")
+                throw CommandFailure("\(name) restarts the shared flow store: run it with --mode stateful "
+                                     + "--store redis")
             }
             let result = try LabCommand.withLab(mode: mode, store: store) { try $0.run(scenario, connections: connections) }
             if json {
@@ -192,7 +202,9 @@ struct LabFloodCommand: ParsableCommand {
     @Option var sourceBase: Int = 99
 
     func run() throws {
-        guard let address = IPv4Address(vip) else { throw ValidationError("--vip: expected an IPv4 address, got '\(vip)'") }
+        guard let address = IPv4Address(vip) else {
+            throw CommandFailure("--vip: expected an IPv4 address, got '\(vip)'")
+        }
         let sent = try SYNSender(destination: address, port: UInt16(port), sourceBase: UInt8(sourceBase)).send(count: count, rate: rate)
         print("{\"sent\": \(sent)}")
     }
@@ -206,7 +218,7 @@ struct LabPingCommand: ParsableCommand {
     @Option var timeout: Double = 2
 
     func run() throws {
-        guard let target = IPAddress(address) else { throw ValidationError("expected an IP address, got '\(address)'") }
+        guard let target = IPAddress(address) else { throw CommandFailure("expected an IP address, got '\(address)'") }
         let result = try Pinger(address: target).run(count: count, timeout: timeout)
         print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
     }
