@@ -68,7 +68,8 @@ public struct PipelineFixture: Sendable {
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
-            throw LoadError(description: "\(directory.path): cannot list the pipeline corpus (\(error)); restore Tests/Fixtures/pipeline")
+            throw LoadError(description: "\(directory.path): cannot list the pipeline corpus (\(error)); "
+                + "restore Tests/Fixtures/pipeline")
         }
         let names = files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
         guard !names.isEmpty else {

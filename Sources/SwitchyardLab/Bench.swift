@@ -40,8 +40,8 @@ public struct LabBenchReport: Sendable, Codable, Equatable {
     public init(paths: [LabBenchResult], xdp: String = Lab.benchPathXDP, baseline: String = Lab.benchPathBaseline) {
         self.paths = paths
         func ratio(_ value: (LabBenchResult) -> Double) -> Double {
-            guard let top = paths.first(where: { $0.path == xdp }), let bottom = paths.first(where: { $0.path == baseline }),
-                  value(bottom) > 0 else { return 0 }
+            guard let top = paths.first(where: { $0.path == xdp }),
+                  let bottom = paths.first(where: { $0.path == baseline }), value(bottom) > 0 else { return 0 }
             return (value(top) / value(bottom) * 100).rounded() / 100
         }
         throughputRatio = ratio(\.throughputGbps)

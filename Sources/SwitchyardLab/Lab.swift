@@ -102,7 +102,9 @@ public final class Lab: @unchecked Sendable {
         process.arguments = ["ip", "netns", "exec", ns] + argv
         // Appended to: a restarted process's log follows its predecessor's.
         let path = "\(dir)/\(name).log"
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
         guard let log = FileHandle(forWritingAtPath: path) else {
             throw NetworkNamespace.CommandError(description: "cannot open \(path) to log \(argv.first ?? "") in \(ns)")
         }
@@ -341,7 +343,8 @@ public final class Lab: @unchecked Sendable {
         for i in lbs {
             while true {
                 if let web = (try? agentStatus(i))?.service(named: "web") {
-                    let have = Dictionary(web.backends.map { ($0.address, $0.configured) }, uniquingKeysWith: { first, _ in first })
+                    let have = Dictionary(web.backends.map { ($0.address, $0.configured) },
+                                          uniquingKeysWith: { first, _ in first })
                     if have == want { break }
                 }
                 guard Date() < deadline else {

@@ -19,8 +19,10 @@ extension LabClientEvent: Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let event = try container.decode(String.self, forKey: .event)
         switch event {
-        case "established": self = .established(perBackend: try container.decode([String: Int].self, forKey: .perBackend))
-        case "probe": self = .probe(perBackend: try container.decode([String: Int].self, forKey: .perBackend))
+        case "established":
+            self = .established(perBackend: try container.decode([String: Int].self, forKey: .perBackend))
+        case "probe":
+            self = .probe(perBackend: try container.decode([String: Int].self, forKey: .perBackend))
         case "result": self = .result(try TrafficClient.Report(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(

@@ -100,10 +100,12 @@ extension Lab {
                 perFlow = (Double(after.bytes - before.bytes) / Double(after.keys - before.keys)).rounded()
             }
             let result = SyncBenchResult(store: "redis", rate: rate, flows: shared.sent.load(ordering: .acquiring),
-                                         reached: latencies.count, p50Milliseconds: pct(0.5), p99Milliseconds: pct(0.99),
-                                         maxMilliseconds: pct(1), storeBytesPerFlow: perFlow)
-            log("bench-sync \(rate)/s: \(result.reached)/\(result.flows) reached lb2, p50 \(result.p50Milliseconds) ms, "
-                + "p99 \(result.p99Milliseconds) ms, max \(result.maxMilliseconds) ms")
+                                         reached: latencies.count, p50Milliseconds: pct(0.5),
+                                         p99Milliseconds: pct(0.99), maxMilliseconds: pct(1),
+                                         storeBytesPerFlow: perFlow)
+            log("bench-sync \(rate)/s: \(result.reached)/\(result.flows) reached lb2, "
+                + "p50 \(result.p50Milliseconds) ms, p99 \(result.p99Milliseconds) ms, "
+                + "max \(result.maxMilliseconds) ms")
             results.append(result)
         }
         return results

@@ -167,8 +167,9 @@ struct LabCommand: ParsableCommand {
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(result), as: UTF8.self))
             } else {
-                print("\(result.scenario) (\(result.mode)): \(result.established) established, \(result.survived) survived, "
-                      + "\(result.failed) failed, \(result.expectedFailed) expected to fail; \(result.durationSeconds) s")
+                print("\(result.scenario) (\(result.mode)): \(result.established) established, "
+                      + "\(result.survived) survived, \(result.failed) failed, "
+                      + "\(result.expectedFailed) expected to fail; \(result.durationSeconds) s")
                 if let flood = result.flood { print("  flood: \(flood)") }
                 for f in result.failures { print("  \(f)") }
             }

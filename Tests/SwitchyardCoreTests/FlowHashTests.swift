@@ -17,7 +17,9 @@ import Testing
     struct MalformedVector: Error, CustomStringConvertible {
         var line: Int
         var text: Substring
-        var description: String { "flow-hash-vectors.txt line \(line): '\(text)' is not SRC DST SPORT DPORT PROTO 0xHASH SLOT SLOT" }
+        var description: String {
+            "flow-hash-vectors.txt line \(line): '\(text)' is not SRC DST SPORT DPORT PROTO 0xHASH SLOT SLOT"
+        }
     }
 
     static func vectors() throws -> [Vector] {

@@ -78,7 +78,9 @@ struct LabResultKeysTests {
     @Test func labClientEventsRoundTripWithTheirKeys() throws {
         let report = TrafficClient.Report(established: 2, survived: 1, failed: 1, perBackend: ["be1": 2],
                                           failedPerBackend: ["be1": 1], failures: ["conn 1 (be1): closed by peer"])
-        let events: [LabClientEvent] = [.established(perBackend: ["be1": 2]), .probe(perBackend: ["be2": 40]), .result(report)]
+        let events: [LabClientEvent] = [
+            .established(perBackend: ["be1": 2]), .probe(perBackend: ["be2": 40]), .result(report),
+        ]
         for event in events {
             #expect(try JSONDecoder().decode(LabClientEvent.self, from: JSONEncoder().encode(event)) == event)
         }

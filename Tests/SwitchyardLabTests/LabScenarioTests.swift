@@ -67,7 +67,8 @@ struct LabScenarioTests {
         let r = try Self.run(.lbAddBackendAdd, connections: 200)
         #expect(r.established == 200)
         #expect(r.failed > 0, "the scenario must bite in stateless mode")
-        #expect(r.failedPerBackend.isEmpty || r.failures.allSatisfy { $0.contains("reset") || $0.contains("closed") || $0.contains("silent") })
+        #expect(r.failedPerBackend.isEmpty
+                || r.failures.allSatisfy { $0.contains("reset") || $0.contains("closed") || $0.contains("silent") })
     }
 }
 

@@ -15,9 +15,8 @@ struct LabTeardownTests {
 
     @Test func signalTearsDownOnceThenExits() throws {
         let record = Record()
-        let teardown = LabTeardown(signals: [SIGUSR2], exit: { signal in record.exits.withLock { $0.append(signal) } }) {
-            record.teardowns.add(1, ordering: .relaxed)
-        }
+        let exit: @Sendable (Int32) -> Void = { signal in record.exits.withLock { $0.append(signal) } }
+        let teardown = LabTeardown(signals: [SIGUSR2], exit: exit) { record.teardowns.add(1, ordering: .relaxed) }
         // The dispatch source registers asynchronously: signal until it has answered.
         for _ in 0..<100 where record.exits.withLock({ $0.isEmpty }) {
             kill(getpid(), SIGUSR2)
