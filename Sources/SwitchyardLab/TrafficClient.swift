@@ -15,7 +15,7 @@ public actor TrafficClient {
         public var error: String?
     }
 
-    public struct Report: Sendable, Codable {
+    public struct Report: Sendable, Codable, Equatable {
         public var established: Int
         public var survived: Int
         public var failed: Int
