@@ -1,19 +1,13 @@
-// HOST:PORT as the config reader has always read it, moved here unchanged with the rules;
-// a shared host:port parser replaces both functions.
+// HOST:PORT settings, read by the one parser of such text (`HostPort`): IPv4, bracketed IPv6,
+// or a DNS name, and a port from 1 to 65535.
 extension ConfigChecker {
-    /// `node.metricsAddress`: a non-empty host, a colon, a port.
+    /// `node.metricsAddress`, kept as written (the metrics server parses it the same way).
     static func metricsAddress(_ text: String) -> String? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              ConfigValidation.portRange.contains(port), !text[..<colon].isEmpty else { return nil }
-        return text
+        HostPort(text) != nil ? text : nil
     }
 
-    /// `node.flowStore.address`: the host (brackets of an IPv6 literal removed) and the port.
+    /// `node.flowStore.address`: the host (an IPv6 literal without its brackets) and the port.
     static func storeAddress(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              ConfigValidation.portRange.contains(port) else { return nil }
-        let isBracket: (Character) -> Bool = { $0 == "[" || $0 == "]" }
-        let host = text[..<colon].drop(while: isBracket).reversed().drop(while: isBracket).reversed()
-        return (String(host), port)
+        HostPort(text).map { ($0.host.description, Int($0.port)) }
     }
 }
