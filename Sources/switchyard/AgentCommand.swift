@@ -48,11 +48,23 @@ struct StatusCommand: ParsableCommand {
             return
         }
         let s = try JSONDecoder().decode(AgentStatus.self, from: data)
-        print("node \(s.node): interface \(s.interface ?? "-") (XDP \(s.xdpMode ?? "not attached")), pinned maps \(s.reusedPinnedMaps ? "re-used" : "created"), reloads \(s.reloadsOK) ok / \(s.reloadsFailed) failed, rings rebuilt \(s.ringRebuilds)")
+        print(
+            "node \(s.node): interface \(s.interface ?? "-") (XDP \(s.xdpMode ?? "not attached")), "
+                + "pinned maps \(s.reusedPinnedMaps ? "re-used" : "created"), config \(s.configFile)")
+        print(
+            "  reloads \(s.reloadsOK) ok / \(s.reloadsFailed) failed, rings rebuilt \(s.ringRebuilds), "
+                + "programming failures \(s.programmingFailures), id-allocation save failures "
+                + "\(s.allocationSaveFailures), removed backends awaiting purge \(s.retiredBackends)")
         if let f = s.flowSharing {
             print("flow store: \(f.store) (\(f.storeReachable ? "reachable" : "UNREACHABLE: forwarding on local entries"))")
             print("  \(f.published) new, \(f.refreshed) refreshed, \(f.ended) ended, \(f.purged) purged; \(f.installed) installed, \(f.extended) extended, \(f.unresolved) unresolved, \(f.busy) skipped (busy sets)")
-            print("  \(f.pending) pending, \(f.dropped) dropped, \(f.refused) refused by the store, \(f.storeFailures) failed attempts")
+            print(
+                "  \(f.pending) pending, \(f.dropped) dropped, \(f.retried) retried (redirected), "
+                    + "\(f.refused) refused by the store, \(f.storeFailures) failed attempts")
+            if !f.storeErrors.isEmpty {
+                let kinds = f.storeErrors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                print("  store error replies: " + kinds.joined(separator: ", "))
+            }
         }
         for service in s.services {
             print("\n\(service.key)  \(service.name)  \(service.mode), key \(service.flowKey), \(service.encap): packets \(service.packets), new flows \(service.newFlows), too-big \(service.tooBig)")
