@@ -24,7 +24,7 @@ public actor EmbeddedFlowStore: FlowStore {
     private var entries: [String: Entry] = [:]
     private var fd: Int32 = -1
     private var journalLines = 0
-    private var lastSync = 0.0
+    private var lastSync = 0
     private let clock: @Sendable () -> Int
     public private(set) var loadReport = LoadReport()
     public private(set) var evicted = 0
@@ -148,12 +148,11 @@ public actor EmbeddedFlowStore: FlowStore {
         }
         enforceBound(now: now)
         if journalLines > 2 * entries.count + 100_000 { try compact(now: now) }
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let seconds = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-        if seconds - lastSync >= 1 {
+        // Flushed at most once per second of the store's clock (an input, like every time
+        // here): a crash loses at most the last second of writes, which the next refresh repeats.
+        if now != lastSync {
             fdatasync(fd)
-            lastSync = seconds
+            lastSync = now
         }
         return FlowStoreWriteResult(written: writes.count)
     }
