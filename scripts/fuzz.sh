@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh --smoke           CI: 15 s or 200k runs per target, whichever comes first
 #   scripts/fuzz.sh --long SECONDS    SECONDS per target
 #   scripts/fuzz.sh ... TARGET...     only these (frame-describer packet-spec config resp pcap pipeline)
+#   FUZZ_FLAGS="-only_ascii=1 ..."     more libFuzzer flags for every target
 #
 # Each target reads its seeds (Fuzz/corpus/<target>) and past crashes (Fuzz/regressions/<target>);
 # what it learns goes to .build-fuzz/corpus/<target>, kept between runs. A crash, timeout or
@@ -20,7 +21,7 @@ case "${1:-}" in
     --long)
         [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "usage: $0 --long SECONDS [TARGET...]" >&2; exit 2; }
         seconds=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
 esac
 
 declare -A executables=(
@@ -58,7 +59,7 @@ for target in "${targets[@]}"; do
     start=$(date +%s)
     status=0
     "$bin/${executables[$target]}" -max_total_time="$seconds" -runs="$runs" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$artifacts" \
+        -print_final_stats=1 -artifact_prefix="$artifacts" ${FUZZ_FLAGS:-} \
         "$work" "Fuzz/corpus/$target" "Fuzz/regressions/$target" >"$log" 2>&1 || status=$?
     elapsed=$(( $(date +%s) - start ))
     executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
