@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+
 @testable import SwitchyardLab
 
 /// The lab's Ctrl-C path, with SIGUSR2 standing in for SIGINT (a test must not interrupt its
@@ -33,13 +34,15 @@ struct LabTeardownTests {
 
     @Test func normalPathTearsDownOnceAndDisarmKeepsTheLab() {
         let record = Record()
-        let teardown = LabTeardown(signals: [SIGUSR2], exit: { _ in }) { record.teardowns.add(1, ordering: .relaxed) }
+        let teardown = LabTeardown(
+            signals: [SIGUSR2], exit: { _ in }, teardown: { record.teardowns.add(1, ordering: .relaxed) })
         teardown.run()
         teardown.run()
         #expect(record.teardowns.load(ordering: .relaxed) == 1)
 
         let kept = Record()
-        let up = LabTeardown(signals: [SIGUSR2], exit: { _ in }) { kept.teardowns.add(1, ordering: .relaxed) }
+        let up = LabTeardown(
+            signals: [SIGUSR2], exit: { _ in }, teardown: { kept.teardowns.add(1, ordering: .relaxed) })
         up.disarm()
         up.run()
         #expect(kept.teardowns.load(ordering: .relaxed) == 0)
