@@ -107,21 +107,28 @@ extension DatapathCommand {
 
         @Option(help: "Recorded samples per case.") var samples: Int = 20000
         @Option(help: "CPU to pin to.") var cpu: Int = 0
-        @Option(help: "block (default) or cold (call-by-call interleaving of the cases).") var mode: DatapathBench.Mode = .block
+        @Option(help: "block (default) or cold (call-by-call interleaving of the cases).")
+        var mode: DatapathBench.Mode = .block
         @Option(help: "Block mode: recorded calls of one case in a row.") var block: Int = 4000
         @Option(help: "Block mode: unrecorded warm-up calls before each block.") var warmup: Int = 1000
-        @Option(help: "Configured capacity of the large tables and the kernel LRU reference.") var tableCapacity: Int = 1_000_000
+        @Option(help: "Configured capacity of the large tables and the kernel LRU reference.")
+        var tableCapacity: Int = 1_000_000
         @Option(help: "Load this BPF object instead of the embedded one (for comparing builds).") var bpfObject: String?
         @Option(help: "Also measure this BPF object in the same run (cases marked [B]).") var compareObject: String?
         @Option(help: "Only the fill test: N random flows into tables of capacity N.") var fill: Int?
-        @Flag(help: "Only the established and new-flow cases, on CPUs 0 and 1 at once and on CPU 0 alone.") var bothCpus = false
+        @Flag(help: "Only the established and new-flow cases, on CPUs 0 and 1 at once and on CPU 0 alone.")
+        var bothCpus = false
         @Flag(help: "Print JSON.") var json = false
 
         func validate() throws {
-            guard samples > 0, block > 0, warmup >= 0 else { throw ValidationError("--samples and --block must be positive, --warmup not negative") }
+            guard samples > 0, block > 0, warmup >= 0 else {
+                throw ValidationError("--samples and --block must be positive, --warmup not negative")
+            }
             guard tableCapacity >= 4096 else { throw ValidationError("--table-capacity must be at least 4096") }
             if let fill, fill < 1 { throw ValidationError("--fill needs at least one flow") }
-            guard fill == nil || !bothCpus else { throw ValidationError("--fill and --both-cpus are separate runs: give one") }
+            guard fill == nil || !bothCpus else {
+                throw ValidationError("--fill and --both-cpus are separate runs: give one")
+            }
         }
 
         func run() throws {
@@ -129,19 +136,23 @@ extension DatapathCommand {
                 printError("datapath bench: \(reason)")
                 throw ExitCode(2)
             }
-            let bench = DatapathBench(samples: samples, cpu: cpu, mode: mode, block: block, warmup: warmup, objectPath: bpfObject,
-                                      compareObjectPath: compareObject, largeTable: tableCapacity)
+            let bench = DatapathBench(samples: samples, cpu: cpu, mode: mode, block: block, warmup: warmup,
+                                      objectPath: bpfObject, compareObjectPath: compareObject,
+                                      largeTable: tableCapacity)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            func show(_ value: some Encodable, _ lines: [String]) throws {
+                print(json ? String(decoding: try encoder.encode(value), as: UTF8.self) : lines.joined(separator: "\n"))
+            }
             if let fill {
                 let result = try bench.fill(fill)
-                print(json ? String(decoding: try encoder.encode(result), as: UTF8.self) : result.line)
+                try show(result, [result.line])
             } else if bothCpus {
                 let result = try bench.bothCPUs()
-                print(json ? String(decoding: try encoder.encode(result), as: UTF8.self) : result.lines.joined(separator: "\n"))
+                try show(result, result.lines)
             } else {
                 let report = try bench.run()
-                print(json ? String(decoding: try encoder.encode(report), as: UTF8.self) : report.lines.joined(separator: "\n"))
+                try show(report, report.lines)
             }
         }
     }

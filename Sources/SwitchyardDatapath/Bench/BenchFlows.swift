@@ -82,5 +82,7 @@ struct FrameTemplate: Sendable {
         return f
     }
 
-    func frame(_ client: (address: UInt32, port: UInt16)) -> [UInt8] { frame(address: client.address, port: client.port) }
+    func frame(_ client: (address: UInt32, port: UInt16)) -> [UInt8] {
+        frame(address: client.address, port: client.port)
+    }
 }

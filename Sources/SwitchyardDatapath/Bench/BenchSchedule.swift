@@ -94,7 +94,9 @@ struct CPUPin {
     private static let words = 16 // 1024 CPUs, as the shim's sched_setaffinity takes a word array
 
     init(cpu: Int) throws {
-        guard cpu >= 0, cpu < Self.words * UInt.bitWidth else { throw BPFError("pin to CPU \(cpu): no such CPU", errno: EINVAL) }
+        guard cpu >= 0, cpu < Self.words * UInt.bitWidth else {
+            throw BPFError("pin to CPU \(cpu): no such CPU", errno: EINVAL)
+        }
         var mask = [UInt](repeating: 0, count: Self.words)
         mask[cpu / UInt.bitWidth] = 1 << UInt(cpu % UInt.bitWidth)
         try BPFError.check(sched_setaffinity(0, UInt(Self.words * MemoryLayout<UInt>.size), mask),

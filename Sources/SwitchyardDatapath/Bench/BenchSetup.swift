@@ -30,7 +30,8 @@ final class BenchSetup {
     static func config(fixedMACs: Bool = true) -> SwitchyardConfig {
         let v4 = (1...16).map { Backend(address: .v4(IPv4Address(10, 1, 0, UInt8($0))), port: 80) }
         let v6 = (1...16).map { Backend(address: .v6(IPv6Address("fd00:1::\($0)")!), port: 80) }
-        let node = NodeSettings(name: "bench", ipv4Source: FIBNamespace.nodeAddress, ipv6Source: IPv6Address("fd00::11"),
+        let node = NodeSettings(name: "bench", ipv4Source: FIBNamespace.nodeAddress,
+                                ipv6Source: IPv6Address("fd00::11"),
                                 sourceMAC: fixedMACs ? MACAddress("02:00:00:00:00:11") : nil,
                                 nextHopMAC: fixedMACs ? MACAddress("02:00:00:00:00:fe") : nil)
         let tcp80 = { (vip: String) in ServiceKey(vip: IPAddress(vip)!, port: 80, proto: .tcp) }
@@ -43,9 +44,11 @@ final class BenchSetup {
     }
 
     /// A loaded LB program with the bench services; `evictIdle` in jiffies (0: always the oldest).
-    static func datapath(capacity: Int, object: String?, fixedMACs: Bool = true, evictIdle: UInt32 = 0) throws -> LBDatapath {
+    static func datapath(capacity: Int, object: String?, fixedMACs: Bool = true,
+                         evictIdle: UInt32 = 0) throws -> LBDatapath {
         let d = try LBDatapath(options: .init(flowCapacity: capacity, objectPath: object))
-        try DatapathWriter(datapath: d, evictIdle: evictIdle).apply(DatapathTables(config: config(fixedMACs: fixedMACs)))
+        let tables = DatapathTables(config: config(fixedMACs: fixedMACs))
+        try DatapathWriter(datapath: d, evictIdle: evictIdle).apply(tables)
         return d
     }
 
@@ -141,8 +144,10 @@ final class BenchSetup {
         add(ID.newFlowHalfFull, "new flow, half-full \(sizeLabel) table (\(DatapathBench.label(large / 2)))", half,
             fresh(Seed.halfFull, from: large / 2))
         add(ID.newFlowMedium, "new flow, 64K-entry table", medium, fresh(Seed.medium))
-        add(ID.newFlowSmallFull, "new flow, full 4096-entry table (evicts)", small, fresh(Seed.small, from: 2 * Self.slots(small)))
-        add(ID.synFlood, "spoofed SYN flood, full \(sizeLabel) table (live flows)", flood, fresh(Seed.flood, from: floodNext),
+        add(ID.newFlowSmallFull, "new flow, full 4096-entry table (evicts)", small,
+            fresh(Seed.small, from: 2 * Self.slots(small)))
+        add(ID.synFlood, "spoofed SYN flood, full \(sizeLabel) table (live flows)", flood,
+            fresh(Seed.flood, from: floodNext),
             note: String(format: "table %.2f%% full; every flow counts as live (evict-idle beyond the run)",
                          100 * Double(floodHeld) / Double(Self.slots(flood))))
         add(ID.coldRead, "one flow-set read, \(sizeLabel) table (memory)", main, fresh(Seed.coldRead),
@@ -182,7 +187,8 @@ final class BenchSetup {
         let missed = try events(d, SY_EVENT_FIB_MISS) - misses
         let answered = out.action == TestRun.xdpTX && Array(out.output.prefix(6)) == FIBNamespace.gatewayMAC.bytes
         if answered, namespace != nil { return "FIB answered from the bench's private namespace (neighbour MAC set)" }
-        let place = namespace == nil ? "the calling namespace (no private one: \(error ?? "unknown"))" : "the private namespace"
+        let place = namespace == nil
+            ? "the calling namespace (no private one: \(error ?? "unknown"))" : "the private namespace"
         return "FALLBACK: no FIB answer in \(place), \(missed) fib_miss; MACs swapped, so this measures the fallback"
     }
 }

@@ -18,7 +18,8 @@ extension DatapathBench {
         @Sendable func runners(_ run: Int) -> [BenchRunner] {
             [BenchRunner(id: CaseID.floor, name: "floor (empty XDP program)", program: table.passProgramFD,
                          frames: [established]),
-             BenchRunner(id: CaseID.establishedV4, name: "established v4", program: table.programFD, frames: [established]),
+             BenchRunner(id: CaseID.establishedV4, name: "established v4", program: table.programFD,
+                         frames: [established]),
              BenchRunner(id: CaseID.newFlow, name: "new flow (SYN + insert), \(Self.label(largeTable)) table",
                          program: table.programFD,
                          frames: (run * calls..<(run + 1) * calls).map { syn.frame(flows.client($0)) })]
@@ -26,7 +27,8 @@ extension DatapathBench {
         func cases(_ measured: [BenchRunner]) -> [Case] {
             let floor = Percentiles(measured[0].gross)
             return measured.dropFirst().map {
-                Case(id: $0.id, name: $0.name, mode: .block, samples: $0.gross.count, gross: Percentiles($0.gross), floor: floor)
+                Case(id: $0.id, name: $0.name, mode: .block, samples: $0.gross.count, gross: Percentiles($0.gross),
+                     floor: floor)
             }
         }
 

@@ -20,7 +20,8 @@ extension DatapathBench {
         let syn = try FrameTemplate(BenchSetup.synSpec)
         for i in 0..<n { _ = try BenchCall.run(program: lru.programFD, frame: syn.frame(flows.client(i))) }
         let fill = Fill(flows: n, slots: BenchSetup.slots(table), held: held,
-                        bytes: MapMemory.memlock(fd: table.flows.fd) ?? 0, valueBytes: try MapMemory.valueBytes(fd: table.flows.fd),
+                        bytes: MapMemory.memlock(fd: table.flows.fd) ?? 0,
+                        valueBytes: try MapMemory.valueBytes(fd: table.flows.fd),
                         lruHeld: try lru.count(), lruBytes: MapMemory.memlock(fd: lru.mapFD) ?? 0)
         return (fill, table)
     }

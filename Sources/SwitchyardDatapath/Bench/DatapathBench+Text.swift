@@ -4,8 +4,11 @@ extension DatapathBench.Mode {
     /// What the mode means, for the report's header.
     public func describe(block: Int, warmup: Int) -> String {
         switch self {
-        case .block: "block mode: \(block) recorded calls of one case after \(warmup) unrecorded warm-up calls; cases rotate block by block"
-        case .cold: "cold mode: one call of each case in turn (each call finds caches another case's call left: higher figures)"
+        case .block:
+            "block mode: \(block) recorded calls of one case after \(warmup) unrecorded warm-up calls, "
+                + "cases rotating block by block"
+        case .cold:
+            "cold mode: one call of each case in turn (each call finds the caches another case left)"
         }
     }
 }
@@ -15,16 +18,21 @@ extension DatapathBench.Report {
     public var lines: [String] {
         var out = ["XDP LB program, BPF_PROG_TEST_RUN repeat=1, CPU \(cpu), \(samples) samples per case",
                    mode.describe(block: block, warmup: warmup),
-                   "floor (empty XDP program, same schedule): p10 \(ns(floor.p10))  p50 \(ns(floor.p50))  p90 \(ns(floor.p90)) ns",
+                   "floor (empty XDP program, same schedule): \(percentiles(floor)) ns",
                    pad("", 52) + "net ns:  p10   p50   p90  gross p50"]
         for c in cases {
-            out.append("  " + pad(c.name, 50) + "  \(num(c.net.p10)) \(num(c.net.p50)) \(num(c.net.p90))  \(num(c.gross.p50))")
+            let figures = "\(num(c.net.p10)) \(num(c.net.p50)) \(num(c.net.p90))  \(num(c.gross.p50))"
+            out.append("  " + pad(c.name, 50) + "  " + figures)
             if let note = c.note { out.append("      " + note) }
         }
         for c in cases {
-            if let ratio = c.ratioToLRU { out.append("  \(c.name) ÷ kernel LRU miss + insert: \(String(format: "%.2f", ratio))") }
+            if let ratio = c.ratioToLRU {
+                out.append("  \(c.name) ÷ kernel LRU miss + insert (net medians): \(String(format: "%.2f", ratio))")
+            }
         }
-        if let beyond = newFlowBeyondColdRead { out.append("  new flow beyond its one cold read: \(ns(beyond)) ns (gross medians)") }
+        if let beyond = newFlowBeyondColdRead {
+            out.append("  new flow beyond its one cold read: \(ns(beyond)) ns (gross medians)")
+        }
         if !fills.isEmpty {
             out.append("fill: N random flows into a table of configured capacity N, through each program's own insert")
             out += fills.map(\.line)
@@ -35,28 +43,33 @@ extension DatapathBench.Report {
 
 extension DatapathBench.Fill {
     public var line: String {
-        String(format: "  N=%@  Switchyard: %d slots, held %d (%.1f%%), %.1f B/flow (memlock %d B, values %d B) | kernel LRU: held %d (%.1f%%), %.1f B/flow (memlock %d B)",
-               DatapathBench.label(flows), slots, held, 100 * fractionHeld, bytesPerFlow, bytes, valueBytes, lruHeld,
-               100 * lruFractionHeld, lruBytesPerFlow, lruBytes)
+        let ours = String(format: "Switchyard %d slots, held %d (%.1f%%), %.1f B/flow (memlock %d B, values %d B)",
+                          slots, held, 100 * fractionHeld, bytesPerFlow, bytes, valueBytes)
+        let lru = String(format: "kernel LRU held %d (%.1f%%), %.1f B/flow (memlock %d B)",
+                         lruHeld, 100 * lruFractionHeld, lruBytesPerFlow, lruBytes)
+        return "  N=\(DatapathBench.label(flows)): \(ours) | \(lru)"
     }
 }
 
 extension DatapathBench.BothCPUs {
     public var lines: [String] {
-        var out = ["one CPU alone, then CPUs \(cpus.map(String.init).joined(separator: " and ")) at once (one shared table), "
+        let list = cpus.map(String.init).joined(separator: " and ")
+        var out = ["CPU \(cpus.first ?? 0) alone, then CPUs \(list) at once (one shared table), "
                     + "\(samples) samples per case and CPU",
                    DatapathBench.Mode.block.describe(block: block, warmup: warmup)]
         for e in entries {
-            let perCPU = zip(cpus, e.together).map { "CPU \($0.0) \(ns($0.1.net.p50)) ns" }.joined(separator: ", ")
-            out.append("  \(e.name): alone \(ns(e.alone.net.p50)) ns net (p10 \(ns(e.alone.net.p10)), p90 \(ns(e.alone.net.p90))); "
-                       + "together \(perCPU)")
-            out.append(String(format: "      rate (program only): one CPU %.2f Mpps, together %.2f Mpps = %.2f× one CPU",
-                              e.aloneMpps, e.togetherMpps, e.scaling))
+            let perCPU = zip(cpus, e.together).map { "CPU \($0.0) \(percentiles($0.1.net))" }.joined(separator: "; ")
+            out.append("  \(e.name), net ns: alone \(percentiles(e.alone.net)); together \(perCPU)")
+            out.append(String(format: "      rate (program only, 1e9/net p50): one CPU %.2f Mpps, together %.2f Mpps"
+                                  + " = %.2f× one CPU", e.aloneMpps, e.togetherMpps, e.scaling))
         }
         return out
     }
 }
 
+private func percentiles(_ p: DatapathBench.Percentiles) -> String {
+    "p10 \(ns(p.p10))  p50 \(ns(p.p50))  p90 \(ns(p.p90))"
+}
 private func ns(_ x: Double) -> String { String(format: "%.0f", x) }
 private func num(_ x: Double) -> String { String(format: "%5.0f", x) }
 private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }

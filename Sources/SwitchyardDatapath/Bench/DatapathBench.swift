@@ -72,8 +72,9 @@ public struct DatapathBench: Sendable {
         public static let kernelLRU = "kernel_lru"
 
         /// Every case of one BPF object, in the order they run.
-        public static let perObject = [nonVIP, establishedV4, establishedV6, gue, sourceIP, fib, roundRobin, largeRandom,
-                                       newFlow, newFlowHalfFull, newFlowMedium, newFlowSmallFull, synFlood, coldRead]
+        public static let perObject = [nonVIP, establishedV4, establishedV6, gue, sourceIP, fib, roundRobin,
+                                       largeRandom, newFlow, newFlowHalfFull, newFlowMedium, newFlowSmallFull,
+                                       synFlood, coldRead]
         /// New-flow cases into a table of the LRU reference's size: compared with it.
         static let comparedWithLRU: Set<String> = [newFlow, newFlowHalfFull]
     }
@@ -116,8 +117,9 @@ public struct DatapathBench: Sendable {
         var runners = [BenchRunner(id: CaseID.floor, name: "floor (empty XDP program)", program: setups[0].passProgram,
                                    frames: [setups[0].establishedFrame])]
         runners += setups.flatMap(\.runners)
-        runners.append(BenchRunner(id: CaseID.kernelLRU, name: "kernel LRU hash \(Self.label(largeTable)): miss + insert",
-                                   program: reference.programFD, frames: (0..<calls).map { syn.frame(flows.client($0)) }))
+        let lruName = "kernel LRU hash \(Self.label(largeTable)): miss + insert"
+        runners.append(BenchRunner(id: CaseID.kernelLRU, name: lruName, program: reference.programFD,
+                                   frames: (0..<calls).map { syn.frame(flows.client($0)) }))
 
         try inNamespace { try schedule.measure(&runners) }
         withExtendedLifetime((setups, reference, namespace)) {}
@@ -149,5 +151,7 @@ public struct DatapathBench: Sendable {
 }
 
 extension String {
-    fileprivate func replacingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+    fileprivate func replacingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
 }

@@ -13,7 +13,8 @@ final class FIBNamespace {
 
     init() throws {
         let ns = try NetworkNamespace(prefix: "sybench")
-        let gateway = "10.0.0.254", mac = Self.gatewayMAC.bytes.map { String(format: "%02x", $0) }.joined(separator: ":")
+        let gateway = "10.0.0.254"
+        let mac = Self.gatewayMAC.bytes.map { String(format: "%02x", $0) }.joined(separator: ":")
         for argv in [["ip", "link", "add", "syb0", "type", "veth", "peer", "name", "syb1"],
                      ["ip", "link", "set", "syb0", "up"], ["ip", "link", "set", "syb1", "up"],
                      ["ip", "addr", "add", "\(Self.nodeAddress)/24", "dev", "syb0"],
