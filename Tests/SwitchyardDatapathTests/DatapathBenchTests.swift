@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import DatapathModel
 import Testing
 @testable import SwitchyardDatapath
 
@@ -106,5 +107,36 @@ struct DatapathBenchTests {
                 #expect(e[key] != nil, "both-CPUs JSON has \(key)")
             }
         }
+    }
+}
+
+/// The bench's flow and frame makers (pure: no BPF needed).
+struct BenchFlowsTests {
+    /// A patched template is byte for byte the frame the spec would give for that client,
+    /// checksums included.
+    @Test func templateFramesEqualFramesBuiltFromSpecs() throws {
+        let flows = BenchFlows(seed: 3)
+        for spec in [BenchSetup.synSpec, BenchSetup.ackSpec] {
+            let template = try FrameTemplate(spec)
+            for i in [0, 1, 77, 123_456] {
+                let c = flows.client(i)
+                let address = "11.\(c.address >> 16 & 255).\(c.address >> 8 & 255).\(c.address & 255)"
+                let client = spec.replacingOccurrences(of: "11.0.0.1:32768", with: "\(address):\(c.port)")
+                let expected = try PacketSpec.parse(client)
+                #expect(template.frame(c) == expected.frame(), "flow \(i) of \(spec)")
+            }
+        }
+    }
+
+    /// Distinct indices give distinct clients, inside 11.0.0.0/8 and the ephemeral ports.
+    @Test func flowsAreDistinctClients() {
+        let flows = BenchFlows(seed: 9)
+        var seen = Set<UInt64>()
+        for i in 0..<200_000 {
+            let c = flows.client(i)
+            #expect(c.address >> 24 == 11 && c.port >= 32768)
+            seen.insert(UInt64(c.address) << 16 | UInt64(c.port))
+        }
+        #expect(seen.count == 200_000)
     }
 }

@@ -23,6 +23,7 @@ struct BenchRunner: Sendable {
 
     /// Runs the next frame; keeps its kernel-measured duration when `record` is set.
     mutating func call(record: Bool) throws {
+        guard !frames.isEmpty else { throw BPFError("bench case \(name) has no frames to send", errno: EINVAL) }
         let frame = frames[next % frames.count]
         next += 1
         let ns = try BenchCall.run(program: program, frame: frame)
