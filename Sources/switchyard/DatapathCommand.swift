@@ -16,11 +16,12 @@ struct DatapathCommand: ParsableCommand {
 extension DatapathCommand {
     struct Selftest: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run packets through the Swift model and the kernel program (BPF_PROG_TEST_RUN); report every disagreement.",
+            abstract:
+                "Run packets through the Swift model and the kernel program (BPF_PROG_TEST_RUN); report every disagreement.",
             discussion: """
-            Random packets (--packets, --seed) or every frame of a capture (--pcap). Tables come from
-            --config, or a built-in config that uses every service option. Needs root (BPF).
-            """)
+                Random packets (--packets, --seed) or every frame of a capture (--pcap). Tables come from
+                --config, or a built-in config that uses every service option. Needs root (BPF).
+                """)
 
         @Option(help: "Random packets to generate.") var packets: Int = 100_000
         @Option(help: "Seed of the random generator.") var seed: UInt64 = 1
@@ -68,7 +69,8 @@ extension DatapathCommand {
                 }
             }
             var mismatches: [DifferentialHarness.Mismatch] = []
-            var mismatchCount = 0, count = 0
+            var mismatchCount = 0
+            var count = 0
             let started = ContinuousClock.now
             while let frame = frames.next() {
                 if let m = try harness.run(frame) {
@@ -86,9 +88,14 @@ extension DatapathCommand {
                     "source": pcap ?? "random", "kernel_untestable": harness.kernelUntestable,
                     "first_mismatches": mismatches.map(\.description),
                 ]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                print(
+                    String(
+                        decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
+                        as: UTF8.self))
             } else {
-                print("selftest: \(count) packets (\(pcap ?? "random, seed \(seed)")), \(mismatchCount) mismatches, \(harness.kernelUntestable) shorter than Ethernet (model only), \(Int(seconds)) s")
+                print(
+                    "selftest: \(count) packets (\(pcap ?? "random, seed \(seed)")), \(mismatchCount) mismatches, \(harness.kernelUntestable) shorter than Ethernet (model only), \(Int(seconds)) s"
+                )
                 for m in mismatches { print("\n" + m.description) }
             }
             if mismatchCount > 0 { throw ExitCode(1) }
@@ -99,11 +106,11 @@ extension DatapathCommand {
         static let configuration = CommandConfiguration(
             abstract: "Kernel ns/packet per case, net of the harness floor measured in the same run (root).",
             discussion: """
-            Default: every case in block mode (blocks of --block calls of one case after --warmup
-            unrecorded calls, cases rotating block by block), p10 / median / p90 net of the floor,
-            then the fill tests at 100k and 1M flows. --mode cold interleaves call by call instead.
-            --fill N runs only the fill test at N; --both-cpus only the two-CPU comparison.
-            """)
+                Default: every case in block mode (blocks of --block calls of one case after --warmup
+                unrecorded calls, cases rotating block by block), p10 / median / p90 net of the floor,
+                then the fill tests at 100k and 1M flows. --mode cold interleaves call by call instead.
+                --fill N runs only the fill test at N; --both-cpus only the two-CPU comparison.
+                """)
 
         @Option(help: "Recorded samples per case.") var samples: Int = 20000
         @Option(help: "CPU to pin to.") var cpu: Int = 0
@@ -136,9 +143,10 @@ extension DatapathCommand {
                 printError("datapath bench: \(reason)")
                 throw ExitCode(2)
             }
-            let bench = DatapathBench(samples: samples, cpu: cpu, mode: mode, block: block, warmup: warmup,
-                                      objectPath: bpfObject, compareObjectPath: compareObject,
-                                      largeTable: tableCapacity)
+            let bench = DatapathBench(
+                samples: samples, cpu: cpu, mode: mode, block: block, warmup: warmup,
+                objectPath: bpfObject, compareObjectPath: compareObject,
+                largeTable: tableCapacity)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             func show(_ value: some Encodable, _ lines: [String]) throws {

@@ -1,7 +1,8 @@
+import DatapathModel
 import Foundation
 import Glibc
-import DatapathModel
 import Testing
+
 @testable import SwitchyardDatapath
 
 /// The benchmark's plumbing, not its figures (those are printed by `switchyard datapath bench`).
@@ -35,8 +36,9 @@ struct DatapathBenchTests {
         #expect(report.cases.filter { $0.name.hasSuffix(" [B]") }.count == ID.perObject.count)
         for c in report.cases {
             #expect(c.samples == 40, "\(c.name): every sample recorded")
-            #expect(c.gross.p50 > 0 && c.gross.p10 <= c.gross.p50 && c.gross.p50 <= c.gross.p90,
-                    "\(c.name) was measured")
+            #expect(
+                c.gross.p50 > 0 && c.gross.p10 <= c.gross.p50 && c.gross.p50 <= c.gross.p90,
+                "\(c.name) was measured")
             #expect(c.floor == report.floor, "\(c.name) shares the run's floor")
             #expect(c.mode == .block)
         }
@@ -47,15 +49,18 @@ struct DatapathBenchTests {
         #expect(flood.hasPrefix("table 100.00% full"), "\(flood)")
 
         let json = try Self.json(report)
-        for key in ["mode", "cpu", "samples", "block", "warmup", "large_table", "ns_floor_p10", "ns_floor_p50",
-                    "ns_floor_p90", "new_flow_beyond_cold_read_ns", "cases", "fill"] {
+        for key in [
+            "mode", "cpu", "samples", "block", "warmup", "large_table", "ns_floor_p10", "ns_floor_p50",
+            "ns_floor_p90", "new_flow_beyond_cold_read_ns", "cases", "fill",
+        ] {
             #expect(json[key] != nil, "report JSON has \(key)")
         }
         let cases = try #require(json["cases"] as? [[String: Any]])
         #expect(cases.count == report.cases.count)
         for c in cases {
-            #expect(Self.caseKeys.isSubset(of: c.keys),
-                    "\(c["id"] ?? "?") lacks \(Self.caseKeys.subtracting(c.keys))")
+            #expect(
+                Self.caseKeys.isSubset(of: c.keys),
+                "\(c["id"] ?? "?") lacks \(Self.caseKeys.subtracting(c.keys))")
         }
         #expect(cases.first { $0["id"] as? String == ID.newFlow }?["net_p50_over_kernel_lru"] != nil)
         let fills = try #require(json["fill"] as? [[String: Any]])
@@ -74,8 +79,10 @@ struct DatapathBenchTests {
         #expect(fill.bytes >= fill.valueBytes, "memlock covers the values")
         #expect(fill.bytesPerFlow >= 80 && fill.lruBytesPerFlow > 0)
         let json = try Self.json(fill)
-        for key in ["n", "slots", "held", "fraction_held", "memlock_bytes", "value_bytes", "bytes_per_flow", "lru_held",
-                    "lru_fraction_held", "lru_memlock_bytes", "lru_bytes_per_flow"] {
+        for key in [
+            "n", "slots", "held", "fraction_held", "memlock_bytes", "value_bytes", "bytes_per_flow", "lru_held",
+            "lru_fraction_held", "lru_memlock_bytes", "lru_bytes_per_flow",
+        ] {
             #expect(json[key] != nil, "fill JSON has \(key)")
         }
     }

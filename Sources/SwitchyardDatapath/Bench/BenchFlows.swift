@@ -29,8 +29,9 @@ struct BenchFlows: Sendable {
     /// The flow key the datapath makes for flow `i` sent to `vip`:`port` (TCP, 5-tuple service).
     func key(_ i: Int, vip: IPv4Address, port: UInt16) -> FlowKey {
         let c = client(i)
-        return FlowKey(source: .v4(IPv4Address(c.address)), destination: .v4(vip), sourcePort: c.port,
-                       destinationPort: port, proto: 6)
+        return FlowKey(
+            source: .v4(IPv4Address(c.address)), destination: .v4(vip), sourcePort: c.port,
+            destinationPort: port, proto: 6)
     }
 }
 
@@ -53,7 +54,7 @@ struct FrameTemplate: Sendable {
     init(_ spec: String) throws {
         let frame = try PacketSpec.parse(spec).frame()
         guard frame.count >= Self.ipStart + 40, frame[12] == 0x08, frame[13] == 0x00, frame[Self.ipStart] == 0x45,
-              frame[Self.ipStart + 9] == 6
+            frame[Self.ipStart + 9] == 6
         else { throw TemplateError.notIPv4TCP(spec) }
         base = frame
     }
@@ -61,13 +62,15 @@ struct FrameTemplate: Sendable {
     /// The template with this client; everything else as in the spec.
     func frame(address: UInt32, port: UInt16) -> [UInt8] {
         var f = base
-        let ip = Self.ipStart, tcp = Self.ipStart + 20
+        let ip = Self.ipStart
+        let tcp = Self.ipStart + 20
         func word(_ at: Int) -> UInt16 { UInt16(f[at]) << 8 | UInt16(f[at + 1]) }
         func set(_ at: Int, _ value: UInt16) {
             f[at] = UInt8(value >> 8)
             f[at + 1] = UInt8(value & 0xff)
         }
-        var ipSum = word(ip + 10), tcpSum = word(tcp + 16)
+        var ipSum = word(ip + 10)
+        var tcpSum = word(tcp + 16)
         // The source address is covered by both checksums (TCP through its pseudo-header).
         for (offset, new) in [(12, UInt16(address >> 16)), (14, UInt16(address & 0xffff))] {
             let old = word(ip + offset)

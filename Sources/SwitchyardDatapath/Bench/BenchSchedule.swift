@@ -100,8 +100,9 @@ struct CPUPin {
         }
         var mask = [UInt](repeating: 0, count: Self.words)
         mask[cpu / UInt.bitWidth] = 1 << UInt(cpu % UInt.bitWidth)
-        try BPFError.check(sched_setaffinity(0, UInt(Self.words * MemoryLayout<UInt>.size), mask),
-                           "pin to CPU \(cpu) (is it online?)")
+        try BPFError.check(
+            sched_setaffinity(0, UInt(Self.words * MemoryLayout<UInt>.size), mask),
+            "pin to CPU \(cpu) (is it online?)")
     }
 
     func restore() {

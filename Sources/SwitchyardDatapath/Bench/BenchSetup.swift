@@ -30,22 +30,27 @@ final class BenchSetup {
     static func config(fixedMACs: Bool = true) -> SwitchyardConfig {
         let v4 = (1...16).map { Backend(address: .v4(IPv4Address(10, 1, 0, UInt8($0))), port: 80) }
         let v6 = (1...16).map { Backend(address: .v6(IPv6Address("fd00:1::\($0)")!), port: 80) }
-        let node = NodeSettings(name: "bench", ipv4Source: FIBNamespace.nodeAddress,
-                                ipv6Source: IPv6Address("fd00::11"),
-                                sourceMAC: fixedMACs ? MACAddress("02:00:00:00:00:11") : nil,
-                                nextHopMAC: fixedMACs ? MACAddress("02:00:00:00:00:fe") : nil)
+        let node = NodeSettings(
+            name: "bench", ipv4Source: FIBNamespace.nodeAddress,
+            ipv6Source: IPv6Address("fd00::11"),
+            sourceMAC: fixedMACs ? MACAddress("02:00:00:00:00:11") : nil,
+            nextHopMAC: fixedMACs ? MACAddress("02:00:00:00:00:fe") : nil)
         let tcp80 = { (vip: String) in ServiceKey(vip: IPAddress(vip)!, port: 80, proto: .tcp) }
-        return SwitchyardConfig(node: node, services: [
-            Service(name: "v4", key: tcp80("10.200.0.10"), backends: v4),
-            Service(name: "v6", key: tcp80("2001:db8:200::10"), backends: v6),
-            Service(name: "gue", key: tcp80("10.200.0.11"), encap: .gue, backends: v4),
-            Service(name: "src", key: tcp80("10.200.0.12"), flowKey: .sourceIP, backends: v4),
-        ])
+        return SwitchyardConfig(
+            node: node,
+            services: [
+                Service(name: "v4", key: tcp80("10.200.0.10"), backends: v4),
+                Service(name: "v6", key: tcp80("2001:db8:200::10"), backends: v6),
+                Service(name: "gue", key: tcp80("10.200.0.11"), encap: .gue, backends: v4),
+                Service(name: "src", key: tcp80("10.200.0.12"), flowKey: .sourceIP, backends: v4),
+            ])
     }
 
     /// A loaded LB program with the bench services; `evictIdle` in jiffies (0: always the oldest).
-    static func datapath(capacity: Int, object: String?, fixedMACs: Bool = true,
-                         evictIdle: UInt32 = 0) throws -> LBDatapath {
+    static func datapath(
+        capacity: Int, object: String?, fixedMACs: Bool = true,
+        evictIdle: UInt32 = 0
+    ) throws -> LBDatapath {
         let d = try LBDatapath(options: .init(flowCapacity: capacity, objectPath: object))
         let tables = DatapathTables(config: config(fixedMACs: fixedMACs))
         try DatapathWriter(datapath: d, evictIdle: evictIdle).apply(tables)
@@ -71,21 +76,29 @@ final class BenchSetup {
         try d.events.lookupPerCPU(UInt32(event.rawValue), as: UInt64.self)?.reduce(0, +) ?? 0
     }
 
-    init(object: String?, label: String, bench: DatapathBench, calls: Int, largeFilled: LBDatapath?,
-         namespace: FIBNamespace?, namespaceError: String?) throws {
-        let large = bench.largeTable, sizeLabel = DatapathBench.label(large)
+    init(
+        object: String?, label: String, bench: DatapathBench, calls: Int, largeFilled: LBDatapath?,
+        namespace: FIBNamespace?, namespaceError: String?
+    ) throws {
+        let large = bench.largeTable
+        let sizeLabel = DatapathBench.label(large)
         let idSuffix = label.isEmpty ? "" : "_b"
-        let syn = try FrameTemplate(Self.synSpec), ack = try FrameTemplate(Self.ackSpec)
+        let syn = try FrameTemplate(Self.synSpec)
+        let ack = try FrameTemplate(Self.ackSpec)
         let frame = { (spec: String) in try PacketSpec.parse(spec).frame() }
         func fresh(_ seed: UInt64, from start: Int = 0) -> [[UInt8]] {
             let flows = BenchFlows(seed: seed)
             return (start..<start + calls).map { syn.frame(flows.client($0)) }
         }
         var runners: [BenchRunner] = []
-        func add(_ id: String, _ name: String, _ d: LBDatapath, _ frames: [[UInt8]], program: Int32? = nil,
-                 note: String? = nil) {
-            runners.append(BenchRunner(id: id + idSuffix, name: name + label, program: program ?? d.programFD,
-                                       frames: frames, note: note))
+        func add(
+            _ id: String, _ name: String, _ d: LBDatapath, _ frames: [[UInt8]], program: Int32? = nil,
+            note: String? = nil
+        ) {
+            runners.append(
+                BenchRunner(
+                    id: id + idSuffix, name: name + label, program: program ?? d.programFD,
+                    frames: frames, note: note))
         }
         typealias ID = DatapathBench.CaseID
 
@@ -109,11 +122,13 @@ final class BenchSetup {
         let fibNote = try Self.checkFIB(fibTable, frame: established, namespace: namespace, error: namespaceError)
 
         // The large table holding N random flows (the fill test's, when it ran at this size).
-        let filled = try largeFilled ?? {
-            let d = try Self.datapath(capacity: large, object: object)
-            try Self.preload(d, BenchFlows(seed: Seed.fill), 0..<large)
-            return d
-        }()
+        let filled =
+            try largeFilled
+            ?? {
+                let d = try Self.datapath(capacity: large, object: object)
+                try Self.preload(d, BenchFlows(seed: Seed.fill), 0..<large)
+                return d
+            }()
         var held: [(address: UInt32, port: UInt16)] = []
         try FlowTable(datapath: filled).scan { key, _, _ in
             if case .v4(let a) = key.source { held.append((a.value, key.sourcePort)) }
@@ -135,22 +150,29 @@ final class BenchSetup {
         add(ID.gue, "GUE established", main, [gue])
         add(ID.sourceIP, "sourceIP key established", main, [source])
         add(ID.fib, "established v4, MACs by bpf_fib_lookup", fibTable, [established], note: fibNote)
-        add(ID.roundRobin, "established, 10k flows round-robin", main,
+        add(
+            ID.roundRobin, "established, 10k flows round-robin", main,
             (0..<Self.roundRobinFlows).map { ack.frame(rr.client($0)) },
             note: rrMissing == 0 ? nil : "\(rrMissing) of the 10k flows were not held: their packets insert")
-        add(ID.largeRandom, "established, \(sizeLabel) random flows (\(sizeLabel) table)", filled,
+        add(
+            ID.largeRandom, "established, \(sizeLabel) random flows (\(sizeLabel) table)", filled,
             sample.map(ack.frame), note: "random picks among the \(held.count) flows held")
         add(ID.newFlow, "new flow (SYN + insert), \(sizeLabel) table", main, fresh(Seed.newFlow))
-        add(ID.newFlowHalfFull, "new flow, half-full \(sizeLabel) table (\(DatapathBench.label(large / 2)))", half,
+        add(
+            ID.newFlowHalfFull, "new flow, half-full \(sizeLabel) table (\(DatapathBench.label(large / 2)))", half,
             fresh(Seed.halfFull, from: large / 2))
         add(ID.newFlowMedium, "new flow, 64K-entry table", medium, fresh(Seed.medium))
-        add(ID.newFlowSmallFull, "new flow, full 4096-entry table (evicts)", small,
+        add(
+            ID.newFlowSmallFull, "new flow, full 4096-entry table (evicts)", small,
             fresh(Seed.small, from: 2 * Self.slots(small)))
-        add(ID.synFlood, "spoofed SYN flood, full \(sizeLabel) table (live flows)", flood,
+        add(
+            ID.synFlood, "spoofed SYN flood, full \(sizeLabel) table (live flows)", flood,
             fresh(Seed.flood, from: floodNext),
-            note: String(format: "table %.2f%% full; every flow counts as live (evict-idle beyond the run)",
-                         100 * Double(floodHeld) / Double(Self.slots(flood))))
-        add(ID.coldRead, "one flow-set read, \(sizeLabel) table (memory)", main, fresh(Seed.coldRead),
+            note: String(
+                format: "table %.2f%% full; every flow counts as live (evict-idle beyond the run)",
+                100 * Double(floodHeld) / Double(Self.slots(flood))))
+        add(
+            ID.coldRead, "one flow-set read, \(sizeLabel) table (memory)", main, fresh(Seed.coldRead),
             program: main.coldReadProgramFD)
         self.runners = runners
         datapaths = [main, fibTable, filled, half, small, medium, flood]
@@ -163,10 +185,13 @@ final class BenchSetup {
     /// their ways. Returns the table, the first flow index not used, and the entries held.
     static func fullOfLiveFlows(capacity: Int, object: String?) throws -> (LBDatapath, next: Int, held: Int) {
         let d = try datapath(capacity: capacity, object: object, evictIdle: UInt32(Int32.max))
-        let flows = BenchFlows(seed: Seed.flood), syn = try FrameTemplate(synSpec)
-        let sets = Int(d.flowSetMask) + 1, ways = UInt8(SY_FLOW_WAYS)
+        let flows = BenchFlows(seed: Seed.flood)
+        let syn = try FrameTemplate(synSpec)
+        let sets = Int(d.flowSetMask) + 1
+        let ways = UInt8(SY_FLOW_WAYS)
         var fill = [UInt8](repeating: 0, count: sets)
-        var full = 0, i = 0
+        var full = 0
+        var i = 0
         while full < sets && i < sets * 64 {
             let set = Int(sy_flow_set_index(flows.key(i, vip: vip, port: 80).hash, d.flowSetMask))
             if fill[set] < ways {
@@ -187,7 +212,8 @@ final class BenchSetup {
         let missed = try events(d, SY_EVENT_FIB_MISS) - misses
         let answered = out.action == TestRun.xdpTX && Array(out.output.prefix(6)) == FIBNamespace.gatewayMAC.bytes
         if answered, namespace != nil { return "FIB answered from the bench's private namespace (neighbour MAC set)" }
-        let place = namespace == nil
+        let place =
+            namespace == nil
             ? "the calling namespace (no private one: \(error ?? "unknown"))" : "the private namespace"
         return "FALLBACK: no FIB answer in \(place), \(missed) fib_miss; MACs swapped, so this measures the fallback"
     }

@@ -13,22 +13,29 @@ extension DatapathBench {
         let table = try BenchSetup.datapath(capacity: largeTable, object: objectPath)
         let established = try PacketSpec.parse("tcp 10.0.1.2:40000 > 10.200.0.10:80 A len=64").frame()
         _ = try BenchCall.run(program: table.programFD, frame: established)
-        let syn = try FrameTemplate(BenchSetup.synSpec), flows = BenchFlows(seed: BenchSetup.Seed.newFlow)
+        let syn = try FrameTemplate(BenchSetup.synSpec)
+        let flows = BenchFlows(seed: BenchSetup.Seed.newFlow)
         // Run 0 is the CPU alone; runs 1... the threads together; each draws distinct new flows.
         @Sendable func runners(_ run: Int) -> [BenchRunner] {
-            [BenchRunner(id: CaseID.floor, name: "floor (empty XDP program)", program: table.passProgramFD,
-                         frames: [established]),
-             BenchRunner(id: CaseID.establishedV4, name: "established v4", program: table.programFD,
-                         frames: [established]),
-             BenchRunner(id: CaseID.newFlow, name: "new flow (SYN + insert), \(Self.label(largeTable)) table",
-                         program: table.programFD,
-                         frames: (run * calls..<(run + 1) * calls).map { syn.frame(flows.client($0)) })]
+            [
+                BenchRunner(
+                    id: CaseID.floor, name: "floor (empty XDP program)", program: table.passProgramFD,
+                    frames: [established]),
+                BenchRunner(
+                    id: CaseID.establishedV4, name: "established v4", program: table.programFD,
+                    frames: [established]),
+                BenchRunner(
+                    id: CaseID.newFlow, name: "new flow (SYN + insert), \(Self.label(largeTable)) table",
+                    program: table.programFD,
+                    frames: (run * calls..<(run + 1) * calls).map { syn.frame(flows.client($0)) }),
+            ]
         }
         func cases(_ measured: [BenchRunner]) -> [Case] {
             let floor = Percentiles(measured[0].gross)
             return measured.dropFirst().map {
-                Case(id: $0.id, name: $0.name, mode: .block, samples: $0.gross.count, gross: Percentiles($0.gross),
-                     floor: floor)
+                Case(
+                    id: $0.id, name: $0.name, mode: .block, samples: $0.gross.count, gross: Percentiles($0.gross),
+                    floor: floor)
             }
         }
 
@@ -52,8 +59,9 @@ extension DatapathBench {
         let together = try results.map { try $0.get() }.map(cases)
         let aloneCases = cases(alone)
         let entries = aloneCases.indices.map { i in
-            BothCPUs.Entry(id: aloneCases[i].id, name: aloneCases[i].name, alone: aloneCases[i],
-                           together: together.map { $0[i] })
+            BothCPUs.Entry(
+                id: aloneCases[i].id, name: aloneCases[i].name, alone: aloneCases[i],
+                together: together.map { $0[i] })
         }
         withExtendedLifetime(table) {}
         return BothCPUs(cpus: cpus, samples: samples, block: block, warmup: warmup, entries: entries)
@@ -67,11 +75,13 @@ enum PinnedThreads {
         let done = DispatchSemaphore(value: 0)
         for (index, cpu) in cpus.enumerated() {
             let thread = Thread {
-                box.set(index, Result {
-                    let pin = try CPUPin(cpu: cpu)
-                    defer { pin.restore() }
-                    return try body(index)
-                })
+                box.set(
+                    index,
+                    Result {
+                        let pin = try CPUPin(cpu: cpu)
+                        defer { pin.restore() }
+                        return try body(index)
+                    })
                 done.signal()
             }
             thread.start()

@@ -19,10 +19,11 @@ extension DatapathBench {
         let lru = try ReferenceLRU(maxEntries: n)
         let syn = try FrameTemplate(BenchSetup.synSpec)
         for i in 0..<n { _ = try BenchCall.run(program: lru.programFD, frame: syn.frame(flows.client(i))) }
-        let fill = Fill(flows: n, slots: BenchSetup.slots(table), held: held,
-                        bytes: MapMemory.memlock(fd: table.flows.fd) ?? 0,
-                        valueBytes: try MapMemory.valueBytes(fd: table.flows.fd),
-                        lruHeld: try lru.count(), lruBytes: MapMemory.memlock(fd: lru.mapFD) ?? 0)
+        let fill = Fill(
+            flows: n, slots: BenchSetup.slots(table), held: held,
+            bytes: MapMemory.memlock(fd: table.flows.fd) ?? 0,
+            valueBytes: try MapMemory.valueBytes(fd: table.flows.fd),
+            lruHeld: try lru.count(), lruBytes: MapMemory.memlock(fd: lru.mapFD) ?? 0)
         return (fill, table)
     }
 }

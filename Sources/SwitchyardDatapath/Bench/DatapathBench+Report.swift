@@ -43,10 +43,18 @@ extension DatapathBench {
         public var ratioToLRU: Double?
 
         enum CodingKeys: String, CodingKey {
-            case id, name = "case", mode, samples, note
-            case grossP10 = "ns_gross_p10", grossP50 = "ns_gross_p50", grossP90 = "ns_gross_p90"
-            case floorP10 = "ns_floor_p10", floorP50 = "ns_floor_p50", floorP90 = "ns_floor_p90"
-            case netP10 = "ns_net_p10", netP50 = "ns_net_p50", netP90 = "ns_net_p90"
+            case id
+            case name = "case"
+            case mode, samples, note
+            case grossP10 = "ns_gross_p10"
+            case grossP50 = "ns_gross_p50"
+            case grossP90 = "ns_gross_p90"
+            case floorP10 = "ns_floor_p10"
+            case floorP50 = "ns_floor_p50"
+            case floorP90 = "ns_floor_p90"
+            case netP10 = "ns_net_p10"
+            case netP50 = "ns_net_p50"
+            case netP90 = "ns_net_p90"
             case ratioToLRU = "net_p50_over_kernel_lru"
         }
 
@@ -58,8 +66,10 @@ extension DatapathBench {
             try c.encode(samples, forKey: .samples)
             try c.encodeIfPresent(note, forKey: .note)
             try c.encodeIfPresent(ratioToLRU, forKey: .ratioToLRU)
-            for (p, keys) in [(gross, (CodingKeys.grossP10, CodingKeys.grossP50, CodingKeys.grossP90)),
-                              (floor, (.floorP10, .floorP50, .floorP90)), (net, (.netP10, .netP50, .netP90))] {
+            for (p, keys) in [
+                (gross, (CodingKeys.grossP10, CodingKeys.grossP50, CodingKeys.grossP90)),
+                (floor, (.floorP10, .floorP50, .floorP90)), (net, (.netP10, .netP50, .netP90)),
+            ] {
                 try c.encode(p.p10, forKey: keys.0)
                 try c.encode(p.p50, forKey: keys.1)
                 try c.encode(p.p90, forKey: keys.2)
@@ -85,9 +95,15 @@ extension DatapathBench {
         public var lruBytesPerFlow: Double { flows > 0 ? Double(lruBytes) / Double(flows) : 0 }
 
         enum CodingKeys: String, CodingKey {
-            case flows = "n", slots, held, fractionHeld = "fraction_held", bytes = "memlock_bytes"
-            case valueBytes = "value_bytes", bytesPerFlow = "bytes_per_flow", lruHeld = "lru_held"
-            case lruFractionHeld = "lru_fraction_held", lruBytes = "lru_memlock_bytes"
+            case flows = "n"
+            case slots, held
+            case fractionHeld = "fraction_held"
+            case bytes = "memlock_bytes"
+            case valueBytes = "value_bytes"
+            case bytesPerFlow = "bytes_per_flow"
+            case lruHeld = "lru_held"
+            case lruFractionHeld = "lru_fraction_held"
+            case lruBytes = "lru_memlock_bytes"
             case lruBytesPerFlow = "lru_bytes_per_flow"
         }
 
@@ -128,8 +144,13 @@ extension DatapathBench {
         }
 
         enum CodingKeys: String, CodingKey {
-            case mode, cpu, samples, block, warmup, largeTable = "large_table", cases, fills = "fill"
-            case floorP10 = "ns_floor_p10", floorP50 = "ns_floor_p50", floorP90 = "ns_floor_p90"
+            case mode, cpu, samples, block, warmup
+            case largeTable = "large_table"
+            case cases
+            case fills = "fill"
+            case floorP10 = "ns_floor_p10"
+            case floorP50 = "ns_floor_p50"
+            case floorP90 = "ns_floor_p90"
             case beyondColdRead = "new_flow_beyond_cold_read_ns"
         }
 
@@ -168,8 +189,13 @@ extension DatapathBench {
             static func mpps(_ c: Case) -> Double { c.net.p50 > 0 ? 1e3 / c.net.p50 : 0 }
 
             enum CodingKeys: String, CodingKey {
-                case id, name = "case", alone, together = "per_cpu", aloneMpps = "alone_mpps"
-                case togetherMpps = "combined_mpps", scaling
+                case id
+                case name = "case"
+                case alone
+                case together = "per_cpu"
+                case aloneMpps = "alone_mpps"
+                case togetherMpps = "combined_mpps"
+                case scaling
             }
 
             public func encode(to encoder: Encoder) throws {

@@ -16,10 +16,12 @@ extension DatapathBench.Mode {
 extension DatapathBench.Report {
     /// The report as printed by `switchyard datapath bench`.
     public var lines: [String] {
-        var out = ["XDP LB program, BPF_PROG_TEST_RUN repeat=1, CPU \(cpu), \(samples) samples per case",
-                   mode.describe(block: block, warmup: warmup),
-                   "floor (empty XDP program, same schedule): \(percentiles(floor)) ns",
-                   pad("", 52) + "net ns:  p10   p50   p90  gross p50"]
+        var out = [
+            "XDP LB program, BPF_PROG_TEST_RUN repeat=1, CPU \(cpu), \(samples) samples per case",
+            mode.describe(block: block, warmup: warmup),
+            "floor (empty XDP program, same schedule): \(percentiles(floor)) ns",
+            pad("", 52) + "net ns:  p10   p50   p90  gross p50",
+        ]
         for c in cases {
             let figures = "\(num(c.net.p10)) \(num(c.net.p50)) \(num(c.net.p90))  \(num(c.gross.p50))"
             out.append("  " + pad(c.name, 50) + "  " + figures)
@@ -43,10 +45,12 @@ extension DatapathBench.Report {
 
 extension DatapathBench.Fill {
     public var line: String {
-        let ours = String(format: "Switchyard %d slots, held %d (%.1f%%), %.1f B/flow (memlock %d B, values %d B)",
-                          slots, held, 100 * fractionHeld, bytesPerFlow, bytes, valueBytes)
-        let lru = String(format: "kernel LRU held %d (%.1f%%), %.1f B/flow (memlock %d B)",
-                         lruHeld, 100 * lruFractionHeld, lruBytesPerFlow, lruBytes)
+        let ours = String(
+            format: "Switchyard %d slots, held %d (%.1f%%), %.1f B/flow (memlock %d B, values %d B)",
+            slots, held, 100 * fractionHeld, bytesPerFlow, bytes, valueBytes)
+        let lru = String(
+            format: "kernel LRU held %d (%.1f%%), %.1f B/flow (memlock %d B)",
+            lruHeld, 100 * lruFractionHeld, lruBytesPerFlow, lruBytes)
         return "  N=\(DatapathBench.label(flows)): \(ours) | \(lru)"
     }
 }
@@ -54,14 +58,18 @@ extension DatapathBench.Fill {
 extension DatapathBench.BothCPUs {
     public var lines: [String] {
         let list = cpus.map(String.init).joined(separator: " and ")
-        var out = ["CPU \(cpus.first ?? 0) alone, then CPUs \(list) at once (one shared table), "
-                    + "\(samples) samples per case and CPU",
-                   DatapathBench.Mode.block.describe(block: block, warmup: warmup)]
+        var out = [
+            "CPU \(cpus.first ?? 0) alone, then CPUs \(list) at once (one shared table), "
+                + "\(samples) samples per case and CPU",
+            DatapathBench.Mode.block.describe(block: block, warmup: warmup),
+        ]
         for e in entries {
             let perCPU = zip(cpus, e.together).map { "CPU \($0.0) \(percentiles($0.1.net))" }.joined(separator: "; ")
             out.append("  \(e.name), net ns: alone \(percentiles(e.alone.net)); together \(perCPU)")
-            out.append(String(format: "      rate (program only, 1e9/net p50): one CPU %.2f Mpps, together %.2f Mpps"
-                                  + " = %.2f× one CPU", e.aloneMpps, e.togetherMpps, e.scaling))
+            out.append(
+                String(
+                    format: "      rate (program only, 1e9/net p50): one CPU %.2f Mpps, together %.2f Mpps"
+                        + " = %.2f× one CPU", e.aloneMpps, e.togetherMpps, e.scaling))
         }
         return out
     }

@@ -38,9 +38,11 @@ public struct DatapathBench: Sendable {
     /// Fill tests of a default run (N random flows into a table of capacity N).
     public var fillSizes: [Int]
 
-    public init(samples: Int = 20000, cpu: Int = 0, mode: Mode = .block, block: Int = 4000, warmup: Int = 1000,
-                objectPath: String? = nil, compareObjectPath: String? = nil, largeTable: Int = 1_000_000,
-                fillSizes: [Int] = [100_000, 1_000_000]) {
+    public init(
+        samples: Int = 20000, cpu: Int = 0, mode: Mode = .block, block: Int = 4000, warmup: Int = 1000,
+        objectPath: String? = nil, compareObjectPath: String? = nil, largeTable: Int = 1_000_000,
+        fillSizes: [Int] = [100_000, 1_000_000]
+    ) {
         self.samples = samples
         self.cpu = cpu
         self.mode = mode
@@ -72,9 +74,11 @@ public struct DatapathBench: Sendable {
         public static let kernelLRU = "kernel_lru"
 
         /// Every case of one BPF object, in the order they run.
-        public static let perObject = [nonVIP, establishedV4, establishedV6, gue, sourceIP, fib, roundRobin,
-                                       largeRandom, newFlow, newFlowHalfFull, newFlowMedium, newFlowSmallFull,
-                                       synFlood, coldRead]
+        public static let perObject = [
+            nonVIP, establishedV4, establishedV6, gue, sourceIP, fib, roundRobin,
+            largeRandom, newFlow, newFlowHalfFull, newFlowMedium, newFlowSmallFull,
+            synFlood, coldRead,
+        ]
         /// New-flow cases into a table of the LRU reference's size: compared with it.
         static let comparedWithLRU: Set<String> = [newFlow, newFlowHalfFull]
     }
@@ -95,7 +99,8 @@ public struct DatapathBench: Sendable {
             if n == largeTable { largeFilled = table }
         }
         // A namespace whose FIB answers for the backends; without one the FIB case says what it got.
-        let namespace: FIBNamespace?, namespaceError: String?
+        let namespace: FIBNamespace?
+        let namespaceError: String?
         do {
             (namespace, namespaceError) = (try FIBNamespace(), nil)
         } catch {
@@ -106,36 +111,45 @@ public struct DatapathBench: Sendable {
         var setups: [BenchSetup] = []
         for (object, label) in [(objectPath, ""), (compareObjectPath, " [B]")] where label.isEmpty || object != nil {
             let large = setups.isEmpty ? largeFilled : nil
-            setups.append(try inNamespace {
-                try BenchSetup(object: object, label: label, bench: self, calls: calls, largeFilled: large,
-                               namespace: namespace, namespaceError: namespaceError)
-            })
+            setups.append(
+                try inNamespace {
+                    try BenchSetup(
+                        object: object, label: label, bench: self, calls: calls, largeFilled: large,
+                        namespace: namespace, namespaceError: namespaceError)
+                })
         }
         let reference = try ReferenceLRU(maxEntries: largeTable)
         let flows = BenchFlows(seed: BenchSetup.Seed.lru)
         let syn = try FrameTemplate(BenchSetup.synSpec)
-        var runners = [BenchRunner(id: CaseID.floor, name: "floor (empty XDP program)", program: setups[0].passProgram,
-                                   frames: [setups[0].establishedFrame])]
+        var runners = [
+            BenchRunner(
+                id: CaseID.floor, name: "floor (empty XDP program)", program: setups[0].passProgram,
+                frames: [setups[0].establishedFrame])
+        ]
         runners += setups.flatMap(\.runners)
         let lruName = "kernel LRU hash \(Self.label(largeTable)): miss + insert"
-        runners.append(BenchRunner(id: CaseID.kernelLRU, name: lruName, program: reference.programFD,
-                                   frames: (0..<calls).map { syn.frame(flows.client($0)) }))
+        runners.append(
+            BenchRunner(
+                id: CaseID.kernelLRU, name: lruName, program: reference.programFD,
+                frames: (0..<calls).map { syn.frame(flows.client($0)) }))
 
         try inNamespace { try schedule.measure(&runners) }
         withExtendedLifetime((setups, reference, namespace)) {}
 
         let floor = Percentiles(runners[0].gross)
         var cases = runners.dropFirst().map {
-            Case(id: $0.id, name: $0.name, mode: mode, samples: $0.gross.count, gross: Percentiles($0.gross),
-                 floor: floor, note: $0.note)
+            Case(
+                id: $0.id, name: $0.name, mode: mode, samples: $0.gross.count, gross: Percentiles($0.gross),
+                floor: floor, note: $0.note)
         }
         if let lru = cases.last(where: { $0.id == CaseID.kernelLRU }), lru.net.p50 > 0 {
             for i in cases.indices where CaseID.comparedWithLRU.contains(cases[i].id.replacingSuffix("_b")) {
                 cases[i].ratioToLRU = cases[i].net.p50 / lru.net.p50
             }
         }
-        return Report(mode: mode, cpu: cpu, samples: samples, block: block, warmup: warmup, largeTable: largeTable,
-                      floor: floor, cases: cases, fills: fills)
+        return Report(
+            mode: mode, cpu: cpu, samples: samples, block: block, warmup: warmup, largeTable: largeTable,
+            floor: floor, cases: cases, fills: fills)
     }
 
     /// "1M", "500k", "64K"-style sizes for case names.

@@ -15,12 +15,14 @@ final class FIBNamespace {
         let ns = try NetworkNamespace(prefix: "sybench")
         let gateway = "10.0.0.254"
         let mac = Self.gatewayMAC.bytes.map { String(format: "%02x", $0) }.joined(separator: ":")
-        for argv in [["ip", "link", "add", "syb0", "type", "veth", "peer", "name", "syb1"],
-                     ["ip", "link", "set", "syb0", "up"], ["ip", "link", "set", "syb1", "up"],
-                     ["ip", "addr", "add", "\(Self.nodeAddress)/24", "dev", "syb0"],
-                     ["ip", "neigh", "replace", gateway, "lladdr", mac, "dev", "syb0", "nud", "permanent"],
-                     ["ip", "route", "add", "10.1.0.0/16", "via", gateway, "dev", "syb0"],
-                     ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]] {
+        for argv in [
+            ["ip", "link", "add", "syb0", "type", "veth", "peer", "name", "syb1"],
+            ["ip", "link", "set", "syb0", "up"], ["ip", "link", "set", "syb1", "up"],
+            ["ip", "addr", "add", "\(Self.nodeAddress)/24", "dev", "syb0"],
+            ["ip", "neigh", "replace", gateway, "lladdr", mac, "dev", "syb0", "nud", "permanent"],
+            ["ip", "route", "add", "10.1.0.0/16", "via", gateway, "dev", "syb0"],
+            ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
+        ] {
             try ns.exec(argv)
         }
         namespace = ns

@@ -12,9 +12,9 @@ final class ReferenceLRU {
     init(maxEntries: Int) throws {
         let object = try openBPFObject(EmbeddedObject.reference.bytes, "reference")
         guard let map = bpf_object__find_map_by_name(object, "sy_reference_lru"),
-              bpf_map__set_max_entries(map, UInt32(clamping: maxEntries)) == 0,
-              bpf_object__load(object) == 0,
-              let program = bpf_object__find_program_by_name(object, "switchyard_reference_lru")
+            bpf_map__set_max_entries(map, UInt32(clamping: maxEntries)) == 0,
+            bpf_object__load(object) == 0,
+            let program = bpf_object__find_program_by_name(object, "switchyard_reference_lru")
         else {
             let error = Glibc.errno
             bpf_object__close(object)
@@ -29,7 +29,8 @@ final class ReferenceLRU {
 
     /// Entries present: a walk of the keys.
     func count() throws -> Int {
-        var key = [UInt8](repeating: 0, count: 64), next = [UInt8](repeating: 0, count: 64)
+        var key = [UInt8](repeating: 0, count: 64)
+        var next = [UInt8](repeating: 0, count: 64)
         var count = 0
         var rc = bpf_map_get_next_key(mapFD, nil, &next)
         while rc == 0 {
