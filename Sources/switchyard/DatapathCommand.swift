@@ -17,8 +17,7 @@ extension DatapathCommand {
     struct Selftest: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Run packets through the Swift model and the kernel program (BPF_PROG_TEST_RUN); report "
-                + "every disagreement.",
+                "Run packets through the Swift model and the kernel program (BPF_PROG_TEST_RUN); report every disagreement.",
             discussion: """
                 Random packets (--packets, --seed) or every frame of a capture (--pcap). Tables come from
                 --config, or a built-in config that uses every service option. Needs root (BPF).
@@ -95,9 +94,7 @@ extension DatapathCommand {
                         as: UTF8.self))
             } else {
                 print(
-                    "selftest: \(count) packets (\(pcap ?? "random, seed \(seed)")), \(mismatchCount) "
-                        + "mismatches, \(harness.kernelUntestable) shorter than Ethernet (model only), "
-                        + "\(Int(seconds)) s"
+                    "selftest: \(count) packets (\(pcap ?? "random, seed \(seed)")), \(mismatchCount) mismatches, \(harness.kernelUntestable) shorter than Ethernet (model only), \(Int(seconds)) s"
                 )
                 for m in mismatches { print("\n" + m.description) }
             }
@@ -107,52 +104,66 @@ extension DatapathCommand {
 
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Kernel ns/packet per case, net of the harness floor measured in the same run (root).")
+            abstract: "Kernel ns/packet per case, net of the harness floor measured in the same run (root).",
+            discussion: """
+                Default: every case in block mode (blocks of --block calls of one case after --warmup
+                unrecorded calls, cases rotating block by block), p10 / median / p90 net of the floor,
+                then the fill tests at 100k and 1M flows. --mode cold interleaves call by call instead.
+                --fill N runs only the fill test at N; --both-cpus only the two-CPU comparison.
+                """)
 
-        @Option(help: "Samples per case (medians are reported).") var samples: Int = 20000
+        @Option(help: "Recorded samples per case.") var samples: Int = 20000
         @Option(help: "CPU to pin to.") var cpu: Int = 0
+        @Option(help: "block (default) or cold (call-by-call interleaving of the cases).")
+        var mode: DatapathBench.Mode = .block
+        @Option(help: "Block mode: recorded calls of one case in a row.") var block: Int = 4000
+        @Option(help: "Block mode: unrecorded warm-up calls before each block.") var warmup: Int = 1000
+        @Option(help: "Configured capacity of the large tables and the kernel LRU reference.")
+        var tableCapacity: Int = 1_000_000
         @Option(help: "Load this BPF object instead of the embedded one (for comparing builds).") var bpfObject: String?
-        @Option(help: "Also measure this BPF object, interleaved in the same run (cases marked [B]).")
-        var compareObject: String?
-        @Option(help: "Flows written into the 1M-entry table before measuring.") var preload: Int = 0
-        @Flag(help: "Print JSON: one object per case.") var json = false
+        @Option(help: "Also measure this BPF object in the same run (cases marked [B]).") var compareObject: String?
+        @Option(help: "Only the fill test: N random flows into tables of capacity N.") var fill: Int?
+        @Flag(help: "Only the established and new-flow cases, on CPUs 0 and 1 at once and on CPU 0 alone.")
+        var bothCpus = false
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            guard samples > 0, block > 0, warmup >= 0 else {
+                throw ValidationError("--samples and --block must be positive, --warmup not negative")
+            }
+            guard tableCapacity >= 4096 else { throw ValidationError("--table-capacity must be at least 4096") }
+            if let fill, fill < 1 { throw ValidationError("--fill needs at least one flow") }
+            guard fill == nil || !bothCpus else {
+                throw ValidationError("--fill and --both-cpus are separate runs: give one")
+            }
+        }
 
         func run() throws {
             if let reason = Privileges.bpfUnavailableReason() {
                 printError("datapath bench: \(reason)")
                 throw ExitCode(2)
             }
-            let cases = try DatapathBench(
-                samples: samples, cpu: cpu, objectPath: bpfObject, compareObjectPath: compareObject, preload: preload
-            ).run()
-            if json {
-                let objects = cases.map {
-                    ["case": $0.name, "ns_gross": $0.grossNs, "ns_floor": $0.floorNs, "ns_net": $0.netNs]
-                        as [String: Any]
-                }
-                print(
-                    String(
-                        decoding: try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted]),
-                        as: UTF8.self))
+            let bench = DatapathBench(
+                samples: samples, cpu: cpu, mode: mode, block: block, warmup: warmup,
+                objectPath: bpfObject, compareObjectPath: compareObject,
+                largeTable: tableCapacity)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            func show(_ value: some Encodable, _ lines: [String]) throws {
+                print(json ? String(decoding: try encoder.encode(value), as: UTF8.self) : lines.joined(separator: "\n"))
+            }
+            if let fill {
+                let result = try bench.fill(fill)
+                try show(result, [result.line])
+            } else if bothCpus {
+                let result = try bench.bothCPUs()
+                try show(result, result.lines)
             } else {
-                print("XDP LB program, BPF_PROG_TEST_RUN, repeat=1, median of \(samples) per case, CPU \(cpu)")
-                print("  floor (empty XDP program, same harness): \(Int(cases.first?.floorNs ?? 0)) ns")
-                for c in cases {
-                    print(
-                        "  \(c.name.padding(toLength: 36, withPad: " ", startingAt: 0)) gross "
-                            + "\(String(format: "%5.0f", c.grossNs))  net \(String(format: "%5.0f", c.netNs)) ns"
-                    )
-                }
-                for c in cases where c.name.hasPrefix(DatapathBench.coldRead) {
-                    let label = String(c.name.dropFirst(DatapathBench.coldRead.count))
-                    if let newFlow = cases.first(where: { $0.name == "new flow (SYN + insert)" + label }) {
-                        print(
-                            "  new flow\(label) beyond its one cold read: "
-                                + "\(String(format: "%.0f", newFlow.grossNs - c.grossNs)) ns"
-                        )
-                    }
-                }
+                let report = try bench.run()
+                try show(report, report.lines)
             }
         }
     }
 }
+
+extension DatapathBench.Mode: ExpressibleByArgument {}
