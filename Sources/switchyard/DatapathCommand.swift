@@ -17,7 +17,8 @@ extension DatapathCommand {
     struct Selftest: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Run packets through the Swift model and the kernel program (BPF_PROG_TEST_RUN); report every disagreement.",
+                "Run packets through the Swift model and the kernel program (BPF_PROG_TEST_RUN); report "
+                + "every disagreement.",
             discussion: """
                 Random packets (--packets, --seed) or every frame of a capture (--pcap). Tables come from
                 --config, or a built-in config that uses every service option. Needs root (BPF).
@@ -94,7 +95,9 @@ extension DatapathCommand {
                         as: UTF8.self))
             } else {
                 print(
-                    "selftest: \(count) packets (\(pcap ?? "random, seed \(seed)")), \(mismatchCount) mismatches, \(harness.kernelUntestable) shorter than Ethernet (model only), \(Int(seconds)) s"
+                    "selftest: \(count) packets (\(pcap ?? "random, seed \(seed)")), \(mismatchCount) "
+                        + "mismatches, \(harness.kernelUntestable) shorter than Ethernet (model only), "
+                        + "\(Int(seconds)) s"
                 )
                 for m in mismatches { print("\n" + m.description) }
             }
