@@ -52,7 +52,8 @@ extension BGPMessage {
             // RFC 7313 §5: a ROUTE-REFRESH of the wrong length is answered with its own error code,
             // carrying the whole message.
             guard Int(length) == BGPWire.routeRefreshLength, let refresh = BGPRouteRefresh.read(body: &body) else {
-                throw .reset(BGPNotification.Code.routeRefresh, BGPNotification.RouteRefreshSubcode.invalidMessageLength,
+                throw .reset(BGPNotification.Code.routeRefresh,
+                             BGPNotification.RouteRefreshSubcode.invalidMessageLength,
                              data: buffer.getBytes(at: start, length: Int(length)) ?? [])
             }
             message = .routeRefresh(refresh)

@@ -25,7 +25,7 @@ extension BGPPathAttributes {
         var problems: [BGPDecodeError] = []
         var seen = Set<UInt8>()
         while field.readableBytes > 0 {
-            let start = field.readerIndex
+            let before = field
             guard let flags = field.readInteger(as: UInt8.self), let type = field.readInteger(as: UInt8.self),
                   let length = flags & Flag.extendedLength != 0 ? field.readInteger(as: UInt16.self).map(Int.init)
                                                                 : field.readInteger(as: UInt8.self).map(Int.init),
@@ -35,7 +35,9 @@ extension BGPPathAttributes {
                 problems.append(.treatAsWithdraw(BGPAttributeError(attributeType: 0, problem: .attributeListOverrun)))
                 break
             }
-            let wholeAttribute = field.getBytes(at: start, length: field.readerIndex - start) ?? []
+            // The whole attribute, for the data of a NOTIFICATION (RFC 4271 §6.3); built only if needed.
+            let consumed = field.readerIndex - before.readerIndex
+            let wholeAttribute = { before.getBytes(at: before.readerIndex, length: consumed) ?? [] }
             guard seen.insert(type).inserted else {
                 // RFC 7606 §3 g: a repeated MP_REACH/MP_UNREACH leaves the NLRI ambiguous: reset;
                 // any other repeat keeps the first.
@@ -65,7 +67,7 @@ extension BGPPathAttributes {
 
     /// Decodes one attribute into `self`; returns the RFC 7606 handling when it is malformed.
     private mutating func readOne(type: UInt8, flags: UInt8, value: inout ByteBuffer, context: BGPCodecContext,
-                                  wholeAttribute: [UInt8]) throws(BGPDecodeError) -> BGPDecodeError? {
+                                  wholeAttribute: () -> [UInt8]) throws(BGPDecodeError) -> BGPDecodeError? {
         let length = value.readableBytes
         func withdraw(_ problem: BGPAttributeError.Problem) -> BGPDecodeError {
             .treatAsWithdraw(BGPAttributeError(attributeType: type, problem: problem))
@@ -113,7 +115,8 @@ extension BGPPathAttributes {
         case TypeCode.aggregator:
             // RFC 7606 §7.7: 6 octets (8 with 4-octet ASNs) or attribute discard. Carried as bytes.
             guard length == (context.fourOctetASN ? 8 : 6) else { return discard(.badLength(length)) }
-            otherAttributes.append(BGPRawAttribute(flags: flags, type: type, value: value.readBytes(length: length) ?? []))
+            let bytes = value.readBytes(length: length) ?? []
+            otherAttributes.append(BGPRawAttribute(flags: flags, type: type, value: bytes))
         case TypeCode.communities:
             // RFC 7606 §7.8: a length that is not a non-zero multiple of 4 is treat-as-withdraw.
             guard length > 0, length % 4 == 0 else { return withdraw(.badLength(length)) }
@@ -135,7 +138,7 @@ extension BGPPathAttributes {
             // quietly ignored (RFC 4271 §5).
             if flags & Flag.optional == 0 {
                 throw .reset(BGPNotification.Code.update, BGPNotification.UpdateSubcode.unrecognizedWellKnownAttribute,
-                             data: wholeAttribute)
+                             data: wholeAttribute())
             }
             if flags & Flag.transitive != 0 {
                 otherAttributes.append(BGPRawAttribute(flags: flags, type: type,
@@ -153,7 +156,8 @@ extension BGPPathAttributes {
                   let count = value.readInteger(as: UInt8.self), count > 0 else { return nil }
             var asns: [UInt32] = []
             for _ in 0..<count {
-                let asn = fourOctet ? value.readInteger(as: UInt32.self) : value.readInteger(as: UInt16.self).map(UInt32.init)
+                let asn = fourOctet ? value.readInteger(as: UInt32.self)
+                                    : value.readInteger(as: UInt16.self).map(UInt32.init)
                 guard let asn else { return nil }
                 asns.append(asn)
             }
@@ -219,11 +223,13 @@ extension BGPPathAttributes {
         if let origin { add(TypeCode.origin) { $0.writeInteger(origin.rawValue) } }
         if let asPath { add(TypeCode.asPath) { Self.writeASPath(asPath, into: &$0, fourOctet: context.fourOctetASN) } }
         if let nextHop { add(TypeCode.nextHop) { $0.writeInteger(nextHop.value) } }
-        if let multiExitDiscriminator { add(TypeCode.multiExitDiscriminator) { $0.writeInteger(multiExitDiscriminator) } }
+        if let med = multiExitDiscriminator { add(TypeCode.multiExitDiscriminator) { $0.writeInteger(med) } }
         if let localPreference { add(TypeCode.localPreference) { $0.writeInteger(localPreference) } }
         if atomicAggregate { add(TypeCode.atomicAggregate) { _ in } }
         if !communities.isEmpty {
-            add(TypeCode.communities) { buffer in for community in communities { buffer.writeInteger(community.value) } }
+            add(TypeCode.communities) { buffer in
+                for community in communities { buffer.writeInteger(community.value) }
+            }
         }
         if let reach = multiprotocolReach { add(TypeCode.multiprotocolReach) { Self.writeReach(reach, into: &$0) } }
         if let unreach = multiprotocolUnreach {
@@ -243,8 +249,11 @@ extension BGPPathAttributes {
             }
         }
         for raw in otherAttributes { encoded.append((raw.type, raw.flags, ByteBuffer(bytes: raw.value))) }
-        for attribute in encoded.enumerated().sorted(by: { ($0.element.type, $0.offset) < ($1.element.type, $1.offset) })
-            .map(\.element) {
+        // Ascending type order (RFC 4271 §5 suggests it); equal types keep their order.
+        let ordered = encoded.enumerated()
+            .sorted { ($0.element.type, $0.offset) < ($1.element.type, $1.offset) }
+            .map(\.element)
+        for attribute in ordered {
             Self.writeAttribute(type: attribute.type, flags: attribute.flags, value: attribute.value, into: &buffer)
         }
     }
