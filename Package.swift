@@ -8,6 +8,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "switchyard", targets: ["switchyard"]),
+        // The parsers of outside input, for the fuzzers in Fuzz/ (a separate package).
+        .library(name: "SwitchyardCore", targets: ["SwitchyardCore"]),
+        .library(name: "SwitchyardConfig", targets: ["SwitchyardConfig"]),
+        .library(name: "DatapathModel", targets: ["DatapathModel"]),
+        .library(name: "DatapathFixtures", targets: ["DatapathFixtures"]),
+        .library(name: "SwitchyardStore", targets: ["SwitchyardStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
