@@ -1,6 +1,7 @@
 import NIOCore
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardBGP
 
 /// The declarative route diff: desired routes in, the UPDATEs that get the peer there out.
@@ -8,13 +9,16 @@ import Testing
     static let negotiated = BGPNegotiatedSession(
         peerASN: 65002, peerRouterID: T.v4("10.0.0.2"), holdTime: 90, families: [.ipv4Unicast, .ipv6Unicast],
         peerSupportsRouteRefresh: true, codecContext: T.external)
-    static let v4Hop = BGPRouteAttributes(nextHop: .v4(T.v4("192.0.2.10")),
-                                          communities: [BGPCommunity(asn: 65001, value: 1)],
-                                          largeCommunities: [BGPLargeCommunity(65001, 2, 3)])
+    static let v4Hop = BGPRouteAttributes(
+        nextHop: .v4(T.v4("192.0.2.10")),
+        communities: [BGPCommunity(asn: 65001, value: 1)],
+        largeCommunities: [BGPLargeCommunity(65001, 2, 3)])
     static let v6Hop = BGPRouteAttributes(nextHop: .v6(global: T.v6("2001:db8::10"), linkLocal: nil))
 
-    static func established(_ routes: [IPPrefix: BGPRouteAttributes] = [:],
-                            negotiated: BGPNegotiatedSession = negotiated) -> (BGPAdjRIBOut, [BGPUpdate]) {
+    static func established(
+        _ routes: [IPPrefix: BGPRouteAttributes] = [:],
+        negotiated: BGPNegotiatedSession = negotiated
+    ) -> (BGPAdjRIBOut, [BGPUpdate]) {
         var rib = BGPAdjRIBOut()
         _ = rib.set(routes)
         let updates = rib.sessionEstablished(localASN: 65001, negotiated: negotiated)
@@ -23,7 +27,8 @@ import Testing
 
     /// Withdrawn (v4 field and MP_UNREACH) and announced (NLRI field and MP_REACH) prefixes.
     static func flatten(_ updates: [BGPUpdate]) -> (withdrawn: Set<IPPrefix>, announced: Set<IPPrefix>) {
-        var withdrawn = Set<IPPrefix>(), announced = Set<IPPrefix>()
+        var withdrawn = Set<IPPrefix>()
+        var announced = Set<IPPrefix>()
         for update in updates {
             withdrawn.formUnion(update.withdrawn + (update.attributes.multiprotocolUnreach?.withdrawn ?? []))
             announced.formUnion(update.announced + (update.attributes.multiprotocolReach?.announced ?? []))
@@ -39,8 +44,10 @@ import Testing
 
     /// The initial dump, then End-of-RIB for each negotiated family (RFC 4724).
     @Test func initialDumpEndsWithEndOfRIB() throws {
-        let (rib, updates) = Self.established([T.prefix("198.51.100.1/32"): Self.v4Hop,
-                                              T.prefix("2001:db8:1::1/128"): Self.v6Hop])
+        let (rib, updates) = Self.established([
+            T.prefix("198.51.100.1/32"): Self.v4Hop,
+            T.prefix("2001:db8:1::1/128"): Self.v6Hop,
+        ])
         #expect(updates.count == 4)
         #expect(updates.suffix(2).map(\.endOfRIB) == [.ipv4Unicast, .ipv6Unicast])
         let v4 = try #require(updates.first { !$0.announced.isEmpty })
@@ -81,8 +88,10 @@ import Testing
     }
 
     @Test func diffSendsOnlyChanges() {
-        var (rib, _) = Self.established([T.prefix("198.51.100.1/32"): Self.v4Hop,
-                                         T.prefix("198.51.100.2/32"): Self.v4Hop])
+        var (rib, _) = Self.established([
+            T.prefix("198.51.100.1/32"): Self.v4Hop,
+            T.prefix("198.51.100.2/32"): Self.v4Hop,
+        ])
         #expect(rib.set(rib.desired) == [], "no change, no UPDATE")
         let changed = rib.set([T.prefix("198.51.100.1/32"): Self.v4Hop.gracefullyShuttingDown])
         #expect(changed.count == 2)
@@ -94,8 +103,12 @@ import Testing
         let prefix = T.prefix("2001:db8:1::1/128")
         var (rib, _) = Self.established([prefix: Self.v6Hop])
         let withdraw = rib.set([:])
-        #expect(withdraw == [BGPUpdate(attributes: BGPPathAttributes(
-            multiprotocolUnreach: BGPMultiprotocolUnreach(family: .ipv6Unicast, withdrawn: [prefix])))])
+        #expect(
+            withdraw == [
+                BGPUpdate(
+                    attributes: BGPPathAttributes(
+                        multiprotocolUnreach: BGPMultiprotocolUnreach(family: .ipv6Unicast, withdrawn: [prefix])))
+            ])
         let again = rib.set([prefix: Self.v6Hop])
         #expect(Self.flatten(again).announced == [prefix] && Self.flatten(again).withdrawn.isEmpty)
     }
@@ -127,8 +140,10 @@ import Testing
     }
 
     @Test func routeRefreshResendsEverythingOfThatFamily() {
-        let (rib, _) = Self.established([T.prefix("198.51.100.1/32"): Self.v4Hop,
-                                         T.prefix("2001:db8:1::1/128"): Self.v6Hop])
+        let (rib, _) = Self.established([
+            T.prefix("198.51.100.1/32"): Self.v4Hop,
+            T.prefix("2001:db8:1::1/128"): Self.v6Hop,
+        ])
         #expect(Self.flatten(rib.refresh(.ipv6Unicast)).announced == [T.prefix("2001:db8:1::1/128")])
         #expect(Self.flatten(rib.refresh(.ipv4Unicast)).announced == [T.prefix("198.51.100.1/32")])
     }
@@ -136,8 +151,11 @@ import Testing
     @Test func familiesNotNegotiatedAndMismatchedNextHopsAreNotSent() {
         var negotiated = Self.negotiated
         negotiated.families = [.ipv4Unicast]
-        let (rib, updates) = Self.established([T.prefix("2001:db8:1::1/128"): Self.v6Hop,
-                                              T.prefix("198.51.100.9/32"): Self.v6Hop], negotiated: negotiated)
+        let (rib, updates) = Self.established(
+            [
+                T.prefix("2001:db8:1::1/128"): Self.v6Hop,
+                T.prefix("198.51.100.9/32"): Self.v6Hop,
+            ], negotiated: negotiated)
         #expect(updates == [BGPUpdate.endOfRIB(.ipv4Unicast)])
         #expect(rib.announced.isEmpty)
     }

@@ -1,6 +1,7 @@
 import NIOCore
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardBGP
 
 /// Every message type written and read back, whole and one byte at a time (STYLE habit 5).
@@ -15,19 +16,25 @@ import Testing
             otherAttributes: [BGPRawAttribute(flags: 0xe0, type: 99, value: [1, 2, 3])]),
         announced: [T.prefix("198.51.100.7/32"), T.prefix("0.0.0.0/0"), T.prefix("203.0.113.128/25")])
 
-    static let v6Update = BGPUpdate(attributes: BGPPathAttributes(
-        origin: .incomplete, asPath: [BGPASPathSegment(.sequence, [65002])],
-        communities: [BGPCommunity(asn: 65002, value: 200)],
-        multiprotocolReach: BGPMultiprotocolReach(
-            family: .ipv6Unicast, nextHop: .v6(global: T.v6("2001:db8::1"), linkLocal: T.v6("fe80::1")),
-            announced: [T.prefix("2001:db8:1::1/128"), T.prefix("2001:db8:ff::/48")]),
-        multiprotocolUnreach: BGPMultiprotocolUnreach(family: .ipv6Unicast, withdrawn: [T.prefix("2001:db8:9::/64")])))
+    static let v6Update = BGPUpdate(
+        attributes: BGPPathAttributes(
+            origin: .incomplete, asPath: [BGPASPathSegment(.sequence, [65002])],
+            communities: [BGPCommunity(asn: 65002, value: 200)],
+            multiprotocolReach: BGPMultiprotocolReach(
+                family: .ipv6Unicast, nextHop: .v6(global: T.v6("2001:db8::1"), linkLocal: T.v6("fe80::1")),
+                announced: [T.prefix("2001:db8:1::1/128"), T.prefix("2001:db8:ff::/48")]),
+            multiprotocolUnreach: BGPMultiprotocolUnreach(
+                family: .ipv6Unicast, withdrawn: [T.prefix("2001:db8:9::/64")])))
 
     static let messages: [BGPMessage] = [
         .open(BGPOpen(asn: 65001, holdTime: 90, identifier: T.v4("10.0.0.1"), families: [.ipv4Unicast, .ipv6Unicast])),
         .open(BGPOpen(asn: 4_200_000_001, holdTime: 0, identifier: T.v4("10.0.0.2"), families: [.ipv6Unicast])),
-        .open(BGPOpen(myAS: 65003, holdTime: 3, identifier: T.v4("10.0.0.3"), capabilities: [
-            .extendedMessage, .enhancedRouteRefresh, .other(code: 64, value: [0x40, 0x78]), .routeRefresh])),
+        .open(
+            BGPOpen(
+                myAS: 65003, holdTime: 3, identifier: T.v4("10.0.0.3"),
+                capabilities: [
+                    .extendedMessage, .enhancedRouteRefresh, .other(code: 64, value: [0x40, 0x78]), .routeRefresh,
+                ])),
         .update(v4Update),
         .update(v6Update),
         .update(BGPUpdate.endOfRIB(.ipv4Unicast)),
@@ -35,8 +42,10 @@ import Testing
         .keepalive,
         .notification(BGPNotification(code: 4, subcode: 0)),
         .notification(BGPNotification(code: 1, subcode: 2, data: [0x10, 0x01])),
-        .notification(.cease(subcode: BGPNotification.CeaseSubcode.administrativeShutdown,
-                             shutdownCommunication: "maintenance: rack 4 ✈")),
+        .notification(
+            .cease(
+                subcode: BGPNotification.CeaseSubcode.administrativeShutdown,
+                shutdownCommunication: "maintenance: rack 4 ✈")),
         .routeRefresh(BGPRouteRefresh(family: .ipv6Unicast)),
     ]
 
@@ -82,23 +91,29 @@ import Testing
 
     /// Without the 4-octet capability AS_PATH is 2 octets per ASN and large ASNs become AS_TRANS.
     @Test func asPathFollowsTheNegotiatedWidth() throws {
-        let update = BGPUpdate(attributes: BGPPathAttributes(
-            origin: .igp, asPath: [BGPASPathSegment(.sequence, [65001, 4_200_000_000])], nextHop: T.v4("192.0.2.1")),
+        let update = BGPUpdate(
+            attributes: BGPPathAttributes(
+                origin: .igp, asPath: [BGPASPathSegment(.sequence, [65001, 4_200_000_000])], nextHop: T.v4("192.0.2.1")),
             announced: [T.prefix("198.51.100.0/24")])
         let twoOctet = BGPCodecContext(fourOctetASN: false, peerIsExternal: true)
         let narrow = T.encode(.update(update), twoOctet)
         let wide = T.encode(.update(update), T.external)
         #expect(wide.readableBytes - narrow.readableBytes == 4)
-        guard case .update(let decoded)? = try T.decode(narrow, twoOctet) else { Issue.record("no update"); return }
+        guard case .update(let decoded)? = try T.decode(narrow, twoOctet) else {
+            Issue.record("no update")
+            return
+        }
         #expect(decoded.attributes.asPath == [BGPASPathSegment(.sequence, [65001, 23456])])
     }
 
     /// Attribute values over 255 octets get the extended-length flag; shorter ones do not.
     @Test func extendedLengthOnlyWhenNeeded() throws {
         let many = (0..<70).map { BGPCommunity(asn: 65001, value: UInt16($0)) }
-        let update = BGPUpdate(attributes: BGPPathAttributes(origin: .igp, asPath: [], nextHop: T.v4("192.0.2.1"),
-                                                             communities: many),
-                               announced: [T.prefix("198.51.100.0/24")])
+        let update = BGPUpdate(
+            attributes: BGPPathAttributes(
+                origin: .igp, asPath: [], nextHop: T.v4("192.0.2.1"),
+                communities: many),
+            announced: [T.prefix("198.51.100.0/24")])
         let bytes = Array(T.encode(.update(update)).readableBytesView)
         // Header 19, withdrawn length 2, attribute length 2: ORIGIN (4), AS_PATH (3), NEXT_HOP (7).
         let communities = 19 + 4 + 4 + 3 + 7

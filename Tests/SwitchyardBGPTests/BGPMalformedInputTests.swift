@@ -1,6 +1,7 @@
 import NIOCore
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardBGP
 
 /// Malformed input gets the handling RFC 4271 §6 and RFC 7606 give it: a reset with the right
@@ -32,8 +33,14 @@ import Testing
     func lengthOutsideTheLimitsIsBadMessageLength(_ length: UInt16) {
         var buffer = T.encode(.keepalive)
         buffer.setInteger(length, at: 16)
-        #expect(Self.resetOf(buffer) == BGPNotification(code: 1, subcode: 2, data: [UInt8(length >> 8),
-                                                                                     UInt8(length & 0xff)]))
+        #expect(
+            Self.resetOf(buffer)
+                == BGPNotification(
+                    code: 1, subcode: 2,
+                    data: [
+                        UInt8(length >> 8),
+                        UInt8(length & 0xff),
+                    ]))
     }
 
     @Test func lengthWrongForTheTypeIsBadMessageLength() {
@@ -78,14 +85,18 @@ import Testing
         #expect(Self.resetOf(T.frame(type: 1, body: Self.openFixed + [5, 2, 2, 2, 0]))?.code == 2, "length short")
         #expect(Self.resetOf(T.frame(type: 1, body: Self.openFixed + [4, 2, 9, 65, 4]))?.code == 2, "param overruns")
         #expect(Self.resetOf(T.frame(type: 1, body: Self.openFixed + [4, 2, 2, 65, 3]))?.code == 2, "cap overruns")
-        #expect(Self.resetOf(T.frame(type: 1, body: Self.openFixed + [5, 2, 3, 65, 1, 0]))?.code == 2, "bad 4-octet AS")
+        #expect(
+            Self.resetOf(T.frame(type: 1, body: Self.openFixed + [5, 2, 3, 65, 1, 0]))?.code == 2, "bad 4-octet AS")
     }
 
     /// Unknown capabilities are kept, not refused (RFC 5492 §3); several parameters are merged.
     @Test func unknownCapabilitiesAndManyParametersAreAccepted() throws {
         let parameters: [UInt8] = [2, 6, 65, 4, 0, 0, 0xfd, 0xe9] + [2, 3, 200, 1, 7] + [2, 2, 2, 0]
         let message = try T.decode(T.frame(type: 1, body: Self.openFixed + [UInt8(parameters.count)] + parameters))
-        guard case .open(let open)? = message else { Issue.record("no OPEN"); return }
+        guard case .open(let open)? = message else {
+            Issue.record("no OPEN")
+            return
+        }
         #expect(open.capabilities == [.fourOctetASN(65001), .other(code: 200, value: [7]), .routeRefresh])
     }
 
@@ -93,7 +104,10 @@ import Testing
     @Test func extendedOptionalParametersAreRead() throws {
         let parameters: [UInt8] = [255, 0, 9] + [2, 0, 6, 65, 4, 0, 0, 0xfd, 0xe9]
         let message = try T.decode(T.frame(type: 1, body: Self.openFixed + [255] + parameters))
-        guard case .open(let open)? = message else { Issue.record("no OPEN"); return }
+        guard case .open(let open)? = message else {
+            Issue.record("no OPEN")
+            return
+        }
         #expect(open.capabilities == [.fourOctetASN(65001)])
     }
 
@@ -132,14 +146,17 @@ import Testing
 
     @Test func unrecognizedWellKnownAttributeResets() {
         let body = T.updateBody(attributes: T.validV4Attributes + [0x40, 90, 1, 0], nlri: T.nlri24)
-        #expect(Self.resetOf(T.frame(type: 2, body: body)) == BGPNotification(
-            code: 3, subcode: 2, data: [0x40, 90, 1, 0]))
+        #expect(
+            Self.resetOf(T.frame(type: 2, body: body))
+                == BGPNotification(
+                    code: 3, subcode: 2, data: [0x40, 90, 1, 0]))
     }
 
     // MARK: Attributes (RFC 7606 §7)
 
     static func withdrawnBecause(_ attributes: [UInt8], _ context: BGPCodecContext = T.external)
-        throws -> BGPAttributeError? {
+        throws -> BGPAttributeError?
+    {
         let update = try T.decodeUpdate(attributes: attributes, context: context)
         #expect(update?.announced == [])
         #expect(update?.withdrawn == [T.prefix("198.51.100.0/24")])
@@ -166,11 +183,14 @@ import Testing
     }
 
     @Test func badNextHopIsTreatAsWithdraw() throws {
-        #expect(try Self.withdrawnBecause(Self.origin + Self.asPath + [0x40, 3, 4, 0, 0, 0, 0])?.problem
+        #expect(
+            try Self.withdrawnBecause(Self.origin + Self.asPath + [0x40, 3, 4, 0, 0, 0, 0])?.problem
                 == .invalidNextHop)
-        #expect(try Self.withdrawnBecause(Self.origin + Self.asPath + [0x40, 3, 4, 224, 0, 0, 5])?.problem
+        #expect(
+            try Self.withdrawnBecause(Self.origin + Self.asPath + [0x40, 3, 4, 224, 0, 0, 5])?.problem
                 == .invalidNextHop)
-        #expect(try Self.withdrawnBecause(Self.origin + Self.asPath + [0x40, 3, 3, 1, 2, 3])?.problem
+        #expect(
+            try Self.withdrawnBecause(Self.origin + Self.asPath + [0x40, 3, 3, 1, 2, 3])?.problem
                 == .badLength(3))
     }
 
@@ -183,22 +203,27 @@ import Testing
 
     @Test(arguments: missingCases)
     func missingWellKnownAttributeIsTreatAsWithdraw(_ missing: UInt8, _ attributes: [UInt8]) throws {
-        #expect(try Self.withdrawnBecause(attributes) == BGPAttributeError(attributeType: missing,
-                                                                             problem: .missingWellKnown))
+        #expect(
+            try Self.withdrawnBecause(attributes)
+                == BGPAttributeError(
+                    attributeType: missing,
+                    problem: .missingWellKnown))
     }
 
     @Test func badCommunitiesAndLargeCommunitiesAreTreatAsWithdraw() throws {
         let valid = Self.origin + Self.asPath + Self.nextHop
         #expect(try Self.withdrawnBecause(valid + [0xc0, 8, 3, 1, 2, 3])?.problem == .badLength(3), "§7.8")
         #expect(try Self.withdrawnBecause(valid + [0xc0, 8, 0])?.problem == .badLength(0), "§7.8 empty")
-        #expect(try Self.withdrawnBecause(valid + [0xc0, 32, 8] + [UInt8](repeating: 1, count: 8))?.problem
+        #expect(
+            try Self.withdrawnBecause(valid + [0xc0, 32, 8] + [UInt8](repeating: 1, count: 8))?.problem
                 == .badLength(8), "RFC 8092 §6")
         #expect(try Self.withdrawnBecause(valid + [0x80, 4, 2, 0, 1])?.problem == .badLength(2), "MED §7.4")
     }
 
     @Test func conflictingFlagsAreTreatAsWithdraw() throws {
         let optionalOrigin: [UInt8] = [0xc0, 1, 1, 0]
-        #expect(try Self.withdrawnBecause(optionalOrigin + Self.asPath + Self.nextHop)?.problem
+        #expect(
+            try Self.withdrawnBecause(optionalOrigin + Self.asPath + Self.nextHop)?.problem
                 == .conflictingFlags(0xc0))
     }
 
@@ -214,8 +239,11 @@ import Testing
         let external = try T.decodeUpdate(attributes: attributes, context: T.external)
         #expect(external?.announced == [T.prefix("198.51.100.0/24")])
         #expect(external?.attributes.localPreference == nil)
-        #expect(external?.appliedErrorHandling == [.discardAttribute(
-            BGPAttributeError(attributeType: 5, problem: .fromExternalPeer))])
+        #expect(
+            external?.appliedErrorHandling == [
+                .discardAttribute(
+                    BGPAttributeError(attributeType: 5, problem: .fromExternalPeer))
+            ])
         let internalPeer = try T.decodeUpdate(attributes: attributes, context: T.internalPeer)
         #expect(internalPeer?.attributes.localPreference == 200 && internalPeer?.appliedErrorHandling == [])
         let bad = Self.origin + Self.asPath + Self.nextHop + [0x40, 5, 2, 0, 0]
@@ -227,10 +255,11 @@ import Testing
         let update = try T.decodeUpdate(attributes: attributes)
         #expect(update?.announced == [T.prefix("198.51.100.0/24")])
         #expect(update?.attributes.origin == .igp, "the first ORIGIN wins")
-        #expect(update?.appliedErrorHandling == [
-            .discardAttribute(BGPAttributeError(attributeType: 6, problem: .badLength(1))),
-            .discardAttribute(BGPAttributeError(attributeType: 1, problem: .duplicate)),
-        ])
+        #expect(
+            update?.appliedErrorHandling == [
+                .discardAttribute(BGPAttributeError(attributeType: 6, problem: .badLength(1))),
+                .discardAttribute(BGPAttributeError(attributeType: 1, problem: .duplicate)),
+            ])
     }
 
     /// Treat-as-withdraw withdraws the IPv6 routes of MP_REACH_NLRI too.
@@ -252,7 +281,8 @@ import Testing
 
     /// The extended-length flag is accepted on any attribute, however short (FRR sets it).
     @Test func extendedLengthOnShortAttributes() throws {
-        let attributes: [UInt8] = [0x50, 1, 0, 1, 0] + [0x50, 2, 0, 6, 2, 1, 0, 0, 0xfd, 0xea]
+        let attributes: [UInt8] =
+            [0x50, 1, 0, 1, 0] + [0x50, 2, 0, 6, 2, 1, 0, 0, 0xfd, 0xea]
             + [0x50, 3, 0, 4, 192, 0, 2, 1]
         let update = try T.decodeUpdate(attributes: attributes)
         #expect(update?.appliedErrorHandling == [])

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardBGP
 
 /// Messages captured from BIRD 2.0.12 and FRR 8.4.4 peering with each other
@@ -45,8 +46,10 @@ import Testing
         #expect(buffer.readableBytes == 0)
         let typeName = name.split(separator: "-").dropFirst(3).joined(separator: "-")
             .replacingOccurrences(of: ".bin", with: "")
-        let expected = ["open": BGPMessageType.open, "update": .update, "keepalive": .keepalive,
-                        "notification": .notification, "route-refresh": .routeRefresh][typeName]
+        let expected = [
+            "open": BGPMessageType.open, "update": .update, "keepalive": .keepalive,
+            "notification": .notification, "route-refresh": .routeRefresh,
+        ][typeName]
         #expect(message.type == (try #require(expected, "type in \(name)")))
         if case .update(let update) = message { #expect(update.appliedErrorHandling == []) }
         var again = T.encode(message)
@@ -56,10 +59,17 @@ import Testing
     /// FRR puts each capability in its own optional parameter; BIRD puts all in one.
     @Test func frrOpenHasOneCapabilityPerParameter() throws {
         let raw = Array(try Self.bytes("frr-v4-01-open.bin").readableBytesView)
-        var parameters = 0, index = 29
-        while index + 1 < raw.count { parameters += 1; index += 2 + Int(raw[index + 1]) }
+        var parameters = 0
+        var index = 29
+        while index + 1 < raw.count {
+            parameters += 1
+            index += 2 + Int(raw[index + 1])
+        }
         #expect(parameters >= 8)
-        guard case .open(let open)? = try Self.message("frr-v4-01-open.bin") else { Issue.record("no OPEN"); return }
+        guard case .open(let open)? = try Self.message("frr-v4-01-open.bin") else {
+            Issue.record("no OPEN")
+            return
+        }
         #expect(open.autonomousSystem == 65002 && open.holdTime == 9 && open.identifier == T.v4("10.213.0.2"))
         #expect(open.families == [.ipv4Unicast] && open.supportsRouteRefresh && open.supportsFourOctetASN)
         #expect(open.capabilities.contains(.enhancedRouteRefresh))
@@ -68,16 +78,23 @@ import Testing
 
         let birdRaw = Array(try Self.bytes("bird-v6-01-open.bin").readableBytesView)
         #expect(birdRaw[28] == birdRaw[30] + 2, "BIRD: a single parameter")
-        guard case .open(let bird)? = try Self.message("bird-v6-01-open.bin") else { Issue.record("no OPEN"); return }
+        guard case .open(let bird)? = try Self.message("bird-v6-01-open.bin") else {
+            Issue.record("no OPEN")
+            return
+        }
         #expect(bird.autonomousSystem == 65001 && bird.families == [.ipv6Unicast])
     }
 
     /// Both OPENs drive our session into OpenConfirm with 4-octet ASNs and the smaller hold time.
     @Test func realOpensAreAccepted() throws {
         for (name, asn) in [("bird-v4-01-open.bin", UInt32(65001)), ("frr-v4-01-open.bin", 65002)] {
-            guard case .open(let open)? = try Self.message(name) else { Issue.record("no OPEN"); continue }
-            var session = BGPSessionStateMachine(configuration: try BGPSessionConfiguration(
-                localASN: 65100, routerID: T.v4("10.213.0.9"), peerASN: asn))
+            guard case .open(let open)? = try Self.message(name) else {
+                Issue.record("no OPEN")
+                continue
+            }
+            var session = BGPSessionStateMachine(
+                configuration: try BGPSessionConfiguration(
+                    localASN: 65100, routerID: T.v4("10.213.0.9"), peerASN: asn))
             _ = session.start(at: .zero)
             _ = session.tcpConnected(at: .zero)
             _ = session.receivedOpen(open, at: .seconds(1))
@@ -91,9 +108,15 @@ import Testing
     @Test func frrIPv6UpdateHasExtendedLengthAndLinkLocalNextHop() throws {
         let raw = Array(try Self.bytes("frr-v6-04-update.bin").readableBytesView)
         #expect(raw[23] == 0x90 && raw[24] == 14, "MP_REACH_NLRI with the extended-length flag")
-        guard case .update(let update)? = try Self.message("frr-v6-04-update.bin") else { Issue.record(""); return }
+        guard case .update(let update)? = try Self.message("frr-v6-04-update.bin") else {
+            Issue.record("")
+            return
+        }
         let reach = try #require(update.attributes.multiprotocolReach)
-        guard case .v6(let global, let linkLocal?) = reach.nextHop else { Issue.record("no link-local"); return }
+        guard case .v6(let global, let linkLocal?) = reach.nextHop else {
+            Issue.record("no link-local")
+            return
+        }
         #expect(global == T.v6("fd00:213::2") && linkLocal.high >> 48 == 0xfe80)
         #expect(reach.announced == [T.prefix("2001:db8:2::2/128")])
         #expect(update.attributes.asPath == [BGPASPathSegment(.sequence, [65002])])
@@ -102,9 +125,13 @@ import Testing
     }
 
     @Test func birdUpdatesCarryCommunitiesAndTheirNextHops() throws {
-        guard case .update(let v6)? = try Self.message("bird-v6-03-update.bin") else { Issue.record(""); return }
+        guard case .update(let v6)? = try Self.message("bird-v6-03-update.bin") else {
+            Issue.record("")
+            return
+        }
         guard case .v6(let global, let linkLocal)? = v6.attributes.multiprotocolReach?.nextHop else {
-            Issue.record("no IPv6 next hop"); return
+            Issue.record("no IPv6 next hop")
+            return
         }
         #expect(global == T.v6("fd00:213::1") && linkLocal != nil)
         #expect(v6.attributes.communities == [BGPCommunity(asn: 65001, value: 100), .gracefulShutdown])
@@ -134,8 +161,10 @@ import Testing
     /// RFC 9003 shutdown communications: FRR's `neighbor … shutdown message`, BIRD's `disable "…"`.
     @Test func ceaseWithShutdownText() throws {
         guard case .notification(let frr)? = try Self.message("frr-v4-12-notification.bin"),
-              case .notification(let bird)? = try Self.message("bird-v6-09-notification.bin") else {
-            Issue.record("no NOTIFICATION"); return
+            case .notification(let bird)? = try Self.message("bird-v6-09-notification.bin")
+        else {
+            Issue.record("no NOTIFICATION")
+            return
         }
         #expect(frr.code == 6 && frr.subcode == BGPNotification.CeaseSubcode.administrativeShutdown)
         #expect(frr.shutdownCommunication == "switchyard capture: FRR maintenance")
@@ -146,7 +175,8 @@ import Testing
     /// with BoRR/EoRR (RFC 7313); our session ignores those markers.
     @Test func enhancedRouteRefreshMarkersAreIgnored() throws {
         guard case .routeRefresh(let refresh)? = try Self.message("bird-v4-06-route-refresh.bin") else {
-            Issue.record("no ROUTE-REFRESH"); return
+            Issue.record("no ROUTE-REFRESH")
+            return
         }
         #expect(refresh.family == .ipv4Unicast && refresh.subtype == 1)
     }

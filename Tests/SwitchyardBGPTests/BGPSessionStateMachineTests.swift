@@ -1,13 +1,15 @@
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardBGP
 
 /// Every transition and timer of RFC 4271 §8 as we run it, with a manual clock.
 @Suite struct BGPSessionStateMachineTests {
     static let configuration = try! BGPSessionConfiguration(
         localASN: 65001, routerID: T.v4("10.0.0.1"), peerASN: 65002, holdTime: 90)
-    static let peerOpen = BGPOpen(asn: 65002, holdTime: 30, identifier: T.v4("10.0.0.2"),
-                                  families: [.ipv4Unicast, .ipv6Unicast])
+    static let peerOpen = BGPOpen(
+        asn: 65002, holdTime: 30, identifier: T.v4("10.0.0.2"),
+        families: [.ipv4Unicast, .ipv6Unicast])
 
     /// A session driven to `state`; the clock is the `now` each step passes.
     static func session(in target: String, at now: Duration = .zero) -> BGPSessionStateMachine {
@@ -29,8 +31,10 @@ import Testing
 
     /// The shape of every failure: NOTIFICATION first, then close, timers stopped, reconnect
     /// armed, down.
-    static func expectFailure(_ actions: [BGPSessionAction], sent notification: BGPNotification?,
-                              session: BGPSessionStateMachine, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectFailure(
+        _ actions: [BGPSessionAction], sent notification: BGPNotification?,
+        session: BGPSessionStateMachine, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         if let notification {
             #expect(actions.first == .send(.notification(notification)), sourceLocation: sourceLocation)
             let close = actions.firstIndex(of: .close) ?? -1
@@ -40,8 +44,9 @@ import Testing
             #expect(actions.first == .close, sourceLocation: sourceLocation)
         }
         #expect(session.state == .active, sourceLocation: sourceLocation)
-        #expect(actions.contains { if case .armTimer(.connectRetry, _) = $0 { true } else { false } },
-                sourceLocation: sourceLocation)
+        #expect(
+            actions.contains { if case .armTimer(.connectRetry, _) = $0 { true } else { false } },
+            sourceLocation: sourceLocation)
     }
 
     // MARK: Connect
@@ -56,8 +61,11 @@ import Testing
     @Test func connectedSendsOpenAndArmsTheLargeHoldTimer() {
         var session = Self.session(in: "connect")
         let actions = session.tcpConnected(at: .seconds(10))
-        #expect(actions == [.cancelTimer(.connectRetry), .send(.open(Self.configuration.open)),
-                            .armTimer(.hold, at: .seconds(250))])
+        #expect(
+            actions == [
+                .cancelTimer(.connectRetry), .send(.open(Self.configuration.open)),
+                .armTimer(.hold, at: .seconds(250)),
+            ])
         #expect(session.state == .openSent)
     }
 
@@ -78,7 +86,10 @@ import Testing
         var waits: [Duration] = []
         for _ in 0..<7 {
             let failed = session.tcpFailed(at: now)
-            guard case .armTimer(.connectRetry, let deadline)? = failed.last else { Issue.record("\(failed)"); return }
+            guard case .armTimer(.connectRetry, let deadline)? = failed.last else {
+                Issue.record("\(failed)")
+                return
+            }
             #expect(session.state == .active)
             waits.append(deadline - now)
             now = deadline
@@ -109,8 +120,11 @@ import Testing
     @Test func acceptedOpenNegotiatesHoldTimeAndKeepalive() {
         var session = Self.session(in: "openSent")
         let actions = session.receivedOpen(Self.peerOpen, at: .seconds(2))
-        #expect(actions == [.send(.keepalive), .armTimer(.hold, at: .seconds(32)),
-                            .armTimer(.keepalive, at: .seconds(12))])
+        #expect(
+            actions == [
+                .send(.keepalive), .armTimer(.hold, at: .seconds(32)),
+                .armTimer(.keepalive, at: .seconds(12)),
+            ])
         let negotiated = session.negotiated
         #expect(negotiated?.holdTime == 30)
         #expect(negotiated?.families == [.ipv4Unicast, .ipv6Unicast])
@@ -145,8 +159,9 @@ import Testing
             var session = Self.session(in: "openSent")
             var open = Self.peerOpen
             open.identifier = identifier
-            Self.expectFailure(session.receivedOpen(open, at: .seconds(1)), sent: Self.notification(2, 3),
-                               session: session)
+            Self.expectFailure(
+                session.receivedOpen(open, at: .seconds(1)), sent: Self.notification(2, 3),
+                session: session)
         }
     }
 
@@ -164,7 +179,10 @@ import Testing
     @Test func keepaliveInOpenConfirmEstablishes() {
         var session = Self.session(in: "openConfirm")
         let actions = session.receivedKeepalive(at: .seconds(5))
-        guard let negotiated = session.negotiated else { Issue.record("not negotiated"); return }
+        guard let negotiated = session.negotiated else {
+            Issue.record("not negotiated")
+            return
+        }
         #expect(actions == [.armTimer(.hold, at: .seconds(35)), .established(negotiated)])
         #expect(session.state == .established(negotiated))
     }
@@ -173,17 +191,26 @@ import Testing
         var session = Self.session(in: "established")
         #expect(session.receivedKeepalive(at: .seconds(20)) == [.armTimer(.hold, at: .seconds(50))])
         let update = BGPUpdate(withdrawn: [T.prefix("10.0.0.0/8")])
-        #expect(session.receivedUpdate(update, at: .seconds(40)) == [.armTimer(.hold, at: .seconds(70)),
-                                                                      .routes(update)])
+        #expect(
+            session.receivedUpdate(update, at: .seconds(40)) == [
+                .armTimer(.hold, at: .seconds(70)),
+                .routes(update),
+            ])
         #expect(session.holdTimerExpired(at: .seconds(60)) == [], "restarted, so not due")
     }
 
     @Test func keepaliveTimerSendsKeepalivesEveryThirdOfTheHoldTime() {
         var session = Self.session(in: "established")
-        #expect(session.keepaliveTimerExpired(at: .seconds(10)) == [.send(.keepalive),
-                                                                     .armTimer(.keepalive, at: .seconds(20))])
-        #expect(session.keepaliveTimerExpired(at: .seconds(20)) == [.send(.keepalive),
-                                                                     .armTimer(.keepalive, at: .seconds(30))])
+        #expect(
+            session.keepaliveTimerExpired(at: .seconds(10)) == [
+                .send(.keepalive),
+                .armTimer(.keepalive, at: .seconds(20)),
+            ])
+        #expect(
+            session.keepaliveTimerExpired(at: .seconds(20)) == [
+                .send(.keepalive),
+                .armTimer(.keepalive, at: .seconds(30)),
+            ])
     }
 
     @Test func holdTimerExpiryNotifiesAndCloses() {
@@ -196,7 +223,8 @@ import Testing
 
     @Test func routeRefreshForANegotiatedFamilyAsksForAResend() {
         var session = Self.session(in: "established")
-        #expect(session.receivedRouteRefresh(BGPRouteRefresh(family: .ipv6Unicast), at: .seconds(1))
+        #expect(
+            session.receivedRouteRefresh(BGPRouteRefresh(family: .ipv6Unicast), at: .seconds(1))
                 == [.armTimer(.hold, at: .seconds(31)), .refreshRequested(.ipv6Unicast)])
         let other = BGPRouteRefresh(family: BGPAddressFamily(afi: 25, safi: 65))
         #expect(session.receivedRouteRefresh(other, at: .seconds(2)) == [.armTimer(.hold, at: .seconds(32))])
@@ -208,14 +236,17 @@ import Testing
 
     @Test func unexpectedMessagesAreFSMErrorsNamingTheState() {
         var openSent = Self.session(in: "openSent")
-        Self.expectFailure(openSent.receivedKeepalive(at: .seconds(1)), sent: Self.notification(5, 1),
-                           session: openSent)
+        Self.expectFailure(
+            openSent.receivedKeepalive(at: .seconds(1)), sent: Self.notification(5, 1),
+            session: openSent)
         var openConfirm = Self.session(in: "openConfirm")
-        Self.expectFailure(openConfirm.receivedUpdate(BGPUpdate(), at: .seconds(1)), sent: Self.notification(5, 2),
-                           session: openConfirm)
+        Self.expectFailure(
+            openConfirm.receivedUpdate(BGPUpdate(), at: .seconds(1)), sent: Self.notification(5, 2),
+            session: openConfirm)
         var established = Self.session(in: "established")
-        Self.expectFailure(established.receivedOpen(Self.peerOpen, at: .seconds(1)), sent: Self.notification(5, 3),
-                           session: established)
+        Self.expectFailure(
+            established.receivedOpen(Self.peerOpen, at: .seconds(1)), sent: Self.notification(5, 3),
+            session: established)
     }
 
     @Test func decodeErrorsResetOnlyWhenTheyNameAReset() {
@@ -226,8 +257,9 @@ import Testing
         #expect(session.decodeFailed(discard, at: .seconds(1)) == [])
         #expect(session.negotiated != nil)
         let reset = Self.notification(1, 1)
-        Self.expectFailure(session.decodeFailed(.resetSession(notification: reset), at: .seconds(2)), sent: reset,
-                           session: session)
+        Self.expectFailure(
+            session.decodeFailed(.resetSession(notification: reset), at: .seconds(2)), sent: reset,
+            session: session)
     }
 
     @Test func peerNotificationClosesWithoutAnswering() {
@@ -263,8 +295,11 @@ import Testing
         var session = Self.session(in: "established")
         let actions = session.stop(reason: .administrativeShutdown(message: "draining node"))
         let cease = BGPNotification.cease(subcode: 2, shutdownCommunication: "draining node")
-        #expect(actions == [.send(.notification(cease)), .close, .cancelTimer(.hold), .cancelTimer(.keepalive),
-                            .down(.stopped(cease))])
+        #expect(
+            actions == [
+                .send(.notification(cease)), .close, .cancelTimer(.hold), .cancelTimer(.keepalive),
+                .down(.stopped(cease)),
+            ])
         #expect(session.state == .idle)
         #expect(session.holdTimerExpired(at: .seconds(1000)) == [])
     }

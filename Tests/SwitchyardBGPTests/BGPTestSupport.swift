@@ -1,5 +1,6 @@
 import NIOCore
 import SwitchyardCore
+
 @testable import SwitchyardBGP
 
 /// Small builders shared by the suites; force unwraps only on literals written in the tests.
@@ -34,21 +35,29 @@ enum T {
     }
 
     /// ORIGIN IGP, AS_PATH [65002] (4-octet), NEXT_HOP 192.0.2.1: a valid IPv4 route's attributes.
-    static let validV4Attributes: [UInt8] = [0x40, 1, 1, 0] + [0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xea]
+    static let validV4Attributes: [UInt8] =
+        [0x40, 1, 1, 0] + [0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xea]
         + [0x40, 3, 4, 192, 0, 2, 1]
     /// NLRI 198.51.100.0/24.
     static let nlri24: [UInt8] = [24, 198, 51, 100]
 
     static func decode(_ buffer: ByteBuffer, _ context: BGPCodecContext = external) throws(BGPDecodeError)
-        -> BGPMessage? {
+        -> BGPMessage?
+    {
         var copy = buffer
         return try BGPMessage.read(from: &copy, context: context)
     }
 
-    static func decodeUpdate(attributes: [UInt8], nlri: [UInt8] = nlri24, withdrawn: [UInt8] = [],
-                             context: BGPCodecContext = external) throws(BGPDecodeError) -> BGPUpdate? {
-        let message = try decode(frame(type: 2, body: updateBody(withdrawn: withdrawn, attributes: attributes,
-                                                                  nlri: nlri)), context)
+    static func decodeUpdate(
+        attributes: [UInt8], nlri: [UInt8] = nlri24, withdrawn: [UInt8] = [],
+        context: BGPCodecContext = external
+    ) throws(BGPDecodeError) -> BGPUpdate? {
+        let message = try decode(
+            frame(
+                type: 2,
+                body: updateBody(
+                    withdrawn: withdrawn, attributes: attributes,
+                    nlri: nlri)), context)
         guard case .update(let update) = message else { return nil }
         return update
     }

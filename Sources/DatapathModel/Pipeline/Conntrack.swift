@@ -12,16 +12,21 @@ enum Conntrack {
 
     /// The flow key of a packet from the client's side. `sourceIP` services zero the source
     /// port so all of one client's connections share an entry.
-    static func key(_ service: DatapathTables.ServiceEntry, source: IPAddress, destination: IPAddress,
-                    sourcePort: UInt16, destinationPort: UInt16, proto: UInt8) -> FlowKey {
-        FlowKey(source: source, destination: destination, sourcePort: service.sourceIPKey ? 0 : sourcePort,
-                destinationPort: destinationPort, proto: proto)
+    static func key(
+        _ service: DatapathTables.ServiceEntry, source: IPAddress, destination: IPAddress,
+        sourcePort: UInt16, destinationPort: UInt16, proto: UInt8
+    ) -> FlowKey {
+        FlowKey(
+            source: source, destination: destination, sourcePort: service.sourceIPKey ? 0 : sourcePort,
+            destinationPort: destinationPort, proto: proto)
     }
 
     /// Picks the backend. A live entry wins, even for a draining backend; an entry whose backend
     /// is down or unused is a miss. On a miss the ring decides; `mayInsert` writes the entry.
-    static func pick(_ tables: inout DatapathTables, service: DatapathTables.ServiceEntry, key: FlowKey,
-                     hash: UInt64, mayInsert: Bool) -> Result<Pick, DropReasonError> {
+    static func pick(
+        _ tables: inout DatapathTables, service: DatapathTables.ServiceEntry, key: FlowKey,
+        hash: UInt64, mayInsert: Bool
+    ) -> Result<Pick, DropReasonError> {
         var stale: UInt32?
         if let entry = tables.flows[key], entry.service == service.id {
             if let backend = tables.backends[entry.backend], backend.state != .down {

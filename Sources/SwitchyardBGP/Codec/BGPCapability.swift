@@ -46,7 +46,8 @@ extension BGPCapability {
         var capabilities: [BGPCapability] = []
         while value.readableBytes > 0 {
             guard let code = value.readInteger(as: UInt8.self), let length = value.readInteger(as: UInt8.self),
-                  var body = value.readSlice(length: Int(length)) else {
+                var body = value.readSlice(length: Int(length))
+            else {
                 throw .reset(BGPNotification.Code.open, BGPNotification.OpenSubcode.unspecific)
             }
             capabilities.append(try read(code: code, body: &body))
@@ -60,7 +61,7 @@ extension BGPCapability {
         case Code.multiprotocol:
             // RFC 4760 §8: AFI (2), reserved (1), SAFI (1).
             guard body.readableBytes == 4, let afi = body.readInteger(as: UInt16.self),
-                  body.readInteger(as: UInt8.self) != nil, let safi = body.readInteger(as: UInt8.self)
+                body.readInteger(as: UInt8.self) != nil, let safi = body.readInteger(as: UInt8.self)
             else { throw malformed }
             return .multiprotocol(BGPAddressFamily(afi: afi, safi: safi))
         case Code.routeRefresh:

@@ -6,7 +6,8 @@ extension BGPMessage {
     /// reported without waiting for a body that may never come. Throws only
     /// `BGPDecodeError.resetSession`: the NOTIFICATION to send before closing.
     public static func read(from buffer: inout ByteBuffer, context: BGPCodecContext) throws(BGPDecodeError)
-        -> BGPMessage? {
+        -> BGPMessage?
+    {
         guard buffer.readableBytes >= BGPWire.headerLength else { return nil }
         let start = buffer.readerIndex
         // RFC 4271 §6.1: a marker that is not all ones means we lost the framing.
@@ -14,27 +15,31 @@ extension BGPMessage {
             throw .reset(BGPNotification.Code.messageHeader, BGPNotification.HeaderSubcode.connectionNotSynchronized)
         }
         guard let length = buffer.getInteger(at: start + BGPWire.markerLength, as: UInt16.self),
-              let rawType = buffer.getInteger(at: start + BGPWire.markerLength + 2, as: UInt8.self) else { return nil }
+            let rawType = buffer.getInteger(at: start + BGPWire.markerLength + 2, as: UInt8.self)
+        else { return nil }
         // RFC 4271 §6.1: the data of a Bad Message Length is the length field, of a Bad Message
         // Type the type field.
-        let badLength = BGPDecodeError.reset(BGPNotification.Code.messageHeader,
-                                             BGPNotification.HeaderSubcode.badMessageLength,
-                                             data: [UInt8(length >> 8), UInt8(truncatingIfNeeded: length)])
+        let badLength = BGPDecodeError.reset(
+            BGPNotification.Code.messageHeader,
+            BGPNotification.HeaderSubcode.badMessageLength,
+            data: [UInt8(length >> 8), UInt8(truncatingIfNeeded: length)])
         guard (BGPWire.headerLength...BGPWire.maxMessageLength).contains(Int(length)) else { throw badLength }
         guard let type = BGPMessageType(rawValue: rawType) else {
-            throw .reset(BGPNotification.Code.messageHeader, BGPNotification.HeaderSubcode.badMessageType,
-                         data: [rawType])
+            throw .reset(
+                BGPNotification.Code.messageHeader, BGPNotification.HeaderSubcode.badMessageType,
+                data: [rawType])
         }
-        let validLength = switch type {
-        case .open: Int(length) >= BGPWire.minOpenLength
-        case .update: Int(length) >= BGPWire.minUpdateLength
-        case .notification: Int(length) >= BGPWire.minNotificationLength
-        case .keepalive: Int(length) == BGPWire.keepaliveLength
-        case .routeRefresh: true
-        }
+        let validLength =
+            switch type {
+            case .open: Int(length) >= BGPWire.minOpenLength
+            case .update: Int(length) >= BGPWire.minUpdateLength
+            case .notification: Int(length) >= BGPWire.minNotificationLength
+            case .keepalive: Int(length) == BGPWire.keepaliveLength
+            case .routeRefresh: true
+            }
         guard validLength else { throw badLength }
         guard buffer.readableBytes >= Int(length),
-              var body = buffer.getSlice(at: start + BGPWire.headerLength, length: Int(length) - BGPWire.headerLength)
+            var body = buffer.getSlice(at: start + BGPWire.headerLength, length: Int(length) - BGPWire.headerLength)
         else { return nil }
 
         let message: BGPMessage
@@ -52,9 +57,10 @@ extension BGPMessage {
             // RFC 7313 §5: a ROUTE-REFRESH of the wrong length is answered with its own error code,
             // carrying the whole message.
             guard Int(length) == BGPWire.routeRefreshLength, let refresh = BGPRouteRefresh.read(body: &body) else {
-                throw .reset(BGPNotification.Code.routeRefresh,
-                             BGPNotification.RouteRefreshSubcode.invalidMessageLength,
-                             data: buffer.getBytes(at: start, length: Int(length)) ?? [])
+                throw .reset(
+                    BGPNotification.Code.routeRefresh,
+                    BGPNotification.RouteRefreshSubcode.invalidMessageLength,
+                    data: buffer.getBytes(at: start, length: Int(length)) ?? [])
             }
             message = .routeRefresh(refresh)
         }

@@ -97,8 +97,9 @@ public struct BGPNotification: Hashable, Sendable, CustomStringConvertible {
     /// there is none or it is malformed (RFC 9003 §3: a bad one is logged as such, never trusted).
     public var shutdownCommunication: String? {
         guard code == Code.cease,
-              subcode == CeaseSubcode.administrativeShutdown || subcode == CeaseSubcode.administrativeReset,
-              let length = data.first, length > 0, Int(length) <= data.count - 1 else { return nil }
+            subcode == CeaseSubcode.administrativeShutdown || subcode == CeaseSubcode.administrativeReset,
+            let length = data.first, length > 0, Int(length) <= data.count - 1
+        else { return nil }
         let text = data[1...Int(length)]
         return String(validating: text, as: UTF8.self)
     }

@@ -14,8 +14,10 @@ public struct BGPOpen: Hashable, Sendable {
     /// BIRD all in one).
     public var capabilities: [BGPCapability]
 
-    public init(version: UInt8 = BGPWire.version, myAS: UInt16, holdTime: UInt16, identifier: IPv4Address,
-                capabilities: [BGPCapability]) {
+    public init(
+        version: UInt8 = BGPWire.version, myAS: UInt16, holdTime: UInt16, identifier: IPv4Address,
+        capabilities: [BGPCapability]
+    ) {
         self.version = version
         self.myAS = myAS
         self.holdTime = holdTime
@@ -57,19 +59,22 @@ extension BGPOpen {
     static func read(body: inout ByteBuffer) throws(BGPDecodeError) -> BGPOpen {
         let malformed = BGPDecodeError.reset(BGPNotification.Code.open, BGPNotification.OpenSubcode.unspecific)
         guard let version = body.readInteger(as: UInt8.self), let myAS = body.readInteger(as: UInt16.self),
-              let holdTime = body.readInteger(as: UInt16.self), let identifier = body.readInteger(as: UInt32.self),
-              let parametersLength = body.readInteger(as: UInt8.self) else { throw malformed }
+            let holdTime = body.readInteger(as: UInt16.self), let identifier = body.readInteger(as: UInt32.self),
+            let parametersLength = body.readInteger(as: UInt8.self)
+        else { throw malformed }
         // RFC 4271 §6.2: the data names the largest version we support.
         guard version == BGPWire.version else {
-            throw .reset(BGPNotification.Code.open, BGPNotification.OpenSubcode.unsupportedVersion,
-                         data: [0, BGPWire.version])
+            throw .reset(
+                BGPNotification.Code.open, BGPNotification.OpenSubcode.unsupportedVersion,
+                data: [0, BGPWire.version])
         }
         var capabilities: [BGPCapability] = []
         var extended = false
         var parametersEnd = body.readerIndex + Int(parametersLength)
         // RFC 9072 §2: length 255 and a first type of 255 switch to 2-octet lengths.
         if parametersLength == BGPWire.extendedOptionalParameters,
-           body.getInteger(at: body.readerIndex, as: UInt8.self) == BGPWire.extendedOptionalParameters {
+            body.getInteger(at: body.readerIndex, as: UInt8.self) == BGPWire.extendedOptionalParameters
+        {
             body.moveReaderIndex(forwardBy: 1)
             guard let length = body.readInteger(as: UInt16.self) else { throw malformed }
             extended = true
@@ -78,17 +83,20 @@ extension BGPOpen {
         guard parametersEnd == body.writerIndex else { throw malformed }
         while body.readableBytes > 0 {
             guard let type = body.readInteger(as: UInt8.self),
-                  let length = extended ? body.readInteger(as: UInt16.self).map(Int.init)
-                                        : body.readInteger(as: UInt8.self).map(Int.init),
-                  var value = body.readSlice(length: length) else { throw malformed }
+                let length = extended
+                    ? body.readInteger(as: UInt16.self).map(Int.init)
+                    : body.readInteger(as: UInt8.self).map(Int.init),
+                var value = body.readSlice(length: length)
+            else { throw malformed }
             // RFC 5492 §4 / RFC 4271 §6.2: capabilities are the only parameter there is.
             guard type == BGPWire.capabilitiesParameter else {
                 throw .reset(BGPNotification.Code.open, BGPNotification.OpenSubcode.unsupportedOptionalParameter)
             }
             capabilities += try BGPCapability.readAll(from: &value)
         }
-        return BGPOpen(version: version, myAS: myAS, holdTime: holdTime, identifier: IPv4Address(identifier),
-                       capabilities: capabilities)
+        return BGPOpen(
+            version: version, myAS: myAS, holdTime: holdTime, identifier: IPv4Address(identifier),
+            capabilities: capabilities)
     }
 
     /// All capabilities in one parameter, as BIRD does; a list too long for one parameter is split

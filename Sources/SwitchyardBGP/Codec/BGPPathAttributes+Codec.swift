@@ -20,16 +20,19 @@ extension BGPPathAttributes {
     /// leave the NLRI locatable come back in the list for the caller to apply; problems that do not
     /// are thrown as a session reset.
     static func read(field: inout ByteBuffer, context: BGPCodecContext) throws(BGPDecodeError)
-        -> (BGPPathAttributes, [BGPDecodeError]) {
+        -> (BGPPathAttributes, [BGPDecodeError])
+    {
         var attributes = BGPPathAttributes()
         var problems: [BGPDecodeError] = []
         var seen = Set<UInt8>()
         while field.readableBytes > 0 {
             let before = field
             guard let flags = field.readInteger(as: UInt8.self), let type = field.readInteger(as: UInt8.self),
-                  let length = flags & Flag.extendedLength != 0 ? field.readInteger(as: UInt16.self).map(Int.init)
-                                                                : field.readInteger(as: UInt8.self).map(Int.init),
-                  var value = field.readSlice(length: length) else {
+                let length = flags & Flag.extendedLength != 0
+                    ? field.readInteger(as: UInt16.self).map(Int.init)
+                    : field.readInteger(as: UInt8.self).map(Int.init),
+                var value = field.readSlice(length: length)
+            else {
                 // RFC 7606 §4: an attribute running past the field is treat-as-withdraw; the Total
                 // Path Attribute Length still locates the NLRI.
                 problems.append(.treatAsWithdraw(BGPAttributeError(attributeType: 0, problem: .attributeListOverrun)))
@@ -57,8 +60,10 @@ extension BGPPathAttributes {
                 }
                 problems.append(.treatAsWithdraw(error))
             }
-            if let problem = try attributes.readOne(type: type, flags: flags, value: &value, context: context,
-                                                     wholeAttribute: wholeAttribute) {
+            if let problem = try attributes.readOne(
+                type: type, flags: flags, value: &value, context: context,
+                wholeAttribute: wholeAttribute)
+            {
                 problems.append(problem)
             }
         }
@@ -66,8 +71,10 @@ extension BGPPathAttributes {
     }
 
     /// Decodes one attribute into `self`; returns the RFC 7606 handling when it is malformed.
-    private mutating func readOne(type: UInt8, flags: UInt8, value: inout ByteBuffer, context: BGPCodecContext,
-                                  wholeAttribute: () -> [UInt8]) throws(BGPDecodeError) -> BGPDecodeError? {
+    private mutating func readOne(
+        type: UInt8, flags: UInt8, value: inout ByteBuffer, context: BGPCodecContext,
+        wholeAttribute: () -> [UInt8]
+    ) throws(BGPDecodeError) -> BGPDecodeError? {
         let length = value.readableBytes
         func withdraw(_ problem: BGPAttributeError.Problem) -> BGPDecodeError {
             .treatAsWithdraw(BGPAttributeError(attributeType: type, problem: problem))
@@ -125,7 +132,8 @@ extension BGPPathAttributes {
             // RFC 8092 §6: a length that is not a non-zero multiple of 12 is treat-as-withdraw.
             guard length > 0, length % 12 == 0 else { return withdraw(.badLength(length)) }
             while let global = value.readInteger(as: UInt32.self), let first = value.readInteger(as: UInt32.self),
-                  let second = value.readInteger(as: UInt32.self) {
+                let second = value.readInteger(as: UInt32.self)
+            {
                 largeCommunities.append(BGPLargeCommunity(global, first, second))
             }
         case TypeCode.multiprotocolReach:
@@ -137,12 +145,15 @@ extension BGPPathAttributes {
             // keeps that); unknown optional transitive ones travel on, non-transitive ones are
             // quietly ignored (RFC 4271 §5).
             if flags & Flag.optional == 0 {
-                throw .reset(BGPNotification.Code.update, BGPNotification.UpdateSubcode.unrecognizedWellKnownAttribute,
-                             data: wholeAttribute())
+                throw .reset(
+                    BGPNotification.Code.update, BGPNotification.UpdateSubcode.unrecognizedWellKnownAttribute,
+                    data: wholeAttribute())
             }
             if flags & Flag.transitive != 0 {
-                otherAttributes.append(BGPRawAttribute(flags: flags, type: type,
-                                                       value: value.readBytes(length: length) ?? []))
+                otherAttributes.append(
+                    BGPRawAttribute(
+                        flags: flags, type: type,
+                        value: value.readBytes(length: length) ?? []))
             }
         }
         return nil
@@ -153,11 +164,14 @@ extension BGPPathAttributes {
         var segments: [BGPASPathSegment] = []
         while value.readableBytes > 0 {
             guard let rawKind = value.readInteger(as: UInt8.self), let kind = BGPASPathSegment.Kind(rawValue: rawKind),
-                  let count = value.readInteger(as: UInt8.self), count > 0 else { return nil }
+                let count = value.readInteger(as: UInt8.self), count > 0
+            else { return nil }
             var asns: [UInt32] = []
             for _ in 0..<count {
-                let asn = fourOctet ? value.readInteger(as: UInt32.self)
-                                    : value.readInteger(as: UInt16.self).map(UInt32.init)
+                let asn =
+                    fourOctet
+                    ? value.readInteger(as: UInt32.self)
+                    : value.readInteger(as: UInt16.self).map(UInt32.init)
                 guard let asn else { return nil }
                 asns.append(asn)
             }
@@ -169,12 +183,14 @@ extension BGPPathAttributes {
     /// MP_REACH_NLRI (RFC 4760 §3). A family we do not parse is skipped whole; a malformed one
     /// resets the session (RFC 7606 §7.11: its NLRI cannot be located).
     static func readReach(_ value: inout ByteBuffer) throws(BGPDecodeError) -> BGPMultiprotocolReach? {
-        let malformed = BGPDecodeError.reset(BGPNotification.Code.update,
-                                             BGPNotification.UpdateSubcode.optionalAttributeError)
+        let malformed = BGPDecodeError.reset(
+            BGPNotification.Code.update,
+            BGPNotification.UpdateSubcode.optionalAttributeError)
         guard let afi = value.readInteger(as: UInt16.self), let safi = value.readInteger(as: UInt8.self),
-              let nextHopLength = value.readInteger(as: UInt8.self),
-              let nextHopBytes = value.readBytes(length: Int(nextHopLength)),
-              value.readInteger(as: UInt8.self) != nil else { throw malformed }
+            let nextHopLength = value.readInteger(as: UInt8.self),
+            let nextHopBytes = value.readBytes(length: Int(nextHopLength)),
+            value.readInteger(as: UInt8.self) != nil
+        else { throw malformed }
         let family = BGPAddressFamily(afi: afi, safi: safi)
         guard let width = family.addressBytes else { return nil }
         let nextHop: BGPNextHop
@@ -198,8 +214,9 @@ extension BGPPathAttributes {
 
     /// MP_UNREACH_NLRI (RFC 4760 §4); malformed resets the session (RFC 7606 §7.12).
     static func readUnreach(_ value: inout ByteBuffer) throws(BGPDecodeError) -> BGPMultiprotocolUnreach? {
-        let malformed = BGPDecodeError.reset(BGPNotification.Code.update,
-                                             BGPNotification.UpdateSubcode.optionalAttributeError)
+        let malformed = BGPDecodeError.reset(
+            BGPNotification.Code.update,
+            BGPNotification.UpdateSubcode.optionalAttributeError)
         guard let afi = value.readInteger(as: UInt16.self), let safi = value.readInteger(as: UInt8.self) else {
             throw malformed
         }

@@ -15,11 +15,13 @@ public struct BGPPathAttributes: Hashable, Sendable {
     public var multiprotocolUnreach: BGPMultiprotocolUnreach?
     public var otherAttributes: [BGPRawAttribute]
 
-    public init(origin: BGPOrigin? = nil, asPath: [BGPASPathSegment]? = nil, nextHop: IPv4Address? = nil,
-                multiExitDiscriminator: UInt32? = nil, localPreference: UInt32? = nil, atomicAggregate: Bool = false,
-                communities: [BGPCommunity] = [], largeCommunities: [BGPLargeCommunity] = [],
-                multiprotocolReach: BGPMultiprotocolReach? = nil,
-                multiprotocolUnreach: BGPMultiprotocolUnreach? = nil, otherAttributes: [BGPRawAttribute] = []) {
+    public init(
+        origin: BGPOrigin? = nil, asPath: [BGPASPathSegment]? = nil, nextHop: IPv4Address? = nil,
+        multiExitDiscriminator: UInt32? = nil, localPreference: UInt32? = nil, atomicAggregate: Bool = false,
+        communities: [BGPCommunity] = [], largeCommunities: [BGPLargeCommunity] = [],
+        multiprotocolReach: BGPMultiprotocolReach? = nil,
+        multiprotocolUnreach: BGPMultiprotocolUnreach? = nil, otherAttributes: [BGPRawAttribute] = []
+    ) {
         self.origin = origin
         self.asPath = asPath
         self.nextHop = nextHop

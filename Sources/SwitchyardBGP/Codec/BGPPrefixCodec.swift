@@ -18,7 +18,8 @@ enum BGPPrefixCodec {
         var prefixes: [IPPrefix] = []
         while field.readableBytes > 0 {
             guard let length = field.readInteger(as: UInt8.self), Int(length) <= addressBytes * 8,
-                  let significant = field.readBytes(length: (Int(length) + 7) / 8) else { return nil }
+                let significant = field.readBytes(length: (Int(length) + 7) / 8)
+            else { return nil }
             var bytes = significant + [UInt8](repeating: 0, count: addressBytes - significant.count)
             if length % 8 != 0, let last = significant.indices.last {
                 bytes[last] &= ~UInt8(0xff >> (length % 8))
@@ -34,7 +35,8 @@ enum BGPPrefixCodec {
         if bytes.count == 4 {
             return .v4(IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]))
         }
-        var high: UInt64 = 0, low: UInt64 = 0
+        var high: UInt64 = 0
+        var low: UInt64 = 0
         for (index, byte) in bytes.prefix(16).enumerated() {
             if index < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
         }

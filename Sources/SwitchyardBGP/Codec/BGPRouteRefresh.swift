@@ -13,7 +13,8 @@ public struct BGPRouteRefresh: Hashable, Sendable {
 
     static func read(body: inout ByteBuffer) -> BGPRouteRefresh? {
         guard let afi = body.readInteger(as: UInt16.self), let subtype = body.readInteger(as: UInt8.self),
-              let safi = body.readInteger(as: UInt8.self) else { return nil }
+            let safi = body.readInteger(as: UInt8.self)
+        else { return nil }
         return BGPRouteRefresh(family: BGPAddressFamily(afi: afi, safi: safi), subtype: subtype)
     }
 

@@ -13,8 +13,10 @@ public struct BGPUpdate: Hashable, Sendable {
     /// discard), already reflected in the fields above. Empty for a clean UPDATE; never written.
     public var appliedErrorHandling: [BGPDecodeError]
 
-    public init(withdrawn: [IPPrefix] = [], attributes: BGPPathAttributes = BGPPathAttributes(),
-                announced: [IPPrefix] = [], appliedErrorHandling: [BGPDecodeError] = []) {
+    public init(
+        withdrawn: [IPPrefix] = [], attributes: BGPPathAttributes = BGPPathAttributes(),
+        announced: [IPPrefix] = [], appliedErrorHandling: [BGPDecodeError] = []
+    ) {
         self.withdrawn = withdrawn
         self.attributes = attributes
         self.announced = announced
@@ -25,8 +27,9 @@ public struct BGPUpdate: Hashable, Sendable {
     /// with no prefixes for the others.
     public static func endOfRIB(_ family: BGPAddressFamily) -> BGPUpdate {
         if family == .ipv4Unicast { return BGPUpdate() }
-        return BGPUpdate(attributes: BGPPathAttributes(
-            multiprotocolUnreach: BGPMultiprotocolUnreach(family: family, withdrawn: [])))
+        return BGPUpdate(
+            attributes: BGPPathAttributes(
+                multiprotocolUnreach: BGPMultiprotocolUnreach(family: family, withdrawn: [])))
     }
 
     /// The family this UPDATE marks End-of-RIB for, if it is one.
@@ -34,7 +37,8 @@ public struct BGPUpdate: Hashable, Sendable {
         guard withdrawn.isEmpty, announced.isEmpty else { return nil }
         if attributes == BGPPathAttributes() { return .ipv4Unicast }
         if let unreach = attributes.multiprotocolUnreach, unreach.withdrawn.isEmpty,
-           attributes == BGPPathAttributes(multiprotocolUnreach: unreach) {
+            attributes == BGPPathAttributes(multiprotocolUnreach: unreach)
+        {
             return unreach.family
         }
         return nil
@@ -51,17 +55,21 @@ extension BGPUpdate {
     static func read(body: inout ByteBuffer, context: BGPCodecContext) throws(BGPDecodeError) -> BGPUpdate {
         // RFC 4271 §6.3: lengths that do not add up make the attribute list malformed and the NLRI
         // unlocatable: reset.
-        let malformedList = BGPDecodeError.reset(BGPNotification.Code.update,
-                                                 BGPNotification.UpdateSubcode.malformedAttributeList)
+        let malformedList = BGPDecodeError.reset(
+            BGPNotification.Code.update,
+            BGPNotification.UpdateSubcode.malformedAttributeList)
         guard let withdrawnLength = body.readInteger(as: UInt16.self),
-              var withdrawnField = body.readSlice(length: Int(withdrawnLength)),
-              let attributesLength = body.readInteger(as: UInt16.self),
-              var attributesField = body.readSlice(length: Int(attributesLength)) else { throw malformedList }
+            var withdrawnField = body.readSlice(length: Int(withdrawnLength)),
+            let attributesLength = body.readInteger(as: UInt16.self),
+            var attributesField = body.readSlice(length: Int(attributesLength))
+        else { throw malformedList }
         // RFC 7606 §3 j / RFC 4271 §6.3: prefixes that do not parse cannot be withdrawn: reset.
-        let invalidNetwork = BGPDecodeError.reset(BGPNotification.Code.update,
-                                                  BGPNotification.UpdateSubcode.invalidNetworkField)
+        let invalidNetwork = BGPDecodeError.reset(
+            BGPNotification.Code.update,
+            BGPNotification.UpdateSubcode.invalidNetworkField)
         guard let withdrawn = BGPPrefixCodec.readAll(from: &withdrawnField, addressBytes: 4),
-              let announced = BGPPrefixCodec.readAll(from: &body, addressBytes: 4) else { throw invalidNetwork }
+            let announced = BGPPrefixCodec.readAll(from: &body, addressBytes: 4)
+        else { throw invalidNetwork }
         let (attributes, decodeProblems) = try BGPPathAttributes.read(field: &attributesField, context: context)
         var problems = decodeProblems
         var update = BGPUpdate(withdrawn: withdrawn, attributes: attributes, announced: announced)
@@ -71,9 +79,10 @@ extension BGPUpdate {
         // An attribute already dropped as malformed is not reported twice.
         let announcesRoutes = !announced.isEmpty || !(attributes.multiprotocolReach?.announced.isEmpty ?? true)
         if announcesRoutes {
-            let reported = Set(problems.compactMap { problem -> UInt8? in
-                if case .treatAsWithdraw(let error) = problem { error.attributeType } else { nil }
-            })
+            let reported = Set(
+                problems.compactMap { problem -> UInt8? in
+                    if case .treatAsWithdraw(let error) = problem { error.attributeType } else { nil }
+                })
             var missing: [UInt8] = []
             if attributes.origin == nil { missing.append(BGPPathAttributes.TypeCode.origin) }
             if attributes.asPath == nil { missing.append(BGPPathAttributes.TypeCode.asPath) }

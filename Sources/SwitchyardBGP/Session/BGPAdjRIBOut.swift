@@ -79,9 +79,10 @@ public struct BGPAdjRIBOut: Sendable {
                 return IPPrefix.bgpOrder(left, right)
             }
         return ordered.flatMap { key, prefixes in
-            BGPUpdatePacker.announcements(prefixes, attributes: pathAttributes(key.attributes, session: session),
-                                          nextHop: key.attributes.nextHop, family: key.family,
-                                          context: session.negotiated.codecContext)
+            BGPUpdatePacker.announcements(
+                prefixes, attributes: pathAttributes(key.attributes, session: session),
+                nextHop: key.attributes.nextHop, family: key.family,
+                context: session.negotiated.codecContext)
         }
     }
 

@@ -13,9 +13,11 @@ public struct BGPRouteAttributes: Hashable, Sendable {
     public var communities: [BGPCommunity]
     public var largeCommunities: [BGPLargeCommunity]
 
-    public init(nextHop: BGPNextHop, origin: BGPOrigin = .igp, localPreference: UInt32? = nil,
-                multiExitDiscriminator: UInt32? = nil, communities: [BGPCommunity] = [],
-                largeCommunities: [BGPLargeCommunity] = []) {
+    public init(
+        nextHop: BGPNextHop, origin: BGPOrigin = .igp, localPreference: UInt32? = nil,
+        multiExitDiscriminator: UInt32? = nil, communities: [BGPCommunity] = [],
+        largeCommunities: [BGPLargeCommunity] = []
+    ) {
         self.nextHop = nextHop
         self.origin = origin
         self.localPreference = localPreference

@@ -23,10 +23,13 @@ public struct BGPSessionConfiguration: Hashable, Sendable {
         case routerIDZero
     }
 
-    public init(localASN: UInt32, routerID: IPv4Address, peerASN: UInt32, holdTime: UInt16 = 90,
-                families: [BGPAddressFamily] = [.ipv4Unicast, .ipv6Unicast], connectRetry: Duration = .seconds(5),
-                maxConnectRetry: Duration = .seconds(120), openHoldTime: Duration = .seconds(240))
-        throws(Invalid) {
+    public init(
+        localASN: UInt32, routerID: IPv4Address, peerASN: UInt32, holdTime: UInt16 = 90,
+        families: [BGPAddressFamily] = [.ipv4Unicast, .ipv6Unicast], connectRetry: Duration = .seconds(5),
+        maxConnectRetry: Duration = .seconds(120), openHoldTime: Duration = .seconds(240)
+    )
+        throws(Invalid)
+    {
         guard holdTime == 0 || holdTime >= BGPWire.minNonZeroHoldTime else { throw .holdTime(holdTime) }
         guard !families.isEmpty else { throw .noFamilies }
         guard !routerID.isUnspecified else { throw .routerIDZero }

@@ -113,8 +113,10 @@ public struct BGPSessionStateMachine: Sendable {
     public mutating func tcpConnected(at now: Duration) -> [BGPSessionAction] {
         guard state == .connect else { return [.refuseConnection] }
         state = .openSent
-        return [cancel(.connectRetry), .send(.open(configuration.open)),
-                arm(.hold, at: now + configuration.openHoldTime)]
+        return [
+            cancel(.connectRetry), .send(.open(configuration.open)),
+            arm(.hold, at: now + configuration.openHoldTime),
+        ]
     }
 
     /// The connect failed, or the connection closed under us (events 18, 25).
@@ -183,8 +185,9 @@ public struct BGPSessionStateMachine: Sendable {
             holdTime: min(configuration.holdTime, open.holdTime),
             families: Set(configuration.families).intersection(open.families),
             peerSupportsRouteRefresh: open.supportsRouteRefresh,
-            codecContext: BGPCodecContext(fourOctetASN: open.supportsFourOctetASN,
-                                          peerIsExternal: configuration.peerIsExternal))
+            codecContext: BGPCodecContext(
+                fourOctetASN: open.supportsFourOctetASN,
+                peerIsExternal: configuration.peerIsExternal))
         state = .openConfirm(negotiated)
         var actions: [BGPSessionAction] = [.send(.keepalive)]
         if let interval = negotiated.keepaliveInterval {
@@ -219,7 +222,8 @@ public struct BGPSessionStateMachine: Sendable {
 
     /// Event 24/25: the peer ends the session; no NOTIFICATION is sent back (RFC 4271 §6.4).
     public mutating func receivedNotification(_ notification: BGPNotification, at now: Duration)
-        -> [BGPSessionAction] {
+        -> [BGPSessionAction]
+    {
         guard isConnected else { return [] }
         return fail(.receivedNotification(notification), sending: nil, at: now)
     }
@@ -274,8 +278,10 @@ public struct BGPSessionStateMachine: Sendable {
 
     /// Every failure of a connected session: the NOTIFICATION (if any) goes out before the close,
     /// the session timers stop, and the reconnect waits in Active with backoff.
-    private mutating func fail(_ reason: BGPSessionDownReason, sending notification: BGPNotification?,
-                               at now: Duration) -> [BGPSessionAction] {
+    private mutating func fail(
+        _ reason: BGPSessionDownReason, sending notification: BGPNotification?,
+        at now: Duration
+    ) -> [BGPSessionAction] {
         var actions: [BGPSessionAction] = []
         if let notification { actions.append(.send(.notification(notification))) }
         actions.append(.close)

@@ -21,14 +21,17 @@ enum BGPUpdatePacker {
         return chunks.map { chunk in
             family == .ipv4Unicast
                 ? BGPUpdate(withdrawn: chunk)
-                : BGPUpdate(attributes: BGPPathAttributes(
-                    multiprotocolUnreach: BGPMultiprotocolUnreach(family: family, withdrawn: chunk)))
+                : BGPUpdate(
+                    attributes: BGPPathAttributes(
+                        multiprotocolUnreach: BGPMultiprotocolUnreach(family: family, withdrawn: chunk)))
         }
     }
 
     /// Announcements sharing one set of path attributes (NEXT_HOP or MP_REACH_NLRI added here).
-    static func announcements(_ prefixes: [IPPrefix], attributes: BGPPathAttributes, nextHop: BGPNextHop,
-                              family: BGPAddressFamily, context: BGPCodecContext) -> [BGPUpdate] {
+    static func announcements(
+        _ prefixes: [IPPrefix], attributes: BGPPathAttributes, nextHop: BGPNextHop,
+        family: BGPAddressFamily, context: BGPCodecContext
+    ) -> [BGPUpdate] {
         var base = attributes
         if family == .ipv4Unicast, case .v4(let address) = nextHop { base.nextHop = address }
         var encoded = ByteBuffer()
@@ -37,8 +40,9 @@ enum BGPUpdatePacker {
         let chunks = pack(prefixes) { nlriLength in
             family == .ipv4Unicast
                 ? emptyUpdateLength + attributesLength + nlriLength
-                : emptyUpdateLength + attributesLength + BGPPathAttributes.encodedLength(
-                    valueLength: reachFixedLength + nextHop.encodedLength + nlriLength)
+                : emptyUpdateLength + attributesLength
+                    + BGPPathAttributes.encodedLength(
+                        valueLength: reachFixedLength + nextHop.encodedLength + nlriLength)
         }
         return chunks.map { chunk in
             if family == .ipv4Unicast { return BGPUpdate(attributes: base, announced: chunk) }

@@ -12,14 +12,16 @@ public struct CounterReader: Sendable {
         var c = CounterDelta()
         for id in services {
             let all = try datapath.serviceStats.lookupPerCPU(id, as: sy_service_counters.self) ?? []
-            let s = CounterDelta.Service(packets: all.reduce(0) { $0 + $1.packets }, bytes: all.reduce(0) { $0 + $1.bytes },
-                                         newFlows: all.reduce(0) { $0 + $1.new_flows }, tooBig: all.reduce(0) { $0 + $1.too_big })
+            let s = CounterDelta.Service(
+                packets: all.reduce(0) { $0 + $1.packets }, bytes: all.reduce(0) { $0 + $1.bytes },
+                newFlows: all.reduce(0) { $0 + $1.new_flows }, tooBig: all.reduce(0) { $0 + $1.too_big })
             if s != CounterDelta.Service() { c.services[id] = s }
         }
         for id in backends {
             let all = try datapath.backendStats.lookupPerCPU(id, as: sy_backend_counters.self) ?? []
-            let b = CounterDelta.Backend(packets: all.reduce(0) { $0 + $1.packets }, bytes: all.reduce(0) { $0 + $1.bytes },
-                                         newFlows: all.reduce(0) { $0 + $1.new_flows })
+            let b = CounterDelta.Backend(
+                packets: all.reduce(0) { $0 + $1.packets }, bytes: all.reduce(0) { $0 + $1.bytes },
+                newFlows: all.reduce(0) { $0 + $1.new_flows })
             if b != CounterDelta.Backend() { c.backends[id] = b }
         }
         for reason in DropReason.allCases {
@@ -32,7 +34,8 @@ public struct CounterReader: Sendable {
     public func events() throws -> [String: UInt64] {
         var result: [String: UInt64] = [:]
         for event in 0..<SY_EVENT__COUNT.rawValue {
-            result[String(cString: sy_event_name(event))] = (try datapath.events.lookupPerCPU(event, as: UInt64.self) ?? []).reduce(0, +)
+            result[String(cString: sy_event_name(event))] =
+                (try datapath.events.lookupPerCPU(event, as: UInt64.self) ?? []).reduce(0, +)
         }
         return result
     }
@@ -44,7 +47,9 @@ extension CounterDelta {
         var d = CounterDelta()
         for (id, a) in after.services {
             let b = before.services[id] ?? .init()
-            let s = Service(packets: a.packets - b.packets, bytes: a.bytes - b.bytes, newFlows: a.newFlows - b.newFlows, tooBig: a.tooBig - b.tooBig)
+            let s = Service(
+                packets: a.packets - b.packets, bytes: a.bytes - b.bytes, newFlows: a.newFlows - b.newFlows,
+                tooBig: a.tooBig - b.tooBig)
             if s != Service() { d.services[id] = s }
         }
         for (id, a) in after.backends {

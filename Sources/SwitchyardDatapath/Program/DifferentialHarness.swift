@@ -49,7 +49,8 @@ public final class DifferentialHarness: @unchecked Sendable {
             _ = Pipeline.process(frame, tables: &model)
             return nil
         }
-        let services = Array(model.serviceNames.keys), backends = Array(model.backends.keys)
+        let services = Array(model.serviceNames.keys)
+        let backends = Array(model.backends.keys)
         let before = try counters.read(services: services, backends: backends)
         let result = Pipeline.process(frame, tables: &model)
         let kernel = try TestRun.run(program: datapath.programFD, frame: frame)
@@ -62,9 +63,13 @@ public final class DifferentialHarness: @unchecked Sendable {
             if kernel.output != frame { problems.append("pass, but the kernel changed the frame") }
         case (.tx(let expected), TestRun.xdpTX):
             if ignoreMACs ? kernel.output.dropFirst(12) != expected.dropFirst(12) : kernel.output != expected {
-                problems.append("output differs at byte \(firstDifference(expected, kernel.output)) (model \(expected.count) bytes, kernel \(kernel.output.count))")
-                problems.append("model:  " + FrameDescriber.describe(expected, guePorts: [6080]).joined(separator: " | "))
-                problems.append("kernel: " + FrameDescriber.describe(kernel.output, guePorts: [6080]).joined(separator: " | "))
+                problems.append(
+                    "output differs at byte \(firstDifference(expected, kernel.output)) (model \(expected.count) bytes, kernel \(kernel.output.count))"
+                )
+                problems.append(
+                    "model:  " + FrameDescriber.describe(expected, guePorts: [6080]).joined(separator: " | "))
+                problems.append(
+                    "kernel: " + FrameDescriber.describe(kernel.output, guePorts: [6080]).joined(separator: " | "))
             }
         case (.drop, TestRun.xdpDrop): break
         default:
@@ -76,7 +81,9 @@ public final class DifferentialHarness: @unchecked Sendable {
         if let key = result.decision?.flowKey {
             let kernelEntry = try writer.flow(key)
             if kernelEntry != model.flows[key] {
-                problems.append("flow entry for \(key): model \(model.flows[key].map { "\($0)" } ?? "none"), kernel \(kernelEntry.map { "\($0)" } ?? "none")")
+                problems.append(
+                    "flow entry for \(key): model \(model.flows[key].map { "\($0)" } ?? "none"), kernel \(kernelEntry.map { "\($0)" } ?? "none")"
+                )
             }
         }
         return problems.isEmpty ? nil : Mismatch(frame: frame, problems: problems)
@@ -99,8 +106,12 @@ public final class DifferentialHarness: @unchecked Sendable {
 
     private func describe(_ c: CounterDelta) -> String {
         var parts: [String] = []
-        for (id, s) in c.services.sorted(by: { $0.key < $1.key }) { parts.append("svc\(id) p\(s.packets) b\(s.bytes) n\(s.newFlows) tb\(s.tooBig)") }
-        for (id, b) in c.backends.sorted(by: { $0.key < $1.key }) { parts.append("be\(id) p\(b.packets) b\(b.bytes) n\(b.newFlows)") }
+        for (id, s) in c.services.sorted(by: { $0.key < $1.key }) {
+            parts.append("svc\(id) p\(s.packets) b\(s.bytes) n\(s.newFlows) tb\(s.tooBig)")
+        }
+        for (id, b) in c.backends.sorted(by: { $0.key < $1.key }) {
+            parts.append("be\(id) p\(b.packets) b\(b.bytes) n\(b.newFlows)")
+        }
         for (r, n) in c.drops.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { parts.append("drop \(r.name) \(n)") }
         return parts.joined(separator: ", ")
     }

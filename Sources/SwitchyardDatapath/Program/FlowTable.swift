@@ -18,24 +18,28 @@ public struct FlowTable: Sendable {
 
     private static func slots(_ set: inout sy_flow_set) -> UnsafeMutableBufferPointer<sy_flow_slot> {
         withUnsafeMutablePointer(to: &set.way) {
-            UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer($0).assumingMemoryBound(to: sy_flow_slot.self), count: Int(SY_FLOW_WAYS))
+            UnsafeMutableBufferPointer(
+                start: UnsafeMutableRawPointer($0).assumingMemoryBound(to: sy_flow_slot.self), count: Int(SY_FLOW_WAYS))
         }
     }
 
     private static func tags(_ set: inout sy_flow_set) -> UnsafeMutableBufferPointer<UInt32> {
         withUnsafeMutablePointer(to: &set.tag) {
-            UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt32.self), count: Int(SY_FLOW_WAYS))
+            UnsafeMutableBufferPointer(
+                start: UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt32.self), count: Int(SY_FLOW_WAYS))
         }
     }
 
     private static func lastSeen(_ set: inout sy_flow_set) -> UnsafeMutableBufferPointer<UInt32> {
         withUnsafeMutablePointer(to: &set.last_seen) {
-            UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt32.self), count: Int(SY_FLOW_WAYS))
+            UnsafeMutableBufferPointer(
+                start: UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt32.self), count: Int(SY_FLOW_WAYS))
         }
     }
 
     private static func way(of key: sy_flow_key, tag: UInt32, in set: inout sy_flow_set) -> Int? {
-        let tags = tags(&set), slots = slots(&set)
+        let tags = tags(&set)
+        let slots = slots(&set)
         let wanted = structBytes(key)
         return (0..<Int(SY_FLOW_WAYS)).first { w in
             tags[w] == tag && structBytes(slots[w].key) == wanted
@@ -44,7 +48,8 @@ public struct FlowTable: Sendable {
     }
 
     public func lookup(_ key: FlowKey) throws -> DatapathTables.FlowEntry? {
-        let hash = key.hash, tag = sy_flow_tag(hash)
+        let hash = key.hash
+        let tag = sy_flow_tag(hash)
         var s = try read(set(for: hash))
         guard let w = Self.way(of: sy_flow_key(key), tag: tag, in: &s) else { return nil }
         let slot = Self.slots(&s)[w]
@@ -69,19 +74,25 @@ public struct FlowTable: Sendable {
     /// owner's next refresh; an entry already present with the same backend only has that
     /// protection extended, keeping its flags. `now` saves a clock read.
     @discardableResult
-    public func install(_ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil,
-                        evictIdle: UInt32 = 0, protect: UInt32 = 0) throws -> InstallResult {
+    public func install(
+        _ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil,
+        evictIdle: UInt32 = 0, protect: UInt32 = 0
+    ) throws -> InstallResult {
         let now = try now ?? UInt32(truncatingIfNeeded: datapath.readClock().jiffies)
         let seenAt = now &+ protect
         func idle(_ seen: UInt32) -> Int32 { max(0, Int32(bitPattern: now &- seen)) }
         var result = InstallResult()
         for (key, entry) in flows {
-            let hash = key.hash, tag = sy_flow_tag(hash), index = set(for: hash)
+            let hash = key.hash
+            let tag = sy_flow_tag(hash)
+            let index = set(for: hash)
             let abiKey = sy_flow_key(key)
             var s = try read(index)
-            let tags = Self.tags(&s), seen = Self.lastSeen(&s)
+            let tags = Self.tags(&s)
+            let seen = Self.lastSeen(&s)
             let existing = Self.way(of: abiKey, tag: tag, in: &s)
-            if let w = existing, Self.slots(&s)[w].backend == entry.backend, Self.slots(&s)[w].service == entry.service {
+            if let w = existing, Self.slots(&s)[w].backend == entry.backend, Self.slots(&s)[w].service == entry.service
+            {
                 if Int32(bitPattern: seenAt &- seen[w]) > 0 {
                     seen[w] = seenAt
                     try datapath.flows.update(index, s)
@@ -90,7 +101,10 @@ public struct FlowTable: Sendable {
                 continue
             }
             let oldest = (0..<Int(SY_FLOW_WAYS)).max { idle(seen[$0]) < idle(seen[$1]) }!
-            guard let w = existing ?? tags.firstIndex(of: 0) ?? (idle(seen[oldest]) >= Int32(clamping: evictIdle) ? oldest : nil) else {
+            guard
+                let w = existing ?? tags.firstIndex(of: 0)
+                    ?? (idle(seen[oldest]) >= Int32(clamping: evictIdle) ? oldest : nil)
+            else {
                 result.busy += 1
                 continue
             }
@@ -112,7 +126,8 @@ public struct FlowTable: Sendable {
 
     @discardableResult
     public func remove(_ key: FlowKey) throws -> Bool {
-        let hash = key.hash, index = set(for: hash)
+        let hash = key.hash
+        let index = set(for: hash)
         var s = try read(index)
         guard let w = Self.way(of: sy_flow_key(key), tag: sy_flow_tag(hash), in: &s) else { return false }
         Self.tags(&s)[w] = 0
@@ -138,11 +153,13 @@ public struct FlowTable: Sendable {
         defer { munmap(memory, length) }
         for index in 0...Int(datapath.flowSetMask) {
             var s = memory.load(fromByteOffset: index * stride, as: sy_flow_set.self)
-            let tags = Self.tags(&s), slots = Self.slots(&s)
+            let tags = Self.tags(&s)
+            let slots = Self.slots(&s)
             for w in 0..<Int(SY_FLOW_WAYS) where tags[w] != 0 {
                 let slot = slots[w]
                 guard slot.check == sy_flow_check(tags[w], slot.backend, slot.service) else { continue }
-                try body(slot.key.model, DatapathTables.FlowEntry(backend: slot.backend, service: slot.service), slot.flags)
+                try body(
+                    slot.key.model, DatapathTables.FlowEntry(backend: slot.backend, service: slot.service), slot.flags)
             }
         }
     }

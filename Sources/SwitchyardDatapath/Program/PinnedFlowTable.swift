@@ -51,7 +51,8 @@ public final class PinnedFlowTable: @unchecked Sendable {
         let base = memory + p.set * MemoryLayout<sy_flow_set>.stride
         let slotsOffset = MemoryLayout<sy_flow_set>.offset(of: \sy_flow_set.way)!
         for w in 0..<Int(SY_FLOW_WAYS) where base.load(fromByteOffset: w * 4, as: UInt32.self) == p.tag {
-            let slot = base.load(fromByteOffset: slotsOffset + w * MemoryLayout<sy_flow_slot>.stride, as: sy_flow_slot.self)
+            let slot = base.load(
+                fromByteOffset: slotsOffset + w * MemoryLayout<sy_flow_slot>.stride, as: sy_flow_slot.self)
             if structBytes(slot.key) == structBytes(p.key) { return slot.backend }
         }
         return nil

@@ -27,7 +27,8 @@ public struct BPFMap: Sendable, CustomStringConvertible {
 
     private func checkSizes<K, V>(_: K.Type, _: V.Type) {
         precondition(MemoryLayout<K>.size == keySize, "\(name): key is \(keySize) bytes, not \(MemoryLayout<K>.size)")
-        precondition(MemoryLayout<V>.size == valueSize, "\(name): value is \(valueSize) bytes, not \(MemoryLayout<V>.size)")
+        precondition(
+            MemoryLayout<V>.size == valueSize, "\(name): value is \(valueSize) bytes, not \(MemoryLayout<V>.size)")
     }
 
     public func lookup<K: BitwiseCopyable, V: BitwiseCopyable>(_ key: K, as: V.Type = V.self) throws -> V? {
@@ -59,7 +60,9 @@ public struct BPFMap: Sendable, CustomStringConvertible {
         return (0..<Self.possibleCPUs).map { buffer.load(fromByteOffset: $0 * stride, as: V.self) }
     }
 
-    public func update<K: BitwiseCopyable, V: BitwiseCopyable>(_ key: K, _ value: V, flags: UInt64 = UInt64(BPF_ANY)) throws {
+    public func update<K: BitwiseCopyable, V: BitwiseCopyable>(_ key: K, _ value: V, flags: UInt64 = UInt64(BPF_ANY))
+        throws
+    {
         checkSizes(K.self, V.self)
         var key = key
         if perCPU {
@@ -103,7 +106,10 @@ public struct BPFMap: Sendable, CustomStringConvertible {
         var result: [K] = []
         let current = UnsafeMutableRawPointer.allocate(byteCount: keySize, alignment: 8)
         let next = UnsafeMutableRawPointer.allocate(byteCount: keySize, alignment: 8)
-        defer { current.deallocate(); next.deallocate() }
+        defer {
+            current.deallocate()
+            next.deallocate()
+        }
         var previous: UnsafeMutableRawPointer? = nil
         while true {
             if bpf_map_get_next_key(fd, previous, next) != 0 {
