@@ -105,6 +105,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Pure: the BGP-4 codec (RFC 4271, 4760, 6793, 7606, 8092, 9003) and the session state machine
+        // with the route diff. No sockets or clocks: ByteBuffer in and out, time and events as inputs.
+        .target(
+            name: "SwitchyardBGP",
+            dependencies: [
+                "SwitchyardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        .testTarget(name: "SwitchyardBGPTests", dependencies: ["SwitchyardBGP"]),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "SwitchyardConfigTests", dependencies: ["SwitchyardConfig"]),
         .testTarget(
