@@ -29,6 +29,16 @@ public struct CounterReader: Sendable {
         return c
     }
 
+    /// Every event counter, summed over CPUs, zeros omitted.
+    public func eventCounts() throws -> [DatapathEvent: UInt64] {
+        var result: [DatapathEvent: UInt64] = [:]
+        for event in DatapathEvent.allCases {
+            let n = (try datapath.events.lookupPerCPU(event.rawValue, as: UInt64.self) ?? []).reduce(0, +)
+            if n > 0 { result[event] = n }
+        }
+        return result
+    }
+
     public func events() throws -> [String: UInt64] {
         var result: [String: UInt64] = [:]
         for event in 0..<SY_EVENT__COUNT.rawValue {
