@@ -180,6 +180,23 @@ public final class DifferentialHarness: @unchecked Sendable {
         model = tables
     }
 
+    /// Replaces one flow set in both (tests: torn entries, states no packet sequence makes).
+    public func replaceFlowSet(_ index: UInt32, with set: FlowSet) throws {
+        try writer.flowTable.write(set, at: index)
+        model.flows.replaceSet(index, with: set)
+    }
+
+    /// Installs entries from user space into both, at the harness's time: the model's install
+    /// and the kernel writer's (`FlowTable.install`) must place them alike. Returns what each said.
+    public func installFlows(_ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool, protect: UInt32)
+        throws -> (model: FlowTableModel.InstallResult, kernel: FlowTableModel.InstallResult) {
+        let evictIdle = model.flows.policy.evictIdle, now32 = now.jiffies32
+        let kernel = try writer.flowTable.install(flows, remote: remote, now: now32, evictIdle: evictIdle,
+                                                  protect: protect)
+        let expected = model.flows.install(flows, remote: remote, now: now32, evictIdle: evictIdle, protect: protect)
+        return (expected, kernel)
+    }
+
     /// Empties the flow table in both.
     public func clearFlows() throws {
         try writer.flowTable.removeAll()
