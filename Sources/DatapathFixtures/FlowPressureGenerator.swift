@@ -86,8 +86,9 @@ public struct FlowPressureGenerator: Sendable {
         }
         let flow = flows[below(2) == 0 ? below(hot) : hot + below(flows.count - hot)]
         guard !services.isEmpty else {
-            return Step(packet: PacketDescription(source: flow.client, destination: flow.client,
-                                                  transport: .udp(sourcePort: 1, destinationPort: 2)), advanceNs: advance)
+            let packet = PacketDescription(source: flow.client, destination: flow.client,
+                                           transport: .udp(sourcePort: 1, destinationPort: 2))
+            return Step(packet: packet, advanceNs: advance)
         }
         let service = services[flow.service]
         let vip = service.key.vip, port = service.key.port

@@ -40,7 +40,8 @@ extension FlowTableModel {
     /// A usable entry was found at way `w`: refresh its last-seen (at most once per
     /// `SY_FLOW_REFRESH_JIFFIES`) and, for a stateful service, move its state (`stateful_hit`).
     /// Returns the report the packet causes, if any.
-    public mutating func hit(way w: Int, hash: UInt64, now: UInt32, tcpFlags: UInt8, stateful: Bool) -> FlowTableReport? {
+    public mutating func hit(way w: Int, hash: UInt64, now: UInt32, tcpFlags: UInt8,
+                             stateful: Bool) -> FlowTableReport? {
         let index = layout.setIndex(hash)
         guard var way = set(index).ways[w] else { return nil }
         defer { updateWay(way, at: w, set: index) }
@@ -97,6 +98,7 @@ extension FlowTableModel {
         updateWay(FlowWay(key: key, hash: hash, backend: backend, service: service,
                           flags: stateful && syn ? .embryonic : [], lastSeen: now32, synced: now32),
                   at: w, set: index)
-        return .inserted(stateful && !syn ? FlowTableReport(key: key, backend: backend, service: service, kind: .new) : nil)
+        guard stateful, !syn else { return .inserted(nil) }
+        return .inserted(FlowTableReport(key: key, backend: backend, service: service, kind: .new))
     }
 }

@@ -76,8 +76,8 @@ extension sy_flow_key {
 }
 
 extension sy_node {
-    init(_ node: DatapathTables.Node, newFlowRate: UInt32, flowSetMask: UInt32, evictIdle: UInt32, syncRefresh: UInt32 = 0,
-         testClock: Bool = false) {
+    init(_ node: DatapathTables.Node, newFlowRate: UInt32, flowSetMask: UInt32, evictIdle: UInt32,
+         syncRefresh: UInt32 = 0, testClock: Bool = false) {
         self.init()
         ipv4_source = node.ipv4Source?.value.bigEndian ?? 0
         ipv6_source = node.ipv6Source.map { IPAddress.v6($0).abiWords } ?? (0, 0, 0, 0)

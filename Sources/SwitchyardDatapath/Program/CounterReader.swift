@@ -15,15 +15,18 @@ public struct CounterReader: Sendable {
             count: Int(services.max().map { min($0, SY_MAX_SERVICES - 1) + 1 } ?? 0), as: sy_service_counters.self)
         for id in services where Int(id) < serviceValues.count {
             let all = serviceValues[Int(id)]
-            let s = CounterDelta.Service(packets: all.reduce(0) { $0 + $1.packets }, bytes: all.reduce(0) { $0 + $1.bytes },
-                                         newFlows: all.reduce(0) { $0 + $1.new_flows }, tooBig: all.reduce(0) { $0 + $1.too_big })
+            let s = CounterDelta.Service(packets: all.reduce(0) { $0 + $1.packets },
+                                         bytes: all.reduce(0) { $0 + $1.bytes },
+                                         newFlows: all.reduce(0) { $0 + $1.new_flows },
+                                         tooBig: all.reduce(0) { $0 + $1.too_big })
             if s != CounterDelta.Service() { c.services[id] = s }
         }
         let backendValues = try datapath.backendStats.lookupPerCPUArray(
             count: Int(backends.max().map { min($0, SY_MAX_BACKENDS - 1) + 1 } ?? 0), as: sy_backend_counters.self)
         for id in backends where Int(id) < backendValues.count {
             let all = backendValues[Int(id)]
-            let b = CounterDelta.Backend(packets: all.reduce(0) { $0 + $1.packets }, bytes: all.reduce(0) { $0 + $1.bytes },
+            let b = CounterDelta.Backend(packets: all.reduce(0) { $0 + $1.packets },
+                                         bytes: all.reduce(0) { $0 + $1.bytes },
                                          newFlows: all.reduce(0) { $0 + $1.new_flows })
             if b != CounterDelta.Backend() { c.backends[id] = b }
         }

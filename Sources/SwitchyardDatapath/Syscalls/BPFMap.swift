@@ -72,12 +72,16 @@ public struct BPFMap: Sendable, CustomStringConvertible {
         var returned = UInt32(count), next: UInt32 = 0
         var opts = bpf_map_batch_opts()
         opts.sz = LibbpfOpts.mapBatch
-        let rc = keys.withUnsafeMutableBytes { bpf_map_lookup_batch(fd, nil, &next, $0.baseAddress, values, &returned, &opts) }
+        let rc = keys.withUnsafeMutableBytes {
+            bpf_map_lookup_batch(fd, nil, &next, $0.baseAddress, values, &returned, &opts)
+        }
         // ENOENT: the map ended before `count` keys; `returned` says how many came.
         if rc != 0, Glibc.errno != ENOENT { throw BPFError("batch lookup in \(name)", errno: Glibc.errno) }
         var result = [[V]](repeating: [], count: count)
         for i in 0..<Int(returned) where Int(keys[i]) < count {
-            result[Int(keys[i])] = (0..<cpus).map { values.load(fromByteOffset: (i * cpus + $0) * stride, as: V.self) }
+            result[Int(keys[i])] = (0..<cpus).map {
+                values.load(fromByteOffset: (i * cpus + $0) * stride, as: V.self)
+            }
         }
         return result
     }
