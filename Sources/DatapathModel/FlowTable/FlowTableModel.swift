@@ -86,7 +86,8 @@ public struct FlowTableModel: Sendable, Equatable {
         return true
     }
 
-    /// The same entries in a table of another shape, installed in key order at time `now`.
+    /// The same entries (not their flags or times) in a table of another shape, installed in the
+    /// install order at time `now`.
     public func relaid(as layout: FlowTableLayout, now: UInt32 = 0) -> FlowTableModel {
         var table = FlowTableModel(layout: layout, policy: policy)
         table.insertBudget = insertBudget
