@@ -8,6 +8,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "switchyard", targets: ["switchyard"]),
+        // The parsers of outside input, for the fuzzers in Fuzz/ (a separate package).
+        .library(name: "SwitchyardCore", targets: ["SwitchyardCore"]),
+        .library(name: "SwitchyardConfig", targets: ["SwitchyardConfig"]),
+        .library(name: "DatapathModel", targets: ["DatapathModel"]),
+        .library(name: "DatapathFixtures", targets: ["DatapathFixtures"]),
+        .library(name: "SwitchyardStore", targets: ["SwitchyardStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,15 +47,17 @@ let package = Package(
             resources: [.copy("bpf")],
             plugins: ["BPFObjects"]
         ),
-        // I/O: the accept loop shared by the agent's servers and the lab's.
+        // I/O: the accept loop shared by the agent's servers and the lab's, and the one client connect.
         .target(name: "SwitchyardNet", dependencies: [
+            "SwitchyardCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // I/O: the flow store's client — RESP2 over SwiftNIO, written here because no Swift Redis
-        // client is available on these machines: pipelining, AUTH, pub/sub.
+        // client is available on these machines: pipelining, AUTH, pub/sub, typed error replies;
+        // connections live in their caller's task group.
         .target(name: "SwitchyardStore", dependencies: [
-            "SwitchyardCore",
+            "SwitchyardCore", "SwitchyardNet",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -61,11 +61,26 @@ public struct PipelineFixture: Sendable {
         public var description: String
     }
 
-    /// Every `*.yaml` case in `directory` (not `configs/`), sorted by name.
+    /// The names (without `.yaml`) of every case in `directory` (not `configs/`), sorted. Throws
+    /// when there are none, so a suite driven by the corpus fails instead of passing over zero cases.
+    public static func caseNames(directory: URL) throws -> [String] {
+        let files: [String]
+        do {
+            files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            throw LoadError(description: "\(directory.path): cannot list the pipeline corpus (\(error)); "
+                + "restore Tests/Fixtures/pipeline")
+        }
+        let names = files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+        guard !names.isEmpty else {
+            throw LoadError(description: "\(directory.path): no *.yaml cases; restore Tests/Fixtures/pipeline")
+        }
+        return names
+    }
+
+    /// Every case in `directory` (see `caseNames`), sorted by name.
     public static func loadAll(directory: URL) throws -> [PipelineFixture] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            .filter { $0.hasSuffix(".yaml") }.sorted()
-        return try names.map { try load(directory.appendingPathComponent($0)) }
+        try caseNames(directory: directory).map { try load(directory.appendingPathComponent("\($0).yaml")) }
     }
 
     public static func load(_ url: URL) throws -> PipelineFixture {

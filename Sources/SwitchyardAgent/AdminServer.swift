@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import SwitchyardControl
+import SwitchyardCore
 import SwitchyardNet
 
 /// The admin API: a unix socket (mode 0600, root only). A client writes one command line —
@@ -46,10 +47,8 @@ struct MetricsServer {
     let logger: Logger
 
     func run() async throws {
-        let colon = address.lastIndex(of: ":")!
-        let host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let port = Int(address[address.index(after: colon)...])!
-        try await ConnectionServer.run(.tcp(host: host, port: port), ready: { [address, logger] in
+        let endpoint = try HostPort(parsing: address)
+        try await ConnectionServer.run(.tcp(host: endpoint.host.description, port: Int(endpoint.port)), ready: { [address, logger] in
             logger.info("metrics listening", metadata: ["address": "\(address)"])
         }, handler: serve)
     }

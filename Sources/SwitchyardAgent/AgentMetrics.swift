@@ -63,6 +63,10 @@ final class AgentMetrics: @unchecked Sendable {
                 ("retried", f.retried, "Store writes queued again: redirected (MOVED/ASK) or asked to retry"),
             ]
             for (name, value, help) in counts { add("switchyard_flows_\(name)_total", [], UInt64(value), help: help) }
+            for (kind, n) in f.storeErrors {
+                add("switchyard_flow_store_errors_total", [("kind", kind)], UInt64(n),
+                    help: "Error replies from the flow store by kind, retried and refused")
+            }
             for (kind, n) in f.refusedByKind {
                 add("switchyard_flows_refused_total", [("kind", kind)], UInt64(n), help: "Store writes the store refused, by error kind")
             }

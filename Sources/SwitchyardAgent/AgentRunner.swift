@@ -52,7 +52,7 @@ public struct AgentRunner: ServiceLifecycle.Service {
     static func makeFlowStore(_ config: SwitchyardConfig) throws -> (any FlowStore)? {
         guard let settings = AgentState.flowStoreSettings(config) else { return nil }
         switch settings.kind {
-        case .redis: return RedisFlowStore(settings: settings)
+        case .redis: return try RedisFlowStore(settings: settings)
         case .embedded:
             return try EmbeddedFlowStore(path: AgentState.journalPath(settings, node: config.node),
                                          maxEntries: settings.maxEntries)
@@ -70,6 +70,8 @@ public struct AgentRunner: ServiceLifecycle.Service {
             group.addTask { await HealthProbeLoop(agent: agent).run() }
             group.addTask { await AgentTimers(agent: agent).run() }
             if let store {
+                // The store's connection lives in this group; writes wait for it.
+                group.addTask { try await store.run() }
                 group.addTask { await FlowSync(agent: agent, store: store, logger: logger).run() }
             }
             group.addTask {

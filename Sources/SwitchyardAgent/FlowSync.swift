@@ -115,8 +115,7 @@ struct FlowSync {
                 switch input {
                 case .writes(let writes): actions = machine.writesQueued(writes, at: now)
                 case .written(let result):
-                    actions = machine.writeCompleted(retry: result.retryWrites, refused: result.refusedByKind,
-                                                     firstRefusal: result.firstRefusal, at: now)
+                    actions = machine.writeCompleted(result.outcome, at: now)
                 case .writeFailed(let error): actions = machine.writeFailed(error: error, at: now)
                 case .subscribed: actions = machine.subscribed(at: now)
                 case .ownEntriesWritten(let n): actions = machine.ownEntriesWritten(n, at: now)
@@ -133,13 +132,14 @@ struct FlowSync {
         }
     }
 
-    /// Subscribes, reports it, and installs what other nodes announce until the subscription
-    /// ends (reported as a failure) or the task is cancelled.
+    /// Subscribes, reports it once the store confirms, and installs what other nodes announce
+    /// until the subscription ends (reported as a failure) or the task is cancelled.
     private func follow(_ sink: AsyncStream<Input>.Continuation) async {
         do {
-            let announced = try await store.follow()
-            sink.yield(.subscribed)
-            for try await records in announced { await agent.flowRecordsArrived(records) }
+            try await store.follow { announced in
+                sink.yield(.subscribed)
+                for try await records in announced { await agent.flowRecordsArrived(records) }
+            }
             if !Task.isCancelled { sink.yield(.subscriptionFailed("subscription ended")) }
         } catch {
             if !Task.isCancelled { sink.yield(.subscriptionFailed("\(error)")) }
@@ -148,6 +148,12 @@ struct FlowSync {
 }
 
 extension FlowStoreWriteResult {
-    var retryWrites: [FlowStoreWrite] { [] }
-    var refusedByKind: [String: Int] { refused > 0 ? ["other": refused] : [:] }
+    /// What the flow-sync machine needs to know of a batch's replies.
+    var outcome: FlowSyncStateMachine.WriteOutcome {
+        FlowSyncStateMachine.WriteOutcome(
+            retry: retry.map(\.write),
+            refused: Dictionary(uniqueKeysWithValues: refused.map { ($0.key.rawValue, $0.value) }),
+            errors: Dictionary(uniqueKeysWithValues: errors.map { ($0.key.rawValue, $0.value) }),
+            firstRefusal: firstRefusal.map { "\($0)" })
+    }
 }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import SwitchyardControl
 import SwitchyardCore
+import SwitchyardNet
 
 /// Runs one probe: a TCP connect, or an HTTP/1.1 GET whose status line must match.
 /// Returns nil on success, or why it failed.
@@ -31,13 +32,9 @@ public enum HealthProbe {
     }
 
     private static func probe(_ target: ProbeTarget) async throws -> String? {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.milliseconds(Int64(target.check.timeoutSeconds * 1000)))
-            .connect(host: "\(target.address)", port: Int(target.port)) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
+        let timeout = Duration.milliseconds(Int64(target.check.timeoutSeconds * 1000))
+        let channel = try await ConnectionClient.connect(host: "\(target.address)", port: Int(target.port),
+                                                         timeout: timeout)
         return try await channel.executeThenClose { inbound, outbound in
             guard target.check.kind == .http else { return nil }
             let host = target.address.family == .v6 ? "[\(target.address)]" : "\(target.address)"

@@ -14,7 +14,10 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "\(file):\(line): \(field): \(message)" }
+    /// Line 0 means the whole file (it could not be read): no line is printed then.
+    public var description: String {
+        line > 0 ? "\(file):\(line): \(field): \(message)" : "\(file): \(field): \(message)"
+    }
 }
 
 /// Every error found in a file; a config with any error is not used at all.

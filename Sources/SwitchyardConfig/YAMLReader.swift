@@ -1,117 +1,139 @@
+import SwitchyardCore
 import Yams
 
-/// A YAML node with where it came from, and a sink for errors about it. Reading never throws:
-/// every problem is recorded and reading goes on, so one run reports every error in the file.
+/// A YAML node with the config field it holds.
 struct Located {
     let node: Node
-    let path: String
+    let path: FieldPath
     var line: Int { node.mark?.line ?? 1 }
 }
 
-final class ErrorSink {
-    let file: String
-    private(set) var errors: [ConfigError] = []
+/// What reading one document found: problems with its shape and scalar types, and the line of
+/// every field it saw, so a problem the core finds at a field path is reported at its line.
+/// Reading never throws: every problem is recorded and reading goes on, so one run reports
+/// every error in the file.
+final class ReadLog {
+    struct Entry {
+        let line: Int
+        let path: FieldPath
+        let message: String
+    }
 
-    init(file: String) { self.file = file }
+    private(set) var entries: [Entry] = []
+    private var lines: [FieldPath: Int] = [:]
 
-    func add(_ line: Int, _ field: String, _ message: String) {
-        errors.append(ConfigError(file: file, line: line, field: field, message: message))
+    func add(_ line: Int, _ path: FieldPath, _ message: String) {
+        entries.append(Entry(line: line, path: path, message: message))
     }
 
     func add(_ at: Located, _ message: String) { add(at.line, at.path, message) }
+
+    func saw(_ at: Located) {
+        if lines[at.path] == nil { lines[at.path] = at.line }
+    }
+
+    /// The line of `path`, or of the nearest enclosing field written in the file: a missing
+    /// field is reported where the mapping that lacks it is.
+    func line(of path: FieldPath) -> Int {
+        var current: FieldPath? = path
+        while let candidate = current {
+            if let line = lines[candidate] { return line }
+            current = candidate.parent
+        }
+        return 1
+    }
+
+    /// Whether a problem at `path` follows from one already recorded here: a field the reader
+    /// could not take is absent from the spec, and the core would only report that again.
+    func covers(_ path: FieldPath) -> Bool {
+        entries.contains { path.isWithin($0.path) }
+    }
 }
 
 /// Reads a YAML mapping whose keys are known in advance; anything else is an error.
 struct MappingReader {
     let at: Located
-    let sink: ErrorSink
+    let log: ReadLog
     private var fields: [String: Located] = [:]
 
     /// Nil (with an error recorded) when `at` is not a mapping.
-    init?(_ at: Located, known: Set<String>, sink: ErrorSink) {
+    init?(_ at: Located, known: Set<String>, log: ReadLog) {
         self.at = at
-        self.sink = sink
+        self.log = log
+        log.saw(at)
         guard case .mapping(let mapping) = at.node else {
-            sink.add(at, "expected a mapping of \(known.sorted().joined(separator: ", "))")
+            log.add(at, "expected a mapping of \(known.sorted().joined(separator: ", ")), got a \(at.node.kindName)")
             return nil
         }
         for (keyNode, value) in mapping {
             let key = keyNode.scalar?.string ?? "?"
-            let path = at.path.isEmpty ? key : "\(at.path).\(key)"
+            let path = at.path.key(key)
             let keyLine = keyNode.mark?.line ?? at.line
             guard known.contains(key) else {
                 let hint = Self.closest(to: key, in: known).map { " (did you mean '\($0)'?)" } ?? ""
-                sink.add(keyLine, path, "unknown key\(hint); expected one of: \(known.sorted().joined(separator: ", "))")
+                log.add(keyLine, path, "unknown key\(hint); expected one of: \(known.sorted().joined(separator: ", "))")
                 continue
             }
             if let earlier = fields[key] {
-                sink.add(keyLine, path, "duplicate key (first at line \(earlier.line))")
+                log.add(keyLine, path, "duplicate key (first at line \(earlier.line))")
                 continue
             }
-            fields[key] = Located(node: value, path: path)
+            let field = Located(node: value, path: path)
+            log.saw(field)
+            fields[key] = field
         }
     }
 
     subscript(key: String) -> Located? { fields[key] }
 
-    /// The keys a mapping node has, valid or not.
-    static func keys(of node: Node) -> Set<String> {
-        guard case .mapping(let mapping) = node else { return [] }
-        return Set(mapping.compactMap { $0.key.scalar?.string })
-    }
-
-    /// The path a missing field would have had.
-    func path(_ key: String) -> String { at.path.isEmpty ? key : "\(at.path).\(key)" }
-
-    func required(_ key: String) -> Located? {
-        guard let field = fields[key] else {
-            sink.add(at.line, path(key), "required field is missing")
-            return nil
-        }
-        return field
-    }
-
-    func string(_ key: String, required: Bool = false) -> String? {
-        guard let field = required ? self.required(key) : fields[key] else { return nil }
+    /// Any scalar, as text; a quoted number is text too.
+    func string(_ key: String) -> String? {
+        guard let field = fields[key] else { return nil }
         guard case .scalar(let scalar) = field.node, !scalar.string.isEmpty else {
-            sink.add(field, "expected a non-empty string")
+            log.add(field, "expected a non-empty string, got \(Self.describe(field.node))")
             return nil
         }
         return scalar.string
     }
 
-    /// Parses a scalar with `parse`; on failure records "expected <what>, got '<text>'".
-    func value<T>(_ key: String, required: Bool = false, expected: String, _ parse: (String) -> T?) -> T? {
-        guard let field = required ? self.required(key) : fields[key] else { return nil }
-        guard case .scalar(let scalar) = field.node else {
-            sink.add(field, "expected \(expected), got a \(field.node.kindName)")
+    /// A plain scalar that reads as an integer: `mtu: "1500"` is a string in YAML, not a number.
+    func integer(_ key: String) -> Int? { number(key, expected: "an integer") { Int($0) } }
+
+    /// A plain scalar that reads as a number (seconds may be fractional).
+    func double(_ key: String) -> Double? { number(key, expected: "a number") { Double($0) } }
+
+    private func number<T>(_ key: String, expected: String, _ parse: (String) -> T?) -> T? {
+        guard let field = fields[key] else { return nil }
+        guard case .scalar(let scalar) = field.node, scalar.style == .plain || scalar.style == .any,
+              let value = parse(scalar.string) else {
+            log.add(field, "expected \(expected), got \(Self.describe(field.node))")
             return nil
         }
-        guard let result = parse(scalar.string) else {
-            sink.add(field, "expected \(expected), got '\(scalar.string)'")
-            return nil
-        }
-        return result
+        return value
     }
 
-    func integer(_ key: String, in range: ClosedRange<Int>, required: Bool = false) -> Int? {
-        value(key, required: required, expected: "an integer from \(range.lowerBound) to \(range.upperBound)") {
-            guard let n = Int($0), range.contains(n) else { return nil }
-            return n
-        }
-    }
-
-    func choice<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) -> E? where E.RawValue == String {
-        value(key, expected: "one of " + E.allCases.map { $0.rawValue }.joined(separator: ", ")) { E(rawValue: $0) }
-    }
-
-    func sequence(_ key: String, required: Bool = false) -> [Located]? {
-        guard let field = required ? self.required(key) : fields[key] else { return nil }
+    /// The list's elements, each with its index in the path. An empty list when the field holds
+    /// something else (recorded), so the rest of the entry is still read.
+    func sequence(_ key: String) -> [Located]? {
+        guard let field = fields[key] else { return nil }
         guard case .sequence(let items) = field.node else {
-            sink.add(field, "expected a list, got a \(field.node.kindName)")
-            return nil
+            log.add(field, "expected a list, got \(Self.describe(field.node))")
+            return []
         }
-        return items.enumerated().map { Located(node: $1, path: "\(field.path)[\($0)]") }
+        return items.enumerated().map { index, item in
+            let element = Located(node: item, path: field.path.index(index))
+            log.saw(element)
+            return element
+        }
+    }
+
+    /// What a node holds, for "expected X, got Y": quoted scalars say they are strings.
+    static func describe(_ node: Node) -> String {
+        guard case .scalar(let scalar) = node else { return "a \(node.kindName)" }
+        switch scalar.style {
+        case .singleQuoted, .doubleQuoted, .literal, .folded: return "the string \"\(scalar.string)\""
+        case .plain, .any: return scalar.string.isEmpty ? "nothing" : "'\(scalar.string)'"
+        }
     }
 
     /// The known key nearest to a misspelt one (edit distance at most 2).

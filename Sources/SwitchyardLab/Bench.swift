@@ -2,12 +2,72 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SwitchyardDatapath
+import SwitchyardNet
 
-/// `switchyard lab bench`: the XDP path against plain kernel routing over the same hops.
-public struct LabBenchResult: Sendable, Codable {
+/// `switchyard lab bench`: the XDP path against plain kernel routing over the same hops. JSON
+/// keys are the lab's published interface; Swift names map to them in `CodingKeys`.
+public struct LabBenchResult: Sendable, Codable, Equatable {
     public var path: String
-    public var throughput_gbps: Double
-    public var connections_per_s: Double
+    public var throughputGbps: Double
+    public var connectionsPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case path
+        case throughputGbps = "throughput_gbps"
+        case connectionsPerSecond = "connections_per_s"
+    }
+
+    public init(path: String, throughputGbps: Double, connectionsPerSecond: Double) {
+        self.path = path
+        self.throughputGbps = throughputGbps
+        self.connectionsPerSecond = connectionsPerSecond
+    }
+}
+
+/// What `lab bench --json` prints: every path, and the XDP path over the kernel-routing baseline.
+public struct LabBenchReport: Sendable, Codable, Equatable {
+    public var paths: [LabBenchResult]
+    /// XDP ÷ baseline, two decimals; 0 when the baseline measured nothing.
+    public var throughputRatio: Double
+    public var connectionsRatio: Double
+
+    enum CodingKeys: String, CodingKey {
+        case paths
+        case throughputRatio = "throughput_ratio"
+        case connectionsRatio = "connections_ratio"
+    }
+
+    /// `xdp` and `baseline` name entries of `paths`.
+    public init(paths: [LabBenchResult], xdp: String = Lab.benchPathXDP, baseline: String = Lab.benchPathBaseline) {
+        self.paths = paths
+        func ratio(_ value: (LabBenchResult) -> Double) -> Double {
+            guard let top = paths.first(where: { $0.path == xdp }),
+                  let bottom = paths.first(where: { $0.path == baseline }), value(bottom) > 0 else { return 0 }
+            return (value(top) / value(bottom) * 100).rounded() / 100
+        }
+        throughputRatio = ratio(\.throughputGbps)
+        connectionsRatio = ratio(\.connectionsPerSecond)
+    }
+}
+
+/// What `lab-connrate` prints.
+public struct ConnectionRateReport: Sendable, Codable {
+    public var perSecond: Double
+    enum CodingKeys: String, CodingKey { case perSecond = "per_second" }
+    public init(perSecond: Double) { self.perSecond = perSecond }
+}
+
+/// The part of `iperf3 -J` the bench reads.
+struct IperfReport: Decodable {
+    struct End: Decodable {
+        struct Sum: Decodable {
+            var bitsPerSecond: Double
+            enum CodingKeys: String, CodingKey { case bitsPerSecond = "bits_per_second" }
+        }
+        var sumReceived: Sum
+        enum CodingKeys: String, CodingKey { case sumReceived = "sum_received" }
+    }
+    var end: End
 }
 
 extension Lab {
@@ -27,33 +87,31 @@ extension Lab {
 
     func iperf(_ host: String, seconds: Int) throws -> Double {
         let out = try inNS(client, ["iperf3", "-c", host, "-p", "5201", "-t", "\(seconds)", "-J"])
-        let json = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
-        let end = json?["end"] as? [String: Any]
-        let received = end?["sum_received"] as? [String: Any]
-        return ((received?["bits_per_second"] as? Double ?? 0) / 1e9 * 100).rounded() / 100
+        let report = try JSONDecoder().decode(IperfReport.self, from: Data(out.utf8))
+        return (report.end.sumReceived.bitsPerSecond / 1e9 * 100).rounded() / 100
     }
 
     func connectionRate(_ host: String, seconds: Double) throws -> Double {
         let out = try inNS(client, [executable, "lab-connrate", "--host", host, "--seconds", "\(seconds)"])
-        return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])?["per_second"] as? Double ?? 0
+        return try JSONDecoder().decode(ConnectionRateReport.self, from: Data(out.utf8)).perSecond
     }
 
-    public func bench(seconds: Int) throws -> [LabBenchResult] {
+    public static let benchPathXDP = "XDP LB (IPIP, DSR)", benchPathBaseline = "kernel routing baseline"
+
+    /// Best of two interleaved runs per path (so drift in this VM hits them alike).
+    public func bench(seconds: Int) throws -> LabBenchReport {
         try prepareBaseline()
-        var results: [LabBenchResult] = []
-        // Interleave the paths so drift in this VM hits them alike.
-        var samples: [String: [(Double, Double)]] = [:]
-        let paths = [("XDP LB (IPIP, DSR)", Self.benchVIP), ("kernel routing baseline", Self.baselineAddress), ("direct to backend", "10.77.2.21")]
+        let paths = [(Self.benchPathXDP, Self.benchVIP), (Self.benchPathBaseline, Self.baselineAddress),
+                     ("direct to backend", "10.77.2.21")]
+        var best = paths.map { LabBenchResult(path: $0.0, throughputGbps: 0, connectionsPerSecond: 0) }
         for _ in 0..<2 {
-            for (name, host) in paths {
-                samples[name, default: []].append((try iperf(host, seconds: seconds), try connectionRate(host, seconds: Double(seconds) / 2)))
+            for (index, (_, host)) in paths.enumerated() {
+                best[index].throughputGbps = max(best[index].throughputGbps, try iperf(host, seconds: seconds))
+                let rate = try connectionRate(host, seconds: Double(seconds) / 2)
+                best[index].connectionsPerSecond = max(best[index].connectionsPerSecond, rate)
             }
         }
-        for (name, _) in paths {
-            let s = samples[name]!
-            results.append(LabBenchResult(path: name, throughput_gbps: s.map(\.0).max()!, connections_per_s: s.map(\.1).max()!))
-        }
-        return results
+        return LabBenchReport(paths: best)
     }
 }
 
@@ -67,11 +125,8 @@ public enum ConnectionRate {
                     var done = 0
                     while ContinuousClock.now < deadline {
                         do {
-                            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                                .connectTimeout(.seconds(2))
-                                .connect(host: host, port: port) { channel in
-                                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-                                }
+                            let channel = try await ConnectionClient.connect(host: host, port: port,
+                                                                             timeout: .seconds(2))
                             try await channel.executeThenClose { inbound, outbound in
                                 try await outbound.write(ByteBuffer(string: "PING 0\n"))
                                 var iterator = inbound.makeAsyncIterator()

@@ -1,15 +1,31 @@
 import Foundation
 import SwitchyardDatapath
 
+/// What `lab-http` prints: answers per backend (for `/`) and the bytes received.
+public struct HTTPReport: Sendable, Codable, Equatable {
+    public var perBackend: [String: Int]
+    public var bytes: Int
+
+    enum CodingKeys: String, CodingKey {
+        case perBackend = "per_backend"
+        case bytes
+    }
+
+    public init(perBackend: [String: Int], bytes: Int) {
+        self.perBackend = perBackend
+        self.bytes = bytes
+    }
+}
+
 extension Lab {
     func counter(_ ns: String, _ interface: String, _ name: String) -> UInt64 {
         UInt64(((try? inNS(ns, ["cat", "/sys/class/net/\(interface)/statistics/\(name)"])) ?? "0")
             .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
-    func http(_ host: String, count: Int, path: String = "/") throws -> [String: Any] {
+    func http(_ host: String, count: Int, path: String = "/") throws -> HTTPReport {
         let out = try inNS(client, [executable, "lab-http", "--host", host, "--count", "\(count)", "--path", path])
-        return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
+        return try JSONDecoder().decode(HTTPReport.self, from: Data(out.utf8))
     }
 
     /// Pings `host` from the client namespace (`lab-ping`: raw ICMP sockets, no ping tool needed).
@@ -25,7 +41,7 @@ extension Lab {
         lines.append("1. HTTP requests and pings to the VIPs (each HTTP answer names its backend)")
         for host in [Lab.vip4, Lab.vip6] {
             let result = try http(host, count: 60)
-            let per = (result["per_backend"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            let per = result.perBackend.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
             lines.append("   \(host.contains(":") ? "[\(host)]" : host):80  60 requests → \(per.joined(separator: ", "))")
         }
         for host in [Lab.vip4, Lab.vip6] {
@@ -43,7 +59,7 @@ extension Lab {
         let bulk = try http(Lab.vip4, count: 1, path: "/bytes/20000000")
         let clientGot = counter(client, "eth0", "rx_bytes") - clientBefore
         let lbSaw = zip(lbs, lbBefore).map { counter(lb($0), "eth0", "rx_bytes") + counter(lb($0), "eth0", "tx_bytes") - $1 }
-        lines.append("   client received \(mb(clientGot)) (payload \(mb(UInt64(bulk["bytes"] as? Int ?? 0))))")
+        lines.append("   client received \(mb(clientGot)) (payload \(mb(UInt64(max(bulk.bytes, 0)))))")
         lines.append("   LB nodes moved \(lbs.map { "lb\($0) \(mb(lbSaw[$0 - 1]))" }.joined(separator: ", ")) (requests and ACKs only)")
         let share = Double(lbSaw.reduce(0, +)) / Double(max(clientGot, 1))
         lines.append("   → \(String(format: "%.1f", share * 100))% of the reply volume crossed an LB node: the replies went straight from the backend to the client")

@@ -1,4 +1,6 @@
 import Foundation
+import Synchronization
+import SwitchyardControl
 import SwitchyardCore
 import SwitchyardDatapath
 
@@ -50,6 +52,9 @@ public final class Lab: @unchecked Sendable {
     public func be(_ j: Int) -> String { "\(prefix)-be\(j)" }
     public private(set) var ecmp: [Int]
     public private(set) var backendStates: [Int: BackendState] = [:]
+    /// Held while a command that builds or changes the lab runs; see `interrupt()`.
+    private let gate = NSLock()
+    private let interrupted = Atomic<Bool>(false)
 
     public init(options: Options = Options(), executable: String) {
         id = String(format: "%06x", UInt32.random(in: 0...0xffffff))
@@ -62,7 +67,27 @@ public final class Lab: @unchecked Sendable {
     func log(_ text: String) { FileHandle.standardError.write(Data("lab \(id): \(text)\n".utf8)) }
 
     @discardableResult
-    func sh(_ argv: [String]) throws -> String { try NetworkNamespace.run(argv) }
+    func sh(_ argv: [String]) throws -> String { try gated { try NetworkNamespace.run(argv) } }
+
+    /// Runs `body` unless the lab was interrupted (then throws): nothing starts building once
+    /// the teardown may have listed what to remove.
+    func gated<T>(_ body: () throws -> T) throws -> T {
+        gate.lock()
+        defer { gate.unlock() }
+        guard !interrupted.load(ordering: .acquiring) else {
+            throw NetworkNamespace.CommandError(description: "lab \(id) was interrupted and is being removed")
+        }
+        return try body()
+    }
+
+    /// Before `down()` when the lab is being removed, possibly from another thread while this
+    /// one still builds (Ctrl-C): commands not yet started refuse to run, and the one in flight
+    /// (a namespace being added, a process spawned) is waited for, up to `patience` seconds, so
+    /// the teardown sees what it made.
+    public func interrupt(patience: Double = 10) {
+        interrupted.store(true, ordering: .releasing)
+        if gate.lock(before: Date().addingTimeInterval(patience)) { gate.unlock() }
+    }
     @discardableResult
     func inNS(_ ns: String, _ argv: [String]) throws -> String { try sh(["ip", "netns", "exec", ns] + argv) }
     func sysctl(_ ns: String, _ pairs: [String: String]) throws {
@@ -75,13 +100,19 @@ public final class Lab: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
         process.arguments = ["ip", "netns", "exec", ns] + argv
-        FileManager.default.createFile(atPath: "\(dir)/\(name).log", contents: nil)
-        let log = FileHandle(forWritingAtPath: "\(dir)/\(name).log")!
-        log.seekToEndOfFile()
+        // Appended to: a restarted process's log follows its predecessor's.
+        let path = "\(dir)/\(name).log"
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        guard let log = FileHandle(forWritingAtPath: path) else {
+            throw NetworkNamespace.CommandError(description: "cannot open \(path) to log \(argv.first ?? "") in \(ns)")
+        }
+        try log.seekToEnd()
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try gated { try process.run() }
         return process
     }
 
@@ -90,10 +121,10 @@ public final class Lab: @unchecked Sendable {
     public func up() throws {
         try FileManager.default.createDirectory(atPath: "\(dir)/state", withIntermediateDirectories: true)
         try JSONSerialization.data(withJSONObject: ["id": id, "prefix": prefix]).write(to: URL(fileURLWithPath: "\(dir)/lab.json"))
-        try BPFFS.ensureMounted("\(dir)/bpffs")
+        try gated { try BPFFS.ensureMounted("\(dir)/bpffs") }
         log("building in namespaces \(prefix)-*")
         for ns in [client, router] + (1...options.lbNodes).map(lb) + (1...options.backends).map(be) {
-            _ = try NetworkNamespace(exactName: ns)
+            _ = try gated { try NetworkNamespace(exactName: ns) }
             try sysctl(ns, ["net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0"])
         }
         // Router: a bridge for the fabric, a link to the client.
@@ -239,17 +270,32 @@ public final class Lab: @unchecked Sendable {
         try spawn(lb(i), [executable, "agent", "--config", "\(dir)/lb\(i).yaml"], log: "lb\(i)")
     }
 
-    func agentStatus(_ i: Int) -> Data? {
-        try? Data(inNS(lb(i), [executable, "status", "--socket", "\(dir)/lb\(i).sock", "--json"]).utf8)
+    /// What lb`i`'s agent reports (`switchyard status --json`), decoded with the admin API's own
+    /// type, so a field the lab reads cannot silently disappear from the agent's answer.
+    func agentStatus(_ i: Int) throws -> AgentStatus {
+        let output = try inNS(lb(i), [executable, "status", "--socket", "\(dir)/lb\(i).sock", "--json"])
+        do {
+            return try JSONDecoder().decode(AgentStatus.self, from: Data(output.utf8))
+        } catch {
+            throw NetworkNamespace.CommandError(
+                description: "lb\(i)'s status does not decode as AgentStatus (\(error)); rebuild \(executable)")
+        }
     }
 
     func waitForAgent(_ i: Int, timeout: Double = 30) throws {
         let deadline = Date().addingTimeInterval(timeout)
+        var lastError: (any Error)?
         while Date() < deadline {
-            if agentStatus(i) != nil { return }
+            do {
+                _ = try agentStatus(i)
+                return
+            } catch {
+                lastError = error
+            }
             usleep(200_000)
         }
-        throw NetworkNamespace.CommandError(description: "agent lb\(i) did not come up in \(Int(timeout)) s; see \(dir)/lb\(i).log")
+        throw NetworkNamespace.CommandError(description: "agent lb\(i) did not come up in \(Int(timeout)) s "
+            + "(last answer: \(lastError.map { "\($0)" } ?? "none")); see \(dir)/lb\(i).log")
     }
 
     func waitForPort(_ ns: String, _ port: Int) throws {
@@ -292,16 +338,13 @@ public final class Lab: @unchecked Sendable {
 
     /// Until every listed agent reports the backend set and states the configs now say.
     func waitForReload(lbs: [Int], timeout: Double = 10) throws {
-        let want = backendStates.map { "10.77.2.\(20 + $0.key):\($0.value.rawValue)" }.sorted()
+        let want = Dictionary(uniqueKeysWithValues: backendStates.map { ("10.77.2.\(20 + $0.key)", $0.value.rawValue) })
         let deadline = Date().addingTimeInterval(timeout)
         for i in lbs {
             while true {
-                if let data = agentStatus(i),
-                   let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                   let services = status["services"] as? [[String: Any]],
-                   let web = services.first(where: { $0["name"] as? String == "web" }),
-                   let backends = web["backends"] as? [[String: Any]] {
-                    let have = backends.map { "\($0["address"] ?? ""):\($0["configured"] ?? "")" }.sorted()
+                if let web = (try? agentStatus(i))?.service(named: "web") {
+                    let have = Dictionary(web.backends.map { ($0.address, $0.configured) },
+                                          uniquingKeysWith: { first, _ in first })
                     if have == want { break }
                 }
                 guard Date() < deadline else {
@@ -313,14 +356,12 @@ public final class Lab: @unchecked Sendable {
     }
 
     /// Seconds until every listed agent reports `backend` (in service web) with this effective state.
-    func waitForHealth(backend: String, state: String, lbs: [Int], timeout: Double = 15) throws -> Double {
+    func waitForHealth(backend: String, state: BackendState, lbs: [Int], timeout: Double = 15) throws -> Double {
         let started = Date()
         for i in lbs {
             while true {
-                if let data = agentStatus(i), let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                   let web = (status["services"] as? [[String: Any]])?.first(where: { $0["name"] as? String == "web" }),
-                   let b = (web["backends"] as? [[String: Any]])?.first(where: { $0["address"] as? String == backend }),
-                   b["effective"] as? String == state { break }
+                let web = (try? agentStatus(i))?.service(named: "web")
+                if web?.backends.first(where: { $0.address == backend })?.effective == state.rawValue { break }
                 guard Date().timeIntervalSince(started) < timeout else {
                     throw NetworkNamespace.CommandError(description: "lb\(i) did not see \(backend) \(state) in \(Int(timeout)) s")
                 }
@@ -393,4 +434,8 @@ public final class Lab: @unchecked Sendable {
         for id in ids { down(id: id) }
         return ids.sorted()
     }
+}
+
+extension AgentStatus {
+    func service(named name: String) -> ServiceStatus? { services.first { $0.name == name } }
 }

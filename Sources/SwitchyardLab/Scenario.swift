@@ -36,25 +36,77 @@ public enum Scenario: String, CaseIterable, Sendable {
     public var needsRedis: Bool { self == .storeRestart }
 }
 
-public struct ScenarioResult: Sendable, Codable {
+/// What `lab scenario --json` prints. The JSON keys are the lab's published interface (the README
+/// lists them, scripts read them); Swift names map to them in `CodingKeys`.
+public struct ScenarioResult: Sendable, Codable, Equatable {
     public var scenario: String
     public var mode: String
     public var established: Int
     public var survived: Int
     public var failed: Int
-    public var expected_failed: Int
-    public var duration_s: Double
-    public var per_backend: [String: Int]
-    public var failed_per_backend: [String: Int]
+    public var expectedFailed: Int
+    public var durationSeconds: Double
+    public var perBackend: [String: Int]
+    public var failedPerBackend: [String: Int]
     /// Where new connections went after the change (drain and fail scenarios).
-    public var new_connections: [String: Int]?
+    public var newConnections: [String: Int]?
     /// backend-fail: seconds from the kill until every agent had the backend out of its rings.
-    public var detect_s: Double?
-    /// flood: SYNs sent, datapath inserts refused (rate limit, busy sets) and store evictions.
-    public var flood: [String: Int]?
+    public var detectSeconds: Double?
+    /// flood: what the flood sent and what the datapath and the store did about it.
+    public var flood: FloodReport?
     /// Stateful: the store the LB nodes shared.
     public var store: String?
     public var failures: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case scenario, mode, established, survived, failed, store, flood, failures
+        case expectedFailed = "expected_failed"
+        case durationSeconds = "duration_s"
+        case perBackend = "per_backend"
+        case failedPerBackend = "failed_per_backend"
+        case newConnections = "new_connections"
+        case detectSeconds = "detect_s"
+    }
+
+    public init(scenario: String, mode: String, store: String? = nil) {
+        self.scenario = scenario
+        self.mode = mode
+        self.store = store
+        established = 0
+        survived = 0
+        failed = 0
+        expectedFailed = 0
+        durationSeconds = 0
+        perBackend = [:]
+        failedPerBackend = [:]
+        failures = []
+    }
+}
+
+/// The flood scenario's SYNs, and the datapath inserts refused and store entries evicted while
+/// it ran (agent counters, differences over the flood).
+public struct FloodReport: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var sent: Int
+    public var insertRateLimited: Int
+    public var flowSetBusy: Int
+    public var insertFailed: Int
+    /// Redis store only.
+    public var storeEvicted: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case sent
+        case insertRateLimited = "insert_rate_limited"
+        case flowSetBusy = "flow_set_busy"
+        case insertFailed = "insert_failed"
+        case storeEvicted = "store_evicted"
+    }
+
+    public var description: String {
+        var parts = ["flow_set_busy \(flowSetBusy)", "insert_failed \(insertFailed)",
+                     "insert_rate_limited \(insertRateLimited)", "sent \(sent)"]
+        if let storeEvicted { parts.append("store_evicted \(storeEvicted)") }
+        return parts.joined(separator: ", ")
+    }
 }
 
 /// The lab client running inside the client namespace, driven over its stdin/stdout.
@@ -75,14 +127,13 @@ final class ClientProcess {
 
     func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
 
-    /// The next JSON line the client prints.
-    func next() throws -> [String: Any] {
+    /// The next event the client prints (one JSON line each).
+    func next() throws -> LabClientEvent {
         while true {
             if let newline = buffer.firstIndex(of: 10) {
                 let line = buffer[..<newline]
                 buffer = Data(buffer[buffer.index(after: newline)...])
-                if let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] { return object }
-                continue
+                return try JSONDecoder().decode(LabClientEvent.self, from: line)
             }
             let chunk = output.fileHandleForReading.availableData
             guard !chunk.isEmpty else { throw NetworkNamespace.CommandError(description: "lab client exited early") }
@@ -103,7 +154,7 @@ extension Lab {
         var established: [String: Int] = [:]
         for c in clients {
             let event = try c.next()
-            for (k, v) in event["per_backend"] as? [String: Int] ?? [:] { established[k, default: 0] += v }
+            for (k, v) in event.perBackend ?? [:] { established[k, default: 0] += v }
         }
         log("\(scenario.rawValue): \(established.values.reduce(0, +)) connections established \(established.sorted { $0.key < $1.key })")
         Thread.sleep(forTimeInterval: 1)
@@ -111,7 +162,7 @@ extension Lab {
         var expectedFailedBackends: Set<String> = []
         var detect: Double?
         var newConnections: [String: Int]?
-        var flood: [String: Int]?
+        var flood: FloodReport?
         let everyBackend: [Int: BackendState] = [1: .up, 2: .up, 3: .up, 4: .up]
         log("\(scenario.rawValue): \(scenario.summary)")
         switch scenario {
@@ -123,7 +174,7 @@ extension Lab {
             let killed = Date()
             try killServer(1)
             expectedFailedBackends = ["be1"]
-            _ = try waitForHealth(backend: "10.77.2.21", state: "down", lbs: Array(1...options.lbNodes))
+            _ = try waitForHealth(backend: "10.77.2.21", state: .down, lbs: Array(1...options.lbNodes))
             detect = detectionTime(backend: "10.77.2.21:80", since: killed)
         case .agentRestart: try restartAgent(1)
         case .lbAddBackendAdd:
@@ -149,7 +200,8 @@ extension Lab {
             Thread.sleep(forTimeInterval: 1)
             let during = try ClientProcess(lab: self, host: Lab.vip4, connections: 40)
             let event = try during.next()
-            log("store-restart: \((event["per_backend"] as? [String: Int] ?? [:]).values.reduce(0, +)) connections opened while the store is down")
+            let opened = (event.perBackend ?? [:]).values.reduce(0, +)
+            log("store-restart: \(opened) connections opened while the store is down")
             clients.append(during)
             try startRedis()
             // The agents' retries back off up to 1.6 s after a 2 s outage.
@@ -167,26 +219,30 @@ extension Lab {
             // Health checks (fall 2 × 0.5 s) or the reload have had their time: where do new
             // connections go now?
             clients[0].send("probe 40")
-            newConnections = try clients[0].next()["per_backend"] as? [String: Int]
+            newConnections = try clients[0].next().perBackend
         }
-        var result = ScenarioResult(scenario: scenario.rawValue, mode: options.mode.rawValue, established: 0, survived: 0,
-                                    failed: 0, expected_failed: 0, duration_s: 0, per_backend: [:], failed_per_backend: [:],
-                                    new_connections: newConnections, detect_s: detect, flood: flood,
-                                    store: options.mode == .stateful ? options.store.rawValue : nil, failures: [])
+        var result = ScenarioResult(scenario: scenario.rawValue, mode: options.mode.rawValue,
+                                    store: options.mode == .stateful ? options.store.rawValue : nil)
+        result.newConnections = newConnections
+        result.detectSeconds = detect
+        result.flood = flood
         for c in clients {
             c.send("stop")
-            let report = try c.next()
-            result.established += report["established"] as? Int ?? 0
-            result.survived += report["survived"] as? Int ?? 0
-            result.failed += report["failed"] as? Int ?? 0
-            for (k, v) in report["perBackend"] as? [String: Int] ?? [:] { result.per_backend[k, default: 0] += v }
-            for (k, v) in report["failedPerBackend"] as? [String: Int] ?? [:] { result.failed_per_backend[k, default: 0] += v }
-            result.failures += report["failures"] as? [String] ?? []
+            guard case .result(let report) = try c.next() else {
+                throw NetworkNamespace.CommandError(description: "lab client answered stop without its report")
+            }
+            result.established += report.established
+            result.survived += report.survived
+            result.failed += report.failed
+            result.perBackend.merge(report.perBackend, uniquingKeysWith: +)
+            result.failedPerBackend.merge(report.failedPerBackend, uniquingKeysWith: +)
+            result.failures += report.failures
             c.process.waitUntilExit()
         }
-        result.expected_failed = expectedFailedBackends.reduce(0) { $0 + (result.per_backend[$1] ?? 0) }
-        result.duration_s = (Date().timeIntervalSince(started) * 10).rounded() / 10
-        log("\(scenario.rawValue): \(result.survived)/\(result.established) survived, \(result.failed) failed (\(result.expected_failed) expected)")
+        result.expectedFailed = expectedFailedBackends.reduce(0) { $0 + (result.perBackend[$1] ?? 0) }
+        result.durationSeconds = (Date().timeIntervalSince(started) * 10).rounded() / 10
+        log("\(scenario.rawValue): \(result.survived)/\(result.established) survived, \(result.failed) failed "
+            + "(\(result.expectedFailed) expected)")
         return result
     }
 
@@ -202,28 +258,36 @@ extension Lab {
 
     /// SYNs from spoofed sources at `rate`/s for `seconds`, from the client namespace; then what
     /// the datapath and the store did about them.
-    func runFlood(rate: Int, seconds: Int) throws -> [String: Int] {
-        func events() -> [String: Int] {
-            var total: [String: Int] = [:]
+    func runFlood(rate: Int, seconds: Int) throws -> FloodReport {
+        func events() -> [String: UInt64] {
+            var total: [String: UInt64] = [:]
             for i in 1...options.lbNodes {
-                guard let data = agentStatus(i), let status = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                      let events = status["events"] as? [String: Any] else { continue }
-                for (k, v) in events { total[k, default: 0] += (v as? Int) ?? 0 }
+                guard let status = try? agentStatus(i) else { continue }
+                total.merge(status.events, uniquingKeysWith: +)
             }
             return total
+        }
+        func grew(_ name: String, _ before: [String: UInt64], _ after: [String: UInt64]) -> Int {
+            let (now, then) = (after[name] ?? 0, before[name] ?? 0)
+            return now >= then ? Int(clamping: now - then) : -Int(clamping: then - now)
         }
         let before = events()
         let output = try inNS(client, [executable, "lab-flood", "--vip", Lab.vip4, "--port", "\(Lab.port)",
                                        "--rate", "\(rate)", "--count", "\(rate * seconds)"])
-        let sent = (try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])?["sent"] as? Int ?? 0
+        let sent = try JSONDecoder().decode(FloodSent.self, from: Data(output.utf8)).sent
         Thread.sleep(forTimeInterval: 1)
         let after = events()
-        var report = ["sent": sent]
-        for name in ["insert_rate_limited", "flow_set_busy", "insert_failed"] {
-            report[name] = (after[name] ?? 0) - (before[name] ?? 0)
-        }
-        if options.redis { report["store_evicted"] = redisInfo("stats", "evicted_keys") ?? 0 }
-        log("flood: \(report.sorted { $0.key < $1.key })")
+        let report = FloodReport(sent: sent, insertRateLimited: grew("insert_rate_limited", before, after),
+                                 flowSetBusy: grew("flow_set_busy", before, after),
+                                 insertFailed: grew("insert_failed", before, after),
+                                 storeEvicted: options.redis ? redisInfo("stats", "evicted_keys") ?? 0 : nil)
+        log("flood: \(report)")
         return report
     }
+}
+
+/// What `lab-flood` prints: the SYNs it sent.
+public struct FloodSent: Codable, Sendable {
+    public var sent: Int
+    public init(sent: Int) { self.sent = sent }
 }

@@ -7,16 +7,37 @@ import SwitchyardDatapath
 /// handshakes (SYN, then ACK) enter lb1 at a fixed rate from the client namespace; lb2's flow
 /// table is read through its pin until each flow's entry appears. Latency = entry seen on lb2 −
 /// SYN sent, on one monotonic clock: the whole path (lb1's datapath, its agent, the store, lb2's
-/// agent, lb2's table), as an operator would see it.
-public struct SyncBenchResult: Sendable, Codable {
+/// agent, lb2's table), as an operator would see it. JSON keys are the lab's published interface;
+/// Swift names map to them in `CodingKeys`.
+public struct SyncBenchResult: Sendable, Codable, Equatable {
     public var store: String
     public var rate: Int
     public var flows: Int
     public var reached: Int
-    public var p50_ms: Double
-    public var p99_ms: Double
-    public var max_ms: Double
-    public var store_bytes_per_flow: Double?
+    public var p50Milliseconds: Double
+    public var p99Milliseconds: Double
+    public var maxMilliseconds: Double
+    public var storeBytesPerFlow: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case store, rate, flows, reached
+        case p50Milliseconds = "p50_ms"
+        case p99Milliseconds = "p99_ms"
+        case maxMilliseconds = "max_ms"
+        case storeBytesPerFlow = "store_bytes_per_flow"
+    }
+
+    public init(store: String, rate: Int, flows: Int, reached: Int, p50Milliseconds: Double, p99Milliseconds: Double,
+                maxMilliseconds: Double, storeBytesPerFlow: Double?) {
+        self.store = store
+        self.rate = rate
+        self.flows = flows
+        self.reached = reached
+        self.p50Milliseconds = p50Milliseconds
+        self.p99Milliseconds = p99Milliseconds
+        self.maxMilliseconds = maxMilliseconds
+        self.storeBytesPerFlow = storeBytesPerFlow
+    }
 }
 
 extension Lab {
@@ -35,7 +56,7 @@ extension Lab {
             let ns = NetworkNamespace(existingName: client)
             let thread = Thread {
                 do {
-                    try ns.inside {
+                    _ = try ns.inside {
                         try sender.send(count: count, rate: Double(rate), handshake: true) { i, at in
                             shared.sentAt[i] = at
                             shared.sent.store(i + 1, ordering: .releasing)
@@ -78,9 +99,13 @@ extension Lab {
             if let before, let after, after.keys > before.keys {
                 perFlow = (Double(after.bytes - before.bytes) / Double(after.keys - before.keys)).rounded()
             }
-            let result = SyncBenchResult(store: "redis", rate: rate, flows: shared.sent.load(ordering: .acquiring), reached: latencies.count,
-                                         p50_ms: pct(0.5), p99_ms: pct(0.99), max_ms: pct(1), store_bytes_per_flow: perFlow)
-            log("bench-sync \(rate)/s: \(result.reached)/\(result.flows) reached lb2, p50 \(result.p50_ms) ms, p99 \(result.p99_ms) ms, max \(result.max_ms) ms")
+            let result = SyncBenchResult(store: "redis", rate: rate, flows: shared.sent.load(ordering: .acquiring),
+                                         reached: latencies.count, p50Milliseconds: pct(0.5),
+                                         p99Milliseconds: pct(0.99), maxMilliseconds: pct(1),
+                                         storeBytesPerFlow: perFlow)
+            log("bench-sync \(rate)/s: \(result.reached)/\(result.flows) reached lb2, "
+                + "p50 \(result.p50Milliseconds) ms, p99 \(result.p99Milliseconds) ms, "
+                + "max \(result.maxMilliseconds) ms")
             results.append(result)
         }
         return results

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import SwitchyardNet
 
 /// The lab's client: holds N long-lived connections to a VIP, each sending `PING n` every
 /// ~100 ms and expecting `PONG n BACKEND`, and accounts for every one. A connection has
@@ -14,7 +15,7 @@ public actor TrafficClient {
         public var error: String?
     }
 
-    public struct Report: Sendable, Codable {
+    public struct Report: Sendable, Codable, Equatable {
         public var established: Int
         public var survived: Int
         public var failed: Int
@@ -73,13 +74,7 @@ public actor TrafficClient {
 
     private func hold(_ id: Int) async {
         do {
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(3))
-                .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    }
-                }
+            let channel = try await ConnectionClient.connect(host: host, port: port, timeout: .seconds(3))
             try await channel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
@@ -146,11 +141,7 @@ public actor TrafficClient {
         for _ in 0..<count {
             let answer: String
             do {
-                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                    .connectTimeout(.seconds(2))
-                    .connect(host: host, port: port) { channel in
-                        channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-                    }
+                let channel = try await ConnectionClient.connect(host: host, port: port, timeout: .seconds(2))
                 answer = try await channel.executeThenClose { inbound, outbound in
                     try await outbound.write(ByteBuffer(string: "PING 0\n"))
                     var text = ""
@@ -173,11 +164,7 @@ public actor TrafficClient {
         var result: [String: Int] = [:], bytes = 0
         for _ in 0..<count {
             do {
-                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                    .connectTimeout(.seconds(2))
-                    .connect(host: host, port: port) { channel in
-                        channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-                    }
+                let channel = try await ConnectionClient.connect(host: host, port: port, timeout: .seconds(2))
                 let (text, n) = try await channel.executeThenClose { inbound, outbound in
                     let h = host.contains(":") ? "[\(host)]" : host
                     try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: \(h)\r\nConnection: close\r\n\r\n"))

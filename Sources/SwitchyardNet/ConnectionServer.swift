@@ -2,7 +2,8 @@ import NIOCore
 import NIOPosix
 
 /// A listening socket that hands each accepted connection to `handler` in its own child task:
-/// the one accept loop the agent's admin and metrics servers and the lab's server share.
+/// the one accept loop the agent's admin and metrics servers and the lab's server share. Every
+/// connection is closed when its handler returns, whatever the handler did.
 public enum ConnectionServer {
     public typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
@@ -29,7 +30,12 @@ public enum ConnectionServer {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections {
-                    group.addTask { try? await handler(connection) }
+                    group.addTask {
+                        try? await handler(connection)
+                        // A handler that ended before its `executeThenClose` must not leave the
+                        // socket open (closing a closed channel is a no-op here).
+                        try? await connection.channel.close()
+                    }
                 }
             }
         }

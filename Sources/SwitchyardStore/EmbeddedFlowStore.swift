@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import SwitchyardCore
 
 /// The flow store of a single LB node: an append-only journal on local disk plus an in-memory
@@ -23,12 +24,16 @@ public actor EmbeddedFlowStore: FlowStore {
     private var entries: [String: Entry] = [:]
     private var fd: Int32 = -1
     private var journalLines = 0
-    private var lastSync = 0.0
+    private var lastSync = 0
     private let clock: @Sendable () -> Int
     public private(set) var loadReport = LoadReport()
     public private(set) var evicted = 0
     public nonisolated var description: String { "embedded \(path)" }
     public nonisolated var shared: Bool { false }
+    /// `run()` waits on this until `close()`: the store owns no connection, but its owner's task
+    /// group should see it run for as long as a remote store would.
+    private nonisolated let closing: AsyncStream<Never>.Continuation
+    private nonisolated let closed: Mutex<AsyncStream<Never>?>
 
     public struct LoadReport: Sendable, Equatable {
         public var lines = 0, live = 0, expired = 0, malformed = 0
@@ -45,6 +50,9 @@ public actor EmbeddedFlowStore: FlowStore {
         self.path = path
         self.maxEntries = maxEntries
         self.clock = clock
+        let (closedStream, closing) = AsyncStream<Never>.makeStream()
+        self.closing = closing
+        self.closed = Mutex(closedStream)
         var report = LoadReport()
         var loaded: [String: Entry] = [:]
         if let text = Self.readFile(path) {
@@ -140,14 +148,13 @@ public actor EmbeddedFlowStore: FlowStore {
         }
         enforceBound(now: now)
         if journalLines > 2 * entries.count + 100_000 { try compact(now: now) }
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let seconds = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-        if seconds - lastSync >= 1 {
+        // Flushed at most once per second of the store's clock (an input, like every time
+        // here): a crash loses at most the last second of writes, which the next refresh repeats.
+        if now != lastSync {
             fdatasync(fd)
-            lastSync = seconds
+            lastSync = now
         }
-        return FlowStoreWriteResult()
+        return FlowStoreWriteResult(written: writes.count)
     }
 
     /// Over the bound: expired entries go, then those closest to expiry (1% headroom, so the
@@ -179,9 +186,17 @@ public actor EmbeddedFlowStore: FlowStore {
         }
     }
 
-    /// No other node writes here.
-    public nonisolated func follow() -> AsyncThrowingStream<[FlowRecord], Error> {
-        AsyncThrowingStream { $0.finish() }
+    /// Returns at `close()` or cancellation; throws if already running.
+    public nonisolated func run() async throws {
+        guard let stream = closed.withLock({ $0.take() }) else {
+            throw StoreError(description: "flow journal \(path): run() is already running")
+        }
+        for await _ in stream {}
+    }
+
+    /// No other node writes here: the announcements end at once.
+    public nonisolated func follow<T>(_ body: (FlowAnnouncements) async throws -> sending T) async throws -> sending T {
+        try await body(FlowAnnouncements(nil))
     }
 
     public func usage() -> FlowStoreUsage {
@@ -196,6 +211,7 @@ public actor EmbeddedFlowStore: FlowStore {
     }
 
     public func close() {
+        closing.finish()
         if fd >= 0 {
             fdatasync(fd)
             Glibc.close(fd)

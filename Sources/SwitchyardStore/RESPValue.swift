@@ -65,10 +65,16 @@ public enum RESPCodec {
         return value
     }
 
-    private static func line(_ buffer: inout ByteBuffer) -> String? {
+    /// The line up to CRLF, or nil if it has not all arrived. A CR must start the CRLF (RESP lines
+    /// carry no CR or LF): waiting for more after a bare CR would stall the connection for good.
+    private static func line(_ buffer: inout ByteBuffer) throws(ProtocolError) -> String? {
         let view = buffer.readableBytesView
-        guard let cr = view.firstIndex(of: UInt8(ascii: "\r")), view.index(after: cr) < view.endIndex,
-              view[view.index(after: cr)] == UInt8(ascii: "\n") else { return nil }
+        guard let cr = view.firstIndex(of: UInt8(ascii: "\r")), view.index(after: cr) < view.endIndex else {
+            return nil
+        }
+        guard view[view.index(after: cr)] == UInt8(ascii: "\n") else {
+            throw ProtocolError(description: "RESP line has a CR without LF at byte \(cr)")
+        }
         let length = cr - view.startIndex
         let text = buffer.readString(length: length)
         buffer.moveReaderIndex(forwardBy: 2)
@@ -79,7 +85,7 @@ public enum RESPCodec {
         guard depth < maxDepth else { throw ProtocolError(description: "RESP nesting deeper than \(maxDepth)") }
         let start = buffer.readerIndex
         guard let type = buffer.readInteger(as: UInt8.self) else { return nil }
-        guard let text = line(&buffer) else { return nil }
+        guard let text = try line(&buffer) else { return nil }
         switch type {
         case UInt8(ascii: "+"): return .simple(text)
         case UInt8(ascii: "-"): return .error(text)
@@ -102,7 +108,9 @@ public enum RESPCodec {
             }
             if n == -1 { return .array(nil) }
             var items: [RESPValue] = []
-            items.reserveCapacity(n)
+            // Reserve only what the bytes at hand can hold (a value takes at least 3 bytes): a
+            // 12-byte header must not make us allocate for a million values that never arrive.
+            items.reserveCapacity(min(n, buffer.readableBytes / 3))
             for _ in 0..<n {
                 guard let item = try parse(&buffer, depth: depth + 1) else { return nil }
                 items.append(item)

@@ -1,129 +1,117 @@
 import NIOCore
-import NIOPosix
+import Synchronization
+import SwitchyardCore
+import SwitchyardNet
 
-/// A Redis connection: commands are pipelined (a batch goes out in one write, replies are
-/// matched in order). One task owns the channel; callers queue requests. On any I/O error the
-/// connection fails every waiting request and is finished: the owner reconnects (with backoff).
+/// A Redis connection that lives in its caller's task group: `run()` owns the socket, `send`
+/// queues a pipelined batch for it from any task. The connection opens on the first request and
+/// authenticates; an I/O error fails the request in flight and closes it, and the next request
+/// opens a new one (the caller decides when to try again). `close()` or cancelling `run()` ends
+/// it; the socket is closed before `run()` returns.
+///
+///     try await withThrowingDiscardingTaskGroup { group in
+///         group.addTask { try await client.run() }
+///         let replies = try await client.send([["GET", "k"]])
+///         client.close()
+///     }
 public final class RedisClient: Sendable {
-    public struct RedisError: Error, CustomStringConvertible {
-        public let description: String
-        public init(_ description: String) { self.description = description }
-    }
+    public let address: HostPort
+    public let credentials: RedisCredentials?
+    public let connectTimeout: Duration
 
     private struct Request: Sendable {
         var commands: [[String]]
-        var reply: CheckedContinuation<[RESPValue], Error>
+        var reply: CheckedContinuation<[RESPValue], any Error>
     }
 
     private let requests: AsyncStream<Request>.Continuation
-    public let address: String
+    /// Taken by the one `run()`.
+    private let queue: Mutex<AsyncStream<Request>?>
 
-    private init(address: String, requests: AsyncStream<Request>.Continuation) {
+    public init(address: HostPort, credentials: RedisCredentials? = nil, connectTimeout: Duration = .seconds(2)) {
         self.address = address
-        self.requests = requests
+        self.credentials = credentials
+        self.connectTimeout = connectTimeout
+        let (stream, continuation) = AsyncStream<Request>.makeStream()
+        requests = continuation
+        queue = Mutex(stream)
     }
 
-    /// Connects and authenticates (AUTH password, or AUTH user password for an ACL user).
-    public static func connect(host: String, port: Int, user: String? = nil, password: String? = nil,
-                               timeout: Duration = .seconds(2)) async throws -> RedisClient {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.milliseconds(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-            }
-        let (stream, continuation) = AsyncStream<Request>.makeStream()
-        let client = RedisClient(address: "\(host):\(port)", requests: continuation)
-        Task {
-            do {
-                try await channel.executeThenClose { inbound, outbound in
-                    var replies = inbound.makeAsyncIterator()
-                    var pending = ByteBuffer()
-                    for await request in stream {
-                        do {
-                            var out = ByteBuffer()
-                            for command in request.commands { RESPCodec.writeCommand(command, into: &out) }
-                            try await outbound.write(out)
-                            var values: [RESPValue] = []
-                            while values.count < request.commands.count {
-                                if let value = try RESPCodec.read(from: &pending) {
-                                    values.append(value)
-                                    continue
-                                }
-                                guard var chunk = try await replies.next() else { throw RedisError("connection closed by \(host):\(port)") }
-                                pending.writeBuffer(&chunk)
-                            }
-                            request.reply.resume(returning: values)
-                        } catch {
-                            request.reply.resume(throwing: error)
-                            throw error
-                        }
-                    }
+    /// Serves requests until `close()` or cancellation. Connection failures do not end it: they
+    /// fail the request that met them.
+    public func run() async throws(RedisClientError) {
+        guard let stream = queue.withLock({ queue in queue.take() }) else { throw .alreadyRunning(address) }
+        var waiting = stream.makeAsyncIterator()
+        while let first = await waiting.next() {
+            await connect(serving: first, then: &waiting)
+        }
+    }
+
+    /// One connection: opened for `first`, then serving queued requests until an I/O error, an
+    /// authentication failure, or the end of the queue.
+    private func connect(serving first: Request, then waiting: inout AsyncStream<Request>.Iterator) async {
+        var unanswered: Request? = first
+        do {
+            let channel = try await ConnectionClient.connect(to: address, timeout: connectTimeout)
+            try await channel.executeThenClose { inbound, outbound in
+                var connection = RESPConnection(address: address, inbound: inbound, outbound: outbound)
+                if let credentials { try await connection.authenticate(credentials) }
+                while let request = unanswered {
+                    let replies = try await connection.send(request.commands)
+                    unanswered = nil
+                    request.reply.resume(returning: replies)
+                    // Nothing more will succeed here: the next request reconnects and authenticates.
+                    if replies.contains(where: \.isAuthenticationFailure) { return }
+                    unanswered = await waiting.next()
                 }
-            } catch {}
-            continuation.finish()
-            for await request in stream { request.reply.resume(throwing: RedisError("connection to \(host):\(port) is closed")) }
-        }
-        if let password {
-            let auth = user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
-            let reply = try await client.send([auth])[0]
-            if case .error(let e) = reply {
-                client.close()
-                throw RedisError("AUTH refused by \(host):\(port): \(e)")
             }
+        } catch {
+            unanswered?.reply.resume(throwing: error)
         }
-        return client
     }
 
     /// Sends `commands` in one write; the replies, in order (a Redis error is a `.error` value).
+    /// Throws when the connection cannot be opened, fails to authenticate, or is lost.
     public func send(_ commands: [[String]]) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { reply in
             if case .terminated = requests.yield(Request(commands: commands, reply: reply)) {
-                reply.resume(throwing: RedisError("connection to \(address) is closed"))
+                reply.resume(throwing: RedisClientError.closed(address))
             }
         }
     }
 
+    /// Ends `run()` once the requests already queued are answered; later sends fail.
     public func close() { requests.finish() }
 
-    /// A subscription on its own connection: (channel, message) pairs until the connection ends,
-    /// in batches — every message that arrived in one read — so a busy channel costs one wakeup
-    /// per read, not per message.
-    public static func subscribe(host: String, port: Int, user: String? = nil, password: String? = nil,
-                                 channels: [String]) async throws -> AsyncThrowingStream<[(String, String)], Error> {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(2))
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-            }
-        let (stream, continuation) = AsyncThrowingStream<[(String, String)], Error>.makeStream()
-        let task = Task {
-            do {
-                try await channel.executeThenClose { inbound, outbound in
-                    var out = ByteBuffer()
-                    if let password { RESPCodec.writeCommand(user.map { ["AUTH", $0, password] } ?? ["AUTH", password], into: &out) }
-                    RESPCodec.writeCommand(["SUBSCRIBE"] + channels, into: &out)
-                    try await outbound.write(out)
-                    var pending = ByteBuffer()
-                    for try await var chunk in inbound {
-                        pending.writeBuffer(&chunk)
-                        var batch: [(String, String)] = []
-                        while let value = try RESPCodec.read(from: &pending) {
-                            if case .error(let e) = value { throw RedisError("subscription refused: \(e)") }
-                            guard case .array(let items?) = value, items.count == 3, items[0].string == "message",
-                                  let name = items[1].string, let message = items[2].string else { continue }
-                            batch.append((name, message))
-                        }
-                        if !batch.isEmpty { continuation.yield(batch) }
-                    }
-                }
-                continuation.finish(throwing: RedisError("subscription connection closed"))
-            } catch {
-                continuation.finish(throwing: error)
-            }
+    /// A client whose connection lives for `body` only (tools, tests, one-off commands).
+    public static func withClient<T: Sendable>(to address: HostPort, credentials: RedisCredentials? = nil,
+                                               _ body: (RedisClient) async throws -> T) async throws -> T {
+        let client = RedisClient(address: address, credentials: credentials)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            defer { client.close() }
+            return try await body(client)
         }
-        continuation.onTermination = { _ in task.cancel() }
-        return stream
     }
+}
+
+extension RESPValue {
+    /// NOAUTH or WRONGPASS: the connection itself is not authenticated.
+    var isAuthenticationFailure: Bool {
+        redisError?.handling == .authenticate
+    }
+}
+
+/// What a client must present: a password for the default user, or an ACL user and password.
+public struct RedisCredentials: Sendable, Hashable {
+    public var user: String?
+    public var password: String
+
+    public init(user: String? = nil, password: String) {
+        self.user = user
+        self.password = password
+    }
+
+    var authCommand: [String] { user.map { ["AUTH", $0, password] } ?? ["AUTH", password] }
 }

@@ -48,11 +48,23 @@ struct StatusCommand: ParsableCommand {
             return
         }
         let s = try JSONDecoder().decode(AgentStatus.self, from: data)
-        print("node \(s.node): interface \(s.interface ?? "-") (XDP \(s.xdpMode ?? "not attached")), pinned maps \(s.reusedPinnedMaps ? "re-used" : "created"), reloads \(s.reloadsOK) ok / \(s.reloadsFailed) failed, rings rebuilt \(s.ringRebuilds)")
+        print(
+            "node \(s.node): interface \(s.interface ?? "-") (XDP \(s.xdpMode ?? "not attached")), "
+                + "pinned maps \(s.reusedPinnedMaps ? "re-used" : "created"), config \(s.configFile)")
+        print(
+            "  reloads \(s.reloadsOK) ok / \(s.reloadsFailed) failed, rings rebuilt \(s.ringRebuilds), "
+                + "programming failures \(s.programmingFailures), id-allocation save failures "
+                + "\(s.allocationSaveFailures), removed backends awaiting purge \(s.retiredBackends)")
         if let f = s.flowSharing {
             print("flow store: \(f.store) (\(f.storeReachable ? "reachable" : "UNREACHABLE: forwarding on local entries"))")
             print("  \(f.published) new, \(f.refreshed) refreshed, \(f.ended) ended, \(f.purged) purged; \(f.installed) installed, \(f.extended) extended, \(f.unresolved) unresolved, \(f.busy) skipped (busy sets)")
-            print("  \(f.pending) pending, \(f.dropped) dropped, \(f.refused) refused by the store, \(f.storeFailures) failed attempts")
+            print(
+                "  \(f.pending) pending, \(f.dropped) dropped, \(f.retried) retried (redirected), "
+                    + "\(f.refused) refused by the store, \(f.storeFailures) failed attempts")
+            if !f.storeErrors.isEmpty {
+                let kinds = f.storeErrors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                print("  store error replies: " + kinds.joined(separator: ", "))
+            }
         }
         for service in s.services {
             print("\n\(service.key)  \(service.name)  \(service.mode), key \(service.flowKey), \(service.encap): packets \(service.packets), new flows \(service.newFlows), too-big \(service.tooBig)")
@@ -75,7 +87,7 @@ struct StatusCommand: ParsableCommand {
 enum AdminClient {
     static func request(_ command: String, socket path: String) throws -> Data {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ValidationError("socket: errno \(errno)") }
+        guard fd >= 0 else { throw CommandFailure("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -86,7 +98,8 @@ enum AdminClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else {
-            throw ValidationError("cannot reach the agent at \(path): \(String(cString: strerror(errno))); is `switchyard agent` running?")
+            let reason = String(cString: strerror(errno))
+            throw CommandFailure("cannot reach the agent at \(path): \(reason); is `switchyard agent` running?")
         }
         _ = (command + "\n").withCString { write(fd, $0, strlen($0)) }
         var result = Data()

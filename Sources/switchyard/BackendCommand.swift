@@ -28,10 +28,12 @@ struct BackendCommand: ParsableCommand {
 
     func run() throws {
         let vips = try vip.split(separator: ",").map { text -> IPAddress in
-            guard let a = IPAddress(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--vip: '\(text)' is not an address") }
+            guard let a = IPAddress(text.trimmingCharacters(in: .whitespaces)) else {
+                throw CommandFailure("--vip: '\(text)' is not an address")
+            }
             return a
         }
-        guard encap == "ipip" || encap == "gue" else { throw ValidationError("--encap: expected ipip or gue") }
+        guard encap == "ipip" || encap == "gue" else { throw CommandFailure("--encap: expected ipip or gue") }
         let ifname = try interface ?? defaultRouteInterface()
         if remove {
             try? TCAttachment.detachIngress(interface: ifname)
@@ -82,7 +84,7 @@ struct BackendCommand: ParsableCommand {
         let route = try sh(["ip", "-4", "route", "show", "default"])
         let words = route.split(separator: " ")
         guard let dev = words.firstIndex(of: "dev"), dev + 1 < words.count else {
-            throw ValidationError("no default route to take the interface from; pass --interface")
+            throw CommandFailure("no default route to take the interface from; pass --interface")
         }
         return String(words[dev + 1])
     }

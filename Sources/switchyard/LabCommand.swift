@@ -4,9 +4,6 @@ import SwitchyardCore
 import SwitchyardDatapath
 import SwitchyardLab
 
-/// The running lab, for the signal handler to tear down.
-nonisolated(unsafe) var runningLabID: String?
-
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
@@ -27,17 +24,11 @@ struct LabCommand: ParsableCommand {
         var options = Lab.Options(mode: mode, store: store)
         if let flowTableCapacity { options.flowTableCapacity = flowTableCapacity }
         let lab = Lab(options: options, executable: executable())
-        runningLabID = lab.id
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig) { _ in
-                if let id = runningLabID { Lab.down(id: id) }
-                _exit(130)
-            }
-        }
-        defer {
+        let teardown = LabTeardown {
+            lab.interrupt()
             lab.down()
-            runningLabID = nil
         }
+        defer { teardown.run() }
         try lab.up()
         return try body(lab)
     }
@@ -50,10 +41,16 @@ struct LabCommand: ParsableCommand {
 
         func run() throws {
             let lab = Lab(options: .init(mode: mode, store: store), executable: LabCommand.executable())
-            do { try lab.up() } catch {
+            // Interrupted or failed while building: nothing is left half-built. Built: it stays.
+            let teardown = LabTeardown {
+                lab.interrupt()
                 lab.down()
+            }
+            do { try lab.up() } catch {
+                teardown.run()
                 throw error
             }
+            teardown.disarm()
             print("""
             lab \(lab.id) is up (files in \(lab.dir)).
               try:     ip netns exec \(lab.client) curl -s http://\(Lab.vip4)/
@@ -69,6 +66,12 @@ struct LabCommand: ParsableCommand {
 
         func run() throws {
             if let id {
+                guard LabInventory.exists(id: id) else {
+                    let ids = LabInventory.ids()
+                    let others = ids.isEmpty ? "there is no lab on this machine"
+                        : "labs here: \(ids.joined(separator: ", "))"
+                    throw CommandFailure("no lab with id '\(id)' exists; \(others)")
+                }
                 Lab.down(id: id)
                 print("lab \(id) removed")
             } else {
@@ -101,7 +104,9 @@ struct LabCommand: ParsableCommand {
 
         func run() throws {
             let list = rates.split(separator: ",").compactMap { Int($0) }
-            guard !list.isEmpty, list.allSatisfy({ $0 > 0 && $0 <= 50000 }) else { throw ValidationError("--rates: expected rates from 1 to 50000, got '\(rates)'") }
+            guard !list.isEmpty, list.allSatisfy({ $0 > 0 && $0 <= 50000 }) else {
+                throw CommandFailure("--rates: expected rates from 1 to 50000, got '\(rates)'")
+            }
             let results = try LabCommand.withLab(mode: .stateful, store: .redis, flowTableCapacity: 1 << 20) {
                 try $0.benchSync(rates: list, seconds: seconds)
             }
@@ -112,8 +117,9 @@ struct LabCommand: ParsableCommand {
             } else {
                 print("lab bench-sync: handshakes into lb1 → entry in lb2's table, through the Redis store")
                 for r in results {
-                    print(String(format: "  %6d flows/s: %d/%d reached, p50 %.2f ms, p99 %.2f ms, max %.2f ms", r.rate, r.reached, r.flows, r.p50_ms, r.p99_ms, r.max_ms)
-                          + (r.store_bytes_per_flow.map { String(format: ", store %.0f B/flow", $0) } ?? ""))
+                    print(String(format: "  %6d flows/s: %d/%d reached, p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                                 r.rate, r.reached, r.flows, r.p50Milliseconds, r.p99Milliseconds, r.maxMilliseconds)
+                          + (r.storeBytesPerFlow.map { String(format: ", store %.0f B/flow", $0) } ?? ""))
                 }
             }
         }
@@ -127,22 +133,19 @@ struct LabCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let results = try LabCommand.withLab(mode: .stateless) { try $0.bench(seconds: seconds) }
-            let xdp = results[0], base = results[1]
-            let ratioT = base.throughput_gbps > 0 ? xdp.throughput_gbps / base.throughput_gbps : 0
-            let ratioC = base.connections_per_s > 0 ? xdp.connections_per_s / base.connections_per_s : 0
+            let report = try LabCommand.withLab(mode: .stateless) { try $0.bench(seconds: seconds) }
             if json {
-                let object: [String: Any] = [
-                    "paths": results.map { ["path": $0.path, "throughput_gbps": $0.throughput_gbps, "connections_per_s": $0.connections_per_s] },
-                    "throughput_ratio": (ratioT * 100).rounded() / 100, "connections_ratio": (ratioC * 100).rounded() / 100,
-                ]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
                 print("lab bench (best of 2 interleaved runs per path; one TCP stream; 16 connect workers)")
-                for r in results {
-                    print("  \(r.path.padding(toLength: 26, withPad: " ", startingAt: 0)) \(String(format: "%6.2f", r.throughput_gbps)) Gbit/s  \(String(format: "%8.0f", r.connections_per_s)) conn/s")
+                for r in report.paths {
+                    print("  \(r.path.padding(toLength: 26, withPad: " ", startingAt: 0)) "
+                          + String(format: "%6.2f Gbit/s  %8.0f conn/s", r.throughputGbps, r.connectionsPerSecond))
                 }
-                print(String(format: "  XDP ÷ kernel routing: throughput %.2f, connections %.2f", ratioT, ratioC))
+                print(String(format: "  XDP ÷ kernel routing: throughput %.2f, connections %.2f",
+                             report.throughputRatio, report.connectionsRatio))
             }
         }
     }
@@ -161,10 +164,12 @@ struct LabCommand: ParsableCommand {
 
         func run() throws {
             guard let scenario = Scenario(rawValue: name) else {
-                throw ValidationError("unknown scenario '\(name)'; expected one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
+                let names = Scenario.allCases.map(\.rawValue).joined(separator: ", ")
+                throw CommandFailure("unknown scenario '\(name)'; expected one of \(names)")
             }
             if scenario.needsRedis, mode != .stateful || store != .redis {
-                throw ValidationError("\(name) restarts the shared flow store: run it with --mode stateful --store redis")
+                throw CommandFailure("\(name) restarts the shared flow store: run it with --mode stateful "
+                                     + "--store redis")
             }
             let result = try LabCommand.withLab(mode: mode, store: store) { try $0.run(scenario, connections: connections) }
             if json {
@@ -172,8 +177,10 @@ struct LabCommand: ParsableCommand {
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(result), as: UTF8.self))
             } else {
-                print("\(result.scenario) (\(result.mode)): \(result.established) established, \(result.survived) survived, \(result.failed) failed, \(result.expected_failed) expected to fail; \(result.duration_s) s")
-                if let flood = result.flood { print("  flood: " + flood.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
+                print("\(result.scenario) (\(result.mode)): \(result.established) established, "
+                      + "\(result.survived) survived, \(result.failed) failed, "
+                      + "\(result.expectedFailed) expected to fail; \(result.durationSeconds) s")
+                if let flood = result.flood { print("  flood: \(flood)") }
                 for f in result.failures { print("  \(f)") }
             }
         }
@@ -192,9 +199,11 @@ struct LabFloodCommand: ParsableCommand {
     @Option var sourceBase: Int = 99
 
     func run() throws {
-        guard let address = IPv4Address(vip) else { throw ValidationError("--vip: expected an IPv4 address, got '\(vip)'") }
+        guard let address = IPv4Address(vip) else {
+            throw CommandFailure("--vip: expected an IPv4 address, got '\(vip)'")
+        }
         let sent = try SYNSender(destination: address, port: UInt16(port), sourceBase: UInt8(sourceBase)).send(count: count, rate: rate)
-        print("{\"sent\": \(sent)}")
+        print(String(decoding: try JSONEncoder().encode(FloodSent(sent: sent)), as: UTF8.self))
     }
 }
 
@@ -206,7 +215,7 @@ struct LabPingCommand: ParsableCommand {
     @Option var timeout: Double = 2
 
     func run() throws {
-        guard let target = IPAddress(address) else { throw ValidationError("expected an IP address, got '\(address)'") }
+        guard let target = IPAddress(address) else { throw CommandFailure("expected an IP address, got '\(address)'") }
         let result = try Pinger(address: target).run(count: count, timeout: timeout)
         print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
     }
@@ -227,8 +236,9 @@ struct LabHTTPCommand: AsyncParsableCommand {
     @Option var path: String = "/"
     func run() async throws {
         let (per, bytes) = await TrafficClient.http(host: host, port: port, count: count, path: path)
-        let data = try JSONSerialization.data(withJSONObject: ["per_backend": per, "bytes": bytes], options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(HTTPReport(perBackend: per, bytes: bytes)), as: UTF8.self))
     }
 }
 
@@ -239,7 +249,7 @@ struct LabConnRateCommand: AsyncParsableCommand {
     @Option var seconds: Double = 2
     func run() async throws {
         let rate = await ConnectionRate.measure(host: host, port: port, seconds: seconds)
-        print("{\"per_second\": \(rate)}")
+        print(String(decoding: try JSONEncoder().encode(ConnectionRateReport(perSecond: rate)), as: UTF8.self))
     }
 }
 
@@ -252,25 +262,22 @@ struct LabClientCommand: AsyncParsableCommand {
     func run() async throws {
         let client = TrafficClient(host: host, port: port)
         await client.establish(connections)
-        let established = await client.snapshot()
-        emit(["event": "established", "per_backend": established])
+        try emit(.established(perBackend: await client.snapshot()))
         while let line = readLine() {
             let words = line.split(separator: " ")
             if words.first == "probe", let n = words.dropFirst().first.flatMap({ Int($0) }) {
-                emit(["event": "probe", "per_backend": await TrafficClient.probe(host: host, port: port, count: n)])
+                try emit(.probe(perBackend: await TrafficClient.probe(host: host, port: port, count: n)))
             } else if words.first == "stop" {
-                let report = await client.finish()
-                let data = try JSONEncoder().encode(report)
-                var object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-                object["event"] = "result"
-                emit(object)
+                try emit(.result(await client.finish()))
                 return
             }
         }
     }
 
-    private func emit(_ object: [String: Any]) {
-        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        FileHandle.standardOutput.write(data + Data("\n".utf8)) // unbuffered: the controller waits for it
+    private func emit(_ event: LabClientEvent) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Unbuffered: the controller waits for the line.
+        FileHandle.standardOutput.write(try encoder.encode(event) + Data("\n".utf8))
     }
 }

@@ -24,7 +24,7 @@ struct MaglevCommand: ParsableCommand {
         if let weights {
             for item in weights.split(separator: ",") {
                 guard let w = UInt16(item.trimmingCharacters(in: .whitespaces)) else {
-                    throw ValidationError("--weights: '\(item)' is not a weight 0…65535")
+                    throw CommandFailure("--weights: '\(item)' is not a weight 0…65535")
                 }
                 parsed.append(w)
             }

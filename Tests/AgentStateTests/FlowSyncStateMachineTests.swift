@@ -23,7 +23,7 @@ import Testing
         #expect(Self.batches(m.writesQueued([Self.write(1)], at: .zero)) == [[Self.write(1)]])
         #expect(m.writesQueued([Self.write(2), Self.write(3)], at: .milliseconds(1)).isEmpty)
         #expect(m.counts.pending == 2)
-        let next = m.writeCompleted(retry: [], refused: [:], firstRefusal: nil, at: .milliseconds(2))
+        let next = m.writeCompleted(.init(), at: .milliseconds(2))
         #expect(Self.batches(next) == [[Self.write(2), Self.write(3)]])
         #expect(m.counts.pending == 0)
     }
@@ -52,7 +52,7 @@ import Testing
         #expect(m.counts.storeFailures == 12)
         clock = Self.timers(actions)[0].1
         _ = m.timerFired(.retryWrites, at: clock)
-        let back = m.writeCompleted(retry: [], refused: [:], firstRefusal: nil, at: clock)
+        let back = m.writeCompleted(.init(), at: clock)
         #expect(back.contains(.storeReachable(true)))
         #expect(Self.batches(m.writesQueued([Self.write(3)], at: clock)) == [[Self.write(3)]], "no backoff once back")
     }
@@ -83,10 +83,12 @@ import Testing
     @Test func redirectedWritesAreRetriedNotRefused() {
         var m = Machine(store: "redis")
         _ = m.writesQueued([Self.write(1), Self.write(2), Self.write(3)], at: .zero)
-        let actions = m.writeCompleted(retry: [Self.write(2)], refused: ["oom": 1], firstRefusal: "OOM command not allowed",
-                                       at: .milliseconds(5))
+        let outcome = Machine.WriteOutcome(retry: [Self.write(2)], refused: ["oom": 1], errors: ["oom": 1, "moved": 1],
+                                           firstRefusal: "OOM command not allowed")
+        let actions = m.writeCompleted(outcome, at: .milliseconds(5))
         #expect(m.counts.retried == 1)
-        #expect(m.counts.refused == ["oom": 1])
+        #expect(m.counts.refused == ["oom": 1], "a redirect is not a refusal")
+        #expect(m.counts.errors == ["oom": 1, "moved": 1])
         #expect(Self.batches(actions).isEmpty, "a short pause before the redirected writes go again")
         #expect(Self.batches(m.timerFired(.retryWrites, at: .milliseconds(105))) == [[Self.write(2)]])
     }
@@ -95,7 +97,7 @@ import Testing
         var m = Machine(store: "redis")
         let many = (0..<(Machine.maxBatch + 5)).map(Self.write)
         #expect(Self.batches(m.writesQueued(many, at: .zero)).map(\.count) == [Machine.maxBatch])
-        #expect(Self.batches(m.writeCompleted(retry: [], refused: [:], firstRefusal: nil, at: .zero)).map(\.count) == [5])
+        #expect(Self.batches(m.writeCompleted(.init(), at: .zero)).map(\.count) == [5])
     }
 
     @Test func reconnectRewritesOwnEntriesThenReloadsTheStore() {

@@ -101,6 +101,11 @@ import SwitchyardCore
         ("tcp 10.0.1.2:1 > 10.0.0.1:2 S quote=\"x", "unterminated quote"),
         ("tcp 10.0.1.2:1 > 10.0.0.1:2 S ipopts=6", "4-byte words"),
         ("tcp 10.0.1.2:1 > 10.0.0.1:2 S ext=foo", "unknown extension"),
+        // Fuzz findings: a negative offset indexed before the frame, a huge one overflowed, and
+        // thousands of extension headers overflowed the 16-bit IPv6 payload length.
+        ("tcp 10.0.1.2:1 > 10.0.0.1:2 S poke=-1:ff", "OFFSET from 0 to 65535"),
+        ("tcp 10.0.1.2:1 > 10.0.0.1:2 S poke=9223372036854775807:ffff", "OFFSET from 0 to 65535"),
+        ("tcp [::1]:1 > [::2]:2 S ext=" + Array(repeating: "rt", count: 9).joined(separator: ","), "at most 8"),
     ])
     func specErrorsSayWhatIsWrong(_ spec: String, _ message: String) {
         #expect {
@@ -108,6 +113,15 @@ import SwitchyardCore
         } throws: { error in
             "\(error)".contains(message)
         }
+    }
+
+    /// Pokes past the end are dropped; they never grow the frame.
+    @Test func pokesOutsideTheFrameAreDropped() throws {
+        let plain = try PacketSpec.parse("udp 10.0.1.2:1 > 10.0.0.1:2").frame()
+        let poked = try PacketSpec.parse("udp 10.0.1.2:1 > 10.0.0.1:2 poke=\(plain.count - 1):abcd").frame()
+        #expect(poked.count == plain.count)
+        #expect(poked.last == 0xab)
+        #expect(try PacketSpec.parse("udp 10.0.1.2:1 > 10.0.0.1:2 poke=9000:ff").frame() == plain)
     }
 
     @Test func describerFollowsTunnelsAndNeverTraps() throws {

@@ -24,10 +24,19 @@ struct AttachAndDecapTests {
             #expect(try XDPAttachment.attach(program: datapath.passProgramFD, interface: "a") == .native)
             try XDPAttachment.detach(interface: "a")
             #expect(try XDPAttachment.query(interface: "a") == nil)
-            #expect(throws: BPFError.self) { try XDPAttachment.attach(program: datapath.programFD, interface: "lo", requireNative: true) }
+            // Loopback has no native XDP: refused when native is required, not quietly made generic.
+            let notNative = #expect(throws: BPFError.self) {
+                try XDPAttachment.attach(program: datapath.programFD, interface: "lo", requireNative: true)
+            }
+            #expect(notNative?.operation == "attach XDP (native) to lo", "\(notNative.map { "\($0)" } ?? "")")
+            #expect(notNative?.errno == EOPNOTSUPP, "\(notNative.map { "\($0)" } ?? "")")
             #expect(try XDPAttachment.attach(program: datapath.programFD, interface: "lo") == .generic)
             try XDPAttachment.detach(interface: "lo")
-            #expect(throws: BPFError.self) { try XDPAttachment.attach(program: datapath.programFD, interface: "nonexistent0") }
+            let missing = #expect(throws: BPFError.self) {
+                try XDPAttachment.attach(program: datapath.programFD, interface: "nonexistent0")
+            }
+            #expect(missing?.operation == "interface nonexistent0" && missing?.errno == ENODEV,
+                    "\(missing.map { "\($0)" } ?? "")")
         }
     }
 

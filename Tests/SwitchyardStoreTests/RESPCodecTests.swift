@@ -37,7 +37,8 @@ import Testing
     }
 
     @Test(arguments: [("!x\r\n", "type byte 0x21 at byte 0"), (":abc\r\n", "integer 'abc'"), ("$-5\r\n", "bulk length '-5'"),
-                      ("$3\r\nabcXY", "not terminated by CRLF"), ("*99999999\r\n", "array length")])
+                      ("$3\r\nabcXY", "not terminated by CRLF"), ("*99999999\r\n", "array length"),
+                      ("+a\rb\r\n", "CR without LF at byte 2")])
     func malformedInputSaysWhere(_ input: String, _ message: String) {
         var buffer = ByteBuffer(string: input)
         #expect { _ = try RESPCodec.read(from: &buffer) } throws: { "\($0)".contains(message) }

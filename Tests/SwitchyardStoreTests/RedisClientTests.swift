@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 import Testing
 @testable import SwitchyardStore
 
@@ -14,14 +15,16 @@ final class RedisServer: @unchecked Sendable {
         ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    init(password: String? = nil, port: Int = Int.random(in: 30000...50000)) throws {
+    var address: HostPort { HostPort("127.0.0.1:\(port)")! }
+
+    init(password: String? = nil, port: Int = Int.random(in: 30000...50000), options: [String] = []) throws {
         self.port = port
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let start = Process()
         start.executableURL = URL(fileURLWithPath: "/bin/bash")
         let arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "''", "--appendonly", "no", "--dir", dir.path,
                          "--daemonize", "yes", "--pidfile", pidFile, "--logfile", dir.appendingPathComponent("log").path]
-            + (password.map { ["--requirepass", $0] } ?? [])
+            + (password.map { ["--requirepass", $0] } ?? []) + options
         start.arguments = ["-c", "for fd in /proc/$$/fd/*; do n=${fd##*/}; [ \"$n\" -gt 2 ] && eval \"exec $n>&-\"; done; exec \(Self.binary!) \(arguments.joined(separator: " "))"]
         start.standardInput = FileHandle(forReadingAtPath: "/dev/null")
         start.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
@@ -57,62 +60,136 @@ struct RedisClientTests {
     @Test func pipelinedCommandsAnswerInOrder() async throws {
         let server = try RedisServer()
         defer { server.stop() }
-        let client = try await RedisClient.connect(host: "127.0.0.1", port: server.port)
-        let replies = try await client.send([["SET", "a", "1"], ["INCR", "a"], ["GET", "a"], ["GET", "missing"], ["BOGUS"]])
-        #expect(replies[0] == .simple("OK"))
-        #expect(replies[1] == .integer(2))
-        #expect(replies[2].string == "2")
-        #expect(replies[3] == .bulk(nil))
-        if case .error(let e) = replies[4] { #expect(e.contains("unknown command")) } else { Issue.record("no error for BOGUS") }
-        // A large batch in one write.
-        let many = try await client.send((0..<5000).map { ["SET", "k\($0)", "v\($0)"] })
-        #expect(many.allSatisfy { $0 == .simple("OK") })
-        #expect(try await client.send([["DBSIZE"]]) == [.integer(5001)])
-        client.close()
+        try await RedisClient.withClient(to: server.address) { client in
+            let replies = try await client.send([["SET", "a", "1"], ["INCR", "a"], ["GET", "a"], ["GET", "missing"],
+                                                 ["BOGUS"]])
+            #expect(replies[0] == .simple("OK"))
+            #expect(replies[1] == .integer(2))
+            #expect(replies[2].string == "2")
+            #expect(replies[3] == .bulk(nil))
+            #expect(replies[4].redisError?.kind == .other)
+            #expect(replies[4].redisError?.message.contains("unknown command") == true)
+            // A large batch in one write.
+            let many = try await client.send((0..<5000).map { ["SET", "k\($0)", "v\($0)"] })
+            #expect(many.allSatisfy { $0 == .simple("OK") })
+            #expect(try await client.send([["DBSIZE"]]) == [.integer(5001)])
+        }
     }
 
     @Test func authWithPasswordAndRefusal() async throws {
         let server = try RedisServer(password: "s3cret")
         defer { server.stop() }
-        let client = try await RedisClient.connect(host: "127.0.0.1", port: server.port, password: "s3cret")
-        #expect(try await client.send([["PING"]]) == [.simple("PONG")])
-        client.close()
-        await #expect(throws: RedisClient.RedisError.self) {
-            _ = try await RedisClient.connect(host: "127.0.0.1", port: server.port, password: "wrong")
+        let right = RedisCredentials(password: "s3cret"), wrong = RedisCredentials(password: "wrong")
+        let pong = try await RedisClient.withClient(to: server.address, credentials: right) { client in
+            try await client.send([["PING"]])
         }
+        #expect(pong == [.simple("PONG")])
+        try await RedisClient.withClient(to: server.address, credentials: wrong) { client in
+            await #expect { _ = try await client.send([["PING"]]) } throws: { ($0 as? RedisError)?.kind == .wrongPass }
+            // Every request on a connection that failed to authenticate meets the same refusal.
+            await #expect { _ = try await client.send([["PING"]]) } throws: { ($0 as? RedisError)?.kind == .wrongPass }
+        }
+        // No credentials at all: each command is refused, and the connection is dropped for a fresh one.
+        let refusals = try await RedisClient.withClient(to: server.address) { client in
+            [try await client.send([["PING"]]), try await client.send([["PING"]])]
+        }
+        #expect(refusals.map { $0.first?.redisError?.kind } == [.noAuth, .noAuth])
     }
 
+    /// The subscription is confirmed before the body runs, so the first message published from
+    /// inside it arrives; messages come in publish order.
     @Test func publishReachesSubscribers() async throws {
         let server = try RedisServer()
         defer { server.stop() }
-        let messages = try await RedisClient.subscribe(host: "127.0.0.1", port: server.port, channels: ["sy:test"])
-        let client = try await RedisClient.connect(host: "127.0.0.1", port: server.port)
-        var received: [String] = []
-        for i in 0..<50 {
-            _ = try await client.send([["PUBLISH", "sy:test", "m\(i)"]])
-            if i == 0 { try await Task.sleep(for: .milliseconds(100)) } // let SUBSCRIBE land
-        }
-        reading: for try await batch in messages {
-            for (channel, message) in batch {
-                #expect(channel == "sy:test")
-                received.append(message)
-                if message == "m49" { break reading }
+        try await RedisClient.withClient(to: server.address) { client in
+            func channel(_ i: Int) -> String { i % 2 == 0 ? "sy:test" : "sy:other" }
+            let channels = [channel(0), channel(1)]
+            let received = try await RedisClient.subscribe(to: server.address, channels: channels) { messages in
+                for i in 0..<50 { _ = try await client.send([["PUBLISH", channel(i), "m\(i)"]]) }
+                var received: [RedisMessage] = []
+                for try await batch in messages {
+                    received += batch
+                    if received.count == 50 { break }
+                }
+                return received
             }
+            #expect(received.map(\.message) == (0..<50).map { "m\($0)" })
+            #expect(received.enumerated().allSatisfy { $1.channel == channel($0) })
+            // The subscription's connection is closed once its body returns.
+            #expect(try await clientCount(client) == 1)
         }
-        #expect(received.last == "m49")
-        // In publish order (m0 may precede the subscription).
-        let numbers = received.compactMap { Int($0.dropFirst()) }
-        #expect(numbers == numbers.sorted() && numbers.count >= 49)
-        client.close()
     }
 
-    @Test func aDeadServerFailsRequestsClearly() async throws {
-        let server = try RedisServer()
-        let client = try await RedisClient.connect(host: "127.0.0.1", port: server.port)
-        server.stop()
-        try await Task.sleep(for: .milliseconds(100))
-        await #expect(throws: (any Error).self) { _ = try await client.send([["PING"]]) }
-        await #expect(throws: (any Error).self) { _ = try await client.send([["PING"]]) }
-        await #expect(throws: (any Error).self) { _ = try await RedisClient.connect(host: "127.0.0.1", port: server.port) }
+    @Test func aSubscriptionTheServerRefusesThrowsTheReason() async throws {
+        let server = try RedisServer(password: "admin")
+        defer { server.stop() }
+        let quiet = RedisCredentials(user: "quiet", password: "pw")
+        let wrong = RedisCredentials(user: "quiet", password: "no")
+        let admin = RedisCredentials(password: "admin")
+        try await RedisClient.withClient(to: server.address, credentials: admin) { admin in
+            _ = try await admin.send([["ACL", "SETUSER", "quiet", "on", ">pw", "~*", "resetchannels", "+@all"]])
+        }
+        await #expect {
+            try await RedisClient.subscribe(to: server.address, credentials: quiet, channels: ["sy:flows"]) { _ in }
+        } throws: { ($0 as? RedisError)?.kind == .noPermission }
+        await #expect {
+            try await RedisClient.subscribe(to: server.address, credentials: wrong, channels: ["sy:flows"]) { _ in }
+        } throws: { ($0 as? RedisError)?.kind == .wrongPass }
     }
+
+    @Test func aDeadServerFailsRequestsClearlyAndTheNextRequestReconnects() async throws {
+        let server = try RedisServer()
+        try await RedisClient.withClient(to: server.address) { client in
+            #expect(try await client.send([["SET", "k", "1"]]) == [.simple("OK")])
+            server.stop()
+            try await Task.sleep(for: .milliseconds(100))
+            await #expect(throws: (any Error).self) { _ = try await client.send([["PING"]]) }
+            await #expect(throws: (any Error).self) { _ = try await client.send([["PING"]]) }
+            let again = try RedisServer(port: server.port)
+            defer { again.stop() }
+            #expect(try await client.send([["PING"]]) == [.simple("PONG")])
+        }
+    }
+
+    /// `close()` ends `run()` after the queued requests; later requests fail at once.
+    @Test func closeEndsRunAndLaterRequestsFail() async throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let client = RedisClient(address: server.address)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            #expect(try await client.send([["PING"]]) == [.simple("PONG")])
+            client.close()
+            try await group.waitForAll()
+        }
+        await #expect(throws: RedisClientError.closed(server.address)) { _ = try await client.send([["PING"]]) }
+        await #expect(throws: RedisClientError.alreadyRunning(server.address)) { try await client.run() }
+    }
+
+    /// Cancelling the task group that runs the client closes its connection.
+    @Test func cancellingRunClosesTheConnection() async throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let client = RedisClient(address: server.address)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            let pong = try await client.send([["PING"]])
+            #expect(pong == [.simple("PONG")])
+            group.cancelAll()
+        }
+        let open = try await RedisClient.withClient(to: server.address) { observer in try await clientCount(observer) }
+        #expect(open == 1, "the cancelled client's connection is still open")
+    }
+}
+
+/// Connections the server has open (the asking one included), once closes have landed.
+func clientCount(_ client: RedisClient) async throws -> Int {
+    var count = 0
+    for _ in 0..<50 {
+        let list = try await client.send([["CLIENT", "LIST"]])[0].string ?? ""
+        count = list.split(whereSeparator: \.isNewline).count
+        if count == 1 { break }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return count
 }

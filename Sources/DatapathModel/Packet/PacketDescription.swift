@@ -65,7 +65,10 @@ public struct PacketDescription: Sendable, Hashable {
             switch mutation {
             case .truncate(let length): frame = Array(frame.prefix(max(0, length)))
             case .poke(let offset, let bytes):
-                for (i, byte) in bytes.enumerated() where offset + i < frame.count { frame[offset + i] = byte }
+                // Bytes outside the frame are dropped: a poke never grows the frame.
+                for (i, byte) in bytes.enumerated() where offset >= 0 && offset < frame.count - i {
+                    frame[offset + i] = byte
+                }
             case .pad(let count): frame += [UInt8](repeating: 0, count: count)
             }
         }

@@ -27,6 +27,10 @@ public enum PacketSpec {
         "param-problem": ((12, 0), (4, 0)),
     ]
 
+    /// Four more than the datapath skips (SY_IPV6_MAX_EXT_HEADERS), enough to test its limit, and
+    /// few enough that the IPv6 payload length (16 bits) always holds the packet.
+    public static let maxExtensionHeaders = 8
+
     public static func parse(_ text: String) throws(ParseError) -> PacketDescription {
         let tokens = try tokenize(text)
         guard tokens.count >= 4, tokens[2] == ">" else {
@@ -97,7 +101,12 @@ public enum PacketSpec {
             case "flowlabel": packet.flowLabel = UInt32(try number(0...0xfffff))
             case "ext":
                 let names: [String: UInt8] = ["hbh": 0, "dst": 60, "rt": 43, "frag": 44]
-                packet.ipv6Extensions = try (value ?? "").split(separator: ",").map { name throws(ParseError) -> UInt8 in
+                let list = (value ?? "").split(separator: ",")
+                guard list.count <= maxExtensionHeaders else {
+                    throw ParseError(message: "option '\(option.prefix(40))…': "
+                                     + "at most \(maxExtensionHeaders) extension headers")
+                }
+                packet.ipv6Extensions = try list.map { name throws(ParseError) -> UInt8 in
                     guard let n = names[String(name)] else {
                         throw ParseError(message: "option '\(option)': unknown extension '\(name)'; expected hbh, dst, rt, frag")
                     }
@@ -110,8 +119,10 @@ public enum PacketSpec {
             case "pad": packet.mutations.append(.pad(try number(0...9000)))
             case "poke":
                 let parts = (value ?? "").split(separator: ":")
-                guard parts.count == 2, let offset = Int(parts[0]), let bytes = [UInt8](hex: parts[1]) else {
-                    throw ParseError(message: "option '\(option)': expected poke=OFFSET:HEXBYTES")
+                guard parts.count == 2, let offset = Int(parts[0]), (0...65535).contains(offset),
+                      let bytes = [UInt8](hex: parts[1]) else {
+                    throw ParseError(message: "option '\(option)': expected poke=OFFSET:HEXBYTES, "
+                                     + "OFFSET from 0 to 65535")
                 }
                 packet.mutations.append(.poke(offset: offset, bytes: bytes))
             default:

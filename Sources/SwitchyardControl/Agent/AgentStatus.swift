@@ -108,6 +108,8 @@ public struct FlowSharing: Codable, Sendable, Equatable {
     /// counted as refused); refused writes by the store's error kind.
     public var retried = 0
     public var refusedByKind: [String: Int] = [:]
+    /// Every error reply from the store by kind (moved, ask, tryagain, loading, oom, noperm, …).
+    public var storeErrors: [String: Int] = [:]
 
     public init(store: String) { self.store = store }
 }

@@ -43,6 +43,25 @@ public struct FlowSyncStateMachine: Sendable {
         case log(AgentLogRecord)
     }
 
+    /// How the store answered one batch.
+    public struct WriteOutcome: Sendable, Equatable {
+        /// Writes to send again (redirected, or the store asked for a later retry).
+        public var retry: [FlowStoreWrite]
+        /// Writes refused, by error kind; every error reply by kind, retried ones included.
+        public var refused: [String: Int]
+        public var errors: [String: Int]
+        /// The first refusal as the store worded it.
+        public var firstRefusal: String?
+
+        public init(retry: [FlowStoreWrite] = [], refused: [String: Int] = [:], errors: [String: Int] = [:],
+                    firstRefusal: String? = nil) {
+            self.retry = retry
+            self.refused = refused
+            self.errors = errors
+            self.firstRefusal = firstRefusal
+        }
+    }
+
     /// Counts for status and metrics.
     public struct Counts: Sendable, Equatable {
         /// Writes waiting; dropped because the queue was full; failed attempts to reach the store;
@@ -50,6 +69,8 @@ public struct FlowSyncStateMachine: Sendable {
         public var pending = 0, dropped = 0, storeFailures = 0, retried = 0
         /// Writes the store refused, by error kind (`oom`, `noperm`, `other`, …).
         public var refused: [String: Int] = [:]
+        /// Every error reply by kind (`moved`, `ask`, `tryagain`, `loading`, refusals, …).
+        public var errors: [String: Int] = [:]
         public init() {}
     }
 
@@ -89,8 +110,9 @@ public struct FlowSyncStateMachine: Sendable {
         return bound() + sendIfDue(now)
     }
 
-    public mutating func writeCompleted(retry: [FlowStoreWrite], refused: [String: Int], firstRefusal: String?,
-                                        at now: Duration) -> [Action] {
+    public mutating func writeCompleted(_ outcome: WriteOutcome, at now: Duration) -> [Action] {
+        let retry = outcome.retry, refused = outcome.refused
+        for (kind, n) in outcome.errors { counts.errors[kind, default: 0] += n }
         inFlight = nil
         var actions: [Action] = []
         if writeFailures > 0 {
@@ -106,7 +128,7 @@ public struct FlowSyncStateMachine: Sendable {
         if refusedCount > 0 {
             for (kind, n) in refused { counts.refused[kind, default: 0] += n }
             actions.append(.log(.init(.warning, "flow store refused writes", [
-                "store": store, "refused": "\(refusedCount)", "first": firstRefusal ?? "",
+                "store": store, "refused": "\(refusedCount)", "first": outcome.firstRefusal ?? "",
             ])))
         }
         if !retry.isEmpty {
@@ -255,6 +277,7 @@ extension FlowSharing {
         storeFailures = sync.storeFailures
         retried = sync.retried
         refusedByKind = sync.refused
+        storeErrors = sync.errors
         refused = sync.refused.values.reduce(0, +)
     }
 }

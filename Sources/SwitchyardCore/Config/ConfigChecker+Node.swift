@@ -1,0 +1,96 @@
+import SwitchyardABI
+
+extension ConfigChecker {
+    mutating func checkNode(_ spec: NodeSpec, at path: FieldPath) -> NodeSettings {
+        let name = nonEmpty(required(spec.name, path.key("name")), path.key("name"))
+        let v4 = parsed(spec.ipv4Source, path.key("ipv4Source"), expected: "an IPv4 address") { IPv4Address($0) }
+        let v6 = parsed(spec.ipv6Source, path.key("ipv6Source"), expected: "an IPv6 address") { IPv6Address($0) }
+        let interface = nonEmpty(spec.interface, path.key("interface"))
+        let mtu = integer(spec.mtu, path.key("mtu"), in: ConfigValidation.mtuRange)
+        let size = maglevTableSize(spec.maglevTableSize, path.key("maglevTableSize"))
+        let flows = integer(spec.flowTableCapacity, path.key("flowTableCapacity"), in: ConfigValidation.flowTableRange)
+        let rate = integer(spec.newFlowRatePerCPU, path.key("newFlowRatePerCPU"), in: ConfigValidation.newFlowRateRange)
+        let idle = seconds(spec.flowEvictIdleSeconds, path.key("flowEvictIdleSeconds"),
+                           in: ConfigValidation.flowEvictIdleRange)
+        let pin = absolutePath(spec.pinDirectory, path.key("pinDirectory"))
+        let state = absolutePath(spec.stateDirectory, path.key("stateDirectory"))
+        let admin = absolutePath(spec.adminSocket, path.key("adminSocket"))
+        let metrics = parsed(spec.metricsAddress, path.key("metricsAddress"),
+                             expected: "HOST:PORT, e.g. 127.0.0.1:9400") { Self.metricsAddress($0) }
+        let store = spec.flowStore.map { checkFlowStore($0, at: path.key("flowStore")) }
+        let mac = "a MAC address like 02:00:00:00:00:01"
+        let sourceMAC = parsed(spec.sourceMAC, path.key("sourceMAC"), expected: mac) { MACAddress($0) }
+        let nextHopMAC = parsed(spec.nextHopMAC, path.key("nextHopMAC"), expected: mac) { MACAddress($0) }
+        // Both or neither: with only one, frames would leave with a guessed address.
+        if spec.sourceMAC != nil, spec.nextHopMAC == nil {
+            report(path.key("nextHopMAC"), "required with sourceMAC: the two are set together or not at all")
+        } else if spec.nextHopMAC != nil, spec.sourceMAC == nil {
+            report(path.key("sourceMAC"), "required with nextHopMAC: the two are set together or not at all")
+        }
+        return NodeSettings(
+            name: name ?? "", ipv4Source: v4, ipv6Source: v6, interface: interface,
+            mtu: mtu ?? NodeSettings.defaultMTU, maglevTableSize: size ?? Int(SY_MAGLEV_DEFAULT_SIZE),
+            flowTableCapacity: flows ?? NodeSettings.defaultFlowTableCapacity,
+            newFlowRatePerCPU: rate ?? NodeSettings.defaultNewFlowRatePerCPU,
+            flowEvictIdleSeconds: idle ?? NodeSettings.defaultFlowEvictIdleSeconds,
+            pinDirectory: pin ?? NodeSettings.defaultPinDirectory,
+            stateDirectory: state ?? NodeSettings.defaultStateDirectory,
+            metricsAddress: metrics ?? NodeSettings.defaultMetricsAddress,
+            adminSocket: admin ?? NodeSettings.defaultAdminSocket, flowStore: store,
+            sourceMAC: sourceMAC, nextHopMAC: nextHopMAC)
+    }
+
+    /// Maglev needs a prime table size: every backend's permutation then visits every slot.
+    mutating func maglevTableSize(_ value: Int?, _ path: FieldPath) -> Int? {
+        let sizes = ConfigValidation.maglevSizeRange
+        guard let value else { return nil }
+        guard sizes.contains(value), Primes.isPrime(value) else {
+            let expected = "a prime from \(sizes.lowerBound) to \(sizes.upperBound) (e.g. 65537)"
+            return reject(path, expected: expected, got: "\(value)")
+        }
+        return value
+    }
+
+    /// `node.flowStore`: `type: redis` (the default when `address` is given) or `embedded`.
+    mutating func checkFlowStore(_ spec: FlowStoreSpec, at path: FieldPath) -> FlowStoreSettings {
+        let inferred: FlowStoreSettings.Kind = spec.address != nil ? .redis : .embedded
+        let kind = choice(spec.type, path.key("type")) ?? inferred
+        let addressPath = path.key("address")
+        let address = parsed(kind == .redis ? required(spec.address, addressPath) : spec.address, addressPath,
+                             expected: "HOST:PORT of a Redis server") { Self.storeAddress($0) }
+        if kind == .embedded, spec.address != nil {
+            report(addressPath, "is for type redis; the embedded store has no address")
+        }
+        let user = nonEmpty(spec.user, path.key("user"))
+        let password = nonEmpty(spec.password, path.key("password"))
+        if spec.user != nil, spec.password == nil {
+            report(path.key("password"), "required with user (AUTH user password)")
+        }
+        var settings = FlowStoreSettings(kind: kind, host: address?.host ?? "", port: address?.port ?? 6379,
+                                         user: user, password: password,
+                                         path: absolutePath(spec.path, path.key("path")))
+        let lifetimes: [(WritableKeyPath<FlowStoreSettings, Int>, Int?, String)] = [
+            (\.newFlowSeconds, spec.newFlowSeconds, "newFlowSeconds"),
+            (\.tcpIdleSeconds, spec.tcpIdleSeconds, "tcpIdleSeconds"),
+            (\.udpIdleSeconds, spec.udpIdleSeconds, "udpIdleSeconds"),
+            (\.closingSeconds, spec.closingSeconds, "closingSeconds"),
+            (\.refreshSeconds, spec.refreshSeconds, "refreshSeconds"),
+        ]
+        for (field, value, key) in lifetimes {
+            if let valid = integer(value, path.key(key), in: ConfigValidation.storeLifetimeRange) {
+                settings[keyPath: field] = valid
+            }
+        }
+        if let entries = integer(spec.maxEntries, path.key("maxEntries"), in: ConfigValidation.storeMaxEntriesRange) {
+            settings.maxEntries = entries
+        }
+        // A used entry must be refreshed before it can expire, or live flows lose their entry.
+        let timing = ["newFlowSeconds", "tcpIdleSeconds", "udpIdleSeconds", "refreshSeconds"].map { path.key($0) }
+        let shortest = min(settings.newFlowSeconds, settings.tcpIdleSeconds, settings.udpIdleSeconds)
+        if timing.allSatisfy(isValid), settings.refreshSeconds >= shortest {
+            report(path.key("refreshSeconds"), "\(settings.refreshSeconds) s must be shorter than the shortest entry "
+                   + "lifetime (\(shortest) s), or live entries expire between refreshes")
+        }
+        return settings
+    }
+}

@@ -1,0 +1,24 @@
+import NIOCore
+import NIOPosix
+import SwitchyardCore
+
+/// The one way out for a TCP client in the tree (the store, health probes, the lab's traffic):
+/// a connected channel the caller owns. Run it with `executeThenClose` inside the caller's task,
+/// so the connection closes when that scope ends and never outlives its owner.
+public enum ConnectionClient {
+    public typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    /// Connects within `timeout`, with Nagle off: requests and replies are small and waited for.
+    public static func connect(host: String, port: Int, timeout: Duration) async throws -> Connection {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(TimeAmount(timeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
+            }
+    }
+
+    public static func connect(to address: HostPort, timeout: Duration) async throws -> Connection {
+        try await connect(host: address.host.description, port: Int(address.port), timeout: timeout)
+    }
+}

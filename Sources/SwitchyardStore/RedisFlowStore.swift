@@ -1,0 +1,142 @@
+import NIOCore
+import Synchronization
+import SwitchyardCore
+
+/// The Redis store. Writes go out as one pipelined batch on the long-lived connection `run()`
+/// owns (SET with EX, PUBLISH for announced entries, DEL); after a failure the next write opens
+/// a new one. The rare long reads — a snapshot, usage — open a connection for the call, so they
+/// need no `run()` (a node loads the store before it starts) and never hold writes up behind a
+/// SCAN. Announcements arrive by subscription on a connection of `follow`'s own.
+public final class RedisFlowStore: FlowStore {
+    public let settings: FlowStoreSettings
+    public let address: HostPort
+    /// The long-lived connection writes go out on, owned by `run()`.
+    private let writer: RedisClient
+    private let credentials: RedisCredentials?
+    /// Whether `close()` was called (then no call may start), and the open subscriptions it ends.
+    private let lifecycle = Mutex<(closed: Bool, open: [ObjectIdentifier: any Channel])>((false, [:]))
+
+    public var description: String { "redis \(address)" }
+    public var shared: Bool { true }
+
+    /// Throws when the settings' host and port are not an address to connect to.
+    public init(settings: FlowStoreSettings) throws(HostPort.ParseError) {
+        self.settings = settings
+        address = try HostPort(host: settings.host, port: settings.port)
+        credentials = settings.password.map { RedisCredentials(user: settings.user, password: $0) }
+        writer = RedisClient(address: address, credentials: credentials)
+    }
+
+    public func run() async throws {
+        try await writer.run()
+    }
+
+    public func write(_ writes: [FlowStoreWrite]) async throws -> FlowStoreWriteResult {
+        guard !writes.isEmpty else { return FlowStoreWriteResult() }
+        var commands: [[String]] = [], commandCounts: [Int] = []
+        commands.reserveCapacity(writes.count * 2)
+        commandCounts.reserveCapacity(writes.count)
+        for write in writes {
+            switch write {
+            case .put(let record, let seconds, let announce):
+                commands.append(["SET", record.storeKey, record.backend, "EX", "\(seconds)"])
+                if announce { commands.append(["PUBLISH", FlowRecord.channel, record.message]) }
+                commandCounts.append(announce ? 2 : 1)
+            case .delete(let record):
+                commands.append(["DEL", record.storeKey])
+                commandCounts.append(1)
+            }
+        }
+        let replies = try await writer.send(commands)
+        return try FlowStoreWriteResult(writes: writes, commandCounts: commandCounts, replies: replies, node: address)
+    }
+
+    /// Calls `body` with each SCAN page of flow keys.
+    private func scanFlowKeys(_ client: RedisClient, count: Int, _ body: ([String]) async throws -> Void) async throws {
+        var cursor = "0"
+        repeat {
+            let scan = ["SCAN", cursor, "MATCH", FlowRecord.keyPattern, "COUNT", "\(count)"]
+            let reply = try await client.send([scan])[0]
+            if let error = reply.redisError { throw error }
+            guard case .array(let parts?) = reply, parts.count == 2, let next = parts[0].string,
+                  case .array(let keys?) = parts[1] else {
+                throw RedisClientError.unexpectedReply(command: "SCAN", reply: "\(reply)")
+            }
+            cursor = next
+            try await body(keys.compactMap(\.string))
+        } while cursor != "0"
+    }
+
+    /// Every live entry. An error reply that a later attempt may not meet (LOADING, a redirect,
+    /// authentication) fails the snapshot; a key that is not a flow entry (another writer's
+    /// key of another type: WRONGTYPE) is skipped.
+    public func snapshot() async throws -> [FlowRecord] {
+        try checkOpen()
+        return try await RedisClient.withClient(to: address, credentials: credentials) { client in
+            try await snapshot(client)
+        }
+    }
+
+    private func snapshot(_ client: RedisClient) async throws -> [FlowRecord] {
+        var records: [FlowRecord] = []
+        try await scanFlowKeys(client, count: 1000) { names in
+            let values = try await client.send(names.map { ["GET", $0] })
+            for (name, value) in zip(names, values) {
+                if let error = value.redisError {
+                    if error.kind == .other { continue }
+                    throw error
+                }
+                if let backend = value.string, let record = FlowRecord(storeKey: name, backend: backend) {
+                    records.append(record)
+                }
+            }
+        }
+        return records
+    }
+
+    public func follow<T>(_ body: (FlowAnnouncements) async throws -> sending T) async throws -> sending T {
+        try await RedisClient.subscribe(to: address, credentials: credentials,
+                                        channels: [FlowRecord.channel]) { subscription in
+            let id = ObjectIdentifier(subscription.channel)
+            let closed = lifecycle.withLock { state in
+                if !state.closed { state.open[id] = subscription.channel }
+                return state.closed
+            }
+            guard !closed else { throw RedisClientError.closed(address) }
+            defer { _ = lifecycle.withLock { $0.open.removeValue(forKey: id) } }
+            return try await body(FlowAnnouncements(subscription))
+        }
+    }
+
+    /// Entries (keys matching the flow pattern, counted by SCAN) and the server's used memory.
+    public func usage() async throws -> FlowStoreUsage {
+        try checkOpen()
+        return try await RedisClient.withClient(to: address, credentials: credentials) { client in
+            try await usage(client)
+        }
+    }
+
+    private func usage(_ client: RedisClient) async throws -> FlowStoreUsage {
+        var entries = 0
+        try await scanFlowKeys(client, count: 10000) { entries += $0.count }
+        let reply = try await client.send([["INFO", "memory"]])[0]
+        if let error = reply.redisError { throw error }
+        let used = (reply.string ?? "").split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
+            .flatMap { Int($0.dropFirst("used_memory:".count)) } ?? 0
+        return FlowStoreUsage(entries: entries, bytes: used)
+    }
+
+    private func checkOpen() throws(RedisClientError) {
+        if lifecycle.withLock({ $0.closed }) { throw .closed(address) }
+    }
+
+    /// Ends `run()` (after the writes already queued) and every subscription.
+    public func close() {
+        let open = lifecycle.withLock { state in
+            state.closed = true
+            return Array(state.open.values)
+        }
+        for channel in open { channel.close(promise: nil) }
+        writer.close()
+    }
+}
