@@ -48,45 +48,55 @@ let package = Package(
             plugins: ["BPFObjects"]
         ),
         // I/O: the accept loop shared by the agent's servers and the lab's, and the one client connect.
-        .target(name: "SwitchyardNet", dependencies: [
-            "SwitchyardCore",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
+        .target(
+            name: "SwitchyardNet",
+            dependencies: [
+                "SwitchyardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         // I/O: the flow store's client — RESP2 over SwiftNIO, written here because no Swift Redis
         // client is available on these machines: pipelining, AUTH, pub/sub, typed error replies;
         // connections live in their caller's task group.
-        .target(name: "SwitchyardStore", dependencies: [
-            "SwitchyardCore", "SwitchyardNet",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
+        .target(
+            name: "SwitchyardStore",
+            dependencies: [
+                "SwitchyardCore", "SwitchyardNet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(name: "SwitchyardStoreTests", dependencies: ["SwitchyardStore"]),
         // Pure: health-check state machines, stable id allocation, desired tables, status model.
         .target(name: "SwitchyardControl", dependencies: ["SwitchyardCore", "DatapathModel"]),
         // I/O: the LB-node agent (datapath programming, health probes, metrics, admin API).
-        .target(name: "SwitchyardAgent", dependencies: [
-            "SwitchyardControl", "SwitchyardDatapath", "SwitchyardConfig", "SwitchyardCore", "DatapathModel", "SwitchyardNet",
-            "SwitchyardStore",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        .target(
+            name: "SwitchyardAgent",
+            dependencies: [
+                "SwitchyardControl", "SwitchyardDatapath", "SwitchyardConfig", "SwitchyardCore", "DatapathModel",
+                "SwitchyardNet",
+                "SwitchyardStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         // Wiring: the network-namespace lab (topology, agents, traffic, scenarios).
-        .target(name: "SwitchyardLab", dependencies: [
-            "SwitchyardDatapath", "SwitchyardCore", "SwitchyardControl", "SwitchyardNet", "DatapathModel",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
+        .target(
+            name: "SwitchyardLab",
+            dependencies: [
+                "SwitchyardDatapath", "SwitchyardCore", "SwitchyardControl", "SwitchyardNet", "DatapathModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(name: "SwitchyardLabTests", dependencies: ["SwitchyardLab", "SwitchyardAgent", "DatapathModel"]),
         .testTarget(name: "SwitchyardControlTests", dependencies: ["SwitchyardControl", "SwitchyardConfig"]),
         // The agent's decisions (AgentState, FlowSyncStateMachine) driven by events and a manual clock.
         .testTarget(name: "AgentStateTests", dependencies: ["SwitchyardControl", "SwitchyardCore", "DatapathModel"]),
         .target(name: "DatapathFixtures", dependencies: ["DatapathModel", "SwitchyardConfig", "Yams"]),
-        .testTarget(name: "SwitchyardDatapathTests", dependencies: ["SwitchyardDatapath", "DatapathFixtures", "DatapathModel"]),
+        .testTarget(
+            name: "SwitchyardDatapathTests", dependencies: ["SwitchyardDatapath", "DatapathFixtures", "DatapathModel"]),
         .executableTarget(
             name: "switchyard",
             dependencies: [
@@ -97,7 +107,8 @@ let package = Package(
         ),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "SwitchyardConfigTests", dependencies: ["SwitchyardConfig"]),
-        .testTarget(name: "DatapathModelTests", dependencies: ["DatapathModel", "DatapathFixtures", "SwitchyardConfig"]),
+        .testTarget(
+            name: "DatapathModelTests", dependencies: ["DatapathModel", "DatapathFixtures", "SwitchyardConfig"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -23,14 +23,16 @@ let package = Package(
     targets: [
         // The entry points; ParserFuzzEntries.swift and RESPFuzzEntry.swift are also compiled into the
         // main package's tests, which replay Fuzz/corpus and Fuzz/regressions through them.
-        .target(name: "FuzzEntryPoints", dependencies: [
-            .product(name: "DatapathModel", package: parent),
-            .product(name: "DatapathFixtures", package: parent),
-            .product(name: "SwitchyardConfig", package: parent),
-            .product(name: "SwitchyardCore", package: parent),
-            .product(name: "SwitchyardStore", package: parent),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
+        .target(
+            name: "FuzzEntryPoints",
+            dependencies: [
+                .product(name: "DatapathModel", package: parent),
+                .product(name: "DatapathFixtures", package: parent),
+                .product(name: "SwitchyardConfig", package: parent),
+                .product(name: "SwitchyardCore", package: parent),
+                .product(name: "SwitchyardStore", package: parent),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .executableTarget(name: "FuzzFrameDescriber", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzPacketSpec", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzConfig", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
@@ -38,13 +40,15 @@ let package = Package(
         .executableTarget(name: "FuzzPcap", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzPipeline", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         // Writes the seed corpora (Fuzz/corpus) from packet specs, example configs and RESP replies.
-        .executableTarget(name: "FuzzSeeds", dependencies: [
-            .product(name: "DatapathModel", package: parent),
-            .product(name: "DatapathFixtures", package: parent),
-            .product(name: "SwitchyardConfig", package: parent),
-            .product(name: "SwitchyardStore", package: parent),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ], linkerSettings: fuzzer),
+        .executableTarget(
+            name: "FuzzSeeds",
+            dependencies: [
+                .product(name: "DatapathModel", package: parent),
+                .product(name: "DatapathFixtures", package: parent),
+                .product(name: "SwitchyardConfig", package: parent),
+                .product(name: "SwitchyardStore", package: parent),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ], linkerSettings: fuzzer),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,13 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 c_files=(Sources/SwitchyardDatapath/bpf/*.c Sources/SwitchyardDatapath/bpf/*.h Sources/SwitchyardABI/include/*.h)
 if [ "${1:-}" = "--fix" ]; then
-  swift format format -i -r --parallel Package.swift Sources Tests Plugins
+  swift format format -i -r --parallel Package.swift Sources Tests Plugins Fuzz/Package.swift Fuzz/Sources
   clang-format -i "${c_files[@]}"
 fi
 status=0
-swift format lint --strict -r --parallel Package.swift Sources Tests Plugins || status=1
+swift format lint --strict -r --parallel Package.swift Sources Tests Plugins Fuzz/Package.swift Fuzz/Sources || status=1
 clang-format --dry-run --Werror "${c_files[@]}" || status=1
-long=$(grep -rnE '^.{121,}$' --include='*.swift' --include='*.c' --include='*.h' Sources Tests Plugins Package.swift \
+long=$(grep -rnE '^.{121,}$' --include='*.swift' --include='*.c' --include='*.h' Sources Tests Plugins Package.swift Fuzz \
   | grep -v '/Fixtures/' || true)
 if [ -n "$long" ]; then
   echo "lines over 120 characters:"

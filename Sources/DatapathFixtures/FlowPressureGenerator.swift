@@ -11,26 +11,26 @@ public struct FlowPressureGenerator: Sendable {
     /// Services: stateless and stateful, both families, TCP and UDP, a sourceIP key; node MACs set
     /// so no FIB answer is involved.
     public static let yaml = """
-    node:
-      name: pressure
-      ipv4Source: 10.0.0.11
-      ipv6Source: fd00::11
-      mtu: 1500
-      maglevTableSize: 1009
-      sourceMAC: 02:00:00:00:00:11
-      nextHopMAC: 02:00:00:00:00:fe
-    services:
-      - {name: web, vip: 10.200.0.10, ports: [{port: 80}],
-         backends: [{address: 10.1.0.11}, {address: 10.1.0.12}, {address: 10.1.0.13}]}
-      - {name: app, vip: 10.200.0.11, ports: [{port: 443}], mode: stateful,
-         backends: [{address: 10.1.0.21}, {address: 10.1.0.22}, {address: 10.1.0.23}]}
-      - {name: dns, vip: 10.200.0.53, ports: [{port: 53, protocol: udp}], mode: stateful, encap: gue,
-         backends: [{address: 10.1.0.31}, {address: "fd00:1::31"}]}
-      - {name: web6, vip: "2001:db8:200::10", ports: [{port: 80}], mode: stateful,
-         backends: [{address: "fd00:1::11"}, {address: "fd00:1::12"}]}
-      - {name: sticky, vip: 10.200.0.12, ports: [{port: 8080}], flowKey: sourceIP,
-         backends: [{address: 10.1.0.41}, {address: 10.1.0.42}]}
-    """
+        node:
+          name: pressure
+          ipv4Source: 10.0.0.11
+          ipv6Source: fd00::11
+          mtu: 1500
+          maglevTableSize: 1009
+          sourceMAC: 02:00:00:00:00:11
+          nextHopMAC: 02:00:00:00:00:fe
+        services:
+          - {name: web, vip: 10.200.0.10, ports: [{port: 80}],
+             backends: [{address: 10.1.0.11}, {address: 10.1.0.12}, {address: 10.1.0.13}]}
+          - {name: app, vip: 10.200.0.11, ports: [{port: 443}], mode: stateful,
+             backends: [{address: 10.1.0.21}, {address: 10.1.0.22}, {address: 10.1.0.23}]}
+          - {name: dns, vip: 10.200.0.53, ports: [{port: 53, protocol: udp}], mode: stateful, encap: gue,
+             backends: [{address: 10.1.0.31}, {address: "fd00:1::31"}]}
+          - {name: web6, vip: "2001:db8:200::10", ports: [{port: 80}], mode: stateful,
+             backends: [{address: "fd00:1::11"}, {address: "fd00:1::12"}]}
+          - {name: sticky, vip: 10.200.0.12, ports: [{port: 8080}], flowKey: sourceIP,
+             backends: [{address: 10.1.0.41}, {address: 10.1.0.42}]}
+        """
 
     public static func config() throws -> SwitchyardConfig {
         try ConfigLoader.parse(yaml: yaml, file: "pressure").get()
@@ -63,7 +63,8 @@ public struct FlowPressureGenerator: Sendable {
             let service = Int(rng.next() % UInt64(serviceCount))
             let family = config.services.isEmpty ? IPAddress.Family.v4 : config.services[service].key.vip.family
             let n = UInt32(i)
-            let client: IPAddress = family == .v4
+            let client: IPAddress =
+                family == .v4
                 ? .v4(IPv4Address(10, 50 + UInt8(n >> 16 & 0x3f), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)))
                 : .v6(IPv6Address(high: 0x2001_0db8_0500_0000, low: UInt64(n) + 1))
             return Flow(client: client, port: UInt16(1024 + rng.next() % 60000), service: service)
@@ -86,33 +87,44 @@ public struct FlowPressureGenerator: Sendable {
         }
         let flow = flows[below(2) == 0 ? below(hot) : hot + below(flows.count - hot)]
         guard !services.isEmpty else {
-            let packet = PacketDescription(source: flow.client, destination: flow.client,
-                                           transport: .udp(sourcePort: 1, destinationPort: 2))
+            let packet = PacketDescription(
+                source: flow.client, destination: flow.client,
+                transport: .udp(sourcePort: 1, destinationPort: 2))
             return Step(packet: packet, advanceNs: advance)
         }
         let service = services[flow.service]
-        let vip = service.key.vip, port = service.key.port
+        let vip = service.key.vip
+        let port = service.key.port
         let packet: PacketDescription
         if below(50) == 0 {
             // An ICMP error about the flow: steered by the table, never inserted.
-            let quoted = PacketDescription(source: vip, destination: flow.client, transport: service.key.proto == .tcp
-                ? .tcp(sourcePort: port, destinationPort: flow.port, flags: 0x10)
-                : .udp(sourcePort: port, destinationPort: flow.port))
-            let router: IPAddress = vip.family == .v4 ? .v4(IPv4Address(192, 0, 2, 1))
+            let quoted = PacketDescription(
+                source: vip, destination: flow.client,
+                transport: service.key.proto == .tcp
+                    ? .tcp(sourcePort: port, destinationPort: flow.port, flags: 0x10)
+                    : .udp(sourcePort: port, destinationPort: flow.port))
+            let router: IPAddress =
+                vip.family == .v4
+                ? .v4(IPv4Address(192, 0, 2, 1))
                 : .v6(IPv6Address(high: 0x2001_0db8_ffff_0000, low: 1))
             let (type, code): (UInt8, UInt8) = vip.family == .v4 ? (3, 4) : (2, 0)
-            packet = PacketDescription(source: router, destination: vip,
-                                       transport: .icmp(type: type, code: code, rest: 1400,
-                                                        quote: .init(packet: quoted, length: nil)))
+            packet = PacketDescription(
+                source: router, destination: vip,
+                transport: .icmp(
+                    type: type, code: code, rest: 1400,
+                    quote: .init(packet: quoted, length: nil)))
         } else if service.key.proto == .udp {
-            packet = PacketDescription(source: flow.client, destination: vip,
-                                       transport: .udp(sourcePort: flow.port, destinationPort: port))
+            packet = PacketDescription(
+                source: flow.client, destination: vip,
+                transport: .udp(sourcePort: flow.port, destinationPort: port))
         } else {
             // SYN, ACK, PSH|ACK, FIN|ACK, RST, RST|ACK, SYN|ACK, SYN|FIN (odd), none.
             let flags: [UInt8] = [0x02, 0x02, 0x10, 0x10, 0x10, 0x18, 0x18, 0x11, 0x04, 0x14, 0x12, 0x03, 0x00]
-            packet = PacketDescription(source: flow.client, destination: vip,
-                                       transport: .tcp(sourcePort: flow.port, destinationPort: port,
-                                                       flags: flags[below(flags.count)]))
+            packet = PacketDescription(
+                source: flow.client, destination: vip,
+                transport: .tcp(
+                    sourcePort: flow.port, destinationPort: port,
+                    flags: flags[below(flags.count)]))
         }
         return Step(packet: packet, advanceNs: advance)
     }

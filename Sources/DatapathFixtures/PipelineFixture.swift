@@ -68,8 +68,9 @@ public struct PipelineFixture: Sendable {
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
-            throw LoadError(description: "\(directory.path): cannot list the pipeline corpus (\(error)); "
-                + "restore Tests/Fixtures/pipeline")
+            throw LoadError(
+                description: "\(directory.path): cannot list the pipeline corpus (\(error)); "
+                    + "restore Tests/Fixtures/pipeline")
         }
         let names = files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
         guard !names.isEmpty else {
@@ -89,8 +90,9 @@ public struct PipelineFixture: Sendable {
         let text = try String(contentsOf: url, encoding: .utf8)
         guard let doc = try Yams.load(yaml: text) as? [String: Any] else { throw fail("not a mapping") }
         guard let description = doc["description"] as? String, let packet = doc["packet"] as? String,
-              let configName = doc["config"] as? String, let expect = doc["expect"] as? [String: Any],
-              let verdict = expect["verdict"] as? String else {
+            let configName = doc["config"] as? String, let expect = doc["expect"] as? [String: Any],
+            let verdict = expect["verdict"] as? String
+        else {
             throw fail("needs description, config, packet and expect.verdict")
         }
         let configPath = url.deletingLastPathComponent().appendingPathComponent("configs/\(configName).yaml").path
@@ -105,16 +107,21 @@ public struct PipelineFixture: Sendable {
         }
         var counters: [String: [String: UInt64]] = [:]
         for (key, value) in expect["counters"] as? [String: Any] ?? [:] {
-            if let n = value as? Int { counters[key] = ["count": UInt64(n)] }
-            else if let m = value as? [String: Int] { counters[key] = m.mapValues(UInt64.init) }
-            else { throw fail("expect.counters.\(key): expected a number or a mapping") }
+            if let n = value as? Int {
+                counters[key] = ["count": UInt64(n)]
+            } else if let m = value as? [String: Int] {
+                counters[key] = m.mapValues(UInt64.init)
+            } else {
+                throw fail("expect.counters.\(key): expected a number or a mapping")
+            }
         }
         let outer = expect["outer"] as? [String: Int]
         var fixture = PipelineFixture(
             name: name, description: description, config: config, packet: packet,
-            expect: Expectation(verdict: verdict, reason: expect["reason"] as? String, backend: expect["backend"] as? String,
-                                flow: expect["flow"] as? String, outerProto: (outer?["proto"]).map(UInt8.init),
-                                guePort: (outer?["guePort"]).map(UInt16.init), icmp: icmp, counters: counters))
+            expect: Expectation(
+                verdict: verdict, reason: expect["reason"] as? String, backend: expect["backend"] as? String,
+                flow: expect["flow"] as? String, outerProto: (outer?["proto"]).map(UInt8.init),
+                guePort: (outer?["guePort"]).map(UInt16.init), icmp: icmp, counters: counters))
         switch expect["echo"] as? String {
         case nil: break
         case "reply": fixture.expect.echoReply = true
@@ -126,14 +133,18 @@ public struct PipelineFixture: Sendable {
                 fixture.backendStates[backend] = s
             }
             for flow in setup["flows"] as? [[String: String]] ?? [] {
-                guard let key = flow["key"], let backend = flow["backend"] else { throw fail("setup.flows: need key and backend") }
+                guard let key = flow["key"], let backend = flow["backend"] else {
+                    throw fail("setup.flows: need key and backend")
+                }
                 fixture.flows.append(Flow(key: key, backend: backend))
             }
             fixture.mtu = setup["mtu"] as? Int
             fixture.swapMACs = (setup["macs"] as? String) == "swap"
             fixture.prior = setup["prior"] as? [String] ?? []
         }
-        if let reason = fixture.expect.reason, DropReason(name: reason) == nil { throw fail("unknown drop reason \(reason)") }
+        if let reason = fixture.expect.reason, DropReason(name: reason) == nil {
+            throw fail("unknown drop reason \(reason)")
+        }
         return fixture
     }
 
@@ -142,7 +153,8 @@ public struct PipelineFixture: Sendable {
         var tables = DatapathTables(config: config)
         for (name, state) in backendStates {
             guard let index = tables.backendNames.first(where: { $0.value == name })?.key else {
-                throw LoadError(description: "\(self.name): no backend '\(name)'; have \(tables.backendNames.values.sorted())")
+                throw LoadError(
+                    description: "\(self.name): no backend '\(name)'; have \(tables.backendNames.values.sorted())")
             }
             tables.backends[index]?.state = state
         }
@@ -151,13 +163,15 @@ public struct PipelineFixture: Sendable {
                 throw LoadError(description: "\(name): no backend '\(flow.backend)'")
             }
             let p = try PacketSpec.parse(flow.key)
-            guard case let (sport, dport, proto)? = p.ports,
-                  let l4 = L4Protocol(rawValue: proto),
-                  let service = tables.services[ServiceKey(vip: p.destination, port: dport, proto: l4)] else {
+            guard case (let sport, let dport, let proto)? = p.ports,
+                let l4 = L4Protocol(rawValue: proto),
+                let service = tables.services[ServiceKey(vip: p.destination, port: dport, proto: l4)]
+            else {
                 throw LoadError(description: "\(name): flow '\(flow.key)' is not for a service")
             }
-            let key = FlowKey(source: p.source, destination: p.destination, sourcePort: service.sourceIPKey ? 0 : sport,
-                              destinationPort: dport, proto: proto)
+            let key = FlowKey(
+                source: p.source, destination: p.destination, sourcePort: service.sourceIPKey ? 0 : sport,
+                destinationPort: dport, proto: proto)
             tables.flows.install(key, DatapathTables.FlowEntry(backend: index, service: service.id), now: 0)
         }
         if let mtu { tables.node.mtu = mtu }

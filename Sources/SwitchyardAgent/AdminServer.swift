@@ -14,11 +14,14 @@ struct AdminServer {
     let logger: Logger
 
     func run() async throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try await ConnectionServer.run(.unix(path: path), ready: { [path, logger] in
-            chmod(path, 0o600)
-            logger.info("admin API listening", metadata: ["socket": "\(path)"])
-        }, handler: serve)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try await ConnectionServer.run(
+            .unix(path: path),
+            ready: { [path, logger] in
+                chmod(path, 0o600)
+                logger.info("admin API listening", metadata: ["socket": "\(path)"])
+            }, handler: serve)
     }
 
     @Sendable private func serve(_ connection: ConnectionServer.Connection) async throws {
@@ -48,9 +51,11 @@ struct MetricsServer {
 
     func run() async throws {
         let endpoint = try HostPort(parsing: address)
-        try await ConnectionServer.run(.tcp(host: endpoint.host.description, port: Int(endpoint.port)), ready: { [address, logger] in
-            logger.info("metrics listening", metadata: ["address": "\(address)"])
-        }, handler: serve)
+        try await ConnectionServer.run(
+            .tcp(host: endpoint.host.description, port: Int(endpoint.port)),
+            ready: { [address, logger] in
+                logger.info("metrics listening", metadata: ["address": "\(address)"])
+            }, handler: serve)
     }
 
     @Sendable private func serve(_ connection: ConnectionServer.Connection) async throws {
@@ -63,7 +68,10 @@ struct MetricsServer {
             } else {
                 (status, type, body) = ("404 Not Found", "text/plain", Array("try /metrics\n".utf8))
             }
-            var response = ByteBuffer(string: "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n")
+            var response = ByteBuffer(
+                string:
+                    "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            )
             response.writeBytes(body)
             try await outbound.write(response)
         }

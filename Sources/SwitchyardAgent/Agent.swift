@@ -56,17 +56,21 @@ public actor Agent {
         } catch {
             // Unreadable is not "absent": say so, then start afresh (the pinned maps' flows are
             // re-picked by Maglev where indices moved).
-            logger.error("saved id allocation unreadable; ids start afresh",
-                         metadata: ["file": "\(AllocationFile.path(node.stateDirectory))", "error": "\(error)"])
+            logger.error(
+                "saved id allocation unreadable; ids start afresh",
+                metadata: ["file": "\(AllocationFile.path(node.stateDirectory))", "error": "\(error)"])
             saved = nil
         }
         state = AgentState(config: config, savedAllocation: saved)
         (probeTargetSets, probeSink) = AsyncStream.makeStream()
         (timerRequests, timerSink) = AsyncStream.makeStream()
-        logger.info("datapath loaded", metadata: [
-            "node": "\(node.name)", "pins": "\(node.pinDirectory)", "reused_pinned_maps": "\(datapath.reusedPinnedMaps)",
-            "flow_capacity": "\(node.flowTableCapacity)", "hz": "\(hz)",
-        ])
+        logger.info(
+            "datapath loaded",
+            metadata: [
+                "node": "\(node.name)", "pins": "\(node.pinDirectory)",
+                "reused_pinned_maps": "\(datapath.reusedPinnedMaps)",
+                "flow_capacity": "\(node.flowTableCapacity)", "hz": "\(hz)",
+            ])
     }
 
     /// The bpffs mount that holds the pin directory (the directory itself if none above it).
@@ -143,7 +147,9 @@ public actor Agent {
     func ownEntriesForStore() -> [FlowStoreWrite] {
         var flows: [ScannedFlow] = []
         do {
-            try writer.flowTable.scan { key, entry, flags in flows.append(ScannedFlow(key: key, entry: entry, flags: flags)) }
+            try writer.flowTable.scan { key, entry, flags in
+                flows.append(ScannedFlow(key: key, entry: entry, flags: flags))
+            }
         } catch {
             logger.error("could not read the flow table", metadata: ["error": "\(error)"])
         }
@@ -161,10 +167,12 @@ public actor Agent {
     public func status() throws -> AgentStatus {
         let reader = CounterReader(datapath: datapath)
         let ids = state.countedIDs
-        let runtime = AgentRuntime(xdpMode: xdpMode?.rawValue, reusedPinnedMaps: datapath.reusedPinnedMaps,
-                                   configSource: source.description)
-        return state.status(counters: try reader.read(services: ids.services, backends: ids.backends),
-                            events: try reader.events(), runtime: runtime, flowSync: flowSyncCounts)
+        let runtime = AgentRuntime(
+            xdpMode: xdpMode?.rawValue, reusedPinnedMaps: datapath.reusedPinnedMaps,
+            configSource: source.description)
+        return state.status(
+            counters: try reader.read(services: ids.services, backends: ids.backends),
+            events: try reader.events(), runtime: runtime, flowSync: flowSyncCounts)
     }
 
     /// Prometheus text exposition of the datapath counters and the agent's own.
@@ -176,7 +184,8 @@ public actor Agent {
 
     /// Carries out actions in order; each outcome is fed back and its actions run next.
     private func execute(_ initial: [AgentAction]) {
-        var queue = initial, next = 0
+        var queue = initial
+        var next = 0
         while next < queue.count {
             let action = queue[next]
             next += 1
@@ -189,9 +198,10 @@ public actor Agent {
         case .program(let tables, _):
             do {
                 let c = try writer.apply(tables)
-                return state.programmed(ProgrammingResult(
-                    ringsSwapped: c.ringsSwapped, servicesWritten: c.servicesWritten,
-                    servicesRemoved: c.servicesRemoved, backendsWritten: c.backendsWritten))
+                return state.programmed(
+                    ProgrammingResult(
+                        ringsSwapped: c.ringsSwapped, servicesWritten: c.servicesWritten,
+                        servicesRemoved: c.servicesRemoved, backendsWritten: c.backendsWritten))
             } catch {
                 if programmingError == nil { programmingError = "\(error)" }
                 return state.programmingFailed(error: "\(error)")
@@ -207,7 +217,9 @@ public actor Agent {
             var flows: [ScannedFlow] = []
             do {
                 try writer.flowTable.scan { key, entry, flags in
-                    if backends.contains(entry.backend) { flows.append(ScannedFlow(key: key, entry: entry, flags: flags)) }
+                    if backends.contains(entry.backend) {
+                        flows.append(ScannedFlow(key: key, entry: entry, flags: flags))
+                    }
                 }
                 try writer.removeFlows(flows.map(\.key))
                 return state.flowsPurged(flows, backends: backends)
@@ -245,7 +257,9 @@ public actor Agent {
 public enum AgentError: Error, CustomStringConvertible {
     case programming(String)
     public var description: String {
-        switch self { case .programming(let error): "could not program the datapath: \(error)" }
+        switch self {
+        case .programming(let error): "could not program the datapath: \(error)"
+        }
     }
 }
 
@@ -267,13 +281,14 @@ extension FlowReport {
 extension Logger {
     /// One state machine log record as one structured line.
     func log(_ record: AgentLogRecord) {
-        let level: Logger.Level = switch record.level {
-        case .debug: .debug
-        case .info: .info
-        case .notice: .notice
-        case .warning: .warning
-        case .error: .error
-        }
+        let level: Logger.Level =
+            switch record.level {
+            case .debug: .debug
+            case .info: .info
+            case .notice: .notice
+            case .warning: .warning
+            case .error: .error
+            }
         log(level: level, "\(record.message)", metadata: record.metadata.mapValues { .string($0) })
     }
 }

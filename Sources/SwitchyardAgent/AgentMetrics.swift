@@ -42,14 +42,24 @@ final class AgentMetrics: @unchecked Sendable {
                 add("switchyard_backend_packets_total", bl, b.packets, help: "Packets forwarded to the backend")
                 add("switchyard_backend_bytes_total", bl, b.bytes, help: "Bytes forwarded to the backend")
                 add("switchyard_backend_new_flows_total", bl, b.newFlows, help: "New flows placed on the backend")
-                registry.makeGauge(descriptor: Self.descriptor("switchyard_backend_up", "1 when the backend takes traffic (effective state up)"), labels: bl)
-                    .set(to: b.effective == "up" ? 1.0 : 0.0)
-                registry.makeGauge(descriptor: Self.descriptor("switchyard_backend_healthy", "1 when the health check passes (1 if unchecked)"), labels: bl)
-                    .set(to: b.health == "down" ? 0.0 : 1.0)
+                registry.makeGauge(
+                    descriptor: Self.descriptor(
+                        "switchyard_backend_up", "1 when the backend takes traffic (effective state up)"), labels: bl
+                )
+                .set(to: b.effective == "up" ? 1.0 : 0.0)
+                registry.makeGauge(
+                    descriptor: Self.descriptor(
+                        "switchyard_backend_healthy", "1 when the health check passes (1 if unchecked)"), labels: bl
+                )
+                .set(to: b.health == "down" ? 0.0 : 1.0)
             }
         }
-        for (reason, n) in s.drops { add("switchyard_drops_total", [("reason", reason)], n, help: "Packets dropped, by reason") }
-        for (event, n) in s.events { add("switchyard_datapath_events_total", [("event", event)], n, help: "Datapath events that are not drops") }
+        for (reason, n) in s.drops {
+            add("switchyard_drops_total", [("reason", reason)], n, help: "Packets dropped, by reason")
+        }
+        for (event, n) in s.events {
+            add("switchyard_datapath_events_total", [("event", event)], n, help: "Datapath events that are not drops")
+        }
         if let f = s.flowSharing {
             let counts: [(String, Int, String)] = [
                 ("published", f.published, "New entries written to the flow store"),
@@ -57,30 +67,51 @@ final class AgentMetrics: @unchecked Sendable {
                 ("ended", f.ended, "Entries ended by FIN or RST"),
                 ("purged", f.purged, "Entries removed with their backend"),
                 ("installed", f.installed, "Entries installed from other nodes or the store"),
-                ("extended", f.extended, "Entries from other nodes already present, whose protection a refresh extended"),
+                (
+                    "extended", f.extended,
+                    "Entries from other nodes already present, whose protection a refresh extended"
+                ),
                 ("unresolved", f.unresolved, "Shared entries naming an unknown service or backend"),
                 ("dropped", f.dropped, "Store writes dropped because the wait queue was full"),
                 ("retried", f.retried, "Store writes queued again: redirected (MOVED/ASK) or asked to retry"),
             ]
             for (name, value, help) in counts { add("switchyard_flows_\(name)_total", [], UInt64(value), help: help) }
             for (kind, n) in f.storeErrors {
-                add("switchyard_flow_store_errors_total", [("kind", kind)], UInt64(n),
+                add(
+                    "switchyard_flow_store_errors_total", [("kind", kind)], UInt64(n),
                     help: "Error replies from the flow store by kind, retried and refused")
             }
             for (kind, n) in f.refusedByKind {
-                add("switchyard_flows_refused_total", [("kind", kind)], UInt64(n), help: "Store writes the store refused, by error kind")
+                add(
+                    "switchyard_flows_refused_total", [("kind", kind)], UInt64(n),
+                    help: "Store writes the store refused, by error kind")
             }
-            add("switchyard_flow_store_failures_total", [], UInt64(f.storeFailures), help: "Failed attempts to reach the flow store")
-            registry.makeGauge(descriptor: Self.descriptor("switchyard_flow_store_up", "1 while the flow store is reachable"), labels: []).set(to: f.storeReachable ? 1.0 : 0.0)
-            registry.makeGauge(descriptor: Self.descriptor("switchyard_flow_store_pending", "Store writes waiting for the store"), labels: []).set(to: Double(f.pending))
+            add(
+                "switchyard_flow_store_failures_total", [], UInt64(f.storeFailures),
+                help: "Failed attempts to reach the flow store")
+            registry.makeGauge(
+                descriptor: Self.descriptor("switchyard_flow_store_up", "1 while the flow store is reachable"),
+                labels: []
+            ).set(to: f.storeReachable ? 1.0 : 0.0)
+            registry.makeGauge(
+                descriptor: Self.descriptor("switchyard_flow_store_pending", "Store writes waiting for the store"),
+                labels: []
+            ).set(to: Double(f.pending))
         }
-        add("switchyard_programming_failures_total", [], UInt64(s.programmingFailures),
+        add(
+            "switchyard_programming_failures_total", [], UInt64(s.programmingFailures),
             help: "Datapath programming passes that failed (retried or rolled back)")
-        add("switchyard_allocation_save_failures_total", [], UInt64(s.allocationSaveFailures),
+        add(
+            "switchyard_allocation_save_failures_total", [], UInt64(s.allocationSaveFailures),
             help: "Failed saves of the backend id allocation (retried)")
-        registry.makeGauge(descriptor: Self.descriptor("switchyard_retired_backends", "Removed backends whose flows are not yet purged"), labels: [])
-            .set(to: Double(s.retiredBackends))
-        add("switchyard_ring_rebuilds_total", [], UInt64(s.ringRebuilds), help: "Maglev rings swapped into the datapath")
+        registry.makeGauge(
+            descriptor: Self.descriptor(
+                "switchyard_retired_backends", "Removed backends whose flows are not yet purged"), labels: []
+        )
+        .set(to: Double(s.retiredBackends))
+        add(
+            "switchyard_ring_rebuilds_total", [], UInt64(s.ringRebuilds), help: "Maglev rings swapped into the datapath"
+        )
         add("switchyard_config_reloads_total", [("result", "ok")], UInt64(s.reloadsOK), help: "Config reloads")
         add("switchyard_config_reloads_total", [("result", "failed")], UInt64(s.reloadsFailed), help: "Config reloads")
         var buffer: [UInt8] = []

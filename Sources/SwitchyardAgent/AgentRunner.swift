@@ -27,21 +27,26 @@ public struct AgentRunner: ServiceLifecycle.Service {
             if let embedded = store as? EmbeddedFlowStore {
                 let report = await embedded.loadReport
                 if report.malformed > 0 {
-                    logger.warning("flow journal had malformed lines; skipped", metadata: [
-                        "malformed": "\(report.malformed)", "first": "\(report.firstMalformed ?? "")",
-                    ])
+                    logger.warning(
+                        "flow journal had malformed lines; skipped",
+                        metadata: [
+                            "malformed": "\(report.malformed)", "first": "\(report.firstMalformed ?? "")",
+                        ])
                 }
             }
             do {
                 let records = try await store.snapshot()
                 let installed = await agent.flowRecordsArrived(records)
-                logger.info("flows loaded from the store", metadata: [
-                    "store": "\(store.description)", "records": "\(records.count)", "installed": "\(installed)",
-                ])
+                logger.info(
+                    "flows loaded from the store",
+                    metadata: [
+                        "store": "\(store.description)", "records": "\(records.count)", "installed": "\(installed)",
+                    ])
             } catch {
                 await agent.storeReachable(false)
-                logger.error("flow store unreachable at start; forwarding on Maglev and local entries",
-                             metadata: ["store": "\(store.description)", "error": "\(error)"])
+                logger.error(
+                    "flow store unreachable at start; forwarding on Maglev and local entries",
+                    metadata: ["store": "\(store.description)", "error": "\(error)"])
             }
         }
         try await agent.attach()
@@ -54,8 +59,9 @@ public struct AgentRunner: ServiceLifecycle.Service {
         switch settings.kind {
         case .redis: return try RedisFlowStore(settings: settings)
         case .embedded:
-            return try EmbeddedFlowStore(path: AgentState.journalPath(settings, node: config.node),
-                                         maxEntries: settings.maxEntries)
+            return try EmbeddedFlowStore(
+                path: AgentState.journalPath(settings, node: config.node),
+                maxEntries: settings.maxEntries)
         }
     }
 
@@ -82,7 +88,8 @@ public struct AgentRunner: ServiceLifecycle.Service {
             group.addTask { await source.watch { trigger in await agent.reload(trigger: trigger) } }
             group.addTask {
                 try await gracefulShutdown()
-                logger.info("shutting down; the datapath stays attached and pinned", metadata: ["node": "\(config.node.name)"])
+                logger.info(
+                    "shutting down; the datapath stays attached and pinned", metadata: ["node": "\(config.node.name)"])
             }
             try await group.next()
             group.cancelAll()
@@ -95,9 +102,10 @@ public struct AgentRunner: ServiceLifecycle.Service {
         StructuredLogHandler.bootstrap()
         let logger = Logger(label: "switchyard.agent")
         let runner = try await start(source: FileConfigSource(path: configPath), logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

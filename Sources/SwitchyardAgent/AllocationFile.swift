@@ -25,7 +25,8 @@ enum AllocationFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(allocation)
-        let target = path(directory), temporary = target + ".tmp"
+        let target = path(directory)
+        let temporary = target + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SaveError(step: "create", path: temporary, errno: errno) }
         var failure: (step: String, errno: Int32)?

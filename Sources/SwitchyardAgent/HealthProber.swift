@@ -33,12 +33,17 @@ public enum HealthProbe {
 
     private static func probe(_ target: ProbeTarget) async throws -> String? {
         let timeout = Duration.milliseconds(Int64(target.check.timeoutSeconds * 1000))
-        let channel = try await ConnectionClient.connect(host: "\(target.address)", port: Int(target.port),
-                                                         timeout: timeout)
+        let channel = try await ConnectionClient.connect(
+            host: "\(target.address)", port: Int(target.port),
+            timeout: timeout)
         return try await channel.executeThenClose { inbound, outbound in
             guard target.check.kind == .http else { return nil }
             let host = target.address.family == .v6 ? "[\(target.address)]" : "\(target.address)"
-            try await outbound.write(ByteBuffer(string: "GET \(target.check.path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\nUser-Agent: switchyard-health\r\n\r\n"))
+            try await outbound.write(
+                ByteBuffer(
+                    string:
+                        "GET \(target.check.path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\nUser-Agent: switchyard-health\r\n\r\n"
+                ))
             var response = ""
             for try await chunk in inbound {
                 response += String(buffer: chunk)

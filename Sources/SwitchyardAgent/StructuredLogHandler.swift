@@ -18,7 +18,8 @@ public struct StructuredLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var all = metadata.merging(event.metadata ?? [:]) { $1 }
         if let error = event.error { all["error"] = .string("\(error)") }
-        let level = event.level, message = event.message
+        let level = event.level
+        let message = event.message
         let fields = all.sorted { $0.key < $1.key }.map { key, value in
             let text = "\(value)"
             return text.contains(" ") || text.isEmpty ? "\(key)=\"\(text)\"" : "\(key)=\(text)"

@@ -18,8 +18,12 @@ public enum ConfigLoader {
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
                 let message = "is empty; expected a mapping with 'node' and 'services'"
-                return .failure(ConfigErrors([ConfigError(file: file, line: 1, field: FieldPath.root.description,
-                                                          message: message)]))
+                return .failure(
+                    ConfigErrors([
+                        ConfigError(
+                            file: file, line: 1, field: FieldPath.root.description,
+                            message: message)
+                    ]))
             }
             root = node
         } catch {
@@ -38,8 +42,9 @@ public enum ConfigLoader {
         case .failure(let problems):
             errors += problems.problems.filter { !log.covers($0.path) }.map { problem in
                 let first = problem.firstAt.map { " (first at line \(log.line(of: $0)))" } ?? ""
-                return ConfigError(file: file, line: log.line(of: problem.path), field: problem.path.description,
-                                   message: problem.message + first)
+                return ConfigError(
+                    file: file, line: log.line(of: problem.path), field: problem.path.description,
+                    message: problem.message + first)
             }
         }
         return .failure(ConfigErrors(errors.sorted { ($0.line, $0.field) < ($1.line, $1.field) }))

@@ -25,8 +25,9 @@ struct SpecReader {
 
     func read(_ root: Located) -> ConfigSpec {
         guard let top = MappingReader(root, known: Self.topKeys, log: log) else { return ConfigSpec() }
-        return ConfigSpec(node: top["node"].map(readNode),
-                          services: top.sequence("services")?.map(readService))
+        return ConfigSpec(
+            node: top["node"].map(readNode),
+            services: top.sequence("services")?.map(readService))
     }
 
     /// A field that is not a mapping still yields an (empty) spec: its problem is recorded, and
@@ -73,8 +74,9 @@ struct SpecReader {
 
     private func readBackend(_ at: Located) -> BackendSpec {
         guard let m = mapping(at, Self.backendKeys) else { return BackendSpec() }
-        return BackendSpec(address: m.string("address"), port: m.integer("port"), weight: m.integer("weight"),
-                           state: m.string("state"))
+        return BackendSpec(
+            address: m.string("address"), port: m.integer("port"), weight: m.integer("weight"),
+            state: m.string("state"))
     }
 
     private func readHealthCheck(_ at: Located) -> HealthCheckSpec {

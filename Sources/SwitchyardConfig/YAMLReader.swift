@@ -105,7 +105,8 @@ struct MappingReader {
     private func number<T>(_ key: String, expected: String, _ parse: (String) -> T?) -> T? {
         guard let field = fields[key] else { return nil }
         guard case .scalar(let scalar) = field.node, scalar.style == .plain || scalar.style == .any,
-              let value = parse(scalar.string) else {
+            let value = parse(scalar.string)
+        else {
             log.add(field, "expected \(expected), got \(Self.describe(field.node))")
             return nil
         }

@@ -38,7 +38,7 @@ extension YamlError {
     var problem: String {
         switch self {
         case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
-             .composer(let context, let problem, _, _):
+            .composer(let context, let problem, _, _):
             [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
         case .duplicatedKeysInMapping(let duplicates, _):
             "duplicate key " + duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ") + " in this mapping"

@@ -42,7 +42,8 @@ public struct LabBenchReport: Sendable, Codable, Equatable {
         self.paths = paths
         func ratio(_ value: (LabBenchResult) -> Double) -> Double {
             guard let top = paths.first(where: { $0.path == xdp }),
-                  let bottom = paths.first(where: { $0.path == baseline }), value(bottom) > 0 else { return 0 }
+                let bottom = paths.first(where: { $0.path == baseline }), value(bottom) > 0
+            else { return 0 }
             return (value(top) / value(bottom) * 100).rounded() / 100
         }
         throughputRatio = ratio(\.throughputGbps)
@@ -101,8 +102,10 @@ extension Lab {
     /// Best of two interleaved runs per path (so drift in this VM hits them alike).
     public func bench(seconds: Int) throws -> LabBenchReport {
         try prepareBaseline()
-        let paths = [(Self.benchPathXDP, Self.benchVIP), (Self.benchPathBaseline, Self.baselineAddress),
-                     ("direct to backend", "10.77.2.21")]
+        let paths = [
+            (Self.benchPathXDP, Self.benchVIP), (Self.benchPathBaseline, Self.baselineAddress),
+            ("direct to backend", "10.77.2.21"),
+        ]
         var best = paths.map { LabBenchResult(path: $0.0, throughputGbps: 0, connectionsPerSecond: 0) }
         for _ in 0..<2 {
             for (index, (_, host)) in paths.enumerated() {
@@ -125,8 +128,9 @@ public enum ConnectionRate {
                     var done = 0
                     while ContinuousClock.now < deadline {
                         do {
-                            let channel = try await ConnectionClient.connect(host: host, port: port,
-                                                                             timeout: .seconds(2))
+                            let channel = try await ConnectionClient.connect(
+                                host: host, port: port,
+                                timeout: .seconds(2))
                             try await channel.executeThenClose { inbound, outbound in
                                 try await outbound.write(ByteBuffer(string: "PING 0\n"))
                                 var iterator = inbound.makeAsyncIterator()

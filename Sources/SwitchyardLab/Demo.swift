@@ -19,8 +19,9 @@ public struct HTTPReport: Sendable, Codable, Equatable {
 
 extension Lab {
     func counter(_ ns: String, _ interface: String, _ name: String) -> UInt64 {
-        UInt64(((try? inNS(ns, ["cat", "/sys/class/net/\(interface)/statistics/\(name)"])) ?? "0")
-            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        UInt64(
+            ((try? inNS(ns, ["cat", "/sys/class/net/\(interface)/statistics/\(name)"])) ?? "0")
+                .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
     func http(_ host: String, count: Int, path: String = "/") throws -> HTTPReport {
@@ -36,19 +37,23 @@ extension Lab {
 
     /// The demo: traffic through both VIPs, proof of DSR, connections through an LB-node change.
     public func demo(connections: Int) throws -> String {
-        var lines = ["", "Switchyard lab demo — lab \(id), mode \(options.mode.rawValue)",
-                     "  client ─ router (ECMP over lb1, lb2; lb3 stands by) ─ LB nodes (XDP) ─ backends be1..be3 (DSR)", ""]
+        var lines = [
+            "", "Switchyard lab demo — lab \(id), mode \(options.mode.rawValue)",
+            "  client ─ router (ECMP over lb1, lb2; lb3 stands by) ─ LB nodes (XDP) ─ backends be1..be3 (DSR)", "",
+        ]
         lines.append("1. HTTP requests and pings to the VIPs (each HTTP answer names its backend)")
         for host in [Lab.vip4, Lab.vip6] {
             let result = try http(host, count: 60)
             let per = result.perBackend.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-            lines.append("   \(host.contains(":") ? "[\(host)]" : host):80  60 requests → \(per.joined(separator: ", "))")
+            lines.append(
+                "   \(host.contains(":") ? "[\(host)]" : host):80  60 requests → \(per.joined(separator: ", "))")
         }
         for host in [Lab.vip4, Lab.vip6] {
             let result = try ping(host)
             let rtt = result.rttMicroseconds.sorted()
-            lines.append("   ping \(host): \(result.received)/\(result.sent) answered by the LB nodes' XDP program"
-                + (rtt.isEmpty ? "" : ", median round trip \(rtt[rtt.count / 2]) µs"))
+            lines.append(
+                "   ping \(host): \(result.received)/\(result.sent) answered by the LB nodes' XDP program"
+                    + (rtt.isEmpty ? "" : ", median round trip \(rtt[rtt.count / 2]) µs"))
         }
 
         lines.append("")
@@ -58,14 +63,22 @@ extension Lab {
         let lbBefore = lbs.map { counter(lb($0), "eth0", "rx_bytes") + counter(lb($0), "eth0", "tx_bytes") }
         let bulk = try http(Lab.vip4, count: 1, path: "/bytes/20000000")
         let clientGot = counter(client, "eth0", "rx_bytes") - clientBefore
-        let lbSaw = zip(lbs, lbBefore).map { counter(lb($0), "eth0", "rx_bytes") + counter(lb($0), "eth0", "tx_bytes") - $1 }
+        let lbSaw = zip(lbs, lbBefore).map {
+            counter(lb($0), "eth0", "rx_bytes") + counter(lb($0), "eth0", "tx_bytes") - $1
+        }
         lines.append("   client received \(mb(clientGot)) (payload \(mb(UInt64(max(bulk.bytes, 0)))))")
-        lines.append("   LB nodes moved \(lbs.map { "lb\($0) \(mb(lbSaw[$0 - 1]))" }.joined(separator: ", ")) (requests and ACKs only)")
+        lines.append(
+            "   LB nodes moved \(lbs.map { "lb\($0) \(mb(lbSaw[$0 - 1]))" }.joined(separator: ", ")) (requests and ACKs only)"
+        )
         let share = Double(lbSaw.reduce(0, +)) / Double(max(clientGot, 1))
-        lines.append("   → \(String(format: "%.1f", share * 100))% of the reply volume crossed an LB node: the replies went straight from the backend to the client")
+        lines.append(
+            "   → \(String(format: "%.1f", share * 100))% of the reply volume crossed an LB node: the replies went straight from the backend to the client"
+        )
 
         lines.append("")
-        lines.append("3. \(connections) long-lived connections (half IPv4, half IPv6), each talking every 100 ms, while lb2 leaves the ECMP group")
+        lines.append(
+            "3. \(connections) long-lived connections (half IPv4, half IPv6), each talking every 100 ms, while lb2 leaves the ECMP group"
+        )
         let result = try run(.lbRemove, connections: connections)
         lines.append("   \(result.established) established, \(result.survived) survived, \(result.failed) failed")
         lines.append("   (flows lb2 carried now reach lb1, which has no entry for them; Maglev picks the same backend)")

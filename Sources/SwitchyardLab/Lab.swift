@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 import SwitchyardControl
 import SwitchyardCore
 import SwitchyardDatapath
+import Synchronization
 
 /// A whole Switchyard deployment in network namespaces on this machine: a client, a router
 /// (ECMP over the LB nodes, true 5-tuple hash), LB nodes running the real agent and XDP
@@ -120,7 +120,8 @@ public final class Lab: @unchecked Sendable {
 
     public func up() throws {
         try FileManager.default.createDirectory(atPath: "\(dir)/state", withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: ["id": id, "prefix": prefix]).write(to: URL(fileURLWithPath: "\(dir)/lab.json"))
+        try JSONSerialization.data(withJSONObject: ["id": id, "prefix": prefix]).write(
+            to: URL(fileURLWithPath: "\(dir)/lab.json"))
         try gated { try BPFFS.ensureMounted("\(dir)/bpffs") }
         log("building in namespaces \(prefix)-*")
         for ns in [client, router] + (1...options.lbNodes).map(lb) + (1...options.backends).map(be) {
@@ -145,12 +146,17 @@ public final class Lab: @unchecked Sendable {
         // cannot carry. Turn TX offload off on every lab link (NOTES: XDP on veth).
         try inNS(client, ["ethtool", "-K", "eth0", "tx", "off"])
         try inNS(router, ["ethtool", "-K", "cl0", "tx", "off"])
-        try sysctl(router, ["net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1",
-                            "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0",
-                            "net.ipv4.fib_multipath_hash_policy": "3", "net.ipv4.fib_multipath_hash_fields": "0x37",
-                            "net.ipv6.fib_multipath_hash_policy": "3", "net.ipv6.fib_multipath_hash_fields": "0x37"])
+        try sysctl(
+            router,
+            [
+                "net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1",
+                "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0",
+                "net.ipv4.fib_multipath_hash_policy": "3", "net.ipv4.fib_multipath_hash_fields": "0x37",
+                "net.ipv6.fib_multipath_hash_policy": "3", "net.ipv6.fib_multipath_hash_fields": "0x37",
+            ])
         for (host, address, port) in (1...options.lbNodes).map({ (lb($0), 10 + $0, "l\($0)") })
-            + (1...options.backends).map({ (be($0), 20 + $0, "b\($0)") }) {
+            + (1...options.backends).map({ (be($0), 20 + $0, "b\($0)") })
+        {
             try sh(["ip", "-n", router, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", host])
             try inNS(router, ["ip", "link", "set", port, "mtu", "1600", "master", "br0", "up"])
             try inNS(router, ["ethtool", "-K", port, "tx", "off"])
@@ -164,12 +170,17 @@ public final class Lab: @unchecked Sendable {
         // XDP_TX on a veth needs a program on its peer: a pass-through on the router's LB ports.
         let pass = try LBDatapath(options: .init(flowCapacity: 64))
         try NetworkNamespace(existingName: router).inside {
-            for i in 1...options.lbNodes { try XDPAttachment.attach(program: pass.passProgramFD, interface: "l\(i)", requireNative: true) }
+            for i in 1...options.lbNodes {
+                try XDPAttachment.attach(program: pass.passProgramFD, interface: "l\(i)", requireNative: true)
+            }
         }
         if options.redis { try startRedis() }
         for j in 1...options.backends {
-            try spawn(be(j), [executable, "lab-server", "--name", "be\(j)", "--port", "\(Self.port)"], log: "be\(j)-server")
-            try inNS(be(j), [executable, "backend", "--vip", "\(Self.vip4),\(Self.vip6),\(Self.benchVIP)", "--interface", "eth0"])
+            try spawn(
+                be(j), [executable, "lab-server", "--name", "be\(j)", "--port", "\(Self.port)"], log: "be\(j)-server")
+            try inNS(
+                be(j),
+                [executable, "backend", "--vip", "\(Self.vip4),\(Self.vip6),\(Self.benchVIP)", "--interface", "eth0"])
         }
         for i in 1...options.lbNodes {
             // A VIP packet the XDP program passes up must not bounce back to the router.
@@ -183,16 +194,22 @@ public final class Lab: @unchecked Sendable {
         for i in 1...options.lbNodes { try waitForAgent(i) }
         try setECMP(ecmp)
         try waitForServers()
-        log("up: \(options.lbNodes) LB nodes (ECMP over \(ecmp.map { "lb\($0)" }.joined(separator: ", "))), \(options.backends) backends, mode \(options.mode.rawValue)")
+        log(
+            "up: \(options.lbNodes) LB nodes (ECMP over \(ecmp.map { "lb\($0)" }.joined(separator: ", "))), \(options.backends) backends, mode \(options.mode.rawValue)"
+        )
     }
 
     /// The flow store, on the fabric, reachable from every LB node. No persistence: a restart
     /// comes back empty (the agents re-write their entries). Bounded memory: beyond it Redis
     /// evicts the entries closest to expiry, which are new flows never refreshed (a flood).
     func startRedis() throws {
-        try spawn(router, ["redis-server", "--bind", "10.77.2.1", "--port", "6379", "--save", "", "--appendonly", "no",
-                           "--protected-mode", "no", "--dir", dir, "--maxmemory", "\(Self.redisMaxMemoryMB)mb",
-                           "--maxmemory-policy", "volatile-ttl"], log: "redis")
+        try spawn(
+            router,
+            [
+                "redis-server", "--bind", "10.77.2.1", "--port", "6379", "--save", "", "--appendonly", "no",
+                "--protected-mode", "no", "--dir", dir, "--maxmemory", "\(Self.redisMaxMemoryMB)mb",
+                "--maxmemory-policy", "volatile-ttl",
+            ], log: "redis")
         try waitForPort(router, 6379)
     }
 
@@ -210,50 +227,51 @@ public final class Lab: @unchecked Sendable {
             }.joined(separator: "\n")
         }
         return """
-        # Lab \(id), LB node \(i). Written by `switchyard lab`; edits are picked up on save.
-        node:
-          name: lb\(i)
-          ipv4Source: 10.77.2.\(10 + i)
-          ipv6Source: fd77:2::\(10 + i)
-          interface: eth0
-          mtu: 1600
-          flowTableCapacity: \(options.flowTableCapacity)
-          newFlowRatePerCPU: \(Self.newFlowRatePerCPU)
-          pinDirectory: \(dir)/bpffs/lb\(i)
-          stateDirectory: \(dir)/state/lb\(i)
-          adminSocket: \(dir)/lb\(i).sock
-          metricsAddress: 127.0.0.1:9400
-        \(storeLine)
-        services:
-          - name: web
-            vip: \(Self.vip4)
-            ports: [{port: \(Self.port)}]
-            mode: \(options.mode.rawValue)
-            healthCheck: {type: tcp, intervalSeconds: 0.5, timeoutSeconds: 0.3, rise: 2, fall: 2}
-            backends:
-        \(backends(false))
-          - name: bench
-            vip: \(Self.benchVIP)
-            ports: [{port: \(Self.port)}, {port: 5201}]
-            mode: \(options.mode.rawValue)
-            backends:
-              - {address: 10.77.2.21}
-          - name: web6
-            vip: "\(Self.vip6)"
-            ports: [{port: \(Self.port)}]
-            mode: \(options.mode.rawValue)
-            healthCheck: {type: tcp, intervalSeconds: 0.5, timeoutSeconds: 0.3, rise: 2, fall: 2}
-            backends:
-        \(backends(true))
+            # Lab \(id), LB node \(i). Written by `switchyard lab`; edits are picked up on save.
+            node:
+              name: lb\(i)
+              ipv4Source: 10.77.2.\(10 + i)
+              ipv6Source: fd77:2::\(10 + i)
+              interface: eth0
+              mtu: 1600
+              flowTableCapacity: \(options.flowTableCapacity)
+              newFlowRatePerCPU: \(Self.newFlowRatePerCPU)
+              pinDirectory: \(dir)/bpffs/lb\(i)
+              stateDirectory: \(dir)/state/lb\(i)
+              adminSocket: \(dir)/lb\(i).sock
+              metricsAddress: 127.0.0.1:9400
+            \(storeLine)
+            services:
+              - name: web
+                vip: \(Self.vip4)
+                ports: [{port: \(Self.port)}]
+                mode: \(options.mode.rawValue)
+                healthCheck: {type: tcp, intervalSeconds: 0.5, timeoutSeconds: 0.3, rise: 2, fall: 2}
+                backends:
+            \(backends(false))
+              - name: bench
+                vip: \(Self.benchVIP)
+                ports: [{port: \(Self.port)}, {port: 5201}]
+                mode: \(options.mode.rawValue)
+                backends:
+                  - {address: 10.77.2.21}
+              - name: web6
+                vip: "\(Self.vip6)"
+                ports: [{port: \(Self.port)}]
+                mode: \(options.mode.rawValue)
+                healthCheck: {type: tcp, intervalSeconds: 0.5, timeoutSeconds: 0.3, rise: 2, fall: 2}
+                backends:
+            \(backends(true))
 
-        """
+            """
     }
 
     /// Short lifetimes so a scenario sees refreshes: entries are refreshed every 2 s of use.
     var storeLine: String {
         guard options.mode == .stateful else { return "" }
         let timing = "refreshSeconds: 2, newFlowSeconds: 30, closingSeconds: 10"
-        return options.store == .redis ? "  flowStore: {address: \"10.77.2.1:6379\", \(timing)}" : "  flowStore: {type: embedded, \(timing)}"
+        return options.store == .redis
+            ? "  flowStore: {address: \"10.77.2.1:6379\", \(timing)}" : "  flowStore: {type: embedded, \(timing)}"
     }
 
     public static let newFlowRatePerCPU = 20000
@@ -294,14 +312,17 @@ public final class Lab: @unchecked Sendable {
             }
             usleep(200_000)
         }
-        throw NetworkNamespace.CommandError(description: "agent lb\(i) did not come up in \(Int(timeout)) s "
-            + "(last answer: \(lastError.map { "\($0)" } ?? "none")); see \(dir)/lb\(i).log")
+        throw NetworkNamespace.CommandError(
+            description: "agent lb\(i) did not come up in \(Int(timeout)) s "
+                + "(last answer: \(lastError.map { "\($0)" } ?? "none")); see \(dir)/lb\(i).log")
     }
 
     func waitForPort(_ ns: String, _ port: Int) throws {
         let deadline = Date().addingTimeInterval(10)
         while (try? inNS(ns, ["ss", "-Hltn", "sport = :\(port)"]))?.isEmpty ?? true {
-            guard Date() < deadline else { throw NetworkNamespace.CommandError(description: "nothing listens on :\(port) in \(ns); see \(dir)") }
+            guard Date() < deadline else {
+                throw NetworkNamespace.CommandError(description: "nothing listens on :\(port) in \(ns); see \(dir)")
+            }
             usleep(100_000)
         }
     }
@@ -310,7 +331,9 @@ public final class Lab: @unchecked Sendable {
         for j in 1...options.backends {
             let deadline = Date().addingTimeInterval(10)
             while (try? inNS(be(j), ["ss", "-Hltn", "sport = :\(Self.port)"]))?.isEmpty ?? true {
-                guard Date() < deadline else { throw NetworkNamespace.CommandError(description: "server on be\(j) did not listen") }
+                guard Date() < deadline else {
+                    throw NetworkNamespace.CommandError(description: "server on be\(j) did not listen")
+                }
                 usleep(100_000)
             }
         }
@@ -320,8 +343,10 @@ public final class Lab: @unchecked Sendable {
 
     /// The router's route for the VIPs: one nexthop per LB node in `lbs`.
     public func setECMP(_ lbs: [Int]) throws {
-        for (family, vip, base) in [("-4", "\(Self.vip4)/32", "10.77.2."), ("-6", "\(Self.vip6)/128", "fd77:2::"),
-                                    ("-4", "\(Self.benchVIP)/32", "10.77.2.")] {
+        for (family, vip, base) in [
+            ("-4", "\(Self.vip4)/32", "10.77.2."), ("-6", "\(Self.vip6)/128", "fd77:2::"),
+            ("-4", "\(Self.benchVIP)/32", "10.77.2."),
+        ] {
             let hops = lbs.flatMap { ["nexthop", "via", "\(base)\(10 + $0)", "dev", "br0"] }
             try inNS(router, ["ip", family, "route", "replace", vip] + hops)
         }
@@ -343,12 +368,14 @@ public final class Lab: @unchecked Sendable {
         for i in lbs {
             while true {
                 if let web = (try? agentStatus(i))?.service(named: "web") {
-                    let have = Dictionary(web.backends.map { ($0.address, $0.configured) },
-                                          uniquingKeysWith: { first, _ in first })
+                    let have = Dictionary(
+                        web.backends.map { ($0.address, $0.configured) },
+                        uniquingKeysWith: { first, _ in first })
                     if have == want { break }
                 }
                 guard Date() < deadline else {
-                    throw NetworkNamespace.CommandError(description: "agent lb\(i) did not take the new config in \(Int(timeout)) s")
+                    throw NetworkNamespace.CommandError(
+                        description: "agent lb\(i) did not take the new config in \(Int(timeout)) s")
                 }
                 usleep(100_000)
             }
@@ -363,7 +390,8 @@ public final class Lab: @unchecked Sendable {
                 let web = (try? agentStatus(i))?.service(named: "web")
                 if web?.backends.first(where: { $0.address == backend })?.effective == state.rawValue { break }
                 guard Date().timeIntervalSince(started) < timeout else {
-                    throw NetworkNamespace.CommandError(description: "lb\(i) did not see \(backend) \(state) in \(Int(timeout)) s")
+                    throw NetworkNamespace.CommandError(
+                        description: "lb\(i) did not see \(backend) \(state) in \(Int(timeout)) s")
                 }
                 usleep(50_000)
             }
@@ -379,8 +407,12 @@ public final class Lab: @unchecked Sendable {
         var latest: Date?
         for i in 1...options.lbNodes {
             let log = (try? String(contentsOfFile: "\(dir)/lb\(i).log", encoding: .utf8)) ?? ""
-            let line = log.split(separator: "\n").last { $0.contains("backend health changed") && $0.contains(backend) && $0.contains("new=down") }
-            guard let stamp = line?.split(separator: " ").first, let date = format.date(from: String(stamp)) else { return nil }
+            let line = log.split(separator: "\n").last {
+                $0.contains("backend health changed") && $0.contains(backend) && $0.contains("new=down")
+            }
+            guard let stamp = line?.split(separator: " ").first, let date = format.date(from: String(stamp)) else {
+                return nil
+            }
             latest = max(latest ?? date, date)
         }
         return latest.map { (($0.timeIntervalSince(since)) * 100).rounded() / 100 }
@@ -402,7 +434,9 @@ public final class Lab: @unchecked Sendable {
     }
 
     func pids(_ ns: String, matching: String) -> [Int32] {
-        let all = ((try? sh(["ip", "netns", "pids", ns])) ?? "").split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
+        let all = ((try? sh(["ip", "netns", "pids", ns])) ?? "").split(whereSeparator: \.isWhitespace).compactMap {
+            Int32($0)
+        }
         return all.filter { pid in
             let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
             return String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(matching)
@@ -426,7 +460,9 @@ public final class Lab: @unchecked Sendable {
     public static func downAll() -> [String] {
         var ids = Set<String>()
         let tmp = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
-        for name in tmp where name.hasPrefix("switchyard-lab-") { ids.insert(String(name.dropFirst("switchyard-lab-".count))) }
+        for name in tmp where name.hasPrefix("switchyard-lab-") {
+            ids.insert(String(name.dropFirst("switchyard-lab-".count)))
+        }
         for ns in NetworkNamespace.list(prefix: "sy") {
             let id = ns.dropFirst(2).prefix { $0 != "-" }
             if id.count == 6, id.allSatisfy(\.isHexDigit) { ids.insert(String(id)) }

@@ -19,8 +19,10 @@ public final class LabTeardown: @unchecked Sendable {
 
     /// `exit` runs after a signal's teardown; the default ends the process as the shell expects
     /// (128 + the signal number). `_exit`, not `exit`: the main thread may still be running.
-    public init(signals: [Int32] = [SIGINT, SIGTERM], exit: @escaping @Sendable (Int32) -> Void = { _exit(128 + $0) },
-                _ teardown: @escaping @Sendable () -> Void) {
+    public init(
+        signals: [Int32] = [SIGINT, SIGTERM], exit: @escaping @Sendable (Int32) -> Void = { _exit(128 + $0) },
+        _ teardown: @escaping @Sendable () -> Void
+    ) {
         self.teardown = teardown
         self.exit = exit
         token = SignalWatch.shared.reserveToken()

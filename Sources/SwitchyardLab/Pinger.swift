@@ -41,7 +41,8 @@ public struct Pinger: Sendable {
         // A raw IPv4 socket hands over the IP header too; ICMPv6 comes without it.
         let at = address.family == .v4 ? Int((datagram.first ?? 0) & 0x0f) * 4 : 0
         guard datagram.count >= at + 8, datagram[at] == (address.family == .v4 ? 0 : 129), datagram[at + 1] == 0,
-              datagram.u16(at: at + 4) == identifier else { return nil }
+            datagram.u16(at: at + 4) == identifier
+        else { return nil }
         return datagram.u16(at: at + 6)
     }
 
@@ -49,7 +50,9 @@ public struct Pinger: Sendable {
     public func run(count: Int, interval: Double = 0.1, timeout: Double = 2) throws -> Result {
         let v4 = address.family == .v4
         let fd = socket(v4 ? AF_INET : AF_INET6, Int32(SOCK_RAW.rawValue), Int32(v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
-        guard fd >= 0 else { throw PingError(description: "raw ICMP socket: \(String(cString: strerror(errno))) (needs CAP_NET_RAW)") }
+        guard fd >= 0 else {
+            throw PingError(description: "raw ICMP socket: \(String(cString: strerror(errno))) (needs CAP_NET_RAW)")
+        }
         defer { close(fd) }
         var storage = sockaddr_storage()
         let length: socklen_t
@@ -79,7 +82,9 @@ public struct Pinger: Sendable {
                 let packet = request(UInt16(next))
                 let n = packet.withUnsafeBytes { bytes in
                     withUnsafePointer(to: &storage) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, length) }
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            sendto(fd, bytes.baseAddress, bytes.count, 0, $0, length)
+                        }
                     }
                 }
                 if n == packet.count {
@@ -98,7 +103,9 @@ public struct Pinger: Sendable {
             var fromLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let received = buffer.withUnsafeMutableBytes { bytes in
                 withUnsafeMutablePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, bytes.baseAddress, bytes.count, 0, $0, &fromLength) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(fd, bytes.baseAddress, bytes.count, 0, $0, &fromLength)
+                    }
                 }
             }
             guard received > 0 else { continue }

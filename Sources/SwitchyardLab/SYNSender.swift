@@ -1,6 +1,6 @@
+import DatapathModel
 import Foundation
 import Glibc
-import DatapathModel
 import SwitchyardCore
 
 /// Crafted TCP SYNs from many IPv4 sources, paced, through a raw socket (IP_HDRINCL) of the
@@ -26,32 +26,50 @@ public struct SYNSender: Sendable {
 
     /// The flow key the datapath makes for packet `i` (service flow key `connection`).
     public func flowKey(_ i: Int) -> FlowKey {
-        FlowKey(source: .v4(source(i)), destination: .v4(destination), sourcePort: sourcePort(i), destinationPort: port, proto: 6)
+        FlowKey(
+            source: .v4(source(i)), destination: .v4(destination), sourcePort: sourcePort(i), destinationPort: port,
+            proto: 6)
     }
 
     /// The IPv4 + TCP bytes of flow `i`'s SYN, or with `ack` its handshake-completing ACK (no
     /// options; checksums filled).
     public func packet(_ i: Int, ack: Bool = false) -> [UInt8] {
         var p = [UInt8](repeating: 0, count: 40)
-        let src = source(i).value, dst = destination.value, sport = sourcePort(i)
-        p[0] = 0x45; p[2] = 0; p[3] = 40; p[6] = 0x40; p[8] = 64; p[9] = 6
+        let src = source(i).value
+        let dst = destination.value
+        let sport = sourcePort(i)
+        p[0] = 0x45
+        p[2] = 0
+        p[3] = 40
+        p[6] = 0x40
+        p[8] = 64
+        p[9] = 6
         for k in 0..<4 {
             p[12 + k] = UInt8(truncatingIfNeeded: src >> (24 - 8 * k))
             p[16 + k] = UInt8(truncatingIfNeeded: dst >> (24 - 8 * k))
         }
-        p[4] = UInt8(truncatingIfNeeded: i >> 8); p[5] = UInt8(truncatingIfNeeded: i)
-        p[20] = UInt8(sport >> 8); p[21] = UInt8(truncatingIfNeeded: sport)
-        p[22] = UInt8(port >> 8); p[23] = UInt8(truncatingIfNeeded: port)
-        let seq = UInt32(truncatingIfNeeded: i &* 2654435761) &+ (ack ? 1 : 0)
+        p[4] = UInt8(truncatingIfNeeded: i >> 8)
+        p[5] = UInt8(truncatingIfNeeded: i)
+        p[20] = UInt8(sport >> 8)
+        p[21] = UInt8(truncatingIfNeeded: sport)
+        p[22] = UInt8(port >> 8)
+        p[23] = UInt8(truncatingIfNeeded: port)
+        let seq = UInt32(truncatingIfNeeded: i &* 2_654_435_761) &+ (ack ? 1 : 0)
         for k in 0..<4 {
             p[24 + k] = UInt8(truncatingIfNeeded: seq >> (24 - 8 * k))
             if ack { p[28 + k] = UInt8(truncatingIfNeeded: (seq &* 7) >> (24 - 8 * k)) }
         }
-        p[32] = 0x50; p[33] = ack ? 0x10 : 0x02; p[34] = 0xff; p[35] = 0xff
+        p[32] = 0x50
+        p[33] = ack ? 0x10 : 0x02
+        p[34] = 0xff
+        p[35] = 0xff
         let ipSum = InternetChecksum.ipv4Header(p, at: 0, length: 20)
-        p[10] = UInt8(ipSum >> 8); p[11] = UInt8(truncatingIfNeeded: ipSum)
-        let tcpSum = InternetChecksum.transport(p, at: 20, length: 20, proto: 6, source: .v4(source(i)), destination: .v4(destination))
-        p[36] = UInt8(tcpSum >> 8); p[37] = UInt8(truncatingIfNeeded: tcpSum)
+        p[10] = UInt8(ipSum >> 8)
+        p[11] = UInt8(truncatingIfNeeded: ipSum)
+        let tcpSum = InternetChecksum.transport(
+            p, at: 20, length: 20, proto: 6, source: .v4(source(i)), destination: .v4(destination))
+        p[36] = UInt8(tcpSum >> 8)
+        p[37] = UInt8(truncatingIfNeeded: tcpSum)
         return p
     }
 
@@ -64,9 +82,13 @@ public struct SYNSender: Sendable {
     /// each. Paced by sleeping, not spinning, so the processes measured keep the CPU. Returns
     /// how many went out.
     @discardableResult
-    public func send(first: Int = 0, count: Int, rate: Double, handshake: Bool = false, sent: ((Int, UInt64) -> Void)? = nil) throws -> Int {
+    public func send(
+        first: Int = 0, count: Int, rate: Double, handshake: Bool = false, sent: ((Int, UInt64) -> Void)? = nil
+    ) throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_RAW))
-        guard fd >= 0 else { throw SendError(description: "raw socket: \(String(cString: strerror(errno))) (needs CAP_NET_RAW)") }
+        guard fd >= 0 else {
+            throw SendError(description: "raw socket: \(String(cString: strerror(errno))) (needs CAP_NET_RAW)")
+        }
         defer { close(fd) }
         var on: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_IP), IP_HDRINCL, &on, socklen_t(MemoryLayout<Int32>.size))

@@ -27,7 +27,8 @@ public enum Scenario: String, CaseIterable, Sendable {
         case .lbAddBackendAdd: "be4 is added and lb3, which knows it, joins"
         case .lbRemoveBackendAdd: "be4 is added and lb2 leaves at once"
         case .lbReboot: "lb1 leaves, its agent and maps are wiped, be4 is added, lb1 starts afresh and rejoins"
-        case .storeRestart: "the flow store is killed; connections opened during the outage; it restarts empty; then be4 is added and lb3 joins"
+        case .storeRestart:
+            "the flow store is killed; connections opened during the outage; it restarts empty; then be4 is added and lb3 joins"
         case .flood: "a flood of SYNs from spoofed sources while the connections talk; then be4 is added and lb3 joins"
         }
     }
@@ -102,8 +103,10 @@ public struct FloodReport: Sendable, Codable, Equatable, CustomStringConvertible
     }
 
     public var description: String {
-        var parts = ["flow_set_busy \(flowSetBusy)", "insert_failed \(insertFailed)",
-                     "insert_rate_limited \(insertRateLimited)", "sent \(sent)"]
+        var parts = [
+            "flow_set_busy \(flowSetBusy)", "insert_failed \(insertFailed)",
+            "insert_rate_limited \(insertRateLimited)", "sent \(sent)",
+        ]
         if let storeEvicted { parts.append("store_evicted \(storeEvicted)") }
         return parts.joined(separator: ", ")
     }
@@ -117,8 +120,10 @@ final class ClientProcess {
 
     init(lab: Lab, host: String, connections: Int) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", lab.client, lab.executable, "lab-client",
-                             "--host", host, "--port", "\(Lab.port)", "--connections", "\(connections)"]
+        process.arguments = [
+            "ip", "netns", "exec", lab.client, lab.executable, "lab-client",
+            "--host", host, "--port", "\(Lab.port)", "--connections", "\(connections)",
+        ]
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -156,7 +161,9 @@ extension Lab {
             let event = try c.next()
             for (k, v) in event.perBackend ?? [:] { established[k, default: 0] += v }
         }
-        log("\(scenario.rawValue): \(established.values.reduce(0, +)) connections established \(established.sorted { $0.key < $1.key })")
+        log(
+            "\(scenario.rawValue): \(established.values.reduce(0, +)) connections established \(established.sorted { $0.key < $1.key })"
+        )
         Thread.sleep(forTimeInterval: 1)
 
         var expectedFailedBackends: Set<String> = []
@@ -221,8 +228,9 @@ extension Lab {
             clients[0].send("probe 40")
             newConnections = try clients[0].next().perBackend
         }
-        var result = ScenarioResult(scenario: scenario.rawValue, mode: options.mode.rawValue,
-                                    store: options.mode == .stateful ? options.store.rawValue : nil)
+        var result = ScenarioResult(
+            scenario: scenario.rawValue, mode: options.mode.rawValue,
+            store: options.mode == .stateful ? options.store.rawValue : nil)
         result.newConnections = newConnections
         result.detectSeconds = detect
         result.flood = flood
@@ -241,8 +249,9 @@ extension Lab {
         }
         result.expectedFailed = expectedFailedBackends.reduce(0) { $0 + (result.perBackend[$1] ?? 0) }
         result.durationSeconds = (Date().timeIntervalSince(started) * 10).rounded() / 10
-        log("\(scenario.rawValue): \(result.survived)/\(result.established) survived, \(result.failed) failed "
-            + "(\(result.expectedFailed) expected)")
+        log(
+            "\(scenario.rawValue): \(result.survived)/\(result.established) survived, \(result.failed) failed "
+                + "(\(result.expectedFailed) expected)")
         return result
     }
 
@@ -272,15 +281,20 @@ extension Lab {
             return now >= then ? Int(clamping: now - then) : -Int(clamping: then - now)
         }
         let before = events()
-        let output = try inNS(client, [executable, "lab-flood", "--vip", Lab.vip4, "--port", "\(Lab.port)",
-                                       "--rate", "\(rate)", "--count", "\(rate * seconds)"])
+        let output = try inNS(
+            client,
+            [
+                executable, "lab-flood", "--vip", Lab.vip4, "--port", "\(Lab.port)",
+                "--rate", "\(rate)", "--count", "\(rate * seconds)",
+            ])
         let sent = try JSONDecoder().decode(FloodSent.self, from: Data(output.utf8)).sent
         Thread.sleep(forTimeInterval: 1)
         let after = events()
-        let report = FloodReport(sent: sent, insertRateLimited: grew("insert_rate_limited", before, after),
-                                 flowSetBusy: grew("flow_set_busy", before, after),
-                                 insertFailed: grew("insert_failed", before, after),
-                                 storeEvicted: options.redis ? redisInfo("stats", "evicted_keys") ?? 0 : nil)
+        let report = FloodReport(
+            sent: sent, insertRateLimited: grew("insert_rate_limited", before, after),
+            flowSetBusy: grew("flow_set_busy", before, after),
+            insertFailed: grew("insert_failed", before, after),
+            storeEvicted: options.redis ? redisInfo("stats", "evicted_keys") ?? 0 : nil)
         log("flood: \(report)")
         return report
     }

@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 import SwitchyardCore
 import SwitchyardDatapath
+import Synchronization
 
 /// `lab bench-sync`: how long a stateful flow takes to reach another LB node. Crafted
 /// handshakes (SYN, then ACK) enter lb1 at a fixed rate from the client namespace; lb2's flow
@@ -27,8 +27,10 @@ public struct SyncBenchResult: Sendable, Codable, Equatable {
         case storeBytesPerFlow = "store_bytes_per_flow"
     }
 
-    public init(store: String, rate: Int, flows: Int, reached: Int, p50Milliseconds: Double, p99Milliseconds: Double,
-                maxMilliseconds: Double, storeBytesPerFlow: Double?) {
+    public init(
+        store: String, rate: Int, flows: Int, reached: Int, p50Milliseconds: Double, p99Milliseconds: Double,
+        maxMilliseconds: Double, storeBytesPerFlow: Double?
+    ) {
         self.store = store
         self.rate = rate
         self.flows = flows
@@ -42,14 +44,17 @@ public struct SyncBenchResult: Sendable, Codable, Equatable {
 
 extension Lab {
     public func benchSync(rates: [Int], seconds: Double) throws -> [SyncBenchResult] {
-        guard options.redis else { throw NetworkNamespace.CommandError(description: "bench-sync needs --mode stateful with the Redis store") }
+        guard options.redis else {
+            throw NetworkNamespace.CommandError(description: "bench-sync needs --mode stateful with the Redis store")
+        }
         try setECMP([1])
         Thread.sleep(forTimeInterval: 0.5)
         let table = try PinnedFlowTable(pin: "\(dir)/bpffs/lb2/sy_flows")
         var results: [SyncBenchResult] = []
         for (run, rate) in rates.enumerated() {
             let count = Int(Double(rate) * seconds)
-            let sender = SYNSender(destination: IPv4Address(Lab.vip4)!, port: UInt16(Lab.port), sourceBase: UInt8(40 + 20 * run))
+            let sender = SYNSender(
+                destination: IPv4Address(Lab.vip4)!, port: UInt16(Lab.port), sourceBase: UInt8(40 + 20 * run))
             let probes = (0..<count).map { table.probe(sender.flowKey($0)) }
             let before = redisMemory()
             let shared = SendProgress(count: count)
@@ -88,24 +93,30 @@ extension Lab {
                 }
                 usleep(200)
             }
-            if let failure = shared.failure.withLock({ $0 }) { throw NetworkNamespace.CommandError(description: "bench-sync sender: \(failure)") }
+            if let failure = shared.failure.withLock({ $0 }) {
+                throw NetworkNamespace.CommandError(description: "bench-sync sender: \(failure)")
+            }
             Thread.sleep(forTimeInterval: 0.5)
             let after = redisMemory()
             latencies.sort()
             func pct(_ p: Double) -> Double {
-                latencies.isEmpty ? .nan : (latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 100).rounded() / 100
+                latencies.isEmpty
+                    ? .nan
+                    : (latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 100).rounded() / 100
             }
             var perFlow: Double?
             if let before, let after, after.keys > before.keys {
                 perFlow = (Double(after.bytes - before.bytes) / Double(after.keys - before.keys)).rounded()
             }
-            let result = SyncBenchResult(store: "redis", rate: rate, flows: shared.sent.load(ordering: .acquiring),
-                                         reached: latencies.count, p50Milliseconds: pct(0.5),
-                                         p99Milliseconds: pct(0.99), maxMilliseconds: pct(1),
-                                         storeBytesPerFlow: perFlow)
-            log("bench-sync \(rate)/s: \(result.reached)/\(result.flows) reached lb2, "
-                + "p50 \(result.p50Milliseconds) ms, p99 \(result.p99Milliseconds) ms, "
-                + "max \(result.maxMilliseconds) ms")
+            let result = SyncBenchResult(
+                store: "redis", rate: rate, flows: shared.sent.load(ordering: .acquiring),
+                reached: latencies.count, p50Milliseconds: pct(0.5),
+                p99Milliseconds: pct(0.99), maxMilliseconds: pct(1),
+                storeBytesPerFlow: perFlow)
+            log(
+                "bench-sync \(rate)/s: \(result.reached)/\(result.flows) reached lb2, "
+                    + "p50 \(result.p50Milliseconds) ms, p99 \(result.p99Milliseconds) ms, "
+                    + "max \(result.maxMilliseconds) ms")
             results.append(result)
         }
         return results
@@ -127,8 +138,9 @@ extension Lab {
     /// Redis' used memory and key count, read in the router namespace.
     func redisMemory() -> (bytes: Int, keys: Int)? {
         guard let size = try? inNS(router, ["redis-cli", "-h", "10.77.2.1", "dbsize"]),
-              let keys = Int(size.trimmingCharacters(in: .whitespacesAndNewlines)),
-              let bytes = redisInfo("memory", "used_memory") else { return nil }
+            let keys = Int(size.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let bytes = redisInfo("memory", "used_memory")
+        else { return nil }
         return (bytes, keys)
     }
 

@@ -92,7 +92,9 @@ public actor TrafficClient {
                             while let newline = pending.firstIndex(of: "\n") {
                                 let words = pending[..<newline].split(separator: " ")
                                 pending = String(pending[pending.index(after: newline)...])
-                                if words.count == 3, words[0] == "PONG" { await self.record(id, backend: String(words[2])) }
+                                if words.count == 3, words[0] == "PONG" {
+                                    await self.record(id, backend: String(words[2]))
+                                }
                             }
                         }
                         if await !self.isStopped() { await self.fail(id, "closed by peer") }
@@ -118,21 +120,24 @@ public actor TrafficClient {
         let deadline = now()
         try? await Task.sleep(for: .milliseconds(400))
         for (id, r) in records where r.error == nil && r.lastPong < deadline - 1.0 {
-            records[id]?.error = r.backend == nil ? "never answered" : "silent for \(String(format: "%.1f", deadline - r.lastPong)) s"
+            records[id]?.error =
+                r.backend == nil ? "never answered" : "silent for \(String(format: "%.1f", deadline - r.lastPong)) s"
         }
         stopped = true
         for task in tasks { task.cancel() }
         let established = records.values.filter { $0.backend != nil }
-        var perBackend: [String: Int] = [:], failedPerBackend: [String: Int] = [:]
+        var perBackend: [String: Int] = [:]
+        var failedPerBackend: [String: Int] = [:]
         for r in established {
             perBackend[r.backend!, default: 0] += 1
             if r.error != nil { failedPerBackend[r.backend!, default: 0] += 1 }
         }
         let failures = records.values.filter { $0.error != nil }.sorted { $0.id < $1.id }
             .prefix(10).map { "conn \($0.id) (\($0.backend ?? "no backend")): \($0.error!)" }
-        return Report(established: established.count, survived: established.filter { $0.error == nil }.count,
-                      failed: established.filter { $0.error != nil }.count, perBackend: perBackend,
-                      failedPerBackend: failedPerBackend, failures: Array(failures))
+        return Report(
+            established: established.count, survived: established.filter { $0.error == nil }.count,
+            failed: established.filter { $0.error != nil }.count, perBackend: perBackend,
+            failedPerBackend: failedPerBackend, failures: Array(failures))
     }
 
     /// `count` short connections, one PING each: which backends new connections reach.
@@ -149,7 +154,9 @@ public actor TrafficClient {
                         text += String(buffer: chunk)
                         if text.contains("\n") { break }
                     }
-                    return text.split(separator: " ").dropFirst(2).first.map { String($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? "no answer"
+                    return text.split(separator: " ").dropFirst(2).first.map {
+                        String($0.trimmingCharacters(in: .whitespacesAndNewlines))
+                    } ?? "no answer"
                 }
             } catch {
                 answer = "failed"
@@ -160,31 +167,50 @@ public actor TrafficClient {
     }
 
     /// `count` HTTP GETs of `path`; answers per backend (for `/`) and bytes received.
-    public static func http(host: String, port: Int, count: Int, path: String = "/") async -> (perBackend: [String: Int], bytes: Int) {
-        var result: [String: Int] = [:], bytes = 0
+    public static func http(host: String, port: Int, count: Int, path: String = "/") async -> (
+        perBackend: [String: Int], bytes: Int
+    ) {
+        var result: [String: Int] = [:]
+        var bytes = 0
         for _ in 0..<count {
             do {
                 let channel = try await ConnectionClient.connect(host: host, port: port, timeout: .seconds(2))
                 let (text, n) = try await channel.executeThenClose { inbound, outbound in
                     let h = host.contains(":") ? "[\(host)]" : host
-                    try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: \(h)\r\nConnection: close\r\n\r\n"))
-                    var head = "", total = 0, expected: Int?
+                    try await outbound.write(
+                        ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: \(h)\r\nConnection: close\r\n\r\n"))
+                    var head = ""
+                    var total = 0
+                    var expected: Int?
                     for try await chunk in inbound {
                         total += chunk.readableBytes
                         if head.utf8.count < 512 { head += String(buffer: chunk) }
                         if expected == nil {
                             if let end = head.range(of: "\r\n\r\n"),
-                               let line = head[..<end.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
-                               let n = Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) {
-                                expected = head.utf8.distance(from: head.utf8.startIndex, to: end.upperBound.samePosition(in: head.utf8)!) + n
+                                let line = head[..<end.lowerBound].split(separator: "\r\n").first(where: {
+                                    $0.lowercased().hasPrefix("content-length:")
+                                }),
+                                let n = Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces))
+                            {
+                                expected =
+                                    head.utf8.distance(
+                                        from: head.utf8.startIndex, to: end.upperBound.samePosition(in: head.utf8)!) + n
                             }
                         }
                         if let expected, total >= expected { break }
                     }
-                    return (head, total - (head.range(of: "\r\n\r\n").map { head.utf8.distance(from: head.utf8.startIndex, to: $0.upperBound.samePosition(in: head.utf8)!) } ?? 0))
+                    return (
+                        head,
+                        total
+                            - (head.range(of: "\r\n\r\n").map {
+                                head.utf8.distance(
+                                    from: head.utf8.startIndex, to: $0.upperBound.samePosition(in: head.utf8)!)
+                            } ?? 0)
+                    )
                 }
                 bytes += n
-                let backend = text.components(separatedBy: "backend ").dropFirst().first?.split(separator: "\n").first.map(String.init)
+                let backend = text.components(separatedBy: "backend ").dropFirst().first?.split(separator: "\n").first
+                    .map(String.init)
                 result[backend ?? "bulk", default: 0] += 1
             } catch {
                 result["failed", default: 0] += 1

@@ -32,7 +32,11 @@ public struct TrafficServer: Sendable {
                     if path.hasPrefix("/bytes/"), let n = Int(path.dropFirst(7)), n <= 1 << 30 {
                         body = ByteBuffer(repeating: UInt8(ascii: "x"), count: n)
                     }
-                    try await outbound.write(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n"))
+                    try await outbound.write(
+                        ByteBuffer(
+                            string:
+                                "HTTP/1.1 200 OK\r\nContent-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n")
+                    )
                     try await outbound.write(body)
                     // Closing now could discard writes still queued: the client closes once it
                     // has Content-Length bytes, and that ends this loop.

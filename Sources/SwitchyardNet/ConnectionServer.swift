@@ -14,18 +14,24 @@ public enum ConnectionServer {
 
     /// Binds, calls `ready` once listening, then serves until cancelled. A handler's error ends
     /// only its own connection.
-    public static func run(_ address: Address, ready: @Sendable () -> Void = {},
-                           handler: @escaping @Sendable (Connection) async throws -> Void) async throws {
+    public static func run(
+        _ address: Address, ready: @Sendable () -> Void = {},
+        handler: @escaping @Sendable (Connection) async throws -> Void
+    ) async throws {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
         let wrap: @Sendable (Channel) -> EventLoopFuture<Connection> = { channel in
             channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
         }
-        let server = switch address {
-        case .tcp(let host, let port): try await bootstrap.bind(host: host, port: port, childChannelInitializer: wrap)
-        case .unix(let path): try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: wrap)
-        }
+        let server =
+            switch address {
+            case .tcp(let host, let port):
+                try await bootstrap.bind(host: host, port: port, childChannelInitializer: wrap)
+            case .unix(let path):
+                try await bootstrap.bind(
+                    unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: wrap)
+            }
         ready()
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
@@ -45,8 +51,10 @@ public enum ConnectionServer {
 extension ConnectionServer {
     /// Reads until `terminator` has arrived, the peer stops sending, or `limit` bytes: a request
     /// line or header block, never an unbounded buffer.
-    public static func readRequest(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, until terminator: String,
-                                   limit: Int) async throws -> String {
+    public static func readRequest(
+        _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, until terminator: String,
+        limit: Int
+    ) async throws -> String {
         var request = ""
         for try await chunk in inbound {
             request += String(buffer: chunk)

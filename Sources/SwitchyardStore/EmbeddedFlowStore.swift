@@ -1,6 +1,6 @@
 import Glibc
-import Synchronization
 import SwitchyardCore
+import Synchronization
 
 /// The flow store of a single LB node: an append-only journal on local disk plus an in-memory
 /// index, so an agent restart or a reboot (which wipes the pinned maps) gets its flows back.
@@ -45,8 +45,10 @@ public actor EmbeddedFlowStore: FlowStore {
     }
 
     /// Opens (creating if needed) the journal and loads its live entries.
-    public init(path: String, maxEntries: Int = FlowStoreSettings.defaultMaxEntries,
-                clock: @escaping @Sendable () -> Int = { Int(time(nil)) }) throws {
+    public init(
+        path: String, maxEntries: Int = FlowStoreSettings.defaultMaxEntries,
+        clock: @escaping @Sendable () -> Int = { Int(time(nil)) }
+    ) throws {
         self.path = path
         self.maxEntries = maxEntries
         self.clock = clock
@@ -63,7 +65,8 @@ public actor EmbeddedFlowStore: FlowStore {
                 report.lines += 1
                 let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
                 if fields.first == "P", fields.count == 4, let expires = Int(fields[1]),
-                   FlowRecord(storeKey: String(fields[2]), backend: String(fields[3])) != nil {
+                    FlowRecord(storeKey: String(fields[2]), backend: String(fields[3])) != nil
+                {
                     loaded[String(fields[2])] = Entry(backend: String(fields[3]), expires: expires)
                 } else if fields.first == "D", fields.count == 2 {
                     loaded[String(fields[1])] = nil
@@ -82,7 +85,9 @@ public actor EmbeddedFlowStore: FlowStore {
         loadReport = report
         try Self.rewrite(path: path, entries: loaded)
         fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-        guard fd >= 0 else { throw StoreError(description: "cannot open flow journal \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw StoreError(description: "cannot open flow journal \(path): \(String(cString: strerror(errno)))")
+        }
         journalLines = loaded.count
     }
 
@@ -104,13 +109,17 @@ public actor EmbeddedFlowStore: FlowStore {
     private static func rewrite(path: String, entries: [String: Entry]) throws {
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError(description: "cannot write flow journal \(tmp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw StoreError(description: "cannot write flow journal \(tmp): \(String(cString: strerror(errno)))")
+        }
         var text = ""
         text.reserveCapacity(entries.count * 128)
         for (key, entry) in entries { text += "P\t\(entry.expires)\t\(key)\t\(entry.backend)\n" }
         let ok = writeAll(fd, text) && fsync(fd) == 0
         Glibc.close(fd)
-        guard ok, rename(tmp, path) == 0 else { throw StoreError(description: "cannot write flow journal \(path): \(String(cString: strerror(errno)))") }
+        guard ok, rename(tmp, path) == 0 else {
+            throw StoreError(description: "cannot write flow journal \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     private static func writeAll(_ fd: Int32, _ text: String) -> Bool {
@@ -133,7 +142,8 @@ public actor EmbeddedFlowStore: FlowStore {
         for write in writes {
             switch write {
             case .put(let record, let seconds, _):
-                let key = record.storeKey, expires = now + seconds
+                let key = record.storeKey
+                let expires = now + seconds
                 entries[key] = Entry(backend: record.backend, expires: expires)
                 text += "P\t\(expires)\t\(key)\t\(record.backend)\n"
             case .delete(let record):
@@ -165,7 +175,9 @@ public actor EmbeddedFlowStore: FlowStore {
         entries = entries.filter { $0.value.expires > now }
         if entries.count > maxEntries {
             let excess = entries.count - maxEntries + maxEntries / 100
-            for (key, _) in entries.sorted(by: { $0.value.expires < $1.value.expires }).prefix(excess) { entries[key] = nil }
+            for (key, _) in entries.sorted(by: { $0.value.expires < $1.value.expires }).prefix(excess) {
+                entries[key] = nil
+            }
         }
         evicted += before - entries.count
     }
@@ -175,7 +187,9 @@ public actor EmbeddedFlowStore: FlowStore {
         try Self.rewrite(path: path, entries: entries)
         Glibc.close(fd)
         fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-        guard fd >= 0 else { throw StoreError(description: "cannot reopen flow journal \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw StoreError(description: "cannot reopen flow journal \(path): \(String(cString: strerror(errno)))")
+        }
         journalLines = entries.count
     }
 

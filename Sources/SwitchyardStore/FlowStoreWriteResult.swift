@@ -13,8 +13,10 @@ public struct FlowStoreWriteResult: Sendable, Equatable {
     /// The first refusal, as the server worded it, for the log.
     public var firstRefusal: RedisError?
 
-    public init(written: Int = 0, retry: [FlowStoreRetry] = [], refused: [RedisErrorKind: Int] = [:],
-                firstRefusal: RedisError? = nil) {
+    public init(
+        written: Int = 0, retry: [FlowStoreRetry] = [], refused: [RedisErrorKind: Int] = [:],
+        firstRefusal: RedisError? = nil
+    ) {
         self.written = written
         self.retry = retry
         self.refused = refused

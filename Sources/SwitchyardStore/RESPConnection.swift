@@ -10,8 +10,10 @@ struct RESPConnection {
     private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     private var pending = ByteBuffer()
 
-    init(address: HostPort, inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
-         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+    init(
+        address: HostPort, inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    ) {
         self.address = address
         self.inbound = inbound.makeAsyncIterator()
         self.outbound = outbound

@@ -5,7 +5,7 @@ public enum RESPValue: Sendable, Equatable {
     case simple(String)
     case error(String)
     case integer(Int)
-    case bulk([UInt8]?)   // nil: the null bulk string
+    case bulk([UInt8]?) // nil: the null bulk string
     case array([RESPValue]?)
 
     public var string: String? {
@@ -90,11 +90,15 @@ public enum RESPCodec {
         case UInt8(ascii: "+"): return .simple(text)
         case UInt8(ascii: "-"): return .error(text)
         case UInt8(ascii: ":"):
-            guard let n = Int(text) else { throw ProtocolError(description: "RESP integer '\(text.prefix(20))' at byte \(start + 1) is not a number") }
+            guard let n = Int(text) else {
+                throw ProtocolError(
+                    description: "RESP integer '\(text.prefix(20))' at byte \(start + 1) is not a number")
+            }
             return .integer(n)
         case UInt8(ascii: "$"):
             guard let n = Int(text), n >= -1, n <= maxBulkLength else {
-                throw ProtocolError(description: "RESP bulk length '\(text.prefix(20))' at byte \(start + 1) is invalid")
+                throw ProtocolError(
+                    description: "RESP bulk length '\(text.prefix(20))' at byte \(start + 1) is invalid")
             }
             if n == -1 { return .bulk(nil) }
             guard buffer.readableBytes >= n + 2, let bytes = buffer.readBytes(length: n) else { return nil }
@@ -104,7 +108,8 @@ public enum RESPCodec {
             return .bulk(bytes)
         case UInt8(ascii: "*"):
             guard let n = Int(text), n >= -1, n <= maxArrayLength else {
-                throw ProtocolError(description: "RESP array length '\(text.prefix(20))' at byte \(start + 1) is invalid")
+                throw ProtocolError(
+                    description: "RESP array length '\(text.prefix(20))' at byte \(start + 1) is invalid")
             }
             if n == -1 { return .array(nil) }
             var items: [RESPValue] = []
@@ -117,7 +122,8 @@ public enum RESPCodec {
             }
             return .array(items)
         default:
-            throw ProtocolError(description: "RESP type byte 0x\(String(type, radix: 16)) at byte \(start) is not one of + - : $ *")
+            throw ProtocolError(
+                description: "RESP type byte 0x\(String(type, radix: 16)) at byte \(start) is not one of + - : $ *")
         }
     }
 }

@@ -1,7 +1,7 @@
 import NIOCore
-import Synchronization
 import SwitchyardCore
 import SwitchyardNet
+import Synchronization
 
 /// A Redis connection that lives in its caller's task group: `run()` owns the socket, `send`
 /// queues a pipelined batch for it from any task. The connection opens on the first request and
@@ -85,8 +85,10 @@ public final class RedisClient: Sendable {
     public func close() { requests.finish() }
 
     /// A client whose connection lives for `body` only (tools, tests, one-off commands).
-    public static func withClient<T: Sendable>(to address: HostPort, credentials: RedisCredentials? = nil,
-                                               _ body: (RedisClient) async throws -> T) async throws -> T {
+    public static func withClient<T: Sendable>(
+        to address: HostPort, credentials: RedisCredentials? = nil,
+        _ body: (RedisClient) async throws -> T
+    ) async throws -> T {
         let client = RedisClient(address: address, credentials: credentials)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await client.run() }

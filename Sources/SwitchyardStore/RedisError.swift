@@ -4,7 +4,8 @@ import SwitchyardCore
 /// upper case: https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors).
 /// The raw values are stable: the agent uses them as status keys and Prometheus labels.
 public enum RedisErrorKind: String, Sendable, Hashable, Codable, CodingKeyRepresentable, CaseIterable,
-    CustomStringConvertible {
+    CustomStringConvertible
+{
     /// The key's slot is served by another cluster node, for good: send there, update the map.
     case moved
     /// The key's slot is migrating: send this one command there, after ASKING.
@@ -118,9 +119,10 @@ public struct RedisRedirect: Sendable, Hashable {
     /// From the words after the error code: the slot and the endpoint.
     init?(_ words: ArraySlice<Substring>) {
         guard words.count == 2, let first = words.first, let last = words.last,
-              let slot = Int(first), (0..<Self.slotCount).contains(slot),
-              let colon = last.lastIndex(of: ":"),
-              let port = Int(last[last.index(after: colon)...]) else { return nil }
+            let slot = Int(first), (0..<Self.slotCount).contains(slot),
+            let colon = last.lastIndex(of: ":"),
+            let port = Int(last[last.index(after: colon)...])
+        else { return nil }
         let host = String(last[..<colon])
         if host.isEmpty {
             guard let port = UInt16(exactly: port), port != 0 else { return nil }

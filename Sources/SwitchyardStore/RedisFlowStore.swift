@@ -1,6 +1,6 @@
 import NIOCore
-import Synchronization
 import SwitchyardCore
+import Synchronization
 
 /// The Redis store. Writes go out as one pipelined batch on the long-lived connection `run()`
 /// owns (SET with EX, PUBLISH for announced entries, DEL); after a failure the next write opens
@@ -33,7 +33,8 @@ public final class RedisFlowStore: FlowStore {
 
     public func write(_ writes: [FlowStoreWrite]) async throws -> FlowStoreWriteResult {
         guard !writes.isEmpty else { return FlowStoreWriteResult() }
-        var commands: [[String]] = [], commandCounts: [Int] = []
+        var commands: [[String]] = []
+        var commandCounts: [Int] = []
         commands.reserveCapacity(writes.count * 2)
         commandCounts.reserveCapacity(writes.count)
         for write in writes {
@@ -59,7 +60,8 @@ public final class RedisFlowStore: FlowStore {
             let reply = try await client.send([scan])[0]
             if let error = reply.redisError { throw error }
             guard case .array(let parts?) = reply, parts.count == 2, let next = parts[0].string,
-                  case .array(let keys?) = parts[1] else {
+                case .array(let keys?) = parts[1]
+            else {
                 throw RedisClientError.unexpectedReply(command: "SCAN", reply: "\(reply)")
             }
             cursor = next
@@ -95,8 +97,10 @@ public final class RedisFlowStore: FlowStore {
     }
 
     public func follow<T>(_ body: (FlowAnnouncements) async throws -> sending T) async throws -> sending T {
-        try await RedisClient.subscribe(to: address, credentials: credentials,
-                                        channels: [FlowRecord.channel]) { subscription in
+        try await RedisClient.subscribe(
+            to: address, credentials: credentials,
+            channels: [FlowRecord.channel]
+        ) { subscription in
             let id = ObjectIdentifier(subscription.channel)
             let closed = lifecycle.withLock { state in
                 if !state.closed { state.open[id] = subscription.channel }
@@ -121,7 +125,8 @@ public final class RedisFlowStore: FlowStore {
         try await scanFlowKeys(client, count: 10000) { entries += $0.count }
         let reply = try await client.send([["INFO", "memory"]])[0]
         if let error = reply.redisError { throw error }
-        let used = (reply.string ?? "").split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
+        let used =
+            (reply.string ?? "").split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
             .flatMap { Int($0.dropFirst("used_memory:".count)) } ?? 0
         return FlowStoreUsage(entries: entries, bytes: used)
     }

@@ -44,7 +44,8 @@ public final class RedisSubscription: AsyncSequence {
             for value in values {
                 if let error = value.redisError { throw error }
                 guard case .array(let items?) = value, items.count == 3, items[0].string == "message",
-                      let channel = items[1].string, let message = items[2].string else { continue }
+                    let channel = items[1].string, let message = items[2].string
+                else { continue }
                 batch.append(RedisMessage(channel: channel, message: message))
             }
             if !batch.isEmpty { return batch }
@@ -57,10 +58,12 @@ extension RedisClient {
     /// `body` runs, the connection is authenticated and the server has confirmed every channel,
     /// so a message published after that point is delivered. Returns what `body` returns; the
     /// connection is closed before this returns.
-    public static func subscribe<T>(to address: HostPort, credentials: RedisCredentials? = nil, channels: [String],
-                                    connectTimeout: Duration = .seconds(2),
-                                    isolation: isolated (any Actor)? = #isolation,
-                                    _ body: (RedisSubscription) async throws -> sending T) async throws -> sending T {
+    public static func subscribe<T>(
+        to address: HostPort, credentials: RedisCredentials? = nil, channels: [String],
+        connectTimeout: Duration = .seconds(2),
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (RedisSubscription) async throws -> sending T
+    ) async throws -> sending T {
         let channel = try await ConnectionClient.connect(to: address, timeout: connectTimeout)
         return try await channel.executeThenClose { inbound, outbound in
             var connection = RESPConnection(address: address, inbound: inbound, outbound: outbound)

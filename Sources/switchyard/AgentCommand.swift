@@ -9,12 +9,13 @@ import SwitchyardDatapath
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Run the LB-node agent: program and attach the datapath, health-check, serve metrics and the admin API.",
+        abstract:
+            "Run the LB-node agent: program and attach the datapath, health-check, serve metrics and the admin API.",
         discussion: """
-        Reloads on SIGHUP and when the file changes (a bad file keeps the running config and logs every
-        error). SIGTERM stops the agent and leaves the datapath attached and its maps pinned; a new
-        agent takes over the live maps. Logs: one structured line per state change, on stderr.
-        """)
+            Reloads on SIGHUP and when the file changes (a bad file keeps the running config and logs every
+            error). SIGTERM stops the agent and leaves the datapath attached and its maps pinned; a new
+            agent takes over the live maps. Logs: one structured line per state change, on stderr.
+            """)
 
     @Option(help: "The YAML config file.") var config: String
 
@@ -56,8 +57,12 @@ struct StatusCommand: ParsableCommand {
                 + "programming failures \(s.programmingFailures), id-allocation save failures "
                 + "\(s.allocationSaveFailures), removed backends awaiting purge \(s.retiredBackends)")
         if let f = s.flowSharing {
-            print("flow store: \(f.store) (\(f.storeReachable ? "reachable" : "UNREACHABLE: forwarding on local entries"))")
-            print("  \(f.published) new, \(f.refreshed) refreshed, \(f.ended) ended, \(f.purged) purged; \(f.installed) installed, \(f.extended) extended, \(f.unresolved) unresolved, \(f.busy) skipped (busy sets)")
+            print(
+                "flow store: \(f.store) (\(f.storeReachable ? "reachable" : "UNREACHABLE: forwarding on local entries"))"
+            )
+            print(
+                "  \(f.published) new, \(f.refreshed) refreshed, \(f.ended) ended, \(f.purged) purged; \(f.installed) installed, \(f.extended) extended, \(f.unresolved) unresolved, \(f.busy) skipped (busy sets)"
+            )
             print(
                 "  \(f.pending) pending, \(f.dropped) dropped, \(f.retried) retried (redirected), "
                     + "\(f.refused) refused by the store, \(f.storeFailures) failed attempts")
@@ -67,11 +72,16 @@ struct StatusCommand: ParsableCommand {
             }
         }
         for service in s.services {
-            print("\n\(service.key)  \(service.name)  \(service.mode), key \(service.flowKey), \(service.encap): packets \(service.packets), new flows \(service.newFlows), too-big \(service.tooBig)")
+            print(
+                "\n\(service.key)  \(service.name)  \(service.mode), key \(service.flowKey), \(service.encap): packets \(service.packets), new flows \(service.newFlows), too-big \(service.tooBig)"
+            )
             let header = ["backend", "weight", "config", "health", "state", "packets", "bytes", "flows"]
             let rows = service.backends.map { b in
-                [b.address.contains(":") ? "[\(b.address)]:\(b.port)" : "\(b.address):\(b.port)", "\(b.weight)", b.configured,
-                 b.health ?? "-", b.effective, "\(b.packets)", "\(b.bytes)", "\(b.newFlows)"]
+                [
+                    b.address.contains(":") ? "[\(b.address)]:\(b.port)" : "\(b.address):\(b.port)", "\(b.weight)",
+                    b.configured,
+                    b.health ?? "-", b.effective, "\(b.packets)", "\(b.bytes)", "\(b.newFlows)",
+                ]
             }
             let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max()! + 2 }
             for row in [header] + rows {
@@ -95,7 +105,9 @@ enum AdminClient {
             for (i, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[i] = byte }
         }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard connected == 0 else {
             let reason = String(cString: strerror(errno))

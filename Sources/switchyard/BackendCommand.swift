@@ -10,12 +10,12 @@ struct BackendCommand: ParsableCommand {
         commandName: "backend",
         abstract: "Set up (or --remove) a backend host: decap on tc ingress, VIPs on lo, rp_filter, MSS.",
         discussion: """
-        The decap program strips IPIP, IPv6-in-IPv6 and (with --gue-port) GUE. VIPs go on lo so the
-        local stack accepts the inner packets and answers from the VIP, straight to the client. Strict
-        rp_filter would drop the decapsulated packets; ARP for the VIPs is suppressed. TCP from the
-        VIPs advertises a lower MSS (policy routing table 4242, advmss) so encapsulated segments fit
-        the LB's MTU.
-        """)
+            The decap program strips IPIP, IPv6-in-IPv6 and (with --gue-port) GUE. VIPs go on lo so the
+            local stack accepts the inner packets and answers from the VIP, straight to the client. Strict
+            rp_filter would drop the decapsulated packets; ARP for the VIPs is suppressed. TCP from the
+            VIPs advertises a lower MSS (policy routing table 4242, advmss) so encapsulated segments fit
+            the LB's MTU.
+            """)
 
     @Option(help: "Comma-separated VIPs.") var vip: String
     @Option(help: "ipip or gue (ipip is always accepted).") var encap: String = "ipip"
@@ -68,13 +68,17 @@ struct BackendCommand: ParsableCommand {
             if let route = routes.first {
                 _ = try? sh(["ip", family(v), "rule", "del", "from", prefix(v), "table", Self.table])
                 try sh(["ip", family(v), "rule", "add", "from", prefix(v), "table", Self.table, "pref", Self.table])
-                let spec = route.split(separator: " ").map(String.init).filter { !["proto", "kernel", "onlink", "metric", "pref", "medium"].contains($0) && Int($0) == nil }
+                let spec = route.split(separator: " ").map(String.init).filter {
+                    !["proto", "kernel", "onlink", "metric", "pref", "medium"].contains($0) && Int($0) == nil
+                }
                 try sh(["ip", family(v), "route", "replace"] + spec + ["table", Self.table, "advmss", "\(mss)"])
             } else {
                 printError("backend: no \(v.family) default route: MSS for \(v) left as is")
             }
         }
-        print("backend: decap on \(ifname) (tc ingress, \(encap == "gue" ? "IPIP/IP6IP6 + GUE port \(guePort)" : "IPIP/IP6IP6")), VIPs on lo: \(vips.map(\.description).joined(separator: ", "))")
+        print(
+            "backend: decap on \(ifname) (tc ingress, \(encap == "gue" ? "IPIP/IP6IP6 + GUE port \(guePort)" : "IPIP/IP6IP6")), VIPs on lo: \(vips.map(\.description).joined(separator: ", "))"
+        )
     }
 
     private func prefix(_ a: IPAddress) -> String { a.family == .v4 ? "\(a)/32" : "\(a)/128" }

@@ -16,11 +16,12 @@ struct DatapathCommand: ParsableCommand {
 extension DatapathCommand {
     struct Selftest: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run packets through the Swift model and the kernel program (BPF_PROG_TEST_RUN); report every disagreement.",
+            abstract:
+                "Run packets through the Swift model and the kernel program (BPF_PROG_TEST_RUN); report every disagreement.",
             discussion: """
-            Random packets (--packets, --seed) or every frame of a capture (--pcap). Tables come from
-            --config, or a built-in config that uses every service option. Needs root (BPF).
-            """)
+                Random packets (--packets, --seed) or every frame of a capture (--pcap). Tables come from
+                --config, or a built-in config that uses every service option. Needs root (BPF).
+                """)
 
         @Option(help: "Random packets to generate.") var packets: Int = 100_000
         @Option(help: "Seed of the random generator.") var seed: UInt64 = 1
@@ -68,7 +69,9 @@ extension DatapathCommand {
                 }
             }
             var mismatches: [DifferentialHarness.Mismatch] = []
-            var mismatchCount = 0, count = 0, tableProblems: [String] = []
+            var mismatchCount = 0
+            var count = 0
+            var tableProblems: [String] = []
             let started = ContinuousClock.now
             while let frame = frames.next() {
                 // The datapath's clocks move 0.5 ms a packet (HZ 250): entries age, refresh, become
@@ -96,9 +99,14 @@ extension DatapathCommand {
                     "flow_table_differences": tableProblems.count,
                     "first_mismatches": mismatches.map(\.description),
                 ]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                print(
+                    String(
+                        decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
+                        as: UTF8.self))
             } else {
-                print("selftest: \(count) packets (\(pcap ?? "random, seed \(seed)")), \(mismatchCount) mismatches, \(harness.kernelUntestable) shorter than Ethernet (model only), \(Int(seconds)) s")
+                print(
+                    "selftest: \(count) packets (\(pcap ?? "random, seed \(seed)")), \(mismatchCount) mismatches, \(harness.kernelUntestable) shorter than Ethernet (model only), \(Int(seconds)) s"
+                )
                 for m in mismatches { print("\n" + m.description) }
             }
             if mismatchCount > 0 { throw ExitCode(1) }
@@ -112,7 +120,8 @@ extension DatapathCommand {
         @Option(help: "Samples per case (medians are reported).") var samples: Int = 20000
         @Option(help: "CPU to pin to.") var cpu: Int = 0
         @Option(help: "Load this BPF object instead of the embedded one (for comparing builds).") var bpfObject: String?
-        @Option(help: "Also measure this BPF object, interleaved in the same run (cases marked [B]).") var compareObject: String?
+        @Option(help: "Also measure this BPF object, interleaved in the same run (cases marked [B]).")
+        var compareObject: String?
         @Option(help: "Flows written into the 1M-entry table before measuring.") var preload: Int = 0
         @Flag(help: "Print JSON: one object per case.") var json = false
 
@@ -121,20 +130,32 @@ extension DatapathCommand {
                 printError("datapath bench: \(reason)")
                 throw ExitCode(2)
             }
-            let cases = try DatapathBench(samples: samples, cpu: cpu, objectPath: bpfObject, compareObjectPath: compareObject, preload: preload).run()
+            let cases = try DatapathBench(
+                samples: samples, cpu: cpu, objectPath: bpfObject, compareObjectPath: compareObject, preload: preload
+            ).run()
             if json {
-                let objects = cases.map { ["case": $0.name, "ns_gross": $0.grossNs, "ns_floor": $0.floorNs, "ns_net": $0.netNs] as [String: Any] }
-                print(String(decoding: try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted]), as: UTF8.self))
+                let objects = cases.map {
+                    ["case": $0.name, "ns_gross": $0.grossNs, "ns_floor": $0.floorNs, "ns_net": $0.netNs]
+                        as [String: Any]
+                }
+                print(
+                    String(
+                        decoding: try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted]),
+                        as: UTF8.self))
             } else {
                 print("XDP LB program, BPF_PROG_TEST_RUN, repeat=1, median of \(samples) per case, CPU \(cpu)")
                 print("  floor (empty XDP program, same harness): \(Int(cases.first?.floorNs ?? 0)) ns")
                 for c in cases {
-                    print("  \(c.name.padding(toLength: 36, withPad: " ", startingAt: 0)) gross \(String(format: "%5.0f", c.grossNs))  net \(String(format: "%5.0f", c.netNs)) ns")
+                    print(
+                        "  \(c.name.padding(toLength: 36, withPad: " ", startingAt: 0)) gross \(String(format: "%5.0f", c.grossNs))  net \(String(format: "%5.0f", c.netNs)) ns"
+                    )
                 }
                 for c in cases where c.name.hasPrefix(DatapathBench.coldRead) {
                     let label = String(c.name.dropFirst(DatapathBench.coldRead.count))
                     if let newFlow = cases.first(where: { $0.name == "new flow (SYN + insert)" + label }) {
-                        print("  new flow\(label) beyond its one cold read: \(String(format: "%.0f", newFlow.grossNs - c.grossNs)) ns")
+                        print(
+                            "  new flow\(label) beyond its one cold read: \(String(format: "%.0f", newFlow.grossNs - c.grossNs)) ns"
+                        )
                     }
                 }
             }

@@ -15,8 +15,10 @@ struct LabCommand: ParsableCommand {
     }
 
     /// Builds a lab that is torn down on exit, Ctrl-C or SIGTERM.
-    static func withLab<T>(mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, flowTableCapacity: Int? = nil,
-                           _ body: (Lab) throws -> T) throws -> T {
+    static func withLab<T>(
+        mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, flowTableCapacity: Int? = nil,
+        _ body: (Lab) throws -> T
+    ) throws -> T {
         if let reason = Privileges.bpfUnavailableReason() {
             printError("lab: \(reason)")
             throw ExitCode(2)
@@ -34,9 +36,11 @@ struct LabCommand: ParsableCommand {
     }
 
     struct Up: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Build a lab and leave it running (remove it with `lab down`).")
+        static let configuration = CommandConfiguration(
+            abstract: "Build a lab and leave it running (remove it with `lab down`).")
         @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
-        @Option(help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
+        @Option(
+            help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
         var store: FlowStoreSettings.Kind = .redis
 
         func run() throws {
@@ -51,24 +55,28 @@ struct LabCommand: ParsableCommand {
                 throw error
             }
             teardown.disarm()
-            print("""
-            lab \(lab.id) is up (files in \(lab.dir)).
-              try:     ip netns exec \(lab.client) curl -s http://\(Lab.vip4)/
-                       \(LabCommand.executable()) status --socket \(lab.dir)/lb1.sock
-              remove:  \(LabCommand.executable()) lab down --id \(lab.id)
-            """)
+            print(
+                """
+                lab \(lab.id) is up (files in \(lab.dir)).
+                  try:     ip netns exec \(lab.client) curl -s http://\(Lab.vip4)/
+                           \(LabCommand.executable()) status --socket \(lab.dir)/lb1.sock
+                  remove:  \(LabCommand.executable()) lab down --id \(lab.id)
+                """)
         }
     }
 
     struct Down: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a lab (or every lab): processes, namespaces, pins, files.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a lab (or every lab): processes, namespaces, pins, files.")
         @Option(help: "The lab id (default: every lab on this machine).") var id: String?
 
         func run() throws {
             if let id {
                 guard LabInventory.exists(id: id) else {
                     let ids = LabInventory.ids()
-                    let others = ids.isEmpty ? "there is no lab on this machine"
+                    let others =
+                        ids.isEmpty
+                        ? "there is no lab on this machine"
                         : "labs here: \(ids.joined(separator: ", "))"
                     throw CommandFailure("no lab with id '\(id)' exists; \(others)")
                 }
@@ -76,28 +84,35 @@ struct LabCommand: ParsableCommand {
                 print("lab \(id) removed")
             } else {
                 let ids = Lab.downAll()
-                print(ids.isEmpty ? "no lab to remove" : "removed lab\(ids.count == 1 ? "" : "s") \(ids.joined(separator: ", "))")
+                print(
+                    ids.isEmpty
+                        ? "no lab to remove" : "removed lab\(ids.count == 1 ? "" : "s") \(ids.joined(separator: ", "))")
             }
         }
     }
 
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Build a lab, send real traffic, report what happened (per backend, DSR, an LB change), tear down.")
+            abstract:
+                "Build a lab, send real traffic, report what happened (per backend, DSR, an LB change), tear down.")
         @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
         @Option(help: "Connections held through the LB-node change.") var connections: Int = 200
 
         func run() throws {
             let report = try LabCommand.withLab(mode: mode) { try $0.demo(connections: connections) }
             print(report)
-            print("\nTeardown: namespaces, processes, pins and files removed (\(NetworkNamespace.list(prefix: "sy").isEmpty ? "nothing left" : "some namespaces remain!")).")
+            print(
+                "\nTeardown: namespaces, processes, pins and files removed (\(NetworkNamespace.list(prefix: "sy").isEmpty ? "nothing left" : "some namespaces remain!"))."
+            )
         }
     }
 
     struct BenchSyncCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "bench-sync",
-            abstract: "Time from a stateful flow's first packet on lb1 to its entry in lb2's datapath table, through Redis (p50/p99), and store bytes per flow.")
+            abstract:
+                "Time from a stateful flow's first packet on lb1 to its entry in lb2's datapath table, through Redis (p50/p99), and store bytes per flow."
+        )
         @Option(help: "New flows per second, comma-separated.") var rates: String = "1000,10000"
         @Option(help: "Seconds per rate.") var seconds: Double = 3
         @Flag(help: "Print JSON.") var json = false
@@ -117,9 +132,11 @@ struct LabCommand: ParsableCommand {
             } else {
                 print("lab bench-sync: handshakes into lb1 → entry in lb2's table, through the Redis store")
                 for r in results {
-                    print(String(format: "  %6d flows/s: %d/%d reached, p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-                                 r.rate, r.reached, r.flows, r.p50Milliseconds, r.p99Milliseconds, r.maxMilliseconds)
-                          + (r.storeBytesPerFlow.map { String(format: ", store %.0f B/flow", $0) } ?? ""))
+                    print(
+                        String(
+                            format: "  %6d flows/s: %d/%d reached, p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                            r.rate, r.reached, r.flows, r.p50Milliseconds, r.p99Milliseconds, r.maxMilliseconds)
+                            + (r.storeBytesPerFlow.map { String(format: ", store %.0f B/flow", $0) } ?? ""))
                 }
             }
         }
@@ -128,7 +145,9 @@ struct LabCommand: ParsableCommand {
     struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "bench",
-            abstract: "Throughput (iperf3) and new connections/s through the XDP LB vs plain kernel routing over the same hops.")
+            abstract:
+                "Throughput (iperf3) and new connections/s through the XDP LB vs plain kernel routing over the same hops."
+        )
         @Option(help: "Seconds per iperf3 run.") var seconds: Int = 4
         @Flag(help: "Print JSON.") var json = false
 
@@ -141,11 +160,14 @@ struct LabCommand: ParsableCommand {
             } else {
                 print("lab bench (best of 2 interleaved runs per path; one TCP stream; 16 connect workers)")
                 for r in report.paths {
-                    print("  \(r.path.padding(toLength: 26, withPad: " ", startingAt: 0)) "
-                          + String(format: "%6.2f Gbit/s  %8.0f conn/s", r.throughputGbps, r.connectionsPerSecond))
+                    print(
+                        "  \(r.path.padding(toLength: 26, withPad: " ", startingAt: 0)) "
+                            + String(format: "%6.2f Gbit/s  %8.0f conn/s", r.throughputGbps, r.connectionsPerSecond))
                 }
-                print(String(format: "  XDP ÷ kernel routing: throughput %.2f, connections %.2f",
-                             report.throughputRatio, report.connectionsRatio))
+                print(
+                    String(
+                        format: "  XDP ÷ kernel routing: throughput %.2f, connections %.2f",
+                        report.throughputRatio, report.connectionsRatio))
             }
         }
     }
@@ -154,10 +176,12 @@ struct LabCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "scenario",
             abstract: "Hold N long-lived connections, make a change, account for every connection.",
-            discussion: "Scenarios: " + Scenario.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; "))
+            discussion: "Scenarios: "
+                + Scenario.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; "))
         @Argument(help: "The scenario.") var name: String
         @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
-        @Option(help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
+        @Option(
+            help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
         var store: FlowStoreSettings.Kind = .redis
         @Option(help: "Connections to hold (half per VIP family).") var connections: Int = 200
         @Flag(help: "Print JSON.") var json = false
@@ -168,18 +192,22 @@ struct LabCommand: ParsableCommand {
                 throw CommandFailure("unknown scenario '\(name)'; expected one of \(names)")
             }
             if scenario.needsRedis, mode != .stateful || store != .redis {
-                throw CommandFailure("\(name) restarts the shared flow store: run it with --mode stateful "
-                                     + "--store redis")
+                throw CommandFailure(
+                    "\(name) restarts the shared flow store: run it with --mode stateful "
+                        + "--store redis")
             }
-            let result = try LabCommand.withLab(mode: mode, store: store) { try $0.run(scenario, connections: connections) }
+            let result = try LabCommand.withLab(mode: mode, store: store) {
+                try $0.run(scenario, connections: connections)
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(result), as: UTF8.self))
             } else {
-                print("\(result.scenario) (\(result.mode)): \(result.established) established, "
-                      + "\(result.survived) survived, \(result.failed) failed, "
-                      + "\(result.expectedFailed) expected to fail; \(result.durationSeconds) s")
+                print(
+                    "\(result.scenario) (\(result.mode)): \(result.established) established, "
+                        + "\(result.survived) survived, \(result.failed) failed, "
+                        + "\(result.expectedFailed) expected to fail; \(result.durationSeconds) s")
                 if let flood = result.flood { print("  flood: \(flood)") }
                 for f in result.failures { print("  \(f)") }
             }
@@ -202,7 +230,8 @@ struct LabFloodCommand: ParsableCommand {
         guard let address = IPv4Address(vip) else {
             throw CommandFailure("--vip: expected an IPv4 address, got '\(vip)'")
         }
-        let sent = try SYNSender(destination: address, port: UInt16(port), sourceBase: UInt8(sourceBase)).send(count: count, rate: rate)
+        let sent = try SYNSender(destination: address, port: UInt16(port), sourceBase: UInt8(sourceBase)).send(
+            count: count, rate: rate)
         print(String(decoding: try JSONEncoder().encode(FloodSent(sent: sent)), as: UTF8.self))
     }
 }

@@ -15,7 +15,9 @@ struct MaglevCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...65536).contains(backends) else { throw ValidationError("--backends must be 1…65536") }
-        guard Primes.isPrime(size), size > backends else { throw ValidationError("--size must be a prime larger than --backends (e.g. 65537, 655373)") }
+        guard Primes.isPrime(size), size > backends else {
+            throw ValidationError("--size must be a prime larger than --backends (e.g. 65537, 655373)")
+        }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
     }
 
@@ -42,19 +44,21 @@ struct MaglevCommand: ParsableCommand {
             let object: [String: Any] = [
                 "backends": report.backends, "size": report.size, "build_ms": round4(buildMs),
                 "max_over_ideal": round4(report.maxOverIdeal),
-                "remove_one_moved": round4(report.removeOne.moved), "remove_one_collateral": round4(report.removeOne.collateral),
+                "remove_one_moved": round4(report.removeOne.moved),
+                "remove_one_collateral": round4(report.removeOne.collateral),
                 "add_one_moved": round4(report.addOne.moved), "add_one_collateral": round4(report.addOne.collateral),
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("""
-            maglev: \(report.backends) backends, \(report.size) slots
-              build          \(String(format: "%.3f", buildMs)) ms (median of \(repeats))
-              balance        max/ideal \(String(format: "%.4f", report.maxOverIdeal))
-              remove one     \(pct(report.removeOne.moved)) of slots moved, \(pct(report.removeOne.collateral)) collateral
-              add one        \(pct(report.addOne.moved)) of slots moved, \(pct(report.addOne.collateral)) collateral
-            """)
+            print(
+                """
+                maglev: \(report.backends) backends, \(report.size) slots
+                  build          \(String(format: "%.3f", buildMs)) ms (median of \(repeats))
+                  balance        max/ideal \(String(format: "%.4f", report.maxOverIdeal))
+                  remove one     \(pct(report.removeOne.moved)) of slots moved, \(pct(report.removeOne.collateral)) collateral
+                  add one        \(pct(report.addOne.moved)) of slots moved, \(pct(report.addOne.collateral)) collateral
+                """)
         }
     }
 

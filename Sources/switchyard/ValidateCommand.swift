@@ -25,15 +25,21 @@ struct ValidateCommand: ParsableCommand {
 enum ConfigSummary {
     static func render(_ config: SwitchyardConfig, file: String) -> String {
         let node = config.node
-        var lines = ["\(file): OK",
-                     "node \(node.name): ipv4 source \(node.ipv4Source.map(\.description) ?? "-"), ipv6 source \(node.ipv6Source.map(\.description) ?? "-"), mtu \(node.mtu), maglev \(node.maglevTableSize) slots, flow table \(node.flowTableCapacity) entries"]
+        var lines = [
+            "\(file): OK",
+            "node \(node.name): ipv4 source \(node.ipv4Source.map(\.description) ?? "-"), ipv6 source \(node.ipv6Source.map(\.description) ?? "-"), mtu \(node.mtu), maglev \(node.maglevTableSize) slots, flow table \(node.flowTableCapacity) entries",
+        ]
         lines.append("\(config.services.count) service\(config.services.count == 1 ? "" : "s"):")
         let width = config.services.map(\.key.description.count).max() ?? 0
         for service in config.services {
-            let states = BackendState.allCases.map { state in (state, service.backends.filter { $0.state == state }.count) }
-                .filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+            let states = BackendState.allCases.map { state in
+                (state, service.backends.filter { $0.state == state }.count)
+            }
+            .filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
             let key = service.key.description.padding(toLength: width, withPad: " ", startingAt: 0)
-            lines.append("  \(key)  \(service.name): \(service.mode.rawValue), key \(service.flowKey.rawValue), \(service.encap == .gue ? "gue:\(service.guePort)" : "ipip"), \(service.backends.count) backend\(service.backends.count == 1 ? "" : "s")\(states.isEmpty ? "" : " (\(states))")")
+            lines.append(
+                "  \(key)  \(service.name): \(service.mode.rawValue), key \(service.flowKey.rawValue), \(service.encap == .gue ? "gue:\(service.guePort)" : "ipip"), \(service.backends.count) backend\(service.backends.count == 1 ? "" : "s")\(states.isEmpty ? "" : " (\(states))")"
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -52,5 +58,5 @@ struct StandardError: TextOutputStream {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

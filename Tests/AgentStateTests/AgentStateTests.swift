@@ -2,6 +2,7 @@ import DatapathModel
 import SwitchyardABI
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardControl
 
 /// A small world for the agent's state machine: one service, backends by last octet.
@@ -12,19 +13,23 @@ enum World {
         BackendKey(service: web, backend: BackendIdentity(address: IPAddress("10.1.0.\(octet)")!, port: 80))
     }
 
-    static func config(_ octets: [Int], mode: ServiceMode = .stateless, check: HealthCheck? = nil,
-                       store: FlowStoreSettings? = nil, mtu: Int = 1500) -> SwitchyardConfig {
+    static func config(
+        _ octets: [Int], mode: ServiceMode = .stateless, check: HealthCheck? = nil,
+        store: FlowStoreSettings? = nil, mtu: Int = 1500
+    ) -> SwitchyardConfig {
         let backends = octets.map { Backend(address: IPAddress("10.1.0.\($0)")!, port: 80) }
         return SwitchyardConfig(
-            node: NodeSettings(name: "lb1", ipv4Source: IPv4Address(10, 0, 0, 11), mtu: mtu, maglevTableSize: 1009,
-                               flowStore: store),
+            node: NodeSettings(
+                name: "lb1", ipv4Source: IPv4Address(10, 0, 0, 11), mtu: mtu, maglevTableSize: 1009,
+                flowStore: store),
             services: [Service(name: "web", key: web, mode: mode, backends: backends, healthCheck: check)])
     }
 
     static func flow(_ n: Int) -> FlowKey {
-        FlowKey(source: IPAddress("192.0.2.\(n % 250 + 1)")!, destination: IPAddress("10.200.0.10")!,
-                sourcePort: UInt16(n % 60000 + 1024),
-                destinationPort: 80, proto: 6)
+        FlowKey(
+            source: IPAddress("192.0.2.\(n % 250 + 1)")!, destination: IPAddress("10.200.0.10")!,
+            sourcePort: UInt16(n % 60000 + 1024),
+            destinationPort: 80, proto: 6)
     }
 
     /// A state started over `config`, with the start's programming and save done.
@@ -119,8 +124,9 @@ extension [AgentAction] {
         _ = state.configLoaded(World.config([1, 3, 4]), trigger: "t")
         #expect(state.allocation.backendIndex(World.backend(4)) != two)
         _ = state.programmed(ProgrammingResult())
-        let purged = state.flowsPurged([ScannedFlow(key: World.flow(1), entry: .init(backend: two, service: 0))],
-                                       backends: [two])
+        let purged = state.flowsPurged(
+            [ScannedFlow(key: World.flow(1), entry: .init(backend: two, service: 0))],
+            backends: [two])
         #expect(state.allocation.retired.isEmpty)
         #expect(purged.persisted.count == 1, "the freed index is saved as free")
         #expect(purged.storeWrites.isEmpty, "stateless: nothing in the store")
@@ -131,9 +137,11 @@ extension [AgentAction] {
         let two = try #require(state.allocation.backendIndex(World.backend(2)))
         _ = state.configLoaded(World.config([1], mode: .stateful), trigger: "t")
         _ = state.programmed(ProgrammingResult())
-        let actions = state.flowsPurged([ScannedFlow(key: World.flow(7), entry: .init(backend: two, service: 0))],
-                                        backends: [two])
-        let record = FlowRecord(service: "10.200.0.10:80/tcp", flow: World.flow(7), backend: "10.1.0.2:80", origin: "lb1")
+        let actions = state.flowsPurged(
+            [ScannedFlow(key: World.flow(7), entry: .init(backend: two, service: 0))],
+            backends: [two])
+        let record = FlowRecord(
+            service: "10.200.0.10:80/tcp", flow: World.flow(7), backend: "10.1.0.2:80", origin: "lb1")
         #expect(actions.storeWrites == [.delete(record)])
         #expect(state.sharing?.purged == 1)
     }
@@ -183,7 +191,8 @@ extension [AgentAction] {
         let down = state.probeReported(World.backend(2), ok: false, detail: "refused", at: .seconds(2))
         let log = try #require(down.logs.first)
         #expect(log.message == "backend health changed")
-        #expect(log.metadata["old"] == "up" && log.metadata["new"] == "down" && log.metadata["backend"] == "10.1.0.2:80")
+        #expect(
+            log.metadata["old"] == "up" && log.metadata["new"] == "down" && log.metadata["backend"] == "10.1.0.2:80")
         let tables = try #require(down.programs.first)
         #expect(tables.backends[two]?.state == .down)
         #expect(tables.rings.values.allSatisfy { !$0.contains(two) })
@@ -234,12 +243,13 @@ extension [AgentAction] {
             FlowRecord(service: "10.200.0.10:80/tcp", flow: World.flow(n), backend: "10.1.0.1:80", origin: "lb1")
         }
         let s = Self.store
-        #expect(actions.storeWrites == [
-            .put(record(1), seconds: s.newFlowSeconds, announce: true),
-            .put(record(2), seconds: s.tcpIdleSeconds, announce: true),
-            .put(record(3), seconds: s.closingSeconds, announce: false),
-            .delete(record(4)),
-        ])
+        #expect(
+            actions.storeWrites == [
+                .put(record(1), seconds: s.newFlowSeconds, announce: true),
+                .put(record(2), seconds: s.tcpIdleSeconds, announce: true),
+                .put(record(3), seconds: s.closingSeconds, announce: false),
+                .delete(record(4)),
+            ])
         #expect(actions.first == .removeFlows([World.flow(4)]), "a reset flow leaves this node's table too")
         #expect(state.sharing?.published == 1 && state.sharing?.refreshed == 1 && state.sharing?.ended == 2)
     }

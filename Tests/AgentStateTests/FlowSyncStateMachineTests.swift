@@ -1,5 +1,6 @@
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardControl
 
 /// The flow store's queue, backoff and reconnect order, driven by a manual clock.
@@ -73,7 +74,9 @@ import Testing
         let actions = m.writesQueued((1...4).map(Self.write), at: .milliseconds(10))
         #expect(m.counts.dropped == 2)
         #expect(m.counts.pending == 3)
-        #expect(actions.contains { if case .log(let r) = $0 { r.message.contains("oldest writes dropped") } else { false } })
+        #expect(
+            actions.contains { if case .log(let r) = $0 { r.message.contains("oldest writes dropped") } else { false } }
+        )
         let quiet = m.writesQueued([Self.write(5)], at: .milliseconds(20))
         #expect(!quiet.contains { if case .log = $0 { true } else { false } }, "logged once per outage")
         let sent = Self.batches(m.timerFired(.retryWrites, at: .milliseconds(100)))
@@ -83,8 +86,9 @@ import Testing
     @Test func redirectedWritesAreRetriedNotRefused() {
         var m = Machine(store: "redis")
         _ = m.writesQueued([Self.write(1), Self.write(2), Self.write(3)], at: .zero)
-        let outcome = Machine.WriteOutcome(retry: [Self.write(2)], refused: ["oom": 1], errors: ["oom": 1, "moved": 1],
-                                           firstRefusal: "OOM command not allowed")
+        let outcome = Machine.WriteOutcome(
+            retry: [Self.write(2)], refused: ["oom": 1], errors: ["oom": 1, "moved": 1],
+            firstRefusal: "OOM command not allowed")
         let actions = m.writeCompleted(outcome, at: .milliseconds(5))
         #expect(m.counts.retried == 1)
         #expect(m.counts.refused == ["oom": 1], "a redirect is not a refusal")
@@ -118,10 +122,12 @@ import Testing
         #expect(m.ownEntriesWritten(7, at: .milliseconds(1302)) == [.loadSnapshot])
         let restored = m.snapshotLoaded(records: 12, installed: 5, at: .milliseconds(1303))
         #expect(restored.contains(.storeReachable(true)))
-        #expect(restored.contains {
-            if case .log(let r) = $0 { r.metadata["own_entries_rewritten"] == "7" } else { false }
-        })
-        #expect(m.subscriptionFailed(error: "EOF", at: .seconds(5)).contains(.storeReachable(false)),
-                "a later outage is reported again")
+        #expect(
+            restored.contains {
+                if case .log(let r) = $0 { r.metadata["own_entries_rewritten"] == "7" } else { false }
+            })
+        #expect(
+            m.subscriptionFailed(error: "EOF", at: .seconds(5)).contains(.storeReachable(false)),
+            "a later outage is reported again")
     }
 }

@@ -2,6 +2,7 @@ import DatapathFixtures
 import SwitchyardABI
 import SwitchyardCore
 import Testing
+
 @testable import DatapathModel
 
 /// The flow table's rules on their own (bpf/conntrack.h): victim choice, the busy rule, the
@@ -14,16 +15,18 @@ import Testing
     }
 
     static func key(_ i: Int, proto: UInt8 = 6) -> FlowKey {
-        FlowKey(source: .v4(IPv4Address(10, 0, UInt8(i / 250), UInt8(i % 250 + 1))),
-                destination: .v4(IPv4Address(10, 200, 0, 10)), sourcePort: 40000, destinationPort: 80, proto: proto)
+        FlowKey(
+            source: .v4(IPv4Address(10, 0, UInt8(i / 250), UInt8(i % 250 + 1))),
+            destination: .v4(IPv4Address(10, 200, 0, 10)), sourcePort: 40000, destinationPort: 80, proto: proto)
     }
 
     static func set(lastSeen: [UInt32?]) -> FlowSet {
-        FlowSet(ways: lastSeen.enumerated().map { w, seen in
-            seen.map {
-                FlowWay(key: key(w), hash: key(w).hash, backend: 1, service: 0, flags: [], lastSeen: $0, synced: $0)
-            }
-        })
+        FlowSet(
+            ways: lastSeen.enumerated().map { w, seen in
+                seen.map {
+                    FlowWay(key: key(w), hash: key(w).hash, backend: 1, service: 0, flags: [], lastSeen: $0, synced: $0)
+                }
+            })
     }
 
     @Test func layoutRoundsUpToWholePowerOfTwoSets() {
@@ -66,11 +69,13 @@ import Testing
 
     @Test func statefulEntryLivesThroughItsReports() {
         var table = Self.table(.init(syncRefresh: 100))
-        let key = Self.key(1), hash = key.hash
+        let key = Self.key(1)
+        let hash = key.hash
         func send(_ flags: UInt8, at now: UInt32) -> FlowTableReport.Kind? {
             guard let w = table.find(key, hash: hash).way else {
-                let outcome = table.insert(key, hash: hash, existing: nil, backend: 3, service: 0, stateful: true,
-                                           tcpFlags: flags, now: DatapathTime(jiffies: UInt64(now)))
+                let outcome = table.insert(
+                    key, hash: hash, existing: nil, backend: 3, service: 0, stateful: true,
+                    tcpFlags: flags, now: DatapathTime(jiffies: UInt64(now)))
                 guard case .inserted(let report) = outcome else { return nil }
                 return report?.kind
             }
@@ -93,12 +98,15 @@ import Testing
 
     @Test func udpAndMidStreamFlowsAreReportedAtInsert() {
         var table = Self.table()
-        let udp = Self.key(1, proto: 17), tcp = Self.key(2)
+        let udp = Self.key(1, proto: 17)
+        let tcp = Self.key(2)
         func insert(_ key: FlowKey, stateful: Bool, flags: UInt8) -> FlowTableModel.InsertOutcome {
-            table.insert(key, hash: key.hash, existing: nil, backend: 1, service: 2, stateful: stateful,
-                         tcpFlags: flags, now: DatapathTime(jiffies: 7))
+            table.insert(
+                key, hash: key.hash, existing: nil, backend: 1, service: 2, stateful: stateful,
+                tcpFlags: flags, now: DatapathTime(jiffies: 7))
         }
-        let first = insert(udp, stateful: true, flags: 0), second = insert(tcp, stateful: true, flags: 0x10)
+        let first = insert(udp, stateful: true, flags: 0)
+        let second = insert(tcp, stateful: true, flags: 0x10)
         let stateless = insert(Self.key(3), stateful: false, flags: 0x10)
         #expect(first == .inserted(FlowTableReport(key: udp, backend: 1, service: 2, kind: .new)))
         #expect(second == .inserted(FlowTableReport(key: tcp, backend: 1, service: 2, kind: .new)))
@@ -107,9 +115,11 @@ import Testing
 
     @Test func lastSeenMovesOnlyAfterTheRefreshInterval() {
         var table = Self.table()
-        let key = Self.key(1), hash = key.hash
-        _ = table.insert(key, hash: hash, existing: nil, backend: 1, service: 0, stateful: false, tcpFlags: 0x02,
-                         now: DatapathTime(jiffies: 1000))
+        let key = Self.key(1)
+        let hash = key.hash
+        _ = table.insert(
+            key, hash: hash, existing: nil, backend: 1, service: 0, stateful: false, tcpFlags: 0x02,
+            now: DatapathTime(jiffies: 1000))
         let w = table.find(key, hash: hash).way ?? -1
         _ = table.hit(way: w, hash: hash, now: 1000 + UInt32(SY_FLOW_REFRESH_JIFFIES), tcpFlags: 0x10, stateful: false)
         #expect(table.way(w, hash: hash)?.lastSeen == 1000)
@@ -121,8 +131,9 @@ import Testing
         var table = Self.table(.init(evictIdle: 50, newFlowRate: 2))
         let now = DatapathTime(jiffies: 100, coarseNs: 10_000_000_000)
         func insert(_ i: Int, at time: DatapathTime) -> FlowTableModel.InsertOutcome {
-            table.insert(Self.key(i), hash: Self.key(i).hash, existing: nil, backend: 1, service: 0, stateful: false,
-                         tcpFlags: 0x02, now: time)
+            table.insert(
+                Self.key(i), hash: Self.key(i).hash, existing: nil, backend: 1, service: 0, stateful: false,
+                tcpFlags: 0x02, now: time)
         }
         var later = now
         var outcomes = [insert(0, at: now), insert(1, at: now), insert(2, at: now)]
@@ -134,8 +145,11 @@ import Testing
         outcomes.append(insert(4, at: later))
         // Two inserts per second; four fresh flows make the set busy; idle long enough, the idlest
         // way is taken.
-        #expect(outcomes == [.inserted(nil), .inserted(nil), .rateLimited, .inserted(nil), .inserted(nil), .setBusy,
-                             .inserted(nil)])
+        #expect(
+            outcomes == [
+                .inserted(nil), .inserted(nil), .rateLimited, .inserted(nil), .inserted(nil), .setBusy,
+                .inserted(nil),
+            ])
         #expect(table.count == 4 && table[Self.key(4)] != nil && table[Self.key(0)] == nil)
     }
 
@@ -153,8 +167,9 @@ import Testing
     @Test func installPlacesLikeTheDatapathAndProtectsRemoteEntries() {
         var table = Self.table()
         let entry = DatapathTables.FlowEntry(backend: 1, service: 0)
-        let first = table.install(Dictionary(uniqueKeysWithValues: (0..<4).map { (Self.key($0), entry) }),
-                                  remote: true, now: 100, evictIdle: 10, protect: 50)
+        let first = table.install(
+            Dictionary(uniqueKeysWithValues: (0..<4).map { (Self.key($0), entry) }),
+            remote: true, now: 100, evictIdle: 10, protect: 50)
         #expect(first.written == 4 && table.set(0).ways.allSatisfy { $0?.lastSeen == 150 && $0?.flags == .remote })
         let busy = table.install(Self.key(9), entry, now: 120, evictIdle: 10)
         let extended = table.install(Self.key(0), entry, now: 120, evictIdle: 10, protect: 50)

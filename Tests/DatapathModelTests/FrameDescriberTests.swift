@@ -1,8 +1,8 @@
-import Foundation
-import Testing
 import DatapathModel
+import Foundation
 import SwitchyardConfig
 import SwitchyardCore
+import Testing
 
 /// `switchyard trace` prints whatever frame it is given, including deliberately broken ones, so the
 /// describer must say where decoding stopped instead of trapping (issue 10: an ICMP echo truncated

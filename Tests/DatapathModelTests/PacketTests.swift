@@ -1,6 +1,7 @@
-import Testing
-@testable import DatapathModel
 import SwitchyardCore
+import Testing
+
+@testable import DatapathModel
 
 @Suite struct PacketTests {
     /// RFC 1071 §3 worked example: words 0001 f203 f4f5 f6f7 sum to 0xddf2, checksum 0x220d.
@@ -20,7 +21,9 @@ import SwitchyardCore
             return c.value == 0
         }
         for _ in 0..<10_000 {
-            var words = (0..<(2 + Int(rng.next() % 12))).map { _ in rng.next() % 4 == 0 ? 0 : UInt16(truncatingIfNeeded: rng.next()) }
+            var words = (0..<(2 + Int(rng.next() % 12))).map { _ in
+                rng.next() % 4 == 0 ? 0 : UInt16(truncatingIfNeeded: rng.next())
+            }
             words[1] = 0
             var c = InternetChecksum()
             for w in words { c.add(w) }
@@ -53,7 +56,9 @@ import SwitchyardCore
         let frame = p.frame()
         let v4 = p.source.family == .v4
         #expect(frame.u16(at: 12) == (v4 ? 0x0800 : 0x86dd))
-        var l4 = 14, end = frame.count, proto: UInt8
+        var l4 = 14
+        var end = frame.count
+        var proto: UInt8
         if v4 {
             let ihl = Int(frame[14] & 0xf) * 4
             #expect(Int(frame.u16(at: 16)) == frame.count - 14)
@@ -81,7 +86,8 @@ import SwitchyardCore
             c.add(frame, l4..<end)
             sum = c.value
         } else {
-            sum = InternetChecksum.transport(frame, at: l4, length: end - l4, proto: proto, source: p.source, destination: p.destination)
+            sum = InternetChecksum.transport(
+                frame, at: l4, length: end - l4, proto: proto, source: p.source, destination: p.destination)
         }
         #expect(sum == 0 || (proto == 17 && frame.u16(at: l4 + 6) == 0), "\(spec): transport checksum")
         if let (sport, dport, _) = p.ports {
@@ -125,10 +131,14 @@ import SwitchyardCore
     }
 
     @Test func describerFollowsTunnelsAndNeverTraps() throws {
-        var tables = DatapathTables(config: SwitchyardConfig(
-            node: NodeSettings(name: "t", ipv4Source: IPv4Address(10, 0, 0, 11)),
-            services: [Service(name: "dns", key: ServiceKey(vip: IPAddress("10.200.0.53")!, port: 53, proto: .udp),
-                               encap: .gue, guePort: 6080, backends: [Backend(address: IPAddress("10.1.0.21")!, port: 53)])]))
+        var tables = DatapathTables(
+            config: SwitchyardConfig(
+                node: NodeSettings(name: "t", ipv4Source: IPv4Address(10, 0, 0, 11)),
+                services: [
+                    Service(
+                        name: "dns", key: ServiceKey(vip: IPAddress("10.200.0.53")!, port: 53, proto: .udp),
+                        encap: .gue, guePort: 6080, backends: [Backend(address: IPAddress("10.1.0.21")!, port: 53)])
+                ]))
         let frame = try PacketSpec.parse("udp 10.0.1.2:5353 > 10.200.0.53:53 len=4").frame()
         guard case .tx(let out) = Pipeline.process(frame, tables: &tables).verdict else {
             Issue.record("not forwarded")

@@ -1,6 +1,7 @@
 import DatapathFixtures
 import Foundation
 import Testing
+
 @testable import DatapathModel
 
 /// The pipeline corpus through the model. The same cases run through the kernel program in the
@@ -37,6 +38,7 @@ import Testing
         #expect(problems.isEmpty, "\(name): \(fixture.description)\n  \(problems.joined(separator: "\n  "))")
         // The flow table changes exactly when the case says an entry was inserted.
         let inserted = result.decision?.flow == .inserted
-        #expect((tables.flows != before.flows) == inserted, "\(name): flow table changed: \(tables.flows != before.flows)")
+        #expect(
+            (tables.flows != before.flows) == inserted, "\(name): flow table changed: \(tables.flows != before.flows)")
     }
 }

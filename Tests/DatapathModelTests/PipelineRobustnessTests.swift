@@ -1,20 +1,26 @@
-import Testing
-@testable import DatapathModel
 import SwitchyardCore
+import Testing
+
+@testable import DatapathModel
 
 /// Whatever arrives, the pipeline answers with exactly one verdict and counts every drop once;
 /// it never traps on peer input.
 @Suite struct PipelineRobustnessTests {
     static func tables() -> DatapathTables {
         let v4 = (1...3).map { Backend(address: .v4(IPv4Address(10, 1, 0, UInt8($0))), port: 80) }
-        return DatapathTables(config: SwitchyardConfig(
-            node: NodeSettings(name: "t", ipv4Source: IPv4Address(10, 0, 0, 11), ipv6Source: IPv6Address("fd00::11"),
-                               maglevTableSize: 1009),
-            services: [
-                Service(name: "web", key: ServiceKey(vip: IPAddress("10.200.0.10")!, port: 80, proto: .tcp), backends: v4),
-                Service(name: "web6", key: ServiceKey(vip: IPAddress("2001:db8:200::10")!, port: 80, proto: .tcp),
+        return DatapathTables(
+            config: SwitchyardConfig(
+                node: NodeSettings(
+                    name: "t", ipv4Source: IPv4Address(10, 0, 0, 11), ipv6Source: IPv6Address("fd00::11"),
+                    maglevTableSize: 1009),
+                services: [
+                    Service(
+                        name: "web", key: ServiceKey(vip: IPAddress("10.200.0.10")!, port: 80, proto: .tcp),
+                        backends: v4),
+                    Service(
+                        name: "web6", key: ServiceKey(vip: IPAddress("2001:db8:200::10")!, port: 80, proto: .tcp),
                         encap: .gue, backends: v4),
-            ]))
+                ]))
     }
 
     @Test func everyPrefixOfValidPacketsIsHandled() throws {
@@ -42,7 +48,7 @@ import SwitchyardCore
         var tables = Self.tables()
         var state: UInt64 = 99
         func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return state >> 33
         }
         let seed = try! PacketSpec.parse("tcp 10.0.1.2:40000 > 10.200.0.10:80 S len=20").frame()

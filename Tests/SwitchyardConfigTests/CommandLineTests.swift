@@ -7,8 +7,10 @@ let switchyardBinary = URL(fileURLWithPath: #filePath).deletingLastPathComponent
 /// The built `switchyard` binary, run as an operator would: runtime failures print one line on
 /// stderr and exit 1; only argument-parsing errors print usage and exit 64. Skipped when the
 /// binary has not been built (`swift build`).
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: switchyardBinary),
-                "needs .build/debug/switchyard (run swift build)"))
+@Suite(
+    .enabled(
+        if: FileManager.default.isExecutableFile(atPath: switchyardBinary),
+        "needs .build/debug/switchyard (run swift build)"))
 struct CommandLineTests {
 
     struct Outcome {
@@ -22,15 +24,17 @@ struct CommandLineTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: switchyardBinary)
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     static func missingPath(_ suffix: String) -> String {

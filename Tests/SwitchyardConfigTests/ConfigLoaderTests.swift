@@ -1,22 +1,24 @@
 import Foundation
 import Testing
+
 @testable import SwitchyardConfig
 @testable import SwitchyardCore
 
 @Suite struct ConfigLoaderTests {
-    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples")
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../examples")
 
     static let minimal = """
-    node:
-      name: lb1
-      ipv4Source: 10.0.0.11
-    services:
-      - name: web
-        vip: 10.200.0.10
-        ports: [{port: 80}]
-        backends:
-          - {address: 10.1.0.11}
-    """
+        node:
+          name: lb1
+          ipv4Source: 10.0.0.11
+        services:
+          - name: web
+            vip: 10.200.0.10
+            ports: [{port: 80}]
+            backends:
+              - {address: 10.1.0.11}
+        """
 
     func errors(_ yaml: String) -> [ConfigError] {
         switch ConfigLoader.parse(yaml: yaml, file: "t.yaml") {
@@ -33,7 +35,8 @@ import Testing
         #expect(web80.backends.map(\.weight) == [1, 2, 1])
         #expect(web80.backends[2].state == .draining)
         #expect(web80.backends.allSatisfy { $0.port == 80 })
-        let web443 = try #require(config.service(for: ServiceKey(vip: IPAddress("10.200.0.10")!, port: 443, proto: .tcp)))
+        let web443 = try #require(
+            config.service(for: ServiceKey(vip: IPAddress("10.200.0.10")!, port: 443, proto: .tcp)))
         #expect(web443.backends.allSatisfy { $0.port == 443 }, "backend port defaults to each service port")
         let dns = try #require(config.services.last)
         #expect(dns.encap == .gue && dns.guePort == 6080 && dns.flowKey == .sourceIP)
@@ -56,7 +59,10 @@ import Testing
             "39 services[3].guePort", "3 node.ipv6Source",
         ]
         #expect(found == expected)
-        #expect(failure.errors.allSatisfy { $0.file == path && $0.description.hasPrefix("\(path):\($0.line): \($0.field): ") })
+        #expect(
+            failure.errors.allSatisfy {
+                $0.file == path && $0.description.hasPrefix("\(path):\($0.line): \($0.field): ")
+            })
     }
 
     @Test func minimalIsValidWithDefaults() throws {
@@ -71,9 +77,18 @@ import Testing
 
     @Test(arguments: [
         ("ipv4Source: 10.0.0.11", "ipv4Source: 10.0.0.11\n  colour: red", 4, "node.colour", "unknown key"),
-        ("{address: 10.1.0.11}", "{address: 10.1.0.11, weight: -1}", 9, "services[0].backends[0].weight", "expected an integer from 0 to 65535"),
-        ("{address: 10.1.0.11}", "{address: 10.1.0.11, wieght: 2}", 9, "services[0].backends[0].wieght", "did you mean 'weight'"),
-        ("{address: 10.1.0.11}", "{address: 10.1.0.11, state: sleeping}", 9, "services[0].backends[0].state", "expected one of up, draining, down"),
+        (
+            "{address: 10.1.0.11}", "{address: 10.1.0.11, weight: -1}", 9, "services[0].backends[0].weight",
+            "expected an integer from 0 to 65535"
+        ),
+        (
+            "{address: 10.1.0.11}", "{address: 10.1.0.11, wieght: 2}", 9, "services[0].backends[0].wieght",
+            "did you mean 'weight'"
+        ),
+        (
+            "{address: 10.1.0.11}", "{address: 10.1.0.11, state: sleeping}", 9, "services[0].backends[0].state",
+            "expected one of up, draining, down"
+        ),
         ("vip: 10.200.0.10", "vip: 224.0.0.1", 6, "services[0].vip", "expected a unicast"),
         ("vip: 10.200.0.10", "vip: 10.200.0", 6, "services[0].vip", "expected a unicast"),
         ("ports: [{port: 80}]", "ports: [{port: 0}]", 7, "services[0].ports[0].port", "from 1 to 65535"),
@@ -84,10 +99,22 @@ import Testing
         ("name: lb1", "name: lb1\n  sourceMAC: 02:00:00:00:00:01", 2, "node.nextHopMAC", "together"),
         ("ipv4Source: 10.0.0.11", "ipv6Source: fd00::11", 2, "node.ipv4Source", "required"),
         ("name: lb1", "name: lb1\n  flowStore: {type: redis}", 3, "node.flowStore.address", "required field"),
-        ("name: lb1", "name: lb1\n  flowStore: {type: embedded, address: \"10.0.0.1:6379\"}", 3, "node.flowStore.address", "the embedded store has no address"),
-        ("name: lb1", "name: lb1\n  flowStore: {address: \"10.0.0.1:6379\", user: lb}", 3, "node.flowStore.password", "required with user"),
-        ("name: lb1", "name: lb1\n  flowStore: {address: \"10.0.0.1:6379\", refreshSeconds: 60}", 3, "node.flowStore.refreshSeconds", "must be shorter"),
-        ("name: lb1", "name: lb1\n  flowStore: {type: disk}", 3, "node.flowStore.type", "expected one of embedded, redis"),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {type: embedded, address: \"10.0.0.1:6379\"}", 3,
+            "node.flowStore.address", "the embedded store has no address"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {address: \"10.0.0.1:6379\", user: lb}", 3, "node.flowStore.password",
+            "required with user"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {address: \"10.0.0.1:6379\", refreshSeconds: 60}", 3,
+            "node.flowStore.refreshSeconds", "must be shorter"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {type: disk}", 3, "node.flowStore.type",
+            "expected one of embedded, redis"
+        ),
     ])
     func singleError(_ find: String, _ replace: String, _ line: Int, _ field: String, _ message: String) {
         let found = errors(Self.minimal.replacingOccurrences(of: find, with: replace))
@@ -98,22 +125,33 @@ import Testing
     }
 
     @Test func flowStoreDefaults() throws {
-        let redis = try ConfigLoader.parse(yaml: Self.minimal.replacingOccurrences(of: "name: lb1", with: "name: lb1\n  flowStore: {address: \"[fd00::1]:6380\", tcpIdleSeconds: 3600}"), file: "t.yaml").get()
+        let redis = try ConfigLoader.parse(
+            yaml: Self.minimal.replacingOccurrences(
+                of: "name: lb1", with: "name: lb1\n  flowStore: {address: \"[fd00::1]:6380\", tcpIdleSeconds: 3600}"),
+            file: "t.yaml"
+        ).get()
         let store = try #require(redis.node.flowStore)
         #expect(store.kind == .redis && store.host == "fd00::1" && store.port == 6380)
-        #expect(store.idleSeconds(proto: 6) == 3600 && store.idleSeconds(proto: 17) == FlowStoreSettings.defaultUDPIdleSeconds)
-        let embedded = try ConfigLoader.parse(yaml: Self.minimal.replacingOccurrences(of: "name: lb1", with: "name: lb1\n  flowStore: {maxEntries: 5000}"), file: "t.yaml").get()
+        #expect(
+            store.idleSeconds(proto: 6) == 3600
+                && store.idleSeconds(proto: 17) == FlowStoreSettings.defaultUDPIdleSeconds)
+        let embedded = try ConfigLoader.parse(
+            yaml: Self.minimal.replacingOccurrences(
+                of: "name: lb1", with: "name: lb1\n  flowStore: {maxEntries: 5000}"), file: "t.yaml"
+        ).get()
         #expect(embedded.node.flowStore?.kind == .embedded && embedded.node.flowStore?.maxEntries == 5000)
     }
 
     @Test func ipv6BackendUnderIPIPForIPv4VIP() {
-        let found = errors(Self.minimal.replacingOccurrences(of: "{address: 10.1.0.11}", with: "{address: \"fd00::1\"}"))
+        let found = errors(
+            Self.minimal.replacingOccurrences(of: "{address: 10.1.0.11}", with: "{address: \"fd00::1\"}"))
         #expect(found.map { "\($0.line) \($0.field)" } == ["2 node.ipv6Source", "9 services[0].backends[0].address"])
         #expect(found.last?.message.contains("backend is IPv6 but VIP 10.200.0.10 is IPv4") == true)
     }
 
     @Test func duplicateKeyIsNamed() {
-        let found = errors(Self.minimal.replacingOccurrences(of: "  - name: web", with: "  - name: web\n    name: again"))
+        let found = errors(
+            Self.minimal.replacingOccurrences(of: "  - name: web", with: "  - name: web\n    name: again"))
         #expect(found.count == 1)
         #expect(found.first?.message.contains("duplicate key 'name'") == true, "\(found)")
         #expect((found.first?.line ?? 0) >= 5, "\(found)")
@@ -133,14 +171,18 @@ import Testing
     }
 
     @Test func duplicateServiceAcrossEntries() {
-        let yaml = Self.minimal + "\n  - name: web2\n    vip: 10.200.0.10\n    ports: [{port: 80, protocol: tcp}]\n    backends: []\n"
+        let yaml =
+            Self.minimal
+            + "\n  - name: web2\n    vip: 10.200.0.10\n    ports: [{port: 80, protocol: tcp}]\n    backends: []\n"
         let found = errors(yaml)
         #expect(found.map(\.field) == ["services[1].ports[0]"])
         #expect(found.first?.message.contains("first at line 7") == true)
     }
 
     @Test func sameVIPPortOtherProtocolIsFine() throws {
-        let yaml = Self.minimal + "\n  - name: web-udp\n    vip: 10.200.0.10\n    ports: [{port: 80, protocol: udp}]\n    backends: []\n"
+        let yaml =
+            Self.minimal
+            + "\n  - name: web-udp\n    vip: 10.200.0.10\n    ports: [{port: 80, protocol: udp}]\n    backends: []\n"
         #expect(errors(yaml).isEmpty)
     }
 
@@ -155,10 +197,10 @@ import Testing
 
     @Test func ipv6ServiceNeedsRoomForTheMinimumMTU() {
         let yaml = """
-        node: {name: lb1, ipv6Source: "fd00::11", mtu: 1300}
-        services:
-          - {name: w6, vip: "2001:db8::10", ports: [{port: 80}], backends: [{address: "fd00:1::1"}]}
-        """
+            node: {name: lb1, ipv6Source: "fd00::11", mtu: 1300}
+            services:
+              - {name: w6, vip: "2001:db8::10", ports: [{port: 80}], backends: [{address: "fd00:1::1"}]}
+            """
         let found = errors(yaml)
         #expect(found.map(\.field) == ["node.mtu"])
         #expect(found.first?.message.contains("1280") == true)

@@ -1,33 +1,34 @@
 import Foundation
 import Testing
+
 @testable import SwitchyardConfig
 
 /// Each error a new user met names the exact line and field, and says what to change.
 @Suite struct PreciseErrorTests {
     static let twoServices = """
-    node:
-      name: lb1
-      ipv4Source: 10.0.0.11
-    services:
-      - name: web
-        vip: 10.200.0.10
-        ports:
-          - {port: 80}
-        backends: []
-      - name: web
-        vip: 10.200.0.11
-        ports:
-          - {port: 443}
-          - {port: 80, protocol: udp}
-          - {port: 8080}
-        backends: []
-      - name: api
-        vip: 10.200.0.10
-        ports:
-          - {port: 81}
-          - {port: 80}
-        backends: []
-    """
+        node:
+          name: lb1
+          ipv4Source: 10.0.0.11
+        services:
+          - name: web
+            vip: 10.200.0.10
+            ports:
+              - {port: 80}
+            backends: []
+          - name: web
+            vip: 10.200.0.11
+            ports:
+              - {port: 443}
+              - {port: 80, protocol: udp}
+              - {port: 8080}
+            backends: []
+          - name: api
+            vip: 10.200.0.10
+            ports:
+              - {port: 81}
+              - {port: 80}
+            backends: []
+        """
 
     func errors(_ yaml: String) -> [ConfigError] {
         switch ConfigLoader.parse(yaml: yaml, file: "t.yaml") {
@@ -38,8 +39,9 @@ import Testing
 
     @Test func duplicateNameAndKeyAreAtTheirOwnLines() {
         let found = errors(Self.twoServices)
-        #expect(found.map { "\($0.line) \($0.field)" } == ["10 services[1].name", "21 services[2].ports[1]"],
-                "\(found)")
+        #expect(
+            found.map { "\($0.line) \($0.field)" } == ["10 services[1].name", "21 services[2].ports[1]"],
+            "\(found)")
         #expect(found.first?.message == "duplicate service name 'web' (first at line 5)")
         #expect(found.last?.message == "duplicate service 10.200.0.10:80/tcp (first at line 8)")
     }
@@ -111,11 +113,15 @@ import Testing
         ("name: lb1", "name: lb1\n  mtu: 15x0", 3, "node.mtu", "expected an integer, got '15x0'"),
         ("name: lb1", "name: lb1\n  mtu:", 3, "node.mtu", "expected an integer, got nothing"),
         ("name: lb1", "name: lb1\n  mtu: [1500]", 3, "node.mtu", "expected an integer, got a list"),
-        ("name: lb1", "name: lb1\n  flowEvictIdleSeconds: \"2\"", 3, "node.flowEvictIdleSeconds",
-         "expected a number, got the string \"2\""),
+        (
+            "name: lb1", "name: lb1\n  flowEvictIdleSeconds: \"2\"", 3, "node.flowEvictIdleSeconds",
+            "expected a number, got the string \"2\""
+        ),
         ("{port: 80}", "{port: \"80\"}", 7, "services[0].ports[0].port", "expected an integer, got the string \"80\""),
-        ("{address: 10.1.0.11}", "{address: 10.1.0.11, weight: \"2\"}", 9, "services[0].backends[0].weight",
-         "expected an integer, got the string \"2\""),
+        (
+            "{address: 10.1.0.11}", "{address: 10.1.0.11, weight: \"2\"}", 9, "services[0].backends[0].weight",
+            "expected an integer, got the string \"2\""
+        ),
         ("name: lb1", "name: [lb1]", 2, "node.name", "expected a non-empty string, got a list"),
         ("  - name: web", "  - name: web\n    guePort: 6080\n    encap: gue", 6, "services[0].guePort", ""),
     ])
@@ -125,8 +131,9 @@ import Testing
             #expect(found.isEmpty, "\(found)")
             return
         }
-        #expect(found.map { "\($0.line) \($0.field)" } == ["\(line) \(field)"],
-                "one error, not its consequences too: \(found)")
+        #expect(
+            found.map { "\($0.line) \($0.field)" } == ["\(line) \(field)"],
+            "one error, not its consequences too: \(found)")
         #expect(found.first?.message == message, "\(found)")
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SwitchyardCore
 
 @Suite struct AddressTests {
@@ -31,7 +32,10 @@ import Testing
         #expect(IPv6Address(canonical) == address)
     }
 
-    @Test(arguments: ["", ":", ":::", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "g::1", "::1.2.3", "1:2:3:4:5:6:7::8:9"])
+    @Test(arguments: [
+        "", ":", ":::", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "g::1", "::1.2.3",
+        "1:2:3:4:5:6:7::8:9",
+    ])
     func ipv6Rejects(_ text: String) {
         #expect(IPv6Address(text) == nil)
     }
@@ -59,7 +63,7 @@ import Testing
 
     @Test func macAddresses() {
         #expect(MACAddress("02:00:00:00:00:0a")?.bytes == [2, 0, 0, 0, 0, 10])
-        #expect(MACAddress("02:00:00:00:00")  == nil)
+        #expect(MACAddress("02:00:00:00:00") == nil)
         #expect(MACAddress("02:00:00:00:00:zz") == nil)
     }
 }

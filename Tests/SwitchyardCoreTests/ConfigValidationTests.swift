@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SwitchyardCore
 
 /// One rule broken on purpose: the edit applied to a valid spec, the field that must be blamed
@@ -9,8 +10,10 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
     let firstAt: String?
     let edit: @Sendable (inout ConfigSpec) -> Void
 
-    init(_ path: String, _ message: String, firstAt: String? = nil,
-         _ edit: @escaping @Sendable (inout ConfigSpec) -> Void) {
+    init(
+        _ path: String, _ message: String, firstAt: String? = nil,
+        _ edit: @escaping @Sendable (inout ConfigSpec) -> Void
+    ) {
         self.path = path
         self.message = message
         self.firstAt = firstAt
@@ -24,12 +27,18 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
     /// Valid: one IPv4 service with two backends, sources for both families.
     static let valid = ConfigSpec(
         node: NodeSpec(name: "lb1", ipv4Source: "10.0.0.11", ipv6Source: "fd00::11"),
-        services: [ServiceSpec(name: "web", vip: "10.200.0.10", ports: [PortSpec(port: 80)],
-                               backends: [BackendSpec(address: "10.1.0.11"),
-                                          BackendSpec(address: "10.1.0.12", weight: 2)])])
+        services: [
+            ServiceSpec(
+                name: "web", vip: "10.200.0.10", ports: [PortSpec(port: 80)],
+                backends: [
+                    BackendSpec(address: "10.1.0.11"),
+                    BackendSpec(address: "10.1.0.12", weight: 2),
+                ])
+        ])
 
-    static let dnsOverGUE = ServiceSpec(name: "dns", vip: "10.200.0.53", ports: [PortSpec(port: 53, protocol: "udp")],
-                                        encap: "gue", backends: [BackendSpec(address: "10.1.0.11")])
+    static let dnsOverGUE = ServiceSpec(
+        name: "dns", vip: "10.200.0.53", ports: [PortSpec(port: 53, protocol: "udp")],
+        encap: "gue", backends: [BackendSpec(address: "10.1.0.11")])
 
     static func problems(_ spec: ConfigSpec) -> [ConfigProblem] {
         switch ConfigValidation.validate(spec) {
@@ -137,8 +146,10 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
             $0.services?[0].backends?[1].address = "fd00:1::12"
         },
         BrokenRule("services[1].ports[0]", "duplicate service 10.200.0.10:80/tcp", firstAt: "services[0].ports[0]") {
-            $0.services?.append(ServiceSpec(name: "web2", vip: "10.200.0.10", ports: [PortSpec(port: 80)],
-                                            backends: []))
+            $0.services?.append(
+                ServiceSpec(
+                    name: "web2", vip: "10.200.0.10", ports: [PortSpec(port: 80)],
+                    backends: []))
         },
         BrokenRule("services[1].name", "duplicate service name 'web'", firstAt: "services[0].name") {
             $0.services?.append(ServiceSpec(name: "web", vip: "10.200.0.11", ports: [PortSpec(port: 80)], backends: []))
@@ -159,8 +170,10 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         },
         BrokenRule("node.mtu", "IPv6 needs 1280") {
             $0.node?.mtu = 1300
-            $0.services?.append(ServiceSpec(name: "web6", vip: "2001:db8::10", ports: [PortSpec(port: 80)],
-                                            backends: [BackendSpec(address: "fd00:1::11")]))
+            $0.services?.append(
+                ServiceSpec(
+                    name: "web6", vip: "2001:db8::10", ports: [PortSpec(port: 80)],
+                    backends: [BackendSpec(address: "fd00:1::11")]))
         },
         BrokenRule("node.maglevTableSize", "under 100 × 3 backends of web") {
             $0.node?.maglevTableSize = 251
@@ -209,8 +222,9 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         spec.services?[0].backends?[1].address = "10.1.0.11"
         spec.services?[0].backends?[1].port = 8080
         spec.services?[0].healthCheck = HealthCheckSpec(intervalSeconds: 0.5, timeoutSeconds: 0.5)
-        let webUDP = ServiceSpec(name: "web-udp", vip: "10.200.0.10", ports: [PortSpec(port: 80, protocol: "udp")],
-                                 backends: [])
+        let webUDP = ServiceSpec(
+            name: "web-udp", vip: "10.200.0.10", ports: [PortSpec(port: 80, protocol: "udp")],
+            backends: [])
         spec.services? += [webUDP, Self.dnsOverGUE]
         spec.services?[2].backends?.append(BackendSpec(address: "fd00:1::21"))
         let config = try ConfigValidation.validate(spec).get()
@@ -223,7 +237,8 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         spec.node?.mtu = 99999
         spec.services?[0].backends?[0].weight = -1
         spec.services?[0].mode = "fast"
-        #expect(Self.problems(spec).map(\.path.description).sorted()
+        #expect(
+            Self.problems(spec).map(\.path.description).sorted()
                 == ["node.mtu", "services[0].backends[0].weight", "services[0].mode"])
     }
 
@@ -231,8 +246,10 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
     @Test func aBadValueIsNotReportedTwice() {
         var spec = Self.valid
         spec.node?.mtu = 100
-        spec.services?.append(ServiceSpec(name: "web6", vip: "2001:db8::10", ports: [PortSpec(port: 80)],
-                                          backends: [BackendSpec(address: "fd00:1::11")]))
+        spec.services?.append(
+            ServiceSpec(
+                name: "web6", vip: "2001:db8::10", ports: [PortSpec(port: 80)],
+                backends: [BackendSpec(address: "fd00:1::11")]))
         #expect(Self.problems(spec).map(\.message) == ["expected an integer from 1280 to 9216, got 100"])
     }
 
@@ -242,7 +259,8 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         #expect(FieldPath.root.description == "(document)")
         #expect(path.isWithin(FieldPath.key("services").index(2)) && !path.isWithin(FieldPath.key("services").index(1)))
         #expect(path.parent?.description == "services[2].backends[1]")
-        #expect(ConfigProblem(path: .key("node").key("mtu"), message: "too small", firstAt: .key("x")).description
+        #expect(
+            ConfigProblem(path: .key("node").key("mtu"), message: "too small", firstAt: .key("x")).description
                 == "node.mtu: too small (first at x)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SwitchyardABI
 import Testing
+
 @testable import SwitchyardCore
 
 /// The flow hash is specified in switchyard_abi.h; the vectors were computed by its C
@@ -30,14 +31,17 @@ import Testing
         return try lines.filter { !$0.element.isEmpty && !$0.element.hasPrefix("#") }.map { number, line in
             let f = line.split(separator: " ").map(String.init)
             guard f.count == 8, let source = IPAddress(f[0]), let destination = IPAddress(f[1]),
-                  let sourcePort = UInt16(f[2]), let destinationPort = UInt16(f[3]), let proto = UInt8(f[4]),
-                  f[5].hasPrefix("0x"), let hash = UInt64(f[5].dropFirst(2), radix: 16),
-                  let slot65537 = UInt32(f[6]), let slot655373 = UInt32(f[7]) else {
+                let sourcePort = UInt16(f[2]), let destinationPort = UInt16(f[3]), let proto = UInt8(f[4]),
+                f[5].hasPrefix("0x"), let hash = UInt64(f[5].dropFirst(2), radix: 16),
+                let slot65537 = UInt32(f[6]), let slot655373 = UInt32(f[7])
+            else {
                 throw MalformedVector(line: number + 1, text: line)
             }
-            return Vector(key: FlowKey(source: source, destination: destination, sourcePort: sourcePort,
-                                       destinationPort: destinationPort, proto: proto),
-                          hash: hash, slot65537: slot65537, slot655373: slot655373)
+            return Vector(
+                key: FlowKey(
+                    source: source, destination: destination, sourcePort: sourcePort,
+                    destinationPort: destinationPort, proto: proto),
+                hash: hash, slot65537: slot65537, slot655373: slot655373)
         }
     }
 
@@ -57,10 +61,17 @@ import Testing
         var rng = SplitMix64(seed: 42)
         for i in 0..<5000 {
             let v6 = i % 2 == 1
-            let src: IPAddress = v6 ? .v6(IPv6Address(high: rng.next(), low: rng.next())) : .v4(IPv4Address(UInt32(truncatingIfNeeded: rng.next())))
-            let dst: IPAddress = v6 ? .v6(IPv6Address(high: rng.next(), low: rng.next())) : .v4(IPv4Address(UInt32(truncatingIfNeeded: rng.next())))
-            let key = FlowKey(source: src, destination: dst, sourcePort: UInt16(truncatingIfNeeded: rng.next()),
-                              destinationPort: UInt16(truncatingIfNeeded: rng.next()), proto: UInt8(truncatingIfNeeded: rng.next()))
+            let src: IPAddress =
+                v6
+                ? .v6(IPv6Address(high: rng.next(), low: rng.next()))
+                : .v4(IPv4Address(UInt32(truncatingIfNeeded: rng.next())))
+            let dst: IPAddress =
+                v6
+                ? .v6(IPv6Address(high: rng.next(), low: rng.next()))
+                : .v4(IPv4Address(UInt32(truncatingIfNeeded: rng.next())))
+            let key = FlowKey(
+                source: src, destination: dst, sourcePort: UInt16(truncatingIfNeeded: rng.next()),
+                destinationPort: UInt16(truncatingIfNeeded: rng.next()), proto: UInt8(truncatingIfNeeded: rng.next()))
             var cKey = sy_flow_key()
             withUnsafeMutableBytes(of: &cKey) { raw in
                 for (index, byte) in key.bytes.enumerated() { raw[index] = byte }
@@ -91,9 +102,10 @@ import Testing
         // 200k flows over a 1009-slot ring: every slot within 25% of the mean.
         var counts = [Int](repeating: 0, count: 1009)
         for port in 0..<200_000 {
-            let key = FlowKey(source: .v4(IPv4Address(10, 0, UInt8(port >> 16), UInt8(port >> 8 & 0xff))),
-                              destination: .v4(IPv4Address(10, 200, 0, 10)), sourcePort: UInt16(truncatingIfNeeded: port),
-                              destinationPort: 80, proto: 6)
+            let key = FlowKey(
+                source: .v4(IPv4Address(10, 0, UInt8(port >> 16), UInt8(port >> 8 & 0xff))),
+                destination: .v4(IPv4Address(10, 200, 0, 10)), sourcePort: UInt16(truncatingIfNeeded: port),
+                destinationPort: 80, proto: 6)
             counts[Int(SwitchyardHash.ringSlot(key.hash, ringSize: 1009))] += 1
         }
         let mean = 200_000.0 / 1009

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SwitchyardCore
 
 @Suite struct MaglevTests {
@@ -52,7 +53,9 @@ import Testing
             shuffled.swapAt(i, Int(rng.next() % UInt64(i + 1)))
         }
         #expect(shuffled != members)
-        #expect(MaglevTable(members: members, size: 65537).identities == MaglevTable(members: shuffled, size: 65537).identities)
+        #expect(
+            MaglevTable(members: members, size: 65537).identities
+                == MaglevTable(members: shuffled, size: 65537).identities)
     }
 
     /// The same set gives the same table in any process on any machine: pinned by a digest of

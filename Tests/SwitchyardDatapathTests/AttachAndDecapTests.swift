@@ -4,6 +4,7 @@ import Foundation
 import SwitchyardABI
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardDatapath
 
 /// Attaching to real interfaces (in a namespace the test makes and removes) and the backend's
@@ -35,8 +36,9 @@ struct AttachAndDecapTests {
             let missing = #expect(throws: BPFError.self) {
                 try XDPAttachment.attach(program: datapath.programFD, interface: "nonexistent0")
             }
-            #expect(missing?.operation == "interface nonexistent0" && missing?.errno == ENODEV,
-                    "\(missing.map { "\($0)" } ?? "")")
+            #expect(
+                missing?.operation == "interface nonexistent0" && missing?.errno == ENODEV,
+                "\(missing.map { "\($0)" } ?? "")")
         }
     }
 
@@ -57,11 +59,11 @@ struct AttachAndDecapTests {
     /// The model encapsulates, the kernel's decap program strips: the inner packet comes back
     /// byte for byte, with the EtherType of its own family.
     @Test(arguments: [
-        "tcp 10.0.1.2:40000 > 10.200.0.10:80 S len=20",          // IPIP
-        "udp 10.0.1.2:5353 > 10.200.0.53:53 len=30",              // GUE over IPv4
-        "tcp [2001:db8::2]:40000 > [2001:db8:200::10]:80 S",      // IPv6-in-IPv6
-        "tcp [2001:db8::2]:40000 > [2001:db8:200::11]:443 S",     // GUE, IPv6 in IPv4
-        "udp 10.0.1.2:5353 > 10.200.0.53:53 len=1 ipopts=8",      // options survive
+        "tcp 10.0.1.2:40000 > 10.200.0.10:80 S len=20", // IPIP
+        "udp 10.0.1.2:5353 > 10.200.0.53:53 len=30", // GUE over IPv4
+        "tcp [2001:db8::2]:40000 > [2001:db8:200::10]:80 S", // IPv6-in-IPv6
+        "tcp [2001:db8::2]:40000 > [2001:db8:200::11]:443 S", // GUE, IPv6 in IPv4
+        "udp 10.0.1.2:5353 > 10.200.0.53:53 len=1 ipopts=8", // options survive
     ])
     func decapRestoresTheInnerPacket(_ spec: String) throws {
         var tables = DatapathTables(config: SelftestConfig.config())

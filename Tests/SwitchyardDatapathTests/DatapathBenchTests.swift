@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import SwitchyardDatapath
 
 /// The benchmark's plumbing, not its figures (those are printed by `switchyard datapath bench`).
@@ -14,8 +15,11 @@ struct DatapathBenchTests {
         defer { unlink(path) }
         let cases = try DatapathBench(samples: 30, compareObjectPath: path, preload: 1000).run()
         let names = cases.map(\.name)
-        let own = ["non-VIP pass", "established v4", "established v6", "new flow (SYN + insert)", "new flow, full table (evicts)",
-                   "new flow, 64K-entry table", DatapathBench.coldRead, "GUE established", "sourceIP key established"]
+        let own = [
+            "non-VIP pass", "established v4", "established v6", "new flow (SYN + insert)",
+            "new flow, full table (evicts)",
+            "new flow, 64K-entry table", DatapathBench.coldRead, "GUE established", "sourceIP key established",
+        ]
         #expect(names == own + own.map { $0 + " [B]" } + [DatapathBench.referenceLRU])
         for c in cases {
             #expect(c.grossNs > 0, "\(c.name) was measured")

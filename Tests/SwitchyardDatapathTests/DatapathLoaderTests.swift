@@ -6,6 +6,7 @@ import Glibc
 import SwitchyardABI
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardDatapath
 
 /// Loading, pinning, programming and reading the real maps. Needs BPF (root).
@@ -42,7 +43,8 @@ struct DatapathLoaderTests {
         #expect(try [second.flows.id(), second.rings.id(), second.serviceStats.id(), second.services.id()] == ids)
         #expect(try FlowTable(datapath: second).all() == flowsBefore)
         // The new program forwards on the old maps without being programmed again.
-        let again = try TestRun.run(program: second.programFD, frame: try PacketSpec.parse("tcp 10.0.1.2:40000 > 10.200.0.10:80 A").frame())
+        let again = try TestRun.run(
+            program: second.programFD, frame: try PacketSpec.parse("tcp 10.0.1.2:40000 > 10.200.0.10:80 A").frame())
         #expect(again.action == TestRun.xdpTX)
         let counters = try CounterReader(datapath: second).read(services: [0], backends: [])
         #expect(counters.services[0]?.packets == 2, "counters carried over: \(counters)")
@@ -96,24 +98,33 @@ struct DatapathLoaderTests {
         let datapath = try LBDatapath(options: .init(flowCapacity: 65536))
         let writer = DatapathWriter(datapath: datapath, newFlowRate: 1000)
         try writer.apply(Self.tables())
-        let established = (0..<50).map { try! PacketSpec.parse("tcp 10.9.0.\($0 + 1):40000 > 10.200.0.10:80 S").frame() }
-        for frame in established { #expect(try TestRun.run(program: datapath.programFD, frame: frame).action == TestRun.xdpTX) }
+        let established = (0..<50).map {
+            try! PacketSpec.parse("tcp 10.9.0.\($0 + 1):40000 > 10.200.0.10:80 S").frame()
+        }
+        for frame in established {
+            #expect(try TestRun.run(program: datapath.programFD, frame: frame).action == TestRun.xdpTX)
+        }
         var forwarded = 0
         for i in 0..<5000 {
-            let frame = try PacketSpec.parse("tcp 10.\(20 + i / 60000).\(i / 250 % 240).\(i % 250 + 1):\(1024 + i % 60000) > 10.200.0.10:80 S").frame()
+            let frame = try PacketSpec.parse(
+                "tcp 10.\(20 + i / 60000).\(i / 250 % 240).\(i % 250 + 1):\(1024 + i % 60000) > 10.200.0.10:80 S"
+            ).frame()
             if try TestRun.run(program: datapath.programFD, frame: frame).action == TestRun.xdpTX { forwarded += 1 }
         }
         let entries = try FlowTable(datapath: datapath).all().count
         let limited = try CounterReader(datapath: datapath).events()["insert_rate_limited"] ?? 0
         #expect(forwarded == 5000, "every new flow is still forwarded")
-        #expect(limited > 0 && entries < 50 + 5000 && UInt64(entries) + limited == 5050, "entries \(entries), rate-limited \(limited)")
+        #expect(
+            limited > 0 && entries < 50 + 5000 && UInt64(entries) + limited == 5050,
+            "entries \(entries), rate-limited \(limited)")
         for frame in established.map({ $0 }) {
             _ = try TestRun.run(program: datapath.programFD, frame: frame)
         }
         let keys = Set(try FlowTable(datapath: datapath).all().keys)
         let establishedKeys = established.map { frame in
-            FlowKey(source: IPAddress.read(.v4, from: frame, at: 26), destination: IPAddress("10.200.0.10")!,
-                    sourcePort: 40000, destinationPort: 80, proto: 6)
+            FlowKey(
+                source: IPAddress.read(.v4, from: frame, at: 26), destination: IPAddress("10.200.0.10")!,
+                sourcePort: 40000, destinationPort: 80, proto: 6)
         }
         #expect(establishedKeys.allSatisfy { keys.contains($0) }, "established flows keep their entries")
     }
@@ -125,10 +136,16 @@ struct DatapathLoaderTests {
         let writer = DatapathWriter(datapath: datapath, evictIdle: 1_000_000, syncRefresh: 1000)
         try writer.apply(Self.tables())
         func flows(_ range: Range<Int>, backend: UInt32 = 0) -> [FlowKey: DatapathTables.FlowEntry] {
-            Dictionary(uniqueKeysWithValues: range.map {
-                (FlowKey(source: .v4(IPv4Address(10, 7, UInt8($0 / 250), UInt8($0 % 250 + 1))), destination: IPAddress("10.200.0.10")!,
-                         sourcePort: 40000, destinationPort: 80, proto: 6), DatapathTables.FlowEntry(backend: backend, service: 0))
-            })
+            Dictionary(
+                uniqueKeysWithValues: range.map {
+                    (
+                        FlowKey(
+                            source: .v4(IPv4Address(10, 7, UInt8($0 / 250), UInt8($0 % 250 + 1))),
+                            destination: IPAddress("10.200.0.10")!,
+                            sourcePort: 40000, destinationPort: 80, proto: 6),
+                        DatapathTables.FlowEntry(backend: backend, service: 0)
+                    )
+                })
         }
         let first = try writer.install(flows: flows(0..<8), remote: true)
         #expect(first.written == 8 && first.present == 0 && first.busy == 0, "\(first)")
@@ -155,13 +172,15 @@ struct DatapathLoaderTests {
             let spec = "tcp 10.8.\(i / 250).\(i % 250 + 1):40000 > 10.200.0.10:80 S"
             _ = try TestRun.run(program: datapath.programFD, frame: try PacketSpec.parse(spec).frame())
             let p = try PacketSpec.parse(spec)
-            let key = FlowKey(source: p.source, destination: p.destination, sourcePort: 40000, destinationPort: 80, proto: 6)
+            let key = FlowKey(
+                source: p.source, destination: p.destination, sourcePort: 40000, destinationPort: 80, proto: 6)
             if try table.lookup(key) != nil { established.append(key) }
         }
         #expect(established.count == 32)
         var forwarded = 0
         for i in 0..<3000 {
-            let frame = try PacketSpec.parse("tcp 10.30.\(i / 250).\(i % 250 + 1):\(2000 + i) > 10.200.0.10:80 S").frame()
+            let frame = try PacketSpec.parse("tcp 10.30.\(i / 250).\(i % 250 + 1):\(2000 + i) > 10.200.0.10:80 S")
+                .frame()
             if try TestRun.run(program: datapath.programFD, frame: frame).action == TestRun.xdpTX { forwarded += 1 }
         }
         #expect(forwarded == 3000, "the flood is forwarded either way")
@@ -205,7 +224,9 @@ struct FlowEventTests {
         let writer = DatapathWriter(datapath: datapath, syncRefresh: 5)
         try writer.apply(tables)
         let reader = try FlowEventReader(datapath: datapath)
-        func send(_ spec: String) throws { _ = try TestRun.run(program: datapath.programFD, frame: try PacketSpec.parse(spec).frame()) }
+        func send(_ spec: String) throws {
+            _ = try TestRun.run(program: datapath.programFD, frame: try PacketSpec.parse(spec).frame())
+        }
         func kinds() -> [UInt32] { reader.poll(timeoutMs: 10).map(\.kind) }
 
         try send("tcp 10.0.1.2:40000 > 10.200.0.10:80 S")

@@ -3,6 +3,7 @@ import DatapathModel
 import SwitchyardABI
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardDatapath
 
 /// The flow table under pressure, model against kernel: a table of 256 sets × 4 ways, 100,000
@@ -18,8 +19,9 @@ struct FlowTablePressureTests {
 
     @Test func modelAndKernelAgreeUnderPressure() throws {
         let config = try FlowPressureGenerator.config()
-        let harness = try DifferentialHarness(tables: DatapathTables(config: config), flowCapacity: 1024,
-                                              now: DatapathTime(jiffies: 1_000, coarseNs: 1_000 * Self.nsPerJiffy))
+        let harness = try DifferentialHarness(
+            tables: DatapathTables(config: config), flowCapacity: 1024,
+            now: DatapathTime(jiffies: 1_000, coarseNs: 1_000 * Self.nsPerJiffy))
         #expect(harness.model.flows.layout.setCount == 256)
         // Idle 0.2 s before a way may be taken, 1,500 inserts/s per CPU, a refresh per 0.4 s of use.
         try harness.setFlowPolicy(.init(evictIdle: 50, newFlowRate: 1500, syncRefresh: 100))
@@ -27,8 +29,11 @@ struct FlowTablePressureTests {
         var rng = SplitMix64(seed: 11)
         let backends = harness.model.backends.keys.sorted()
         var mismatches: [String] = []
-        var verdicts: [String: Int] = [:], events: [DatapathEvent: UInt64] = [:]
-        var reports: [FlowTableReport.Kind: Int] = [:], inserted = 0, remoteBusy = 0
+        var verdicts: [String: Int] = [:]
+        var events: [DatapathEvent: UInt64] = [:]
+        var reports: [FlowTableReport.Kind: Int] = [:]
+        var inserted = 0
+        var remoteBusy = 0
         var ns = harness.now.coarseNs
 
         for i in 0..<100_000 where mismatches.count < 5 {
@@ -87,17 +92,21 @@ struct FlowTablePressureTests {
 
     /// A few entries "from another node": some for flows the traffic uses, some new.
     private func remoteFlows(_ harness: DifferentialHarness, _ rng: inout SplitMix64)
-        -> [FlowKey: DatapathTables.FlowEntry] {
+        -> [FlowKey: DatapathTables.FlowEntry]
+    {
         guard let (key, service) = harness.model.services.first(where: { $0.value.stateful }),
-              let ring = harness.model.rings[service.id] else { return [:] }
+            let ring = harness.model.rings[service.id]
+        else { return [:] }
         var flows: [FlowKey: DatapathTables.FlowEntry] = [:]
         for _ in 0..<20 {
             let n = UInt32(truncatingIfNeeded: rng.next() % 30_000)
-            let client: IPAddress = key.vip.family == .v4
+            let client: IPAddress =
+                key.vip.family == .v4
                 ? .v4(IPv4Address(10, 90 + UInt8(n >> 16 & 0x3), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)))
                 : .v6(IPv6Address(high: 0x2001_0db8_0900_0000, low: UInt64(n)))
-            let flow = FlowKey(source: client, destination: key.vip, sourcePort: UInt16(1024 + n % 5000),
-                               destinationPort: key.port, proto: key.proto.rawValue)
+            let flow = FlowKey(
+                source: client, destination: key.vip, sourcePort: UInt16(1024 + n % 5000),
+                destinationPort: key.port, proto: key.proto.rawValue)
             let backend = ring[Int(rng.next() % UInt64(ring.count))]
             flows[flow] = .init(backend: backend == SY_BACKEND_NONE ? 0 : backend, service: service.id)
         }

@@ -3,6 +3,7 @@ import DatapathModel
 import Foundation
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardDatapath
 
 enum BPFProbe {
@@ -15,7 +16,8 @@ enum BPFProbe {
 /// bytes, counter changes and flow entries. Needs BPF (root); skipped with the reason otherwise.
 @Suite(.enabled(if: BPFProbe.available, BPFProbe.skipMessage), .serialized)
 struct KernelDifferentialTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/pipeline")
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../Fixtures/pipeline")
 
     /// Every fixture: model = kernel, and the model meets the fixture (checked in the model
     /// suite too), so kernel = model = expected. A missing or empty corpus fails (the arguments
@@ -69,8 +71,10 @@ struct KernelDifferentialTests {
         #expect(table.isEmpty, "\(table.prefix(5))")
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches; first:\n\(mismatches.first?.description ?? "")")
         // The generator reaches every kind of outcome.
-        #expect(verdicts["tx", default: 0] > 20_000 && verdicts["drop", default: 0] > 10_000 && verdicts["pass", default: 0] > 5_000,
-                "\(verdicts)")
+        #expect(
+            verdicts["tx", default: 0] > 20_000 && verdicts["drop", default: 0] > 10_000
+                && verdicts["pass", default: 0] > 5_000,
+            "\(verdicts)")
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import SwitchyardControl
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardAgent
 @testable import SwitchyardLab
 
@@ -10,10 +11,15 @@ import Testing
     static let port = Int.random(in: 20000...40000)
     static let server: Task<Void, Error> = Task { try await TrafficServer(name: "t", port: port).run() }
 
-    func target(_ kind: HealthCheck.Kind, port: Int = HealthProbeTests.port, path: String = "/", status: Int = 200) -> ProbeTarget {
-        ProbeTarget(key: BackendKey(service: ServiceKey(vip: IPAddress("10.200.0.1")!, port: 80, proto: .tcp),
-                                    backend: BackendIdentity(address: IPAddress("127.0.0.1")!, port: UInt16(port))),
-                    service: "s", check: HealthCheck(kind: kind, path: path, expectStatus: status, intervalSeconds: 1, timeoutSeconds: 0.5))
+    func target(_ kind: HealthCheck.Kind, port: Int = HealthProbeTests.port, path: String = "/", status: Int = 200)
+        -> ProbeTarget
+    {
+        ProbeTarget(
+            key: BackendKey(
+                service: ServiceKey(vip: IPAddress("10.200.0.1")!, port: 80, proto: .tcp),
+                backend: BackendIdentity(address: IPAddress("127.0.0.1")!, port: UInt16(port))),
+            service: "s",
+            check: HealthCheck(kind: kind, path: path, expectStatus: status, intervalSeconds: 1, timeoutSeconds: 0.5))
     }
 
     func waitForServer() async throws {

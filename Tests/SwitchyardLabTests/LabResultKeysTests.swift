@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SwitchyardLab
 
 /// The JSON the lab prints is read by scripts and listed in the README: Swift names may change,
@@ -29,19 +30,22 @@ struct LabResultKeysTests {
     }()
 
     @Test func scenarioKeys() throws {
-        #expect(try Self.keys(Self.scenario) == [
-            "scenario", "mode", "established", "survived", "failed", "expected_failed", "duration_s", "store",
-            "per_backend", "failed_per_backend", "new_connections", "detect_s", "flood", "failures",
-        ])
-        #expect(try Self.keys(Self.scenario, at: ["flood"]) == [
-            "sent", "insert_rate_limited", "flow_set_busy", "insert_failed", "store_evicted",
-        ])
+        #expect(
+            try Self.keys(Self.scenario) == [
+                "scenario", "mode", "established", "survived", "failed", "expected_failed", "duration_s", "store",
+                "per_backend", "failed_per_backend", "new_connections", "detect_s", "flood", "failures",
+            ])
+        #expect(
+            try Self.keys(Self.scenario, at: ["flood"]) == [
+                "sent", "insert_rate_limited", "flow_set_busy", "insert_failed", "store_evicted",
+            ])
         // Optional parts are left out, as before: a stateless lb-remove has no store, flood or detect_s.
         let plain = ScenarioResult(scenario: "lb-remove", mode: "stateless")
-        #expect(try Self.keys(plain) == [
-            "scenario", "mode", "established", "survived", "failed", "expected_failed", "duration_s",
-            "per_backend", "failed_per_backend", "failures",
-        ])
+        #expect(
+            try Self.keys(plain) == [
+                "scenario", "mode", "established", "survived", "failed", "expected_failed", "duration_s",
+                "per_backend", "failed_per_backend", "failures",
+            ])
         let decoded = try JSONDecoder().decode(ScenarioResult.self, from: JSONEncoder().encode(Self.scenario))
         #expect(decoded == Self.scenario)
     }
@@ -61,11 +65,13 @@ struct LabResultKeysTests {
     }
 
     @Test func syncBenchKeys() throws {
-        let result = SyncBenchResult(store: "redis", rate: 1000, flows: 3000, reached: 3000, p50Milliseconds: 1.2,
-                                     p99Milliseconds: 3.4, maxMilliseconds: 5.6, storeBytesPerFlow: 180)
-        #expect(try Self.keys(result) == [
-            "store", "rate", "flows", "reached", "p50_ms", "p99_ms", "max_ms", "store_bytes_per_flow",
-        ])
+        let result = SyncBenchResult(
+            store: "redis", rate: 1000, flows: 3000, reached: 3000, p50Milliseconds: 1.2,
+            p99Milliseconds: 3.4, maxMilliseconds: 5.6, storeBytesPerFlow: 180)
+        #expect(
+            try Self.keys(result) == [
+                "store", "rate", "flows", "reached", "p50_ms", "p99_ms", "max_ms", "store_bytes_per_flow",
+            ])
     }
 
     /// What the hidden helpers print, which the controller decodes.
@@ -76,8 +82,9 @@ struct LabResultKeysTests {
     }
 
     @Test func labClientEventsRoundTripWithTheirKeys() throws {
-        let report = TrafficClient.Report(established: 2, survived: 1, failed: 1, perBackend: ["be1": 2],
-                                          failedPerBackend: ["be1": 1], failures: ["conn 1 (be1): closed by peer"])
+        let report = TrafficClient.Report(
+            established: 2, survived: 1, failed: 1, perBackend: ["be1": 2],
+            failedPerBackend: ["be1": 1], failures: ["conn 1 (be1): closed by peer"])
         let events: [LabClientEvent] = [
             .established(perBackend: ["be1": 2]), .probe(perBackend: ["be2": 40]), .result(report),
         ]
@@ -85,9 +92,10 @@ struct LabResultKeysTests {
             #expect(try JSONDecoder().decode(LabClientEvent.self, from: JSONEncoder().encode(event)) == event)
         }
         #expect(try Self.keys(events[0]) == ["event", "per_backend"])
-        #expect(try Self.keys(events[2]) == [
-            "event", "established", "survived", "failed", "perBackend", "failedPerBackend", "failures",
-        ])
+        #expect(
+            try Self.keys(events[2]) == [
+                "event", "established", "survived", "failed", "perBackend", "failedPerBackend", "failures",
+            ])
         let unknown = #expect(throws: DecodingError.self) {
             try JSONDecoder().decode(LabClientEvent.self, from: Data(#"{"event": "hello"}"#.utf8))
         }

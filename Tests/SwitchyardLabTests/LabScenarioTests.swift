@@ -1,16 +1,19 @@
+import DatapathModel
 import Foundation
+import SwitchyardControl
 import SwitchyardCore
 import SwitchyardDatapath
 import Testing
-import DatapathModel
-import SwitchyardControl
+
 @testable import SwitchyardLab
 
 enum LabProbe {
     static let reason: String? = {
         if let bpf = Privileges.bpfUnavailableReason() { return bpf }
         if getuid() != 0 { return "network namespaces need root" }
-        if !FileManager.default.isExecutableFile(atPath: executable) { return "no switchyard binary at \(executable); build first" }
+        if !FileManager.default.isExecutableFile(atPath: executable) {
+            return "no switchyard binary at \(executable); build first"
+        }
         return nil
     }()
     static var available: Bool { reason == nil }
@@ -24,8 +27,10 @@ enum LabProbe {
 /// each change. Root only; each test builds its own lab and removes it.
 @Suite(.enabled(if: LabProbe.available, LabProbe.skipMessage), .serialized)
 struct LabScenarioTests {
-    static func run(_ scenario: Scenario, mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis,
-                    connections: Int = 100) throws -> ScenarioResult {
+    static func run(
+        _ scenario: Scenario, mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis,
+        connections: Int = 100
+    ) throws -> ScenarioResult {
         let lab = Lab(options: .init(mode: mode, store: store), executable: LabProbe.executable)
         defer {
             lab.down()
@@ -42,8 +47,9 @@ struct LabScenarioTests {
         #expect(r.established == 100)
         #expect(r.survived == r.established, "\(r.failures)")
         if scenario == .backendDrain {
-            #expect(r.newConnections?["be1"] == nil && (r.newConnections?.values.reduce(0, +) ?? 0) == 40,
-                    "new connections avoid the draining backend: \(r.newConnections ?? [:])")
+            #expect(
+                r.newConnections?["be1"] == nil && (r.newConnections?.values.reduce(0, +) ?? 0) == 40,
+                "new connections avoid the draining backend: \(r.newConnections ?? [:])")
         }
     }
 
@@ -52,8 +58,9 @@ struct LabScenarioTests {
         #expect(r.expectedFailed > 0)
         #expect(r.survived == r.established - r.expectedFailed, "\(r.failures)")
         #expect(r.failedPerBackend.keys.allSatisfy { $0 == "be1" }, "\(r.failedPerBackend)")
-        #expect(r.newConnections?["be1"] == nil && r.newConnections?["failed"] == nil,
-                "once detected, new connections reach only live backends: \(r.newConnections ?? [:])")
+        #expect(
+            r.newConnections?["be1"] == nil && r.newConnections?["failed"] == nil,
+            "once detected, new connections reach only live backends: \(r.newConnections ?? [:])")
         // fall 2 × interval 0.5 s: the first failing probe comes up to one interval after the
         // kill, so (fall + 1) × interval = 1.5 s (a release build on a quiet machine measures
         // 0.8–1.4 s). The tests run the debug build on two shared cores, where 2.9 s was seen:
@@ -67,7 +74,8 @@ struct LabScenarioTests {
         let r = try Self.run(.lbAddBackendAdd, connections: 200)
         #expect(r.established == 200)
         #expect(r.failed > 0, "the scenario must bite in stateless mode")
-        #expect(r.failedPerBackend.isEmpty
+        #expect(
+            r.failedPerBackend.isEmpty
                 || r.failures.allSatisfy { $0.contains("reset") || $0.contains("closed") || $0.contains("silent") })
     }
 }
@@ -84,7 +92,8 @@ struct AgentInLabTests {
         #expect(before.reloadsFailed == 0 && !before.reusedPinnedMaps, "a fresh agent on fresh maps: \(before)")
         let path = "\(lab.dir)/lb1.yaml"
         let good = try String(contentsOfFile: path, encoding: .utf8)
-        try good.replacingOccurrences(of: "mtu: 1600", with: "mtu: 99999").write(toFile: path, atomically: true, encoding: .utf8)
+        try good.replacingOccurrences(of: "mtu: 1600", with: "mtu: 99999").write(
+            toFile: path, atomically: true, encoding: .utf8)
         var status = before
         for _ in 0..<40 {
             Thread.sleep(forTimeInterval: 0.1)
@@ -101,7 +110,12 @@ struct AgentInLabTests {
         let answers = try lab.http(Lab.vip4, count: 10)
         #expect(answers.perBackend["failed"] == nil && answers.perBackend.values.reduce(0, +) == 10, "\(answers)")
         // Metrics, from inside the LB node's namespace.
-        let metrics = try lab.inNS(lab.lb(1), ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9400; printf 'GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3"])
+        let metrics = try lab.inNS(
+            lab.lb(1),
+            [
+                "bash", "-c",
+                "exec 3<>/dev/tcp/127.0.0.1/9400; printf 'GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3",
+            ])
         #expect(metrics.contains("200 OK"))
         #expect(metrics.contains("switchyard_backend_packets_total{service=\"web\""))
         #expect(metrics.contains("switchyard_config_reloads_total{result=\"failed\"} 1"))
@@ -116,9 +130,10 @@ struct AgentInLabTests {
 
     /// Service name → backend addresses and configured states, as an agent reports them.
     static func configured(_ status: AgentStatus) -> [String: [String]] {
-        Dictionary(status.services.map { service in
-            (service.name, service.backends.map { "\($0.address) \($0.configured)" }.sorted())
-        }, uniquingKeysWith: { first, _ in first })
+        Dictionary(
+            status.services.map { service in
+                (service.name, service.backends.map { "\($0.address) \($0.configured)" }.sorted())
+            }, uniquingKeysWith: { first, _ in first })
     }
 }
 
@@ -147,7 +162,9 @@ extension AgentInLabTests {
         for i in 1...3 {
             for pid in lab.pids(lab.lb(i), matching: " agent ") { kill(pid, SIGTERM) }
         }
-        for _ in 0..<100 where (1...3).contains(where: { !lab.pids(lab.lb($0), matching: " agent ").isEmpty }) { usleep(50_000) }
+        for _ in 0..<100 where (1...3).contains(where: { !lab.pids(lab.lb($0), matching: " agent ").isEmpty }) {
+            usleep(50_000)
+        }
         #expect((1...3).allSatisfy { lab.pids(lab.lb($0), matching: " agent ").isEmpty }, "agents exited on SIGTERM")
         let log = try String(contentsOfFile: "\(lab.dir)/lb1.log", encoding: .utf8)
         #expect(log.contains("shutting down; the datapath stays attached and pinned"))
@@ -170,11 +187,18 @@ extension AgentInLabTests {
         try lab.inNS(ns, ["ip", "link", "set", "dev", "vx.100", "up"])
         try lab.inNS(ns, ["sysctl", "-qw", "net.ipv4.conf.vx/100.rp_filter=1"])
         try lab.inNS(ns, [LabProbe.executable, "backend", "--vip", Lab.vip4, "--interface", "vx.100"])
-        #expect(try lab.inNS(ns, ["cat", "/proc/sys/net/ipv4/conf/vx.100/rp_filter"]).trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(
+            try lab.inNS(ns, ["cat", "/proc/sys/net/ipv4/conf/vx.100/rp_filter"]).trimmingCharacters(
+                in: .whitespacesAndNewlines) == "0")
         #expect(try lab.inNS(ns, ["tc", "filter", "show", "dev", "vx.100", "ingress"]).contains("switchyard_dec"))
         try lab.inNS(ns, [LabProbe.executable, "backend", "--vip", Lab.vip4, "--interface", "vx.100", "--remove"])
         try lab.inNS(ns, ["ip", "link", "del", "vx.100"])
-        try lab.inNS(ns, [LabProbe.executable, "backend", "--vip", "\(Lab.vip4),\(Lab.vip6),\(Lab.benchVIP)", "--interface", "eth0", "--remove"])
+        try lab.inNS(
+            ns,
+            [
+                LabProbe.executable, "backend", "--vip", "\(Lab.vip4),\(Lab.vip6),\(Lab.benchVIP)", "--interface",
+                "eth0", "--remove",
+            ])
         #expect(try !lab.inNS(ns, ["ip", "addr", "show", "dev", "lo"]).contains(Lab.vip4))
         #expect(try !lab.inNS(ns, ["ip", "addr", "show", "dev", "lo"]).contains(Lab.vip6))
         #expect(try !lab.inNS(ns, ["tc", "filter", "show", "dev", "eth0", "ingress"]).contains("switchyard_dec"))
@@ -192,10 +216,13 @@ struct StatefulScenarioTests {
         #expect(r.survived == r.established, "\(r.failures)")
     }
 
-    @Test(arguments: [Scenario.agentRestart, .backendFail, .lbRemove, .lbRemoveBackendAdd, .lbReboot, .storeRestart, .flood])
+    @Test(arguments: [
+        Scenario.agentRestart, .backendFail, .lbRemove, .lbRemoveBackendAdd, .lbReboot, .storeRestart, .flood,
+    ])
     func survivedIsEstablishedLessExpected(_ scenario: Scenario) throws {
         let r = try LabScenarioTests.run(scenario, mode: .stateful)
-        #expect(r.established == (scenario == .storeRestart ? 140 : 100), "store-restart opens 40 more during the outage")
+        #expect(
+            r.established == (scenario == .storeRestart ? 140 : 100), "store-restart opens 40 more during the outage")
         #expect(r.survived == r.established - r.expectedFailed, "\(r.failures)")
         if scenario == .flood {
             let flood = try #require(r.flood, "the flood scenario reports its flood")
@@ -232,8 +259,10 @@ struct SYNSenderTests {
             for ack in [false, true] {
                 let p = sender.packet(i, ack: ack)
                 #expect(InternetChecksum.ipv4Header(p, at: 0, length: 20) == 0)
-                #expect(InternetChecksum.transport(p, at: 20, length: 20, proto: 6, source: .v4(sender.source(i)),
-                                                   destination: .v4(sender.destination)) == 0)
+                #expect(
+                    InternetChecksum.transport(
+                        p, at: 20, length: 20, proto: 6, source: .v4(sender.source(i)),
+                        destination: .v4(sender.destination)) == 0)
                 #expect(p[33] == (ack ? 0x10 : 0x02))
                 let key = sender.flowKey(i)
                 let source = IPv4Address(p[12], p[13], p[14], p[15])

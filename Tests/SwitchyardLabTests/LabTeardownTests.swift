@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+
 @testable import SwitchyardLab
 
 /// The lab's Ctrl-C path, with SIGUSR2 standing in for SIGINT (a test must not interrupt its

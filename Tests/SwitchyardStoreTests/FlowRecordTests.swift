@@ -1,11 +1,16 @@
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardStore
 
 @Suite struct FlowRecordTests {
     static let flows = [
-        FlowKey(source: IPAddress("10.0.1.2")!, destination: IPAddress("10.200.0.10")!, sourcePort: 40000, destinationPort: 80, proto: 6),
-        FlowKey(source: IPAddress("2001:db8::2")!, destination: IPAddress("2001:db8:200::10")!, sourcePort: 0, destinationPort: 53, proto: 17),
+        FlowKey(
+            source: IPAddress("10.0.1.2")!, destination: IPAddress("10.200.0.10")!, sourcePort: 40000,
+            destinationPort: 80, proto: 6),
+        FlowKey(
+            source: IPAddress("2001:db8::2")!, destination: IPAddress("2001:db8:200::10")!, sourcePort: 0,
+            destinationPort: 53, proto: 17),
     ]
 
     @Test(arguments: flows)
@@ -14,7 +19,9 @@ import Testing
         #expect(FlowRecord(message: record.message) == record)
         let fromStore = try #require(FlowRecord(storeKey: record.storeKey, backend: record.backend))
         #expect(fromStore.flow == flow && fromStore.service == record.service && fromStore.backend == record.backend)
-        #expect(record.storeKey.hasPrefix("sy:f:") && !record.storeKey.contains("{"), "no hash tags: a cluster spreads flows")
+        #expect(
+            record.storeKey.hasPrefix("sy:f:") && !record.storeKey.contains("{"),
+            "no hash tags: a cluster spreads flows")
     }
 
     @Test(arguments: ["", "a|b|c", "svc|zz|b|o", "svc|0102|b|o", "svc|" + String(repeating: "00", count: 40) + "|b|o"])

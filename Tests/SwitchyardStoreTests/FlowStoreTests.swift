@@ -1,12 +1,16 @@
 import Foundation
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardStore
 
 private func record(_ i: Int, backend: String = "10.0.0.1:80") -> FlowRecord {
-    FlowRecord(service: "10.1.0.1:80/tcp", flow: FlowKey(source: .v4(IPv4Address(UInt32(0x0a00_0000 + i))), destination: .v4(IPv4Address(10, 1, 0, 1)),
-                                                         sourcePort: UInt16(1000 + i % 60000), destinationPort: 80, proto: 6),
-               backend: backend, origin: "lb1")
+    FlowRecord(
+        service: "10.1.0.1:80/tcp",
+        flow: FlowKey(
+            source: .v4(IPv4Address(UInt32(0x0a00_0000 + i))), destination: .v4(IPv4Address(10, 1, 0, 1)),
+            sourcePort: UInt16(1000 + i % 60000), destinationPort: 80, proto: 6),
+        backend: backend, origin: "lb1")
 }
 
 /// A clock tests can move.
@@ -22,8 +26,10 @@ struct EmbeddedFlowStoreTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let clock = FakeClock()
         let store = try EmbeddedFlowStore(path: path, clock: clock.read)
-        _ = try await store.write([.put(record(1), seconds: 60, announce: true), .put(record(2), seconds: 10, announce: true),
-                                   .put(record(3), seconds: 60, announce: false), .delete(record(3))])
+        _ = try await store.write([
+            .put(record(1), seconds: 60, announce: true), .put(record(2), seconds: 10, announce: true),
+            .put(record(3), seconds: 60, announce: false), .delete(record(3)),
+        ])
         await store.close()
 
         clock.now += 30 // record 2 has expired
@@ -65,7 +71,8 @@ struct EmbeddedFlowStoreTests {
         let established = (0..<200).map { FlowStoreWrite.put(record($0), seconds: 900, announce: false) }
         _ = try await store.write(established)
         for batch in 0..<10 {
-            _ = try await store.write((0..<500).map { .put(record(10_000 + batch * 500 + $0), seconds: 60, announce: true) })
+            _ = try await store.write(
+                (0..<500).map { .put(record(10_000 + batch * 500 + $0), seconds: 60, announce: true) })
         }
         let live = Set(await store.snapshot().map(\.flow))
         #expect(live.count <= 1000)
@@ -80,8 +87,9 @@ struct EmbeddedFlowStoreTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let store = try EmbeddedFlowStore(path: path, clock: FakeClock().read)
         let batches = try await running(store) {
-            #expect(try await store.write([.put(record(1), seconds: 60, announce: true), .delete(record(2))])
-                == FlowStoreWriteResult(written: 2))
+            #expect(
+                try await store.write([.put(record(1), seconds: 60, announce: true), .delete(record(2))])
+                    == FlowStoreWriteResult(written: 2))
             return try await store.follow { announced in
                 var count = 0
                 for try await _ in announced { count += 1 }
@@ -126,7 +134,10 @@ private func running<T: Sendable>(_ store: some FlowStore, _ body: () async thro
     }
 }
 
-@Suite(.enabled(if: RedisServer.binary != nil, "skipped: redis-server is not installed (scripts/install-deps.sh installs it)"), .serialized)
+@Suite(
+    .enabled(
+        if: RedisServer.binary != nil, "skipped: redis-server is not installed (scripts/install-deps.sh installs it)"),
+    .serialized)
 struct RedisFlowStoreTests {
     static func settings(_ server: RedisServer, user: String? = nil, password: String? = nil) -> FlowStoreSettings {
         FlowStoreSettings(kind: .redis, host: "127.0.0.1", port: server.port, user: user, password: password)
@@ -142,14 +153,17 @@ struct RedisFlowStoreTests {
             let acl = try await admin.send([["ACL", "SETUSER", "lb", "on", ">lb-secret", "~sy:*", "&sy:*", "+@all"]])
             #expect(acl.first == .simple("OK"))
             let settings = Self.settings(server, user: "lb", password: "lb-secret")
-            let writer = try RedisFlowStore(settings: settings), follower = try RedisFlowStore(settings: settings)
+            let writer = try RedisFlowStore(settings: settings)
+            let follower = try RedisFlowStore(settings: settings)
             #expect(writer.description == "redis \(server.address)")
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await writer.run() }
                 group.addTask { try await follower.run() }
                 try await follower.follow { announced in
-                    let result = try await writer.write([.put(record(1), seconds: 60, announce: true),
-                                                         .put(record(2), seconds: 900, announce: false)])
+                    let result = try await writer.write([
+                        .put(record(1), seconds: 60, announce: true),
+                        .put(record(2), seconds: 900, announce: false),
+                    ])
                     #expect(result == FlowStoreWriteResult(written: 2))
                     var iterator = announced.makeAsyncIterator()
                     let batch = try await iterator.next()
@@ -206,8 +220,10 @@ struct RedisFlowStoreTests {
         }
         let store = try RedisFlowStore(settings: Self.settings(server, user: "reader", password: "pw"))
         try await running(store) {
-            let result = try await store.write([.put(record(1), seconds: 60, announce: true), .delete(record(2)),
-                                                .put(record(3), seconds: 60, announce: false)])
+            let result = try await store.write([
+                .put(record(1), seconds: 60, announce: true), .delete(record(2)),
+                .put(record(3), seconds: 60, announce: false),
+            ])
             #expect(result.written == 1)
             #expect(result.retry.isEmpty)
             #expect(result.refused == [.noPermission: 2])
@@ -217,8 +233,10 @@ struct RedisFlowStoreTests {
             // A plain syntax error (an expiry of 0 seconds): refused as "other", with the text.
             let admin = try RedisFlowStore(settings: Self.settings(server, password: "admin-secret"))
             try await running(admin) {
-                let invalid = try await admin.write([.put(record(4), seconds: 0, announce: false),
-                                                     .put(record(5), seconds: 60, announce: false)])
+                let invalid = try await admin.write([
+                    .put(record(4), seconds: 0, announce: false),
+                    .put(record(5), seconds: 60, announce: false),
+                ])
                 #expect(invalid.written == 1)
                 #expect(invalid.refused == [.other: 1])
                 #expect(invalid.firstRefusal?.message.contains("invalid expire time") == true)
@@ -257,8 +275,9 @@ struct RedisFlowStoreTests {
             let again = try RedisServer(port: server.port)
             defer { again.stop() }
             _ = try await store.write([.put(record(2), seconds: 60, announce: false)])
-            #expect(try await store.snapshot().map(\.flow) == [record(2).flow],
-                    "a restarted store comes back empty but takes writes")
+            #expect(
+                try await store.snapshot().map(\.flow) == [record(2).flow],
+                "a restarted store comes back empty but takes writes")
         }
     }
 
@@ -285,7 +304,8 @@ struct RedisFlowStoreTests {
         #expect(throws: HostPort.ParseError.invalidPort("redis:0")) {
             try RedisFlowStore(settings: FlowStoreSettings(kind: .redis, host: "redis", port: 0))
         }
-        #expect((try? RedisFlowStore(settings: FlowStoreSettings(kind: .redis, host: "::1", port: 6379)))?.description
-            == "redis [::1]:6379")
+        #expect(
+            (try? RedisFlowStore(settings: FlowStoreSettings(kind: .redis, host: "::1", port: 6379)))?.description
+                == "redis [::1]:6379")
     }
 }

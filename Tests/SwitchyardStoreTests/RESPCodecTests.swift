@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+
 @testable import SwitchyardStore
 
 @Suite struct RESPCodecTests {
@@ -36,9 +37,11 @@ import Testing
         #expect(String(buffer: buffer) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv v\r\n")
     }
 
-    @Test(arguments: [("!x\r\n", "type byte 0x21 at byte 0"), (":abc\r\n", "integer 'abc'"), ("$-5\r\n", "bulk length '-5'"),
-                      ("$3\r\nabcXY", "not terminated by CRLF"), ("*99999999\r\n", "array length"),
-                      ("+a\rb\r\n", "CR without LF at byte 2")])
+    @Test(arguments: [
+        ("!x\r\n", "type byte 0x21 at byte 0"), (":abc\r\n", "integer 'abc'"), ("$-5\r\n", "bulk length '-5'"),
+        ("$3\r\nabcXY", "not terminated by CRLF"), ("*99999999\r\n", "array length"),
+        ("+a\rb\r\n", "CR without LF at byte 2"),
+    ])
     func malformedInputSaysWhere(_ input: String, _ message: String) {
         var buffer = ByteBuffer(string: input)
         #expect { _ = try RESPCodec.read(from: &buffer) } throws: { "\($0)".contains(message) }

@@ -1,6 +1,7 @@
 import Foundation
 import SwitchyardCore
 import Testing
+
 @testable import SwitchyardStore
 
 /// A real redis-server on loopback, started for the test and stopped after. It must not inherit
@@ -12,7 +13,9 @@ final class RedisServer: @unchecked Sendable {
     var pidFile: String { dir.appendingPathComponent("redis.pid").path }
 
     static var binary: String? {
-        ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 
     var address: HostPort { HostPort("127.0.0.1:\(port)")! }
@@ -22,10 +25,16 @@ final class RedisServer: @unchecked Sendable {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let start = Process()
         start.executableURL = URL(fileURLWithPath: "/bin/bash")
-        let arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "''", "--appendonly", "no", "--dir", dir.path,
-                         "--daemonize", "yes", "--pidfile", pidFile, "--logfile", dir.appendingPathComponent("log").path]
+        let arguments =
+            [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "''", "--appendonly", "no", "--dir", dir.path,
+                "--daemonize", "yes", "--pidfile", pidFile, "--logfile", dir.appendingPathComponent("log").path,
+            ]
             + (password.map { ["--requirepass", $0] } ?? []) + options
-        start.arguments = ["-c", "for fd in /proc/$$/fd/*; do n=${fd##*/}; [ \"$n\" -gt 2 ] && eval \"exec $n>&-\"; done; exec \(Self.binary!) \(arguments.joined(separator: " "))"]
+        start.arguments = [
+            "-c",
+            "for fd in /proc/$$/fd/*; do n=${fd##*/}; [ \"$n\" -gt 2 ] && eval \"exec $n>&-\"; done; exec \(Self.binary!) \(arguments.joined(separator: " "))",
+        ]
         start.standardInput = FileHandle(forReadingAtPath: "/dev/null")
         start.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         start.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -37,7 +46,12 @@ final class RedisServer: @unchecked Sendable {
             a.sin_family = sa_family_t(AF_INET)
             a.sin_port = UInt16(port).bigEndian
             a.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-            let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+            let ok =
+                withUnsafePointer(to: &a) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                } == 0
             close(s)
             if ok { return }
             usleep(20_000)
@@ -45,7 +59,9 @@ final class RedisServer: @unchecked Sendable {
     }
 
     func stop() {
-        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
             kill(pid, SIGKILL)
             for _ in 0..<100 where kill(pid, 0) == 0 { usleep(10_000) }
         }
@@ -55,14 +71,19 @@ final class RedisServer: @unchecked Sendable {
     deinit { stop() }
 }
 
-@Suite(.enabled(if: RedisServer.binary != nil, "skipped: redis-server is not installed (scripts/install-deps.sh installs it)"), .serialized)
+@Suite(
+    .enabled(
+        if: RedisServer.binary != nil, "skipped: redis-server is not installed (scripts/install-deps.sh installs it)"),
+    .serialized)
 struct RedisClientTests {
     @Test func pipelinedCommandsAnswerInOrder() async throws {
         let server = try RedisServer()
         defer { server.stop() }
         try await RedisClient.withClient(to: server.address) { client in
-            let replies = try await client.send([["SET", "a", "1"], ["INCR", "a"], ["GET", "a"], ["GET", "missing"],
-                                                 ["BOGUS"]])
+            let replies = try await client.send([
+                ["SET", "a", "1"], ["INCR", "a"], ["GET", "a"], ["GET", "missing"],
+                ["BOGUS"],
+            ])
             #expect(replies[0] == .simple("OK"))
             #expect(replies[1] == .integer(2))
             #expect(replies[2].string == "2")
@@ -79,7 +100,8 @@ struct RedisClientTests {
     @Test func authWithPasswordAndRefusal() async throws {
         let server = try RedisServer(password: "s3cret")
         defer { server.stop() }
-        let right = RedisCredentials(password: "s3cret"), wrong = RedisCredentials(password: "wrong")
+        let right = RedisCredentials(password: "s3cret")
+        let wrong = RedisCredentials(password: "wrong")
         let pong = try await RedisClient.withClient(to: server.address, credentials: right) { client in
             try await client.send([["PING"]])
         }

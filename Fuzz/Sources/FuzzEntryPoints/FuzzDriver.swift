@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// libFuzzer's own driver, called from each target's `main`. SwiftPM gives every executable a Swift

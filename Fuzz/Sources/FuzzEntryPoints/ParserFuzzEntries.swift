@@ -59,7 +59,9 @@ public enum FuzzEntry {
         let second = Pipeline.process(input, tables: &tables)
         for result in [first, second] {
             let drops = result.counters.drops.values.reduce(0, +)
-            if case .drop = result.verdict { check(drops == 1, "a drop counted \(drops) times") } else {
+            if case .drop = result.verdict {
+                check(drops == 1, "a drop counted \(drops) times")
+            } else {
                 check(drops == 0, "\(drops) drops counted without a drop verdict")
             }
             if case .tx(let output) = result.verdict {
@@ -74,7 +76,8 @@ public enum FuzzEntry {
         let path = "Tests/Fixtures/pipeline/configs/base.yaml"
         var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while directory.path != "/",
-              !FileManager.default.fileExists(atPath: directory.appendingPathComponent(path).path) {
+            !FileManager.default.fileExists(atPath: directory.appendingPathComponent(path).path)
+        {
             directory = directory.deletingLastPathComponent()
         }
         switch ConfigLoader.load(path: directory.appendingPathComponent(path).path) {

@@ -24,7 +24,8 @@ import SwitchyardStore
         }
         let config = try ConfigLoader.load(path: fixtures.appendingPathComponent("configs/base.yaml").path).get()
         var tables = DatapathTables(config: config)
-        var frames: [[UInt8]] = [], outputs: [[UInt8]] = []
+        var frames: [[UInt8]] = []
+        var outputs: [[UInt8]] = []
         for spec in specs {
             let frame = try PacketSpec.parse(spec).frame()
             frames.append(frame)
@@ -35,11 +36,14 @@ import SwitchyardStore
         try write(frames, to: corpus.appendingPathComponent("pipeline"))
         try write(frames + outputs, to: corpus.appendingPathComponent("frame-describer"))
         let configs = ["examples/switchyard.yaml", "examples/bad.yaml", "Tests/Fixtures/pipeline/configs/base.yaml"]
-        try write(configs.map { [UInt8](try Data(contentsOf: root.appendingPathComponent($0))) },
-                  to: corpus.appendingPathComponent("config"))
+        try write(
+            configs.map { [UInt8](try Data(contentsOf: root.appendingPathComponent($0))) },
+            to: corpus.appendingPathComponent("config"))
         try write(respReplies(), to: corpus.appendingPathComponent("resp"))
-        let captures = [Pcap.write(Array(frames.prefix(3))), Pcap.write(outputs.suffix(2)),
-                        bigEndianNanosecondPcap(frames[0])]
+        let captures = [
+            Pcap.write(Array(frames.prefix(3))), Pcap.write(outputs.suffix(2)),
+            bigEndianNanosecondPcap(frames[0]),
+        ]
         try write(captures, to: corpus.appendingPathComponent("pcap"))
     }
 

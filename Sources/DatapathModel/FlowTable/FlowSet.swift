@@ -36,8 +36,10 @@ public struct FlowWay: Sendable, Hashable, CustomStringConvertible {
     /// Jiffies the entry was last reported to the flow store (stateful services).
     public var synced: UInt32
 
-    public init(tag: UInt32, lastSeen: UInt32, key: FlowKey, backend: UInt32, service: UInt32,
-                flags: FlowFlags, check: UInt32, synced: UInt32) {
+    public init(
+        tag: UInt32, lastSeen: UInt32, key: FlowKey, backend: UInt32, service: UInt32,
+        flags: FlowFlags, check: UInt32, synced: UInt32
+    ) {
         self.tag = tag
         self.lastSeen = lastSeen
         self.key = key
@@ -49,11 +51,14 @@ public struct FlowWay: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A well-formed entry for `key`, its tag and check computed as the datapath does.
-    public init(key: FlowKey, hash: UInt64, backend: UInt32, service: UInt32, flags: FlowFlags,
-                lastSeen: UInt32, synced: UInt32) {
+    public init(
+        key: FlowKey, hash: UInt64, backend: UInt32, service: UInt32, flags: FlowFlags,
+        lastSeen: UInt32, synced: UInt32
+    ) {
         let tag = FlowTableLayout.tag(hash)
-        self.init(tag: tag, lastSeen: lastSeen, key: key, backend: backend, service: service, flags: flags,
-                  check: FlowTableLayout.check(tag: tag, backend: backend, service: service), synced: synced)
+        self.init(
+            tag: tag, lastSeen: lastSeen, key: key, backend: backend, service: service, flags: flags,
+            check: FlowTableLayout.check(tag: tag, backend: backend, service: service), synced: synced)
     }
 
     /// False for an entry torn by concurrent writers: the datapath treats it as a miss.

@@ -25,7 +25,8 @@ extension FlowTableModel {
     /// nil (a set of busy flows is never evicted: flood safety). A last-seen in the future
     /// (protected remote entries) counts as idle 0. `evictIdle` is compared as the kernel's s32.
     public static func victim(in set: FlowSet, now: UInt32, evictIdle: UInt32) -> Int? {
-        var victim: Int?, oldestIdle: Int32 = 0
+        var victim: Int?
+        var oldestIdle: Int32 = 0
         for (w, way) in set.ways.enumerated() {
             guard let way else { return w }
             let idle = max(0, Int32(bitPattern: now &- way.lastSeen))
@@ -40,8 +41,10 @@ extension FlowTableModel {
     /// A usable entry was found at way `w`: refresh its last-seen (at most once per
     /// `SY_FLOW_REFRESH_JIFFIES`) and, for a stateful service, move its state (`stateful_hit`).
     /// Returns the report the packet causes, if any.
-    public mutating func hit(way w: Int, hash: UInt64, now: UInt32, tcpFlags: UInt8,
-                             stateful: Bool) -> FlowTableReport? {
+    public mutating func hit(
+        way w: Int, hash: UInt64, now: UInt32, tcpFlags: UInt8,
+        stateful: Bool
+    ) -> FlowTableReport? {
         let index = layout.setIndex(hash)
         guard var way = set(index).ways[w] else { return nil }
         defer { updateWay(way, at: w, set: index) }
@@ -85,9 +88,12 @@ extension FlowTableModel {
 
     /// The ring chose `backend` for `key`: write the entry into `existing` (the key's own way,
     /// unusable for its backend or service) or a victim way, if the budget allows.
-    public mutating func insert(_ key: FlowKey, hash: UInt64, existing: Int?, backend: UInt32, service: UInt32,
-                                stateful: Bool, tcpFlags: UInt8, now: DatapathTime) -> InsertOutcome {
-        let index = layout.setIndex(hash), now32 = now.jiffies32
+    public mutating func insert(
+        _ key: FlowKey, hash: UInt64, existing: Int?, backend: UInt32, service: UInt32,
+        stateful: Bool, tcpFlags: UInt8, now: DatapathTime
+    ) -> InsertOutcome {
+        let index = layout.setIndex(hash)
+        let now32 = now.jiffies32
         guard let w = existing ?? Self.victim(in: set(index), now: now32, evictIdle: policy.evictIdle) else {
             return .setBusy
         }
@@ -95,9 +101,11 @@ extension FlowTableModel {
             return .rateLimited
         }
         let syn = Self.isSYN(tcpFlags)
-        updateWay(FlowWay(key: key, hash: hash, backend: backend, service: service,
-                          flags: stateful && syn ? .embryonic : [], lastSeen: now32, synced: now32),
-                  at: w, set: index)
+        updateWay(
+            FlowWay(
+                key: key, hash: hash, backend: backend, service: service,
+                flags: stateful && syn ? .embryonic : [], lastSeen: now32, synced: now32),
+            at: w, set: index)
         guard stateful, !syn else { return .inserted(nil) }
         return .inserted(FlowTableReport(key: key, backend: backend, service: service, kind: .new))
     }

@@ -18,8 +18,10 @@ extension FlowSet {
     /// The placement rule: the key's own way, else the datapath's victim rule (`victim_way`).
     /// `protect` dates last-seen that far into the future, so an entry installed for another
     /// node, which sees no traffic here, counts as busy until its owner's next refresh is due.
-    public func placement(of key: FlowKey, hash: UInt64, entry: DatapathTables.FlowEntry, now: UInt32,
-                          evictIdle: UInt32, protect: UInt32) -> Placement {
+    public func placement(
+        of key: FlowKey, hash: UInt64, entry: DatapathTables.FlowEntry, now: UInt32,
+        evictIdle: UInt32, protect: UInt32
+    ) -> Placement {
         let existing = find(key, tag: FlowTableLayout.tag(hash)).way
         if let w = existing, let way = ways[w], way.backend == entry.backend, way.service == entry.service {
             let seenAt = now &+ protect
@@ -31,9 +33,12 @@ extension FlowSet {
 
     /// Applies `placement`; returns the way that changed (nil: nothing to write).
     @discardableResult
-    public mutating func install(_ key: FlowKey, hash: UInt64, entry: DatapathTables.FlowEntry, remote: Bool,
-                                 now: UInt32, evictIdle: UInt32, protect: UInt32)
-        -> (placement: Placement, changedWay: Int?) {
+    public mutating func install(
+        _ key: FlowKey, hash: UInt64, entry: DatapathTables.FlowEntry, remote: Bool,
+        now: UInt32, evictIdle: UInt32, protect: UInt32
+    )
+        -> (placement: Placement, changedWay: Int?)
+    {
         let placement = placement(of: key, hash: hash, entry: entry, now: now, evictIdle: evictIdle, protect: protect)
         switch placement {
         case .busy, .present(_, nil):
@@ -42,8 +47,9 @@ extension FlowSet {
             ways[w]?.lastSeen = seenAt
             return (placement, w)
         case .write(let w):
-            ways[w] = FlowWay(key: key, hash: hash, backend: entry.backend, service: entry.service,
-                              flags: remote ? .remote : [], lastSeen: now &+ protect, synced: now)
+            ways[w] = FlowWay(
+                key: key, hash: hash, backend: entry.backend, service: entry.service,
+                flags: remote ? .remote : [], lastSeen: now &+ protect, synced: now)
             return (placement, w)
         }
     }
@@ -72,7 +78,8 @@ extension FlowTableModel {
     /// The order a batch is installed in: by hash, then key text. When two entries compete for the
     /// last way of a set, the model and the kernel writer must let the same one win.
     public static func installOrder(_ flows: [FlowKey: DatapathTables.FlowEntry])
-        -> [(key: FlowKey, value: DatapathTables.FlowEntry)] {
+        -> [(key: FlowKey, value: DatapathTables.FlowEntry)]
+    {
         typealias Keyed = (hash: UInt64, flow: (key: FlowKey, value: DatapathTables.FlowEntry))
         let keyed: [Keyed] = flows.map { (hash: $0.key.hash, flow: $0) }
         func before(_ a: Keyed, _ b: Keyed) -> Bool {
@@ -83,20 +90,26 @@ extension FlowTableModel {
 
     /// Installs one entry (see `FlowSet.placement`).
     @discardableResult
-    public mutating func install(_ key: FlowKey, _ entry: DatapathTables.FlowEntry, remote: Bool = false,
-                                 now: UInt32, evictIdle: UInt32 = 0, protect: UInt32 = 0) -> FlowSet.Placement {
-        let hash = key.hash, index = layout.setIndex(hash)
+    public mutating func install(
+        _ key: FlowKey, _ entry: DatapathTables.FlowEntry, remote: Bool = false,
+        now: UInt32, evictIdle: UInt32 = 0, protect: UInt32 = 0
+    ) -> FlowSet.Placement {
+        let hash = key.hash
+        let index = layout.setIndex(hash)
         var s = set(index)
-        let (placement, changed) = s.install(key, hash: hash, entry: entry, remote: remote, now: now,
-                                             evictIdle: evictIdle, protect: protect)
+        let (placement, changed) = s.install(
+            key, hash: hash, entry: entry, remote: remote, now: now,
+            evictIdle: evictIdle, protect: protect)
         if changed != nil { replaceSet(index, with: s) }
         return placement
     }
 
     /// Installs entries in hash order (`installOrder`), so the outcome is the same everywhere.
     @discardableResult
-    public mutating func install(_ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32,
-                                 evictIdle: UInt32 = 0, protect: UInt32 = 0) -> InstallResult {
+    public mutating func install(
+        _ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32,
+        evictIdle: UInt32 = 0, protect: UInt32 = 0
+    ) -> InstallResult {
         var result = InstallResult()
         for (key, entry) in Self.installOrder(flows) {
             result.count(install(key, entry, remote: remote, now: now, evictIdle: evictIdle, protect: protect))

@@ -10,7 +10,8 @@ extension Array where Element == UInt8 {
 
     @inline(__always)
     public func u32(at offset: Int) -> UInt32 {
-        UInt32(self[offset]) << 24 | UInt32(self[offset + 1]) << 16 | UInt32(self[offset + 2]) << 8 | UInt32(self[offset + 3])
+        UInt32(self[offset]) << 24 | UInt32(self[offset + 1]) << 16 | UInt32(self[offset + 2]) << 8
+            | UInt32(self[offset + 3])
     }
 
     @inline(__always)
@@ -62,7 +63,8 @@ extension IPAddress {
         switch family {
         case .v4: return .v4(IPv4Address(bytes.u32(at: offset)))
         case .v6:
-            var high: UInt64 = 0, low: UInt64 = 0
+            var high: UInt64 = 0
+            var low: UInt64 = 0
             for i in 0..<8 { high = high << 8 | UInt64(bytes[offset + i]) }
             for i in 8..<16 { low = low << 8 | UInt64(bytes[offset + i]) }
             return .v6(IPv6Address(high: high, low: low))

@@ -51,8 +51,10 @@ public struct InternetChecksum {
     }
 
     /// Checksum of a transport segment with its pseudo-header (RFC 793 §3.1; RFC 8200 §8.1).
-    public static func transport(_ bytes: [UInt8], at offset: Int, length: Int, proto: UInt8,
-                                 source: IPAddress, destination: IPAddress) -> UInt16 {
+    public static func transport(
+        _ bytes: [UInt8], at offset: Int, length: Int, proto: UInt8,
+        source: IPAddress, destination: IPAddress
+    ) -> UInt16 {
         var c = InternetChecksum()
         c.add(source)
         c.add(destination)

@@ -99,10 +99,12 @@ public struct PacketDescription: Sendable, Hashable {
             tcp.appendU32(flags & 0x10 != 0 ? Self.tcpAck : 0)
             tcp += [0x50, flags]
             tcp.appendU16(0xffff) // window
-            tcp += [0, 0, 0, 0]    // checksum, urgent pointer
+            tcp += [0, 0, 0, 0] // checksum, urgent pointer
             tcp += payload
-            tcp.setU16(InternetChecksum.transport(tcp, at: 0, length: tcp.count, proto: IPProtocolNumber.tcp,
-                                                  source: source, destination: destination), at: 16)
+            tcp.setU16(
+                InternetChecksum.transport(
+                    tcp, at: 0, length: tcp.count, proto: IPProtocolNumber.tcp,
+                    source: source, destination: destination), at: 16)
             return (IPProtocolNumber.tcp, tcp)
         case .udp(let sport, let dport):
             var udp: [UInt8] = []
@@ -111,8 +113,9 @@ public struct PacketDescription: Sendable, Hashable {
             udp.appendU16(UInt16(8 + payloadLength))
             udp.appendU16(0)
             udp += payload
-            var sum = InternetChecksum.transport(udp, at: 0, length: udp.count, proto: IPProtocolNumber.udp,
-                                                 source: source, destination: destination)
+            var sum = InternetChecksum.transport(
+                udp, at: 0, length: udp.count, proto: IPProtocolNumber.udp,
+                source: source, destination: destination)
             if sum == 0 { sum = 0xffff } // RFC 768: zero means "no checksum"
             udp.setU16(sum, at: 6)
             return (IPProtocolNumber.udp, udp)
@@ -126,10 +129,16 @@ public struct PacketDescription: Sendable, Hashable {
             }
             icmp += payload
             let isV6 = source.family == .v6
-            let sum = isV6
-                ? InternetChecksum.transport(icmp, at: 0, length: icmp.count, proto: IPProtocolNumber.icmpv6,
-                                             source: source, destination: destination)
-                : { var c = InternetChecksum(); c.add(icmp, 0..<icmp.count); return c.value }()
+            let sum =
+                isV6
+                ? InternetChecksum.transport(
+                    icmp, at: 0, length: icmp.count, proto: IPProtocolNumber.icmpv6,
+                    source: source, destination: destination)
+                : {
+                    var c = InternetChecksum()
+                    c.add(icmp, 0..<icmp.count)
+                    return c.value
+                }()
             icmp.setU16(sum, at: 2)
             return (isV6 ? IPProtocolNumber.icmpv6 : IPProtocolNumber.icmp, icmp)
         }

@@ -53,11 +53,13 @@ public enum PacketSpec {
                     flags = parsed
                     rest.removeFirst()
                 }
-                packet = PacketDescription(source: source, destination: destination,
-                                           transport: .tcp(sourcePort: sport, destinationPort: dport, flags: flags))
+                packet = PacketDescription(
+                    source: source, destination: destination,
+                    transport: .tcp(sourcePort: sport, destinationPort: dport, flags: flags))
             } else {
-                packet = PacketDescription(source: source, destination: destination,
-                                           transport: .udp(sourcePort: sport, destinationPort: dport))
+                packet = PacketDescription(
+                    source: source, destination: destination,
+                    transport: .udp(sourcePort: sport, destinationPort: dport))
             }
         case "icmp", "icmp6":
             guard let source = IPAddress(tokens[1]), let destination = IPAddress(tokens[3]) else {
@@ -67,22 +69,29 @@ public enum PacketSpec {
                 throw ParseError(message: "source \(source) and destination \(destination) are of different families")
             }
             guard let typeName = rest.first else {
-                throw ParseError(message: "icmp needs a type: \(icmpTypes.keys.sorted().joined(separator: ", ")) or TYPE/CODE")
+                throw ParseError(
+                    message: "icmp needs a type: \(icmpTypes.keys.sorted().joined(separator: ", ")) or TYPE/CODE")
             }
             rest.removeFirst()
             let (type, code) = try icmpType(typeName, v6: source.family == .v6)
-            packet = PacketDescription(source: source, destination: destination,
-                                       transport: .icmp(type: type, code: code, rest: 0, quote: nil))
+            packet = PacketDescription(
+                source: source, destination: destination,
+                transport: .icmp(type: type, code: code, rest: 0, quote: nil))
         default:
             throw ParseError(message: "unknown protocol '\(tokens[0])'; expected tcp, udp or icmp")
         }
 
-        var quoteText: String?, quoteLength: Int?, mtu: UInt32?
+        var quoteText: String?
+        var quoteLength: Int?
+        var mtu: UInt32?
         for option in rest {
             let (key, value) = option.split(separator: "=", maxSplits: 1).map(String.init).pairOrKey
             func number(_ range: ClosedRange<Int>) throws(ParseError) -> Int {
                 guard let value, let n = Int(value), range.contains(n) else {
-                    throw ParseError(message: "option '\(option)': expected \(key)=N with N from \(range.lowerBound) to \(range.upperBound)")
+                    throw ParseError(
+                        message:
+                            "option '\(option)': expected \(key)=N with N from \(range.lowerBound) to \(range.upperBound)"
+                    )
                 }
                 return n
             }
@@ -96,19 +105,23 @@ public enum PacketSpec {
             case "fragoff": packet.fragmentOffset = UInt16(try number(0...8191))
             case "ipopts":
                 let n = try number(0...40)
-                guard n % 4 == 0 else { throw ParseError(message: "option '\(option)': IPv4 options come in 4-byte words") }
+                guard n % 4 == 0 else {
+                    throw ParseError(message: "option '\(option)': IPv4 options come in 4-byte words")
+                }
                 packet.ipv4OptionsLength = n
             case "flowlabel": packet.flowLabel = UInt32(try number(0...0xfffff))
             case "ext":
                 let names: [String: UInt8] = ["hbh": 0, "dst": 60, "rt": 43, "frag": 44]
                 let list = (value ?? "").split(separator: ",")
                 guard list.count <= maxExtensionHeaders else {
-                    throw ParseError(message: "option '\(option.prefix(40))…': "
-                                     + "at most \(maxExtensionHeaders) extension headers")
+                    throw ParseError(
+                        message: "option '\(option.prefix(40))…': "
+                            + "at most \(maxExtensionHeaders) extension headers")
                 }
                 packet.ipv6Extensions = try list.map { name throws(ParseError) -> UInt8 in
                     guard let n = names[String(name)] else {
-                        throw ParseError(message: "option '\(option)': unknown extension '\(name)'; expected hbh, dst, rt, frag")
+                        throw ParseError(
+                            message: "option '\(option)': unknown extension '\(name)'; expected hbh, dst, rt, frag")
                     }
                     return n
                 }
@@ -120,9 +133,11 @@ public enum PacketSpec {
             case "poke":
                 let parts = (value ?? "").split(separator: ":")
                 guard parts.count == 2, let offset = Int(parts[0]), (0...65535).contains(offset),
-                      let bytes = [UInt8](hex: parts[1]) else {
-                    throw ParseError(message: "option '\(option)': expected poke=OFFSET:HEXBYTES, "
-                                     + "OFFSET from 0 to 65535")
+                    let bytes = [UInt8](hex: parts[1])
+                else {
+                    throw ParseError(
+                        message: "option '\(option)': expected poke=OFFSET:HEXBYTES, "
+                            + "OFFSET from 0 to 65535")
                 }
                 packet.mutations.append(.poke(offset: offset, bytes: bytes))
             default:
@@ -144,7 +159,9 @@ public enum PacketSpec {
 
     static func tcpFlags(_ token: String) -> UInt8? {
         if token == "." { return 0 }
-        let bits: [Character: UInt8] = ["F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20, "E": 0x40, "C": 0x80]
+        let bits: [Character: UInt8] = [
+            "F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20, "E": 0x40, "C": 0x80,
+        ]
         var flags: UInt8 = 0
         for letter in token {
             guard let bit = bits[letter] else { return nil }
@@ -157,12 +174,15 @@ public enum PacketSpec {
         if let known = icmpTypes[name] { return v6 ? known.v6 : known.v4 }
         let parts = name.split(separator: "/")
         if parts.count == 2, let type = UInt8(parts[0]), let code = UInt8(parts[1]) { return (type, code) }
-        throw ParseError(message: "unknown icmp type '\(name)'; expected \(icmpTypes.keys.sorted().joined(separator: ", ")) or TYPE/CODE")
+        throw ParseError(
+            message:
+                "unknown icmp type '\(name)'; expected \(icmpTypes.keys.sorted().joined(separator: ", ")) or TYPE/CODE")
     }
 
     /// `10.0.1.2:40000` or `[2001:db8::2]:40000`.
     static func endpoint(_ token: String) throws(ParseError) -> (IPAddress, UInt16) {
-        var address: Substring, port: Substring
+        var address: Substring
+        var port: Substring
         if token.hasPrefix("[") {
             guard let close = token.firstIndex(of: "]"), token[token.index(after: close)...].hasPrefix(":") else {
                 throw ParseError(message: "'\(token)': expected [IPV6]:PORT")
@@ -183,11 +203,19 @@ public enum PacketSpec {
 
     /// Splits on spaces; `key="a b c"` keeps its quoted value whole.
     static func tokenize(_ text: String) throws(ParseError) -> [String] {
-        var tokens: [String] = [], current = "", quoted = false
+        var tokens: [String] = []
+        var current = ""
+        var quoted = false
         for char in text {
-            if char == "\"" { quoted.toggle(); continue }
+            if char == "\"" {
+                quoted.toggle()
+                continue
+            }
             if char == " " && !quoted {
-                if !current.isEmpty { tokens.append(current); current = "" }
+                if !current.isEmpty {
+                    tokens.append(current)
+                    current = ""
+                }
             } else {
                 current.append(char)
             }

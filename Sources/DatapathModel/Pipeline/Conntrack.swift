@@ -22,25 +22,32 @@ enum Conntrack {
 
     /// The flow key of a packet from the client's side. `sourceIP` services zero the source
     /// port so all of one client's connections share an entry.
-    static func key(_ service: DatapathTables.ServiceEntry, source: IPAddress, destination: IPAddress,
-                    sourcePort: UInt16, destinationPort: UInt16, proto: UInt8) -> FlowKey {
-        FlowKey(source: source, destination: destination, sourcePort: service.sourceIPKey ? 0 : sourcePort,
-                destinationPort: destinationPort, proto: proto)
+    static func key(
+        _ service: DatapathTables.ServiceEntry, source: IPAddress, destination: IPAddress,
+        sourcePort: UInt16, destinationPort: UInt16, proto: UInt8
+    ) -> FlowKey {
+        FlowKey(
+            source: source, destination: destination, sourcePort: service.sourceIPKey ? 0 : sourcePort,
+            destinationPort: destinationPort, proto: proto)
     }
 
     /// Picks the backend (`pick_backend`). A live entry of this service wins, even for a draining
     /// backend; an entry whose backend is down or unused is a miss. On a miss the ring decides;
     /// `mayInsert` writes the entry. `tcpFlags` is 0 for anything but TCP.
-    static func pick(_ tables: inout DatapathTables, service: DatapathTables.ServiceEntry, key: FlowKey,
-                     hash: UInt64, mayInsert: Bool, tcpFlags: UInt8, now: DatapathTime,
-                     effects: inout Effects) -> Result<Pick, DropReasonError> {
+    static func pick(
+        _ tables: inout DatapathTables, service: DatapathTables.ServiceEntry, key: FlowKey,
+        hash: UInt64, mayInsert: Bool, tcpFlags: UInt8, now: DatapathTime,
+        effects: inout Effects
+    ) -> Result<Pick, DropReasonError> {
         var stale: UInt32?
         let found = tables.flows.find(key, hash: hash)
         if found.torn { effects.count(SY_EVENT_FLOW_TORN) }
         if let w = found.way, let entry = tables.flows.way(w, hash: hash), entry.service == service.id {
             if let backend = tables.backends[entry.backend], backend.state != .down {
-                if let report = tables.flows.hit(way: w, hash: hash, now: now.jiffies32, tcpFlags: tcpFlags,
-                                                 stateful: service.stateful) {
+                if let report = tables.flows.hit(
+                    way: w, hash: hash, now: now.jiffies32, tcpFlags: tcpFlags,
+                    stateful: service.stateful)
+                {
                     effects.reports.append(report)
                 }
                 return .success(Pick(backend: entry.backend, outcome: .hit, staleBackend: nil))
@@ -54,8 +61,10 @@ enum Conntrack {
         guard tables.backends[chosen]?.state == .up else { return .failure(.init(SY_DROP_BACKEND_DOWN)) }
         let ringOnly = Pick(backend: chosen, outcome: .ringOnly, staleBackend: stale)
         guard mayInsert else { return .success(ringOnly) }
-        switch tables.flows.insert(key, hash: hash, existing: found.way, backend: chosen, service: service.id,
-                                   stateful: service.stateful, tcpFlags: tcpFlags, now: now) {
+        switch tables.flows.insert(
+            key, hash: hash, existing: found.way, backend: chosen, service: service.id,
+            stateful: service.stateful, tcpFlags: tcpFlags, now: now)
+        {
         case .setBusy:
             effects.count(SY_EVENT_FLOW_SET_BUSY)
             return .success(ringOnly)

@@ -14,8 +14,10 @@ public struct DatapathTables: Sendable, Equatable {
         public var sourceMAC: MACAddress?
         public var nextHopMAC: MACAddress?
 
-        public init(ipv4Source: IPv4Address? = nil, ipv6Source: IPv6Address? = nil, mtu: Int = 1500,
-                    sourceMAC: MACAddress? = nil, nextHopMAC: MACAddress? = nil) {
+        public init(
+            ipv4Source: IPv4Address? = nil, ipv6Source: IPv6Address? = nil, mtu: Int = 1500,
+            sourceMAC: MACAddress? = nil, nextHopMAC: MACAddress? = nil
+        ) {
             self.ipv4Source = ipv4Source
             self.ipv6Source = ipv6Source
             self.mtu = mtu
@@ -75,26 +77,32 @@ public struct DatapathTables: Sendable, Equatable {
     /// The tables a config asks for, with ids assigned in file order (tests, trace). The agent
     /// passes a stable allocation and health-adjusted states instead.
     public init(config: SwitchyardConfig) {
-        var services: [ServiceKey: UInt32] = [:], backends: [BackendKey: UInt32] = [:]
+        var services: [ServiceKey: UInt32] = [:]
+        var backends: [BackendKey: UInt32] = [:]
         for (id, service) in config.services.enumerated() {
             services[service.key] = UInt32(id)
             for key in service.backendKeys where backends[key] == nil {
                 backends[key] = UInt32(backends.count)
             }
         }
-        self.init(config: config, serviceID: { services[$0] ?? SY_MAX_SERVICES },
-                  backendIndex: { backends[$0] ?? SY_BACKEND_NONE }, state: { _, backend in backend.state })
+        self.init(
+            config: config, serviceID: { services[$0] ?? SY_MAX_SERVICES },
+            backendIndex: { backends[$0] ?? SY_BACKEND_NONE }, state: { _, backend in backend.state })
     }
 
     /// The tables for `config` with given ids and each backend's effective state (its configured
     /// state, or down when its health check says so). Rings hold the backends that are up with
     /// weight above zero.
-    public init(config: SwitchyardConfig, serviceID: (ServiceKey) -> UInt32,
-                backendIndex: (BackendKey) -> UInt32,
-                state: (Service, Backend) -> BackendState) {
+    public init(
+        config: SwitchyardConfig, serviceID: (ServiceKey) -> UInt32,
+        backendIndex: (BackendKey) -> UInt32,
+        state: (Service, Backend) -> BackendState
+    ) {
         let n = config.node
-        self.init(node: Node(ipv4Source: n.ipv4Source, ipv6Source: n.ipv6Source, mtu: n.mtu,
-                             sourceMAC: n.sourceMAC, nextHopMAC: n.nextHopMAC))
+        self.init(
+            node: Node(
+                ipv4Source: n.ipv4Source, ipv6Source: n.ipv6Source, mtu: n.mtu,
+                sourceMAC: n.sourceMAC, nextHopMAC: n.nextHopMAC))
         for service in config.services {
             let id = serviceID(service.key)
             vips.insert(service.key.vip)
@@ -111,7 +119,9 @@ public struct DatapathTables: Sendable, Equatable {
             }
             let table = MaglevTable(members: effective.ringMembers, size: n.maglevTableSize)
             rings[id] = table.slots.map {
-                $0 == MaglevTable.empty ? SY_BACKEND_NONE : backendIndex(BackendKey(service: service.key, backend: table.members[Int($0)].identity))
+                $0 == MaglevTable.empty
+                    ? SY_BACKEND_NONE
+                    : backendIndex(BackendKey(service: service.key, backend: table.members[Int($0)].identity))
             }
         }
     }

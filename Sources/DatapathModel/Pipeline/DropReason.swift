@@ -4,7 +4,8 @@ import SwitchyardABI
 /// list of them. Metrics, the CLI and fixture files use `name`.
 public typealias DropReason = sy_drop_reason
 
-extension sy_drop_reason: @retroactive Hashable, @unchecked @retroactive Sendable, @retroactive CustomStringConvertible {
+extension sy_drop_reason: @retroactive Hashable, @unchecked @retroactive Sendable, @retroactive CustomStringConvertible
+{
     public static var allCases: [DropReason] {
         (0..<SY_DROP__COUNT.rawValue).map { DropReason(rawValue: $0) }
     }

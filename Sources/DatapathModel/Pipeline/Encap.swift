@@ -27,9 +27,12 @@ enum Encap {
         return out
     }
 
-    static func build(_ frame: [UInt8], _ ip: ParsedIP, backend: IPAddress, service: DatapathTables.ServiceEntry,
-                      hash: UInt64, node: DatapathTables.Node) -> Result<[UInt8], DropReasonError> {
-        let innerProto = service.gue ? IPProtocolNumber.udp : (ip.family == .v4 ? IPProtocolNumber.ipip : IPProtocolNumber.ipv6)
+    static func build(
+        _ frame: [UInt8], _ ip: ParsedIP, backend: IPAddress, service: DatapathTables.ServiceEntry,
+        hash: UInt64, node: DatapathTables.Node
+    ) -> Result<[UInt8], DropReasonError> {
+        let innerProto =
+            service.gue ? IPProtocolNumber.udp : (ip.family == .v4 ? IPProtocolNumber.ipip : IPProtocolNumber.ipv6)
         let gueLength = service.gue ? 8 : 0
         var out: [UInt8]
         switch backend {
@@ -56,7 +59,8 @@ enum Encap {
             out += source.bytes + destination.bytes
         }
         if service.gue {
-            out.appendU16(UInt16(SY_GUE_SOURCE_PORT_BASE) | UInt16(truncatingIfNeeded: hash) & UInt16(SY_GUE_SOURCE_PORT_MASK))
+            out.appendU16(
+                UInt16(SY_GUE_SOURCE_PORT_BASE) | UInt16(truncatingIfNeeded: hash) & UInt16(SY_GUE_SOURCE_PORT_MASK))
             out.appendU16(service.guePort)
             out.appendU16(UInt16(8 + ip.ipLength))
             out.appendU16(0) // zero UDP checksum for tunnels: RFC 6935, RFC 6936

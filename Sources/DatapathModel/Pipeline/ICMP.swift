@@ -8,7 +8,7 @@ import SwitchyardCore
 ///  - *Steering*: an ICMP error sent to a VIP quotes a packet the backend sent (VIP → client);
 ///    reversed, that is the client's flow, so the error goes to the backend owning the flow.
 enum ICMP {
-    static let ipv4SteerableTypes: Set<UInt8> = [3, 11, 12]  // unreachable, time exceeded, parameter problem
+    static let ipv4SteerableTypes: Set<UInt8> = [3, 11, 12] // unreachable, time exceeded, parameter problem
     static let ipv6SteerableTypes: Set<UInt8> = [1, 2, 3, 4] // unreachable, too big, time exceeded, parameter problem
 
     /// The reply to a packet that is too big after encapsulation, sent back out of the ingress
@@ -42,8 +42,9 @@ enum ICMP {
             out += [2, 0, 0, 0]
             out.appendU32(UInt32(mtu))
             out += frame[ip.l3..<ip.l3 + quote]
-            let sum = InternetChecksum.transport(out, at: l4, length: out.count - l4, proto: IPProtocolNumber.icmpv6,
-                                                 source: ip.destination, destination: ip.source)
+            let sum = InternetChecksum.transport(
+                out, at: l4, length: out.count - l4, proto: IPProtocolNumber.icmpv6,
+                source: ip.destination, destination: ip.source)
             out.setU16(sum, at: l4 + 2)
         }
         return out
@@ -57,11 +58,14 @@ enum ICMP {
     static func echoReply(_ frame: [UInt8], _ ip: ParsedIP) -> [UInt8]? {
         let v4 = ip.family == .v4
         guard ip.l4 == ip.l3 + (v4 ? 20 : 40), ip.l4 + 8 <= ip.end,
-              frame[ip.l4] == (v4 ? echoRequest4 : echoRequest6), frame[ip.l4 + 1] == 0 else { return nil }
+            frame[ip.l4] == (v4 ? echoRequest4 : echoRequest6), frame[ip.l4 + 1] == 0
+        else { return nil }
         var out = frame
         out.replaceSubrange(0..<6, with: frame[6..<12])
         out.replaceSubrange(6..<12, with: frame[0..<6])
-        let size = v4 ? 4 : 16, source = ip.l3 + (v4 ? 12 : 8), destination = source + size
+        let size = v4 ? 4 : 16
+        let source = ip.l3 + (v4 ? 12 : 8)
+        let destination = source + size
         out.replaceSubrange(source..<source + size, with: frame[destination..<destination + size])
         out.replaceSubrange(destination..<destination + size, with: frame[source..<source + size])
         if v4 {
@@ -73,7 +77,9 @@ enum ICMP {
         }
         let reply = v4 ? echoReply4 : echoReply6
         out[ip.l4] = reply
-        out.setU16(InternetChecksum.updated(frame.u16(at: ip.l4 + 2), old: frame.u16(at: ip.l4), new: UInt16(reply) << 8), at: ip.l4 + 2)
+        out.setU16(
+            InternetChecksum.updated(frame.u16(at: ip.l4 + 2), old: frame.u16(at: ip.l4), new: UInt16(reply) << 8),
+            at: ip.l4 + 2)
         return out
     }
 
@@ -95,7 +101,10 @@ enum ICMP {
         let steerable = ip.family == .v4 ? ipv4SteerableTypes : ipv6SteerableTypes
         guard steerable.contains(type) else { return .failure(.init(SY_DROP_ICMP_UNSUPPORTED)) }
         let q = ip.l4 + 8
-        let proto: UInt8, vip: IPAddress, client: IPAddress, ports: Int
+        let proto: UInt8
+        let vip: IPAddress
+        let client: IPAddress
+        let ports: Int
         switch ip.family {
         case .v4:
             guard q + 20 <= ip.end, frame[q] >> 4 == 4, frame[q] & 0x0f >= 5 else {
@@ -116,7 +125,9 @@ enum ICMP {
             return .failure(.init(SY_DROP_ICMP_UNSUPPORTED))
         }
         guard ports + 4 <= ip.end else { return .failure(.init(SY_DROP_ICMP_QUOTE_TRUNCATED)) }
-        return .success(QuotedFlow(vip: vip, vipPort: frame.u16(at: ports), client: client,
-                                   clientPort: frame.u16(at: ports + 2), proto: proto))
+        return .success(
+            QuotedFlow(
+                vip: vip, vipPort: frame.u16(at: ports), client: client,
+                clientPort: frame.u16(at: ports + 2), proto: proto))
     }
 }

@@ -52,16 +52,19 @@ enum Parse {
         guard headerLength >= 20 else { return .drop(SY_DROP_IP_BAD_HEADER_LEN) }
         guard frame.count >= l3 + headerLength else { return .drop(SY_DROP_IP_TRUNCATED) }
         let totalLength = Int(frame.u16(at: l3 + 2))
-        guard totalLength >= headerLength, l3 + totalLength <= frame.count else { return .drop(SY_DROP_IP_BAD_TOTAL_LEN) }
+        guard totalLength >= headerLength, l3 + totalLength <= frame.count else {
+            return .drop(SY_DROP_IP_BAD_TOTAL_LEN)
+        }
 
         let destination = IPAddress.v4(IPv4Address(frame.u32(at: l3 + 16)))
         guard vips.contains(destination) else { return .pass }
         let flagsAndOffset = frame.u16(at: l3 + 6)
         guard flagsAndOffset & 0x3fff == 0 else { return .drop(SY_DROP_FRAGMENT) } // MF or offset
-        return .ip(ParsedIP(
-            family: .v4, l3: l3, ipLength: totalLength, l4: l3 + headerLength, proto: frame[l3 + 9],
-            source: .v4(IPv4Address(frame.u32(at: l3 + 12))), destination: destination,
-            tos: frame[l3 + 1], ipv4ID: frame.u16(at: l3 + 4), dontFragment: flagsAndOffset & 0x4000 != 0))
+        return .ip(
+            ParsedIP(
+                family: .v4, l3: l3, ipLength: totalLength, l4: l3 + headerLength, proto: frame[l3 + 9],
+                source: .v4(IPv4Address(frame.u32(at: l3 + 12))), destination: destination,
+                tos: frame[l3 + 1], ipv4ID: frame.u16(at: l3 + 4), dontFragment: flagsAndOffset & 0x4000 != 0))
     }
 
     /// RFC 8200. Hop-by-hop, routing and destination-options headers are skipped, at most
@@ -90,7 +93,8 @@ enum Parse {
             case IPProtocolNumber.ipv6Fragment:
                 return .drop(SY_DROP_FRAGMENT)
             default:
-                return .ip(v6Packet(frame, l3: l3, ipLength: ipLength, l4: offset, proto: next, destination: destination))
+                return .ip(
+                    v6Packet(frame, l3: l3, ipLength: ipLength, l4: offset, proto: next, destination: destination))
             }
         }
         switch next {
@@ -103,12 +107,15 @@ enum Parse {
         }
     }
 
-    private static func v6Packet(_ frame: [UInt8], l3: Int, ipLength: Int, l4: Int, proto: UInt8,
-                                 destination: IPAddress) -> ParsedIP {
+    private static func v6Packet(
+        _ frame: [UInt8], l3: Int, ipLength: Int, l4: Int, proto: UInt8,
+        destination: IPAddress
+    ) -> ParsedIP {
         let trafficClass = UInt8(truncatingIfNeeded: frame.u16(at: l3) >> 4)
-        return ParsedIP(family: .v6, l3: l3, ipLength: ipLength, l4: l4, proto: proto,
-                        source: IPAddress.read(.v6, from: frame, at: l3 + 8), destination: destination,
-                        tos: trafficClass, ipv4ID: 0, dontFragment: true)
+        return ParsedIP(
+            family: .v6, l3: l3, ipLength: ipLength, l4: l4, proto: proto,
+            source: IPAddress.read(.v6, from: frame, at: l3 + 8), destination: destination,
+            tos: trafficClass, ipv4ID: 0, dontFragment: true)
     }
 
     /// TCP or UDP ports, and TCP flags. TCP needs its whole header (data offset checked).
@@ -117,7 +124,9 @@ enum Parse {
         case IPProtocolNumber.tcp:
             guard ip.l4 + 20 <= ip.end else { return .failure(.init(SY_DROP_L4_TRUNCATED)) }
             let dataOffset = Int(frame[ip.l4 + 12] >> 4) * 4
-            guard dataOffset >= 20, ip.l4 + dataOffset <= ip.end else { return .failure(.init(SY_DROP_TCP_BAD_DATA_OFFSET)) }
+            guard dataOffset >= 20, ip.l4 + dataOffset <= ip.end else {
+                return .failure(.init(SY_DROP_TCP_BAD_DATA_OFFSET))
+            }
             return .success((frame.u16(at: ip.l4), frame.u16(at: ip.l4 + 2), frame[ip.l4 + 13]))
         case IPProtocolNumber.udp:
             guard ip.l4 + 8 <= ip.end else { return .failure(.init(SY_DROP_L4_TRUNCATED)) }

@@ -19,8 +19,10 @@ public enum Pipeline {
     static let tcpRST: UInt8 = 0x04
 
     /// `now` is the datapath's clocks for this packet: flow-table times and the insert budget.
-    public static func process(_ frame: [UInt8], tables: inout DatapathTables,
-                               now: DatapathTime = DatapathTime()) -> PipelineResult {
+    public static func process(
+        _ frame: [UInt8], tables: inout DatapathTables,
+        now: DatapathTime = DatapathTime()
+    ) -> PipelineResult {
         var result = PipelineResult(verdict: .pass, counters: CounterDelta(), decision: nil)
         func drop(_ reason: DropReason) -> PipelineResult {
             result.verdict = .drop(reason)
@@ -39,25 +41,32 @@ public enum Pipeline {
             return steerICMP(frame, ip, tables: &tables, now: now, result: result)
         }
 
-        let sourcePort: UInt16, destinationPort: UInt16, tcpFlags: UInt8
+        let sourcePort: UInt16
+        let destinationPort: UInt16
+        let tcpFlags: UInt8
         switch Parse.ports(frame, ip) {
         case .failure(let error): return drop(error.reason)
         case .success(let ports): (sourcePort, destinationPort, tcpFlags) = ports
         }
-        guard let (serviceKey, service) = Lookup.service(tables, vip: ip.destination, port: destinationPort, proto: ip.proto) else {
+        guard
+            let (serviceKey, service) = Lookup.service(
+                tables, vip: ip.destination, port: destinationPort, proto: ip.proto)
+        else {
             return drop(SY_DROP_NO_SERVICE)
         }
 
-        let key = Conntrack.key(service, source: ip.source, destination: ip.destination, sourcePort: sourcePort,
-                                destinationPort: destinationPort, proto: ip.proto)
+        let key = Conntrack.key(
+            service, source: ip.source, destination: ip.destination, sourcePort: sourcePort,
+            destinationPort: destinationPort, proto: ip.proto)
         let hash = key.hash
         result.decision = Decision(service: serviceKey.description, serviceID: service.id, flowKey: key, flowHash: hash)
         let mayInsert = !(ip.proto == IPProtocolNumber.tcp && tcpFlags & tcpRST != 0)
         let pick: Conntrack.Pick
         var effects = Conntrack.Effects()
-        let picked = Conntrack.pick(&tables, service: service, key: key, hash: hash, mayInsert: mayInsert,
-                                    tcpFlags: ip.proto == IPProtocolNumber.tcp ? tcpFlags : 0, now: now,
-                                    effects: &effects)
+        let picked = Conntrack.pick(
+            &tables, service: service, key: key, hash: hash, mayInsert: mayInsert,
+            tcpFlags: ip.proto == IPProtocolNumber.tcp ? tcpFlags : 0, now: now,
+            effects: &effects)
         result.events = effects.events
         result.reports = effects.reports
         switch picked {
@@ -81,14 +90,17 @@ public enum Pipeline {
             result.counters.services[service.id, default: .init()].tooBig += 1
             return result
         }
-        return forward(frame, ip, backendIndex: pick.backend, backend: backend, service: service, hash: hash,
-                       tables: tables, result: result)
+        return forward(
+            frame, ip, backendIndex: pick.backend, backend: backend, service: service, hash: hash,
+            tables: tables, result: result)
     }
 
     /// Echo requests to a VIP are answered; ICMP errors about a flow go to the flow's backend,
     /// and nothing is inserted for them.
-    private static func steerICMP(_ frame: [UInt8], _ ip: ParsedIP, tables: inout DatapathTables,
-                                  now: DatapathTime, result: PipelineResult) -> PipelineResult {
+    private static func steerICMP(
+        _ frame: [UInt8], _ ip: ParsedIP, tables: inout DatapathTables,
+        now: DatapathTime, result: PipelineResult
+    ) -> PipelineResult {
         var result = result
         func drop(_ reason: DropReason) -> PipelineResult {
             result.verdict = .drop(reason)
@@ -105,17 +117,22 @@ public enum Pipeline {
         case .failure(let error): return drop(error.reason)
         case .success(let flow): quoted = flow
         }
-        guard let (serviceKey, service) = Lookup.service(tables, vip: quoted.vip, port: quoted.vipPort, proto: quoted.proto) else {
+        guard
+            let (serviceKey, service) = Lookup.service(
+                tables, vip: quoted.vip, port: quoted.vipPort, proto: quoted.proto)
+        else {
             return drop(SY_DROP_NO_SERVICE)
         }
-        let key = Conntrack.key(service, source: quoted.client, destination: quoted.vip, sourcePort: quoted.clientPort,
-                                destinationPort: quoted.vipPort, proto: quoted.proto)
+        let key = Conntrack.key(
+            service, source: quoted.client, destination: quoted.vip, sourcePort: quoted.clientPort,
+            destinationPort: quoted.vipPort, proto: quoted.proto)
         let hash = key.hash
         result.decision = Decision(service: serviceKey.description, serviceID: service.id, flowKey: key, flowHash: hash)
         let pick: Conntrack.Pick
         var effects = Conntrack.Effects()
-        let picked = Conntrack.pick(&tables, service: service, key: key, hash: hash, mayInsert: false, tcpFlags: 0,
-                                    now: now, effects: &effects)
+        let picked = Conntrack.pick(
+            &tables, service: service, key: key, hash: hash, mayInsert: false, tcpFlags: 0,
+            now: now, effects: &effects)
         result.events = effects.events
         result.reports = effects.reports
         switch picked {
@@ -130,13 +147,16 @@ public enum Pipeline {
         guard ip.ipLength + Encap.overhead(outer: backend.family, gue: service.gue) <= tables.node.mtu else {
             return drop(SY_DROP_MTU_EXCEEDED)
         }
-        return forward(frame, ip, backendIndex: pick.backend, backend: backend, service: service, hash: hash,
-                       tables: tables, result: result)
+        return forward(
+            frame, ip, backendIndex: pick.backend, backend: backend, service: service, hash: hash,
+            tables: tables, result: result)
     }
 
-    private static func forward(_ frame: [UInt8], _ ip: ParsedIP, backendIndex: UInt32, backend: IPAddress,
-                                service: DatapathTables.ServiceEntry, hash: UInt64, tables: DatapathTables,
-                                result: PipelineResult) -> PipelineResult {
+    private static func forward(
+        _ frame: [UInt8], _ ip: ParsedIP, backendIndex: UInt32, backend: IPAddress,
+        service: DatapathTables.ServiceEntry, hash: UInt64, tables: DatapathTables,
+        result: PipelineResult
+    ) -> PipelineResult {
         var result = result
         switch Encap.build(frame, ip, backend: backend, service: service, hash: hash, node: tables.node) {
         case .failure(let error):

@@ -51,7 +51,8 @@ public struct AgentLogRecord: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(level) \(message) " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        "\(level) \(message) "
+            + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     }
 }
 

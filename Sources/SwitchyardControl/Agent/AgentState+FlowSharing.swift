@@ -40,11 +40,12 @@ extension AgentState {
     /// skipped.
     public mutating func flowReportsArrived(_ reports: [FlowReport]) -> [AgentAction] {
         guard let settings = storeSettings, !reports.isEmpty else { return [] }
-        var writes: [FlowStoreWrite] = [], resets: [FlowKey] = []
+        var writes: [FlowStoreWrite] = []
+        var resets: [FlowKey] = []
         writes.reserveCapacity(reports.count)
         for report in reports {
             guard let backend = names.backends[report.backend], names.services[report.service] == backend.service,
-                  let record = record(report.key, service: backend.service, backend: backend.backend)
+                let record = record(report.key, service: backend.service, backend: backend.backend)
             else { continue }
             switch report.kind {
             case .new:
@@ -92,7 +93,12 @@ extension AgentState {
     }
 
     public mutating func installFailed(error: String, count: Int) -> [AgentAction] {
-        [.log(.init(.error, "could not install shared flows", ["error": error, "count": "\(count)", "node": config.node.name]))]
+        [
+            .log(
+                .init(
+                    .error, "could not install shared flows",
+                    ["error": error, "count": "\(count)", "node": config.node.name]))
+        ]
     }
 
     /// This node's own live entries of stateful services, to re-write after the store was lost
@@ -103,8 +109,8 @@ extension AgentState {
         let notOwnOrNotLive = SY_FLOW_F_REMOTE | SY_FLOW_F_CLOSING | SY_FLOW_F_EMBRYONIC
         return flows.compactMap { flow in
             guard stateful.contains(flow.entry.service), flow.flags & notOwnOrNotLive == 0,
-                  let backend = names.backends[flow.entry.backend], names.services[flow.entry.service] == backend.service,
-                  let record = record(flow.key, service: backend.service, backend: backend.backend)
+                let backend = names.backends[flow.entry.backend], names.services[flow.entry.service] == backend.service,
+                let record = record(flow.key, service: backend.service, backend: backend.backend)
             else { return nil }
             return .put(record, seconds: settings.idleSeconds(proto: flow.key.proto), announce: true)
         }

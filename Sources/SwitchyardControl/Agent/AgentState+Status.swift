@@ -18,14 +18,18 @@ public struct AgentRuntime: Sendable, Equatable {
 extension AgentState {
     /// The ids whose counters status shows.
     public var countedIDs: (services: [UInt32], backends: [UInt32]) {
-        (config.services.compactMap { allocation.serviceID($0.key) },
-         config.services.flatMap(\.backendKeys).compactMap { allocation.backendIndex($0) })
+        (
+            config.services.compactMap { allocation.serviceID($0.key) },
+            config.services.flatMap(\.backendKeys).compactMap { allocation.backendIndex($0) }
+        )
     }
 
     /// What `switchyard status` shows: the config and health as decided here, the datapath's
     /// counters as read by the executor, the flow store's traffic.
-    public func status(counters: CounterDelta, events: [String: UInt64], runtime: AgentRuntime,
-                       flowSync: FlowSyncStateMachine.Counts?) -> AgentStatus {
+    public func status(
+        counters: CounterDelta, events: [String: UInt64], runtime: AgentRuntime,
+        flowSync: FlowSyncStateMachine.Counts?
+    ) -> AgentStatus {
         var sharing = self.sharing
         if let sync = flowSync { sharing?.merge(sync) }
         let services = config.services.map { service in

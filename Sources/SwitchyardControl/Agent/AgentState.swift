@@ -88,8 +88,11 @@ public struct AgentState: Sendable {
     public mutating func starting(reusedPinnedMaps: Bool) throws(IDAllocation.AllocationError) -> [AgentAction] {
         var actions: [AgentAction] = []
         if reusedPinnedMaps && savedAllocation == nil {
-            actions.append(.log(.init(.warning, "pinned maps found without a saved id allocation; ids start afresh",
-                                      ["node": config.node.name])))
+            actions.append(
+                .log(
+                    .init(
+                        .warning, "pinned maps found without a saved id allocation; ids start afresh",
+                        ["node": config.node.name])))
         }
         try allocation.update(for: config)
         names = SharedNames(allocation)
@@ -104,14 +107,19 @@ public struct AgentState: Sendable {
     /// A config source produced a valid config.
     public mutating func configLoaded(_ new: SwitchyardConfig, trigger: String) -> [AgentAction] {
         guard new != config else { return [.log(.init(.info, "config unchanged", ["trigger": trigger]))] }
-        let previous = config, previousAllocation = allocation
+        let previous = config
+        let previousAllocation = allocation
         let retiring: Set<UInt32>
         do {
             retiring = try allocation.update(for: new)
         } catch {
             counts.reloadsFailed += 1
-            return [.log(.init(.error, "config rejected, running config kept",
-                               ["trigger": trigger, "error": "\(error)", "node": config.node.name]))]
+            return [
+                .log(
+                    .init(
+                        .error, "config rejected, running config kept",
+                        ["trigger": trigger, "error": "\(error)", "node": config.node.name]))
+            ]
         }
         for index in retiring {
             retiredNames[index] = previousAllocation.backends.first { $0.value == index }?.key
@@ -121,7 +129,8 @@ public struct AgentState: Sendable {
         names = SharedNames(allocation)
         let reason = "reload (\(trigger))"
         programming = Programming(
-            purpose: .reload(trigger: trigger, previous: previous, previousAllocation: previousAllocation), reason: reason)
+            purpose: .reload(trigger: trigger, previous: previous, previousAllocation: previousAllocation),
+            reason: reason)
         actions += [.persistAllocation(allocation), .program(desiredTables(), reason: reason)]
         actions += probeTargetsChanged()
         return actions
@@ -143,11 +152,16 @@ public struct AgentState: Sendable {
         counts.ringRebuilds += result.ringsSwapped
         if case .reload = pass.purpose { counts.reloadsOK += 1 }
         var actions: [AgentAction] = [
-            .log(.init(.info, "datapath programmed", [
-                "reason": pass.reason, "services": "\(config.services.count)", "rings_swapped": "\(result.ringsSwapped)",
-                "services_written": "\(result.servicesWritten)", "services_removed": "\(result.servicesRemoved)",
-                "backends_written": "\(result.backendsWritten)", "node": config.node.name,
-            ]))
+            .log(
+                .init(
+                    .info, "datapath programmed",
+                    [
+                        "reason": pass.reason, "services": "\(config.services.count)",
+                        "rings_swapped": "\(result.ringsSwapped)",
+                        "services_written": "\(result.servicesWritten)",
+                        "services_removed": "\(result.servicesRemoved)",
+                        "backends_written": "\(result.backendsWritten)", "node": config.node.name,
+                    ]))
         ]
         // The datapath no longer names retired indices: their flows can go.
         if !allocation.retired.isEmpty { actions.append(.purgeFlows(backends: allocation.retired)) }
@@ -171,15 +185,21 @@ public struct AgentState: Sendable {
             retiredNames = retiredNames.filter { allocation.retired.contains($0.key) }
             programming = Programming(purpose: .refresh, reason: "restore after failed reload")
             var actions: [AgentAction] = [
-                .log(.init(.error, "reload failed to program the datapath; running config kept",
-                           ["trigger": trigger, "error": error, "node": config.node.name])),
+                .log(
+                    .init(
+                        .error, "reload failed to program the datapath; running config kept",
+                        ["trigger": trigger, "error": error, "node": config.node.name])),
                 .persistAllocation(allocation), .program(desiredTables(), reason: "restore after failed reload"),
             ]
             actions += probeTargetsChanged()
             return actions
         case .refresh:
-            return [.log(.init(.error, "could not program the datapath; retrying",
-                               ["reason": pass.reason, "error": error, "node": config.node.name]))]
+            return [
+                .log(
+                    .init(
+                        .error, "could not program the datapath; retrying",
+                        ["reason": pass.reason, "error": error, "node": config.node.name]))
+            ]
                 + arm(.reprogram, after: .seconds(1))
         }
     }
@@ -191,8 +211,12 @@ public struct AgentState: Sendable {
 
     public mutating func allocationPersistFailed(error: String) -> [AgentAction] {
         counts.allocationSaveFailures += 1
-        return [.log(.init(.error, "could not save the id allocation; backend indices are not yet durable",
-                           ["error": error, "node": config.node.name]))]
+        return [
+            .log(
+                .init(
+                    .error, "could not save the id allocation; backend indices are not yet durable",
+                    ["error": error, "node": config.node.name]))
+        ]
             + arm(.retryPersist, after: .seconds(5))
     }
 
@@ -204,16 +228,20 @@ public struct AgentState: Sendable {
         if storeSettings != nil {
             for flow in flows {
                 guard let key = retiredNames[flow.entry.backend],
-                      let record = record(flow.key, service: key.service, backend: key.backend)
+                    let record = record(flow.key, service: key.service, backend: key.backend)
                 else { continue }
                 deletes.append(.delete(record))
             }
         }
         if !flows.isEmpty {
             sharing?.purged += flows.count
-            actions.append(.log(.init(.info, "flows of removed backends purged", [
-                "entries": "\(flows.count)", "backends": "\(backends.sorted())", "node": config.node.name,
-            ])))
+            actions.append(
+                .log(
+                    .init(
+                        .info, "flows of removed backends purged",
+                        [
+                            "entries": "\(flows.count)", "backends": "\(backends.sorted())", "node": config.node.name,
+                        ])))
         }
         if !deletes.isEmpty { actions.append(.writeStore(deletes)) }
         allocation.purged(backends)
@@ -223,8 +251,12 @@ public struct AgentState: Sendable {
     }
 
     public mutating func purgeFailed(error: String) -> [AgentAction] {
-        [.log(.init(.error, "could not purge the flows of removed backends; their indices stay retired",
-                    ["error": error, "node": config.node.name]))] + arm(.retryPurge, after: .seconds(1))
+        [
+            .log(
+                .init(
+                    .error, "could not purge the flows of removed backends; their indices stay retired",
+                    ["error": error, "node": config.node.name]))
+        ] + arm(.retryPurge, after: .seconds(1))
     }
 
     public mutating func timerFired(_ timer: AgentTimer) -> [AgentAction] {

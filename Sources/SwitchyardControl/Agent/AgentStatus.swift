@@ -11,8 +11,11 @@ public struct AgentStatus: Sendable, Codable, Equatable {
         public var packets: UInt64
         public var bytes: UInt64
         public var newFlows: UInt64
-    
-        public init(address: String, port: UInt16, index: UInt32, weight: UInt16, configured: String, health: String?, effective: String, packets: UInt64, bytes: UInt64, newFlows: UInt64) {
+
+        public init(
+            address: String, port: UInt16, index: UInt32, weight: UInt16, configured: String, health: String?,
+            effective: String, packets: UInt64, bytes: UInt64, newFlows: UInt64
+        ) {
             self.address = address
             self.port = port
             self.index = index
@@ -37,8 +40,11 @@ public struct AgentStatus: Sendable, Codable, Equatable {
         public var newFlows: UInt64
         public var tooBig: UInt64
         public var backends: [BackendStatus]
-    
-        public init(name: String, key: String, id: UInt32, mode: String, flowKey: String, encap: String, packets: UInt64, newFlows: UInt64, tooBig: UInt64, backends: [BackendStatus]) {
+
+        public init(
+            name: String, key: String, id: UInt32, mode: String, flowKey: String, encap: String, packets: UInt64,
+            newFlows: UInt64, tooBig: UInt64, backends: [BackendStatus]
+        ) {
             self.name = name
             self.key = key
             self.id = id
@@ -72,7 +78,11 @@ public struct AgentStatus: Sendable, Codable, Equatable {
     /// Backend indices removed from the config whose flows are not yet purged.
     public var retiredBackends = 0
 
-    public init(node: String, interface: String?, xdpMode: String?, reusedPinnedMaps: Bool, configFile: String, reloadsOK: Int, reloadsFailed: Int, ringRebuilds: Int, flowSharing: FlowSharing?, services: [ServiceStatus], drops: [String: UInt64], events: [String: UInt64]) {
+    public init(
+        node: String, interface: String?, xdpMode: String?, reusedPinnedMaps: Bool, configFile: String, reloadsOK: Int,
+        reloadsFailed: Int, ringRebuilds: Int, flowSharing: FlowSharing?, services: [ServiceStatus],
+        drops: [String: UInt64], events: [String: UInt64]
+    ) {
         self.node = node
         self.interface = interface
         self.xdpMode = xdpMode

@@ -9,10 +9,12 @@ enum ConfigDiff {
         let node = new.node.name
         var records: [AgentLogRecord] = []
         for service in new.services where before[service.key] == nil {
-            records.append(.init(.info, "service added", ["service": service.name, "vip": "\(service.key)", "node": node]))
+            records.append(
+                .init(.info, "service added", ["service": service.name, "vip": "\(service.key)", "node": node]))
         }
         for service in old.services where after[service.key] == nil {
-            records.append(.init(.info, "service removed", ["service": service.name, "vip": "\(service.key)", "node": node]))
+            records.append(
+                .init(.info, "service removed", ["service": service.name, "vip": "\(service.key)", "node": node]))
         }
         for service in new.services {
             guard let previous = before[service.key] else { continue }
@@ -24,15 +26,21 @@ enum ConfigDiff {
                     continue
                 }
                 if w.state != backend.state || w.weight != backend.weight {
-                    records.append(.init(.info, "backend changed", fields.merging([
-                        "old": "\(w.state)/\(w.weight)", "new": "\(backend.state)/\(backend.weight)", "reason": "config",
-                    ]) { a, _ in a }))
+                    records.append(
+                        .init(
+                            .info, "backend changed",
+                            fields.merging([
+                                "old": "\(w.state)/\(w.weight)", "new": "\(backend.state)/\(backend.weight)",
+                                "reason": "config",
+                            ]) { a, _ in a }))
                 }
             }
             let now = Set(service.backends.map(\.identity))
             for backend in previous.backends where !now.contains(backend.identity) {
-                records.append(.init(.info, "backend removed",
-                                     ["service": service.name, "backend": "\(backend.identity)", "node": node]))
+                records.append(
+                    .init(
+                        .info, "backend removed",
+                        ["service": service.name, "backend": "\(backend.identity)", "node": node]))
             }
         }
         return records.map { .log($0) }

@@ -10,8 +10,10 @@ public enum DesiredState {
     }
 
     /// The tables for `config` under `allocation`, which must have been updated for it.
-    public static func tables(config: SwitchyardConfig, allocation: IDAllocation,
-                              health: [BackendKey: HealthCheckStateMachine.Health]) -> DatapathTables {
+    public static func tables(
+        config: SwitchyardConfig, allocation: IDAllocation,
+        health: [BackendKey: HealthCheckStateMachine.Health]
+    ) -> DatapathTables {
         DatapathTables(
             config: config, serviceID: { allocation.serviceID($0) ?? SY_MAX_SERVICES },
             backendIndex: { allocation.backendIndex($0) ?? SY_BACKEND_NONE },

@@ -21,7 +21,9 @@ public struct IDAllocation: Sendable, Equatable {
     public enum AllocationError: Error, Equatable, CustomStringConvertible {
         case exhausted(String)
         public var description: String {
-            switch self { case .exhausted(let what): "no free \(what) id left" }
+            switch self {
+            case .exhausted(let what): "no free \(what) id left"
+            }
         }
     }
 
@@ -43,8 +45,10 @@ public struct IDAllocation: Sendable, Equatable {
         let retiring = Set(backends.filter { !wantBackends.contains($0.key) }.values)
         backends = backends.filter { wantBackends.contains($0.key) }
         retired.formUnion(retiring)
-        var usedServices = Set(services.values), usedBackends = Set(backends.values).union(retired)
-        var nextService: UInt32 = 0, nextBackend: UInt32 = 0
+        var usedServices = Set(services.values)
+        var usedBackends = Set(backends.values).union(retired)
+        var nextService: UInt32 = 0
+        var nextBackend: UInt32 = 0
         for service in config.services {
             if services[service.key] == nil {
                 while usedServices.contains(nextService) { nextService += 1 }
@@ -89,7 +93,7 @@ extension IDAllocation: Codable {
         }
         for (text, index) in try c.decode([String: UInt32].self, forKey: .backends) {
             guard let bar = text.firstIndex(of: Self.separator), let service = ServiceKey(text[..<bar]),
-                  let backend = BackendIdentity(text[text.index(after: bar)...])
+                let backend = BackendIdentity(text[text.index(after: bar)...])
             else { continue }
             backends[BackendKey(service: service, backend: backend)] = index
         }
@@ -98,7 +102,8 @@ extension IDAllocation: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(Dictionary(uniqueKeysWithValues: services.map { ($0.key.description, $0.value) }), forKey: .services)
+        try c.encode(
+            Dictionary(uniqueKeysWithValues: services.map { ($0.key.description, $0.value) }), forKey: .services)
         let backendTexts = backends.map { ("\($0.key.service)\(Self.separator)\($0.key.backend)", $0.value) }
         try c.encode(Dictionary(uniqueKeysWithValues: backendTexts), forKey: .backends)
         try c.encode(retired.sorted(), forKey: .retired)

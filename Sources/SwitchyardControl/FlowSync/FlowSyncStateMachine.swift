@@ -53,8 +53,10 @@ public struct FlowSyncStateMachine: Sendable {
         /// The first refusal as the store worded it.
         public var firstRefusal: String?
 
-        public init(retry: [FlowStoreWrite] = [], refused: [String: Int] = [:], errors: [String: Int] = [:],
-                    firstRefusal: String? = nil) {
+        public init(
+            retry: [FlowStoreWrite] = [], refused: [String: Int] = [:], errors: [String: Int] = [:],
+            firstRefusal: String? = nil
+        ) {
             self.retry = retry
             self.refused = refused
             self.errors = errors
@@ -111,13 +113,15 @@ public struct FlowSyncStateMachine: Sendable {
     }
 
     public mutating func writeCompleted(_ outcome: WriteOutcome, at now: Duration) -> [Action] {
-        let retry = outcome.retry, refused = outcome.refused
+        let retry = outcome.retry
+        let refused = outcome.refused
         for (kind, n) in outcome.errors { counts.errors[kind, default: 0] += n }
         inFlight = nil
         var actions: [Action] = []
         if writeFailures > 0 {
             actions += [
-                .log(.init(.notice, "flow store reachable again", ["store": store, "dropped": "\(droppedThisOutage)"])),
+                .log(
+                    .init(.notice, "flow store reachable again", ["store": store, "dropped": "\(droppedThisOutage)"])),
                 .storeReachable(true),
             ]
             writeFailures = 0
@@ -127,9 +131,13 @@ public struct FlowSyncStateMachine: Sendable {
         let refusedCount = refused.values.reduce(0, +)
         if refusedCount > 0 {
             for (kind, n) in refused { counts.refused[kind, default: 0] += n }
-            actions.append(.log(.init(.warning, "flow store refused writes", [
-                "store": store, "refused": "\(refusedCount)", "first": outcome.firstRefusal ?? "",
-            ])))
+            actions.append(
+                .log(
+                    .init(
+                        .warning, "flow store refused writes",
+                        [
+                            "store": store, "refused": "\(refusedCount)", "first": outcome.firstRefusal ?? "",
+                        ])))
         }
         if !retry.isEmpty {
             counts.retried += retry.count
@@ -152,8 +160,10 @@ public struct FlowSyncStateMachine: Sendable {
         counts.storeFailures += 1
         if writeFailures == 0 {
             actions += [
-                .log(.init(.error, "flow store unreachable; forwarding continues on local entries",
-                           ["store": store, "error": error])),
+                .log(
+                    .init(
+                        .error, "flow store unreachable; forwarding continues on local entries",
+                        ["store": store, "error": error])),
                 .storeReachable(false),
             ]
         }
@@ -195,10 +205,13 @@ public struct FlowSyncStateMachine: Sendable {
         var actions: [Action] = []
         if recovering {
             actions += [
-                .log(.init(.notice, "flow store subscription restored", [
-                    "store": store, "own_entries_rewritten": "\(rewritten)", "store_entries": "\(records)",
-                    "installed": "\(installed)",
-                ])),
+                .log(
+                    .init(
+                        .notice, "flow store subscription restored",
+                        [
+                            "store": store, "own_entries_rewritten": "\(rewritten)", "store_entries": "\(records)",
+                            "installed": "\(installed)",
+                        ])),
                 .storeReachable(true),
             ]
         }
@@ -247,8 +260,12 @@ public struct FlowSyncStateMachine: Sendable {
         let first = droppedThisOutage == 0
         droppedThisOutage += excess
         return first
-            ? [.log(.init(.warning, "flow store unreachable: oldest writes dropped",
-                          ["store": store, "dropped": "\(excess)", "queue": "\(maxPending)"]))]
+            ? [
+                .log(
+                    .init(
+                        .warning, "flow store unreachable: oldest writes dropped",
+                        ["store": store, "dropped": "\(excess)", "queue": "\(maxPending)"]))
+            ]
             : []
     }
 

@@ -41,6 +41,7 @@ public struct HealthCheckStateMachine: Sendable, Equatable {
         consecutiveSuccesses = 0
         guard health == .up, consecutiveFailures >= fall else { return nil }
         health = .down
-        return .changed(from: .up, to: .down, reason: "\(consecutiveFailures) consecutive probes failed, last: \(reason)")
+        return .changed(
+            from: .up, to: .down, reason: "\(consecutiveFailures) consecutive probes failed, last: \(reason)")
     }
 }

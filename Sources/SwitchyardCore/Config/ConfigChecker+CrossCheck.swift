@@ -11,24 +11,29 @@ extension ConfigChecker {
         for placed in services {
             let service = placed.service
             if let first = firstKey[service.key] {
-                report(placed.path.key("ports").index(placed.portIndex), "duplicate service \(service.key)",
-                       firstAt: first.path.key("ports").index(first.portIndex))
+                report(
+                    placed.path.key("ports").index(placed.portIndex), "duplicate service \(service.key)",
+                    firstAt: first.path.key("ports").index(first.portIndex))
             } else {
                 firstKey[service.key] = placed
             }
             // Names identify entries (a multi-port entry's services add /port/protocol to it).
             if let first = firstName[placed.entryName], first.index != placed.index {
-                report(placed.path.key("name"), "duplicate service name '\(placed.entryName)'",
-                       firstAt: first.path.key("name"))
+                report(
+                    placed.path.key("name"), "duplicate service name '\(placed.entryName)'",
+                    firstAt: first.path.key("name"))
             } else if firstName[placed.entryName] == nil {
                 firstName[placed.entryName] = placed
             }
             let members = service.ringMembers.count
-            let perBackend = ConfigValidation.slotsPerBackend, slots = perBackend * members
+            let perBackend = ConfigValidation.slotsPerBackend
+            let slots = perBackend * members
             if members > 0, node.maglevTableSize < slots, isValid(nodePath.key("maglevTableSize")) {
-                report(nodePath.key("maglevTableSize"), "\(node.maglevTableSize) is under \(perBackend) × \(members) "
-                       + "backends of \(service.name); Maglev spreads unevenly below that (use a prime ≥ "
-                       + "\(Primes.next(atLeast: slots)))")
+                report(
+                    nodePath.key("maglevTableSize"),
+                    "\(node.maglevTableSize) is under \(perBackend) × \(members) "
+                        + "backends of \(service.name); Maglev spreads unevenly below that (use a prime ≥ "
+                        + "\(Primes.next(atLeast: slots)))")
             }
             for backend in service.backends {
                 if backend.address.family == .v4, spec.ipv4Source == nil { missingSource.insert(.v4) }
@@ -36,9 +41,11 @@ extension ConfigChecker {
                 guard service.encap == .gue else { continue }
                 if let other = guePortOfBackend[backend.address], other.port != service.guePort {
                     // A backend host's decap program listens on one GUE port.
-                    report(placed.path.key("guePort"), "GUE port clash: backend \(backend.address) already receives "
-                           + "GUE on port \(other.port); a backend host decapsulates one GUE port",
-                           firstAt: other.from.path.key("guePort"))
+                    report(
+                        placed.path.key("guePort"),
+                        "GUE port clash: backend \(backend.address) already receives "
+                            + "GUE on port \(other.port); a backend host decapsulates one GUE port",
+                        firstAt: other.from.path.key("guePort"))
                 } else if guePortOfBackend[backend.address] == nil {
                     guePortOfBackend[backend.address] = (service.guePort, placed)
                 }
@@ -46,14 +53,18 @@ extension ConfigChecker {
             let overhead = service.encap == .gue ? Int(SY_OVERHEAD_GUE6) : Int(SY_OVERHEAD_IP6IP6)
             let left = node.mtu - overhead
             if service.key.vip.family == .v6, left < ConfigValidation.ipv6MinimumMTU, isValid(nodePath.key("mtu")) {
-                report(nodePath.key("mtu"), "\(node.mtu) leaves \(left) bytes for IPv6 service \(service.name) after "
-                       + "encapsulation; IPv6 needs \(ConfigValidation.ipv6MinimumMTU) (RFC 8200 §5)")
+                report(
+                    nodePath.key("mtu"),
+                    "\(node.mtu) leaves \(left) bytes for IPv6 service \(service.name) after "
+                        + "encapsulation; IPv6 needs \(ConfigValidation.ipv6MinimumMTU) (RFC 8200 §5)")
             }
         }
         for family in missingSource.sorted(by: { $0.rawValue < $1.rawValue }) {
             let key = family == .v4 ? "ipv4Source" : "ipv6Source"
-            report(nodePath.key(key), "required: some backends are \(family) and packets to them need an outer "
-                   + "\(family) source")
+            report(
+                nodePath.key(key),
+                "required: some backends are \(family) and packets to them need an outer "
+                    + "\(family) source")
         }
     }
 }

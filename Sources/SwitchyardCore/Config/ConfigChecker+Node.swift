@@ -10,13 +10,16 @@ extension ConfigChecker {
         let size = maglevTableSize(spec.maglevTableSize, path.key("maglevTableSize"))
         let flows = integer(spec.flowTableCapacity, path.key("flowTableCapacity"), in: ConfigValidation.flowTableRange)
         let rate = integer(spec.newFlowRatePerCPU, path.key("newFlowRatePerCPU"), in: ConfigValidation.newFlowRateRange)
-        let idle = seconds(spec.flowEvictIdleSeconds, path.key("flowEvictIdleSeconds"),
-                           in: ConfigValidation.flowEvictIdleRange)
+        let idle = seconds(
+            spec.flowEvictIdleSeconds, path.key("flowEvictIdleSeconds"),
+            in: ConfigValidation.flowEvictIdleRange)
         let pin = absolutePath(spec.pinDirectory, path.key("pinDirectory"))
         let state = absolutePath(spec.stateDirectory, path.key("stateDirectory"))
         let admin = absolutePath(spec.adminSocket, path.key("adminSocket"))
-        let metrics = parsed(spec.metricsAddress, path.key("metricsAddress"),
-                             expected: "HOST:PORT, e.g. 127.0.0.1:9400") { Self.metricsAddress($0) }
+        let metrics = parsed(
+            spec.metricsAddress, path.key("metricsAddress"),
+            expected: "HOST:PORT, e.g. 127.0.0.1:9400"
+        ) { Self.metricsAddress($0) }
         let store = spec.flowStore.map { checkFlowStore($0, at: path.key("flowStore")) }
         let mac = "a MAC address like 02:00:00:00:00:01"
         let sourceMAC = parsed(spec.sourceMAC, path.key("sourceMAC"), expected: mac) { MACAddress($0) }
@@ -56,8 +59,10 @@ extension ConfigChecker {
         let inferred: FlowStoreSettings.Kind = spec.address != nil ? .redis : .embedded
         let kind = choice(spec.type, path.key("type")) ?? inferred
         let addressPath = path.key("address")
-        let address = parsed(kind == .redis ? required(spec.address, addressPath) : spec.address, addressPath,
-                             expected: "HOST:PORT of a Redis server") { Self.storeAddress($0) }
+        let address = parsed(
+            kind == .redis ? required(spec.address, addressPath) : spec.address, addressPath,
+            expected: "HOST:PORT of a Redis server"
+        ) { Self.storeAddress($0) }
         if kind == .embedded, spec.address != nil {
             report(addressPath, "is for type redis; the embedded store has no address")
         }
@@ -66,9 +71,10 @@ extension ConfigChecker {
         if spec.user != nil, spec.password == nil {
             report(path.key("password"), "required with user (AUTH user password)")
         }
-        var settings = FlowStoreSettings(kind: kind, host: address?.host ?? "", port: address?.port ?? 6379,
-                                         user: user, password: password,
-                                         path: absolutePath(spec.path, path.key("path")))
+        var settings = FlowStoreSettings(
+            kind: kind, host: address?.host ?? "", port: address?.port ?? 6379,
+            user: user, password: password,
+            path: absolutePath(spec.path, path.key("path")))
         let lifetimes: [(WritableKeyPath<FlowStoreSettings, Int>, Int?, String)] = [
             (\.newFlowSeconds, spec.newFlowSeconds, "newFlowSeconds"),
             (\.tcpIdleSeconds, spec.tcpIdleSeconds, "tcpIdleSeconds"),
@@ -88,8 +94,10 @@ extension ConfigChecker {
         let timing = ["newFlowSeconds", "tcpIdleSeconds", "udpIdleSeconds", "refreshSeconds"].map { path.key($0) }
         let shortest = min(settings.newFlowSeconds, settings.tcpIdleSeconds, settings.udpIdleSeconds)
         if timing.allSatisfy(isValid), settings.refreshSeconds >= shortest {
-            report(path.key("refreshSeconds"), "\(settings.refreshSeconds) s must be shorter than the shortest entry "
-                   + "lifetime (\(shortest) s), or live entries expire between refreshes")
+            report(
+                path.key("refreshSeconds"),
+                "\(settings.refreshSeconds) s must be shorter than the shortest entry "
+                    + "lifetime (\(shortest) s), or live entries expire between refreshes")
         }
         return settings
     }

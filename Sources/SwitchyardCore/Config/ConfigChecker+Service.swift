@@ -17,8 +17,9 @@ extension ConfigChecker {
         }
 
         let ports = checkPorts(required(spec.ports, path.key("ports")), at: path.key("ports"))
-        let backends = checkBackends(required(spec.backends, path.key("backends")) ?? [], at: path.key("backends"),
-                                     ports: ports.map(\.port), vip: encapKnown && encap == .ipip ? vip : nil)
+        let backends = checkBackends(
+            required(spec.backends, path.key("backends")) ?? [], at: path.key("backends"),
+            ports: ports.map(\.port), vip: encapKnown && encap == .ipip ? vip : nil)
 
         guard let name, let vip else { return [] }
         return ports.map { entry in
@@ -37,7 +38,8 @@ extension ConfigChecker {
 
     /// The valid `{port, protocol}` entries, each with its index in `ports`.
     private mutating func checkPorts(_ specs: [PortSpec]?, at path: FieldPath)
-        -> [(port: UInt16, proto: L4Protocol, index: Int)] {
+        -> [(port: UInt16, proto: L4Protocol, index: Int)]
+    {
         guard let specs else { return [] }
         if specs.isEmpty { report(path, "needs at least one {port, protocol}") }
         var ports: [(port: UInt16, proto: L4Protocol, index: Int)] = []
@@ -54,8 +56,10 @@ extension ConfigChecker {
 
     /// The usable backends. `ipipVIP` is the VIP when the service uses ipip, which carries one
     /// family only: then every backend must be of the VIP's family.
-    private mutating func checkBackends(_ specs: [BackendSpec], at path: FieldPath, ports: [UInt16],
-                                        vip ipipVIP: IPAddress?) -> [CheckedBackend] {
+    private mutating func checkBackends(
+        _ specs: [BackendSpec], at path: FieldPath, ports: [UInt16],
+        vip ipipVIP: IPAddress?
+    ) -> [CheckedBackend] {
         var backends: [CheckedBackend] = []
         var first: [ServiceKeyAndBackend: Int] = [:]
         for (index, spec) in specs.enumerated() {
@@ -66,12 +70,15 @@ extension ConfigChecker {
             let state: BackendState? = choice(spec.state, at.key("state"))
             guard let address else { continue }
             if let vip = ipipVIP, address.family != vip.family {
-                report(at.key("address"), "backend is \(address.family) but VIP \(vip) is \(vip.family); ipip carries "
-                       + "one family in the same family, use encap: gue to mix")
+                report(
+                    at.key("address"),
+                    "backend is \(address.family) but VIP \(vip) is \(vip.family); ipip carries "
+                        + "one family in the same family, use encap: gue to mix")
             }
             for servicePort in ports {
-                let key = ServiceKeyAndBackend(servicePort: servicePort,
-                                               backend: BackendIdentity(address: address, port: port ?? servicePort))
+                let key = ServiceKeyAndBackend(
+                    servicePort: servicePort,
+                    backend: BackendIdentity(address: address, port: port ?? servicePort))
                 if let earlier = first[key] {
                     report(at, "duplicate backend \(key.backend)", firstAt: path.index(earlier))
                     break
@@ -86,24 +93,32 @@ extension ConfigChecker {
     mutating func checkHealthCheck(_ spec: HealthCheckSpec, at path: FieldPath) -> HealthCheck {
         var check = HealthCheck()
         if let kind: HealthCheck.Kind = choice(spec.type, path.key("type")) { check.kind = kind }
-        if let probePath = parsed(spec.path, path.key("path"), expected: "a path starting with /", {
-            $0.hasPrefix("/") ? $0 : nil
-        }) {
+        if let probePath = parsed(
+            spec.path, path.key("path"), expected: "a path starting with /",
+            {
+                $0.hasPrefix("/") ? $0 : nil
+            })
+        {
             check.path = probePath
         }
-        let seconds = ConfigValidation.probeSecondsRange, count = ConfigValidation.riseFallRange
+        let seconds = ConfigValidation.probeSecondsRange
+        let count = ConfigValidation.riseFallRange
         let statuses = ConfigValidation.expectStatusRange
         check.expectStatus = integer(spec.expectStatus, path.key("expectStatus"), in: statuses) ?? check.expectStatus
-        check.intervalSeconds = self.seconds(spec.intervalSeconds, path.key("intervalSeconds"), in: seconds)
+        check.intervalSeconds =
+            self.seconds(spec.intervalSeconds, path.key("intervalSeconds"), in: seconds)
             ?? check.intervalSeconds
-        check.timeoutSeconds = self.seconds(spec.timeoutSeconds, path.key("timeoutSeconds"), in: seconds)
+        check.timeoutSeconds =
+            self.seconds(spec.timeoutSeconds, path.key("timeoutSeconds"), in: seconds)
             ?? check.timeoutSeconds
         check.rise = integer(spec.rise, path.key("rise"), in: count) ?? check.rise
         check.fall = integer(spec.fall, path.key("fall"), in: count) ?? check.fall
         let timing = [path.key("intervalSeconds"), path.key("timeoutSeconds")]
         if spec.timeoutSeconds != nil, timing.allSatisfy(isValid), check.timeoutSeconds > check.intervalSeconds {
-            report(path.key("timeoutSeconds"), "\(Self.format(check.timeoutSeconds)) s exceeds intervalSeconds "
-                   + "\(Self.format(check.intervalSeconds)) s; probes would overlap")
+            report(
+                path.key("timeoutSeconds"),
+                "\(Self.format(check.timeoutSeconds)) s exceeds intervalSeconds "
+                    + "\(Self.format(check.intervalSeconds)) s; probes would overlap")
         }
         return check
     }

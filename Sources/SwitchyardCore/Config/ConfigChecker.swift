@@ -74,7 +74,7 @@ struct ConfigChecker {
     }
 
     mutating func choice<E: RawRepresentable & CaseIterable>(_ text: String?, _ path: FieldPath) -> E?
-        where E.RawValue == String {
+    where E.RawValue == String {
         parsed(text, path, expected: "one of " + E.allCases.map(\.rawValue).joined(separator: ", ")) { E(rawValue: $0) }
     }
 

@@ -33,11 +33,13 @@ public struct NodeSpec: Hashable, Sendable {
     public var sourceMAC: String?
     public var nextHopMAC: String?
 
-    public init(name: String? = nil, ipv4Source: String? = nil, ipv6Source: String? = nil, interface: String? = nil,
-                mtu: Int? = nil, maglevTableSize: Int? = nil, flowTableCapacity: Int? = nil,
-                newFlowRatePerCPU: Int? = nil, flowEvictIdleSeconds: Double? = nil, pinDirectory: String? = nil,
-                stateDirectory: String? = nil, metricsAddress: String? = nil, adminSocket: String? = nil,
-                flowStore: FlowStoreSpec? = nil, sourceMAC: String? = nil, nextHopMAC: String? = nil) {
+    public init(
+        name: String? = nil, ipv4Source: String? = nil, ipv6Source: String? = nil, interface: String? = nil,
+        mtu: Int? = nil, maglevTableSize: Int? = nil, flowTableCapacity: Int? = nil,
+        newFlowRatePerCPU: Int? = nil, flowEvictIdleSeconds: Double? = nil, pinDirectory: String? = nil,
+        stateDirectory: String? = nil, metricsAddress: String? = nil, adminSocket: String? = nil,
+        flowStore: FlowStoreSpec? = nil, sourceMAC: String? = nil, nextHopMAC: String? = nil
+    ) {
         self.name = name
         self.ipv4Source = ipv4Source
         self.ipv6Source = ipv6Source
@@ -73,10 +75,12 @@ public struct FlowStoreSpec: Hashable, Sendable {
     public var refreshSeconds: Int?
     public var maxEntries: Int?
 
-    public init(type: String? = nil, address: String? = nil, user: String? = nil, password: String? = nil,
-                path: String? = nil, newFlowSeconds: Int? = nil, tcpIdleSeconds: Int? = nil,
-                udpIdleSeconds: Int? = nil, closingSeconds: Int? = nil, refreshSeconds: Int? = nil,
-                maxEntries: Int? = nil) {
+    public init(
+        type: String? = nil, address: String? = nil, user: String? = nil, password: String? = nil,
+        path: String? = nil, newFlowSeconds: Int? = nil, tcpIdleSeconds: Int? = nil,
+        udpIdleSeconds: Int? = nil, closingSeconds: Int? = nil, refreshSeconds: Int? = nil,
+        maxEntries: Int? = nil
+    ) {
         self.type = type
         self.address = address
         self.user = user

@@ -14,9 +14,11 @@ public struct ServiceSpec: Hashable, Sendable {
     public var backends: [BackendSpec]?
     public var healthCheck: HealthCheckSpec?
 
-    public init(name: String? = nil, vip: String? = nil, ports: [PortSpec]? = nil, mode: String? = nil,
-                flowKey: String? = nil, encap: String? = nil, guePort: Int? = nil, backends: [BackendSpec]? = nil,
-                healthCheck: HealthCheckSpec? = nil) {
+    public init(
+        name: String? = nil, vip: String? = nil, ports: [PortSpec]? = nil, mode: String? = nil,
+        flowKey: String? = nil, encap: String? = nil, guePort: Int? = nil, backends: [BackendSpec]? = nil,
+        healthCheck: HealthCheckSpec? = nil
+    ) {
         self.name = name
         self.vip = vip
         self.ports = ports
@@ -67,8 +69,10 @@ public struct HealthCheckSpec: Hashable, Sendable {
     public var rise: Int?
     public var fall: Int?
 
-    public init(type: String? = nil, path: String? = nil, expectStatus: Int? = nil, intervalSeconds: Double? = nil,
-                timeoutSeconds: Double? = nil, rise: Int? = nil, fall: Int? = nil) {
+    public init(
+        type: String? = nil, path: String? = nil, expectStatus: Int? = nil, intervalSeconds: Double? = nil,
+        timeoutSeconds: Double? = nil, rise: Int? = nil, fall: Int? = nil
+    ) {
         self.type = type
         self.path = path
         self.expectStatus = expectStatus

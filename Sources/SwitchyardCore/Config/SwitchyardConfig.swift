@@ -35,11 +35,13 @@ public struct FlowStoreSettings: Sendable, Hashable {
     public static let defaultRefreshSeconds = 20
     public static let defaultMaxEntries = 2_000_000
 
-    public init(kind: Kind = .redis, host: String = "", port: Int = 6379, user: String? = nil, password: String? = nil,
-                path: String? = nil, newFlowSeconds: Int = Self.defaultNewFlowSeconds,
-                tcpIdleSeconds: Int = Self.defaultTCPIdleSeconds, udpIdleSeconds: Int = Self.defaultUDPIdleSeconds,
-                closingSeconds: Int = Self.defaultClosingSeconds, refreshSeconds: Int = Self.defaultRefreshSeconds,
-                maxEntries: Int = Self.defaultMaxEntries) {
+    public init(
+        kind: Kind = .redis, host: String = "", port: Int = 6379, user: String? = nil, password: String? = nil,
+        path: String? = nil, newFlowSeconds: Int = Self.defaultNewFlowSeconds,
+        tcpIdleSeconds: Int = Self.defaultTCPIdleSeconds, udpIdleSeconds: Int = Self.defaultUDPIdleSeconds,
+        closingSeconds: Int = Self.defaultClosingSeconds, refreshSeconds: Int = Self.defaultRefreshSeconds,
+        maxEntries: Int = Self.defaultMaxEntries
+    ) {
         self.kind = kind
         self.host = host
         self.port = port
@@ -105,16 +107,18 @@ public struct NodeSettings: Sendable, Hashable {
     public static let defaultMetricsAddress = "127.0.0.1:9400"
     public static let defaultAdminSocket = "/run/switchyard/admin.sock"
 
-    public init(name: String, ipv4Source: IPv4Address? = nil, ipv6Source: IPv6Address? = nil, interface: String? = nil,
-                mtu: Int = NodeSettings.defaultMTU, maglevTableSize: Int = 65537,
-                flowTableCapacity: Int = NodeSettings.defaultFlowTableCapacity,
-                newFlowRatePerCPU: Int = NodeSettings.defaultNewFlowRatePerCPU,
-                flowEvictIdleSeconds: Double = NodeSettings.defaultFlowEvictIdleSeconds,
-                pinDirectory: String = NodeSettings.defaultPinDirectory,
-                stateDirectory: String = NodeSettings.defaultStateDirectory,
-                metricsAddress: String = NodeSettings.defaultMetricsAddress,
-                adminSocket: String = NodeSettings.defaultAdminSocket, flowStore: FlowStoreSettings? = nil,
-                sourceMAC: MACAddress? = nil, nextHopMAC: MACAddress? = nil) {
+    public init(
+        name: String, ipv4Source: IPv4Address? = nil, ipv6Source: IPv6Address? = nil, interface: String? = nil,
+        mtu: Int = NodeSettings.defaultMTU, maglevTableSize: Int = 65537,
+        flowTableCapacity: Int = NodeSettings.defaultFlowTableCapacity,
+        newFlowRatePerCPU: Int = NodeSettings.defaultNewFlowRatePerCPU,
+        flowEvictIdleSeconds: Double = NodeSettings.defaultFlowEvictIdleSeconds,
+        pinDirectory: String = NodeSettings.defaultPinDirectory,
+        stateDirectory: String = NodeSettings.defaultStateDirectory,
+        metricsAddress: String = NodeSettings.defaultMetricsAddress,
+        adminSocket: String = NodeSettings.defaultAdminSocket, flowStore: FlowStoreSettings? = nil,
+        sourceMAC: MACAddress? = nil, nextHopMAC: MACAddress? = nil
+    ) {
         self.name = name
         self.ipv4Source = ipv4Source
         self.ipv6Source = ipv6Source

@@ -27,7 +27,8 @@ public struct FlowRecord: Sendable, Equatable {
 
     static func unhex(_ text: Substring) -> [UInt8]? {
         guard text.count % 2 == 0 else { return nil }
-        var out: [UInt8] = [], i = text.startIndex
+        var out: [UInt8] = []
+        var i = text.startIndex
         while i < text.endIndex {
             let j = text.index(i, offsetBy: 2)
             guard let b = UInt8(text[i..<j], radix: 16) else { return nil }
@@ -49,7 +50,8 @@ public struct FlowRecord: Sendable, Equatable {
     /// From a store key and its value (origin unknown: "store").
     public init?(storeKey: String, backend: String) {
         guard storeKey.hasPrefix("sy:f:"), let colon = storeKey.lastIndex(of: ":"),
-              let bytes = Self.unhex(storeKey[storeKey.index(after: colon)...]), let flow = FlowKey(bytes: bytes) else { return nil }
+            let bytes = Self.unhex(storeKey[storeKey.index(after: colon)...]), let flow = FlowKey(bytes: bytes)
+        else { return nil }
         let service = storeKey[storeKey.index(storeKey.startIndex, offsetBy: 5)..<colon]
         self.init(service: String(service), flow: flow, backend: backend, origin: "store")
     }

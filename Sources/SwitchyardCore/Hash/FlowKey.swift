@@ -26,8 +26,9 @@ public struct FlowKey: Hashable, Sendable, CustomStringConvertible {
             }
             return .v6(IPv6Address(bytes: b[at..<at + 16]))
         }
-        self.init(source: address(0), destination: address(16), sourcePort: UInt16(b[32]) << 8 | UInt16(b[33]),
-                  destinationPort: UInt16(b[34]) << 8 | UInt16(b[35]), proto: b[36])
+        self.init(
+            source: address(0), destination: address(16), sourcePort: UInt16(b[32]) << 8 | UInt16(b[33]),
+            destinationPort: UInt16(b[34]) << 8 | UInt16(b[35]), proto: b[36])
     }
 
     /// The five little-endian words `sy_flow_hash` reads, built without materialising the bytes.
@@ -36,7 +37,8 @@ public struct FlowKey: Hashable, Sendable, CustomStringConvertible {
         let (s0, s1) = Self.words(source)
         let (d0, d1) = Self.words(destination)
         let family: UInt64 = source.family == .v4 ? UInt64(SY_FAMILY_V4) : UInt64(SY_FAMILY_V6)
-        let tail = UInt64(sourcePort.byteSwapped) | UInt64(destinationPort.byteSwapped) << 16
+        let tail =
+            UInt64(sourcePort.byteSwapped) | UInt64(destinationPort.byteSwapped) << 16
             | UInt64(proto) << 32 | family << 40
         return (s0, s1, d0, d1, tail)
     }
@@ -66,9 +68,11 @@ public struct FlowKey: Hashable, Sendable, CustomStringConvertible {
     public var bytes: [UInt8] {
         let family: UInt8 = source.family == .v4 ? UInt8(SY_FAMILY_V4) : UInt8(SY_FAMILY_V6)
         return source.keyBytes + destination.keyBytes
-            + [UInt8(sourcePort >> 8), UInt8(truncatingIfNeeded: sourcePort),
-               UInt8(destinationPort >> 8), UInt8(truncatingIfNeeded: destinationPort),
-               proto, family, 0, 0]
+            + [
+                UInt8(sourcePort >> 8), UInt8(truncatingIfNeeded: sourcePort),
+                UInt8(destinationPort >> 8), UInt8(truncatingIfNeeded: destinationPort),
+                proto, family, 0, 0,
+            ]
     }
 
     public var description: String {

@@ -9,9 +9,12 @@ public struct MaglevDisruption: Sendable, Equatable {
 
     public init(before: MaglevTable, after: MaglevTable) {
         precondition(before.size == after.size, "compare tables of one size")
-        let old = before.identities, new = after.identities
-        let oldSet = Set(old.compactMap { $0 }), newSet = Set(new.compactMap { $0 })
-        var moved = 0, collateral = 0
+        let old = before.identities
+        let new = after.identities
+        let oldSet = Set(old.compactMap { $0 })
+        let newSet = Set(new.compactMap { $0 })
+        var moved = 0
+        var collateral = 0
         for slot in 0..<before.size where old[slot] != new[slot] {
             moved += 1
             let ownerLeft = old[slot].map { !newSet.contains($0) } ?? true

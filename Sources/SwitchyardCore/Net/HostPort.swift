@@ -69,7 +69,8 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `host:port`, `[v6]:port`, `v4:port` or `name:port`.
     public init(parsing text: String) throws(ParseError) {
-        let hostText: Substring, portText: Substring
+        let hostText: Substring
+        let portText: Substring
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else { throw .invalidHost(text) }
             let after = text[text.index(after: close)...]
@@ -94,7 +95,8 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible {
             }
         }
         guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy(\.isASCIIDigit),
-              let port = UInt16(portText), port != 0 else { throw .invalidPort(text) }
+            let port = UInt16(portText), port != 0
+        else { throw .invalidPort(text) }
         self.port = port
     }
 
@@ -119,7 +121,8 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible {
         let labels = text.split(separator: ".", omittingEmptySubsequences: false)
         for label in labels {
             guard !label.isEmpty, label.utf8.count <= maxLabelLength, !label.hasPrefix("-"), !label.hasSuffix("-"),
-                  label.allSatisfy({ $0.isASCIILetter || $0.isASCIIDigit || $0 == "-" || $0 == "_" }) else {
+                label.allSatisfy({ $0.isASCIILetter || $0.isASCIIDigit || $0 == "-" || $0 == "_" })
+            else {
                 return false
             }
         }

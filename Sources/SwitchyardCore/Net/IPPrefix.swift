@@ -7,7 +7,8 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let address = IPAddress(parts[0]),
-              parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let length = Int(parts[1]) else { return nil }
+            parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let length = Int(parts[1])
+        else { return nil }
         self.init(address: address, length: length)
     }
 

@@ -16,8 +16,9 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
         var result: UInt32 = 0
         for part in parts {
             guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  part.count == 1 || part.first != "0",
-                  let octet = UInt8(part) else { return nil }
+                part.count == 1 || part.first != "0",
+                let octet = UInt8(part)
+            else { return nil }
             result = result << 8 | UInt32(octet)
         }
         value = result
@@ -25,8 +26,10 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Network-order bytes.
     public var bytes: [UInt8] {
-        [UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16),
-         UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)]
+        [
+            UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16),
+            UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value),
+        ]
     }
 
     public var description: String {

@@ -10,7 +10,8 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     public init(bytes: some Collection<UInt8>) {
         precondition(bytes.count == 16, "an IPv6 address is 16 bytes")
-        var high: UInt64 = 0, low: UInt64 = 0
+        var high: UInt64 = 0
+        var low: UInt64 = 0
         for (index, byte) in bytes.enumerated() {
             if index < 8 { high = high << 8 | UInt64(byte) } else { low = low << 8 | UInt64(byte) }
         }
@@ -24,7 +25,8 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
         // Split at the one permitted "::" (no Foundation in the pure core).
         var halves: [String] = []
         let chars = Array(text)
-        var start = 0, index = 0
+        var start = 0
+        var index = 0
         while index < chars.count {
             if chars[index] == ":" && index + 1 < chars.count && chars[index + 1] == ":" {
                 halves.append(String(chars[start..<index]))
@@ -57,14 +59,16 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
         let all: [UInt16]
         if halves.count == 2 {
             guard let head = groups(halves[0], allowIPv4Tail: false),
-                  let tail = groups(halves[1], allowIPv4Tail: true),
-                  head.count + tail.count <= 7 else { return nil }
+                let tail = groups(halves[1], allowIPv4Tail: true),
+                head.count + tail.count <= 7
+            else { return nil }
             all = head + Array(repeating: 0, count: 8 - head.count - tail.count) + tail
         } else {
             guard let every = groups(text, allowIPv4Tail: true), every.count == 8 else { return nil }
             all = every
         }
-        var high: UInt64 = 0, low: UInt64 = 0
+        var high: UInt64 = 0
+        var low: UInt64 = 0
         for (index, group) in all.enumerated() {
             if index < 4 { high = high << 16 | UInt64(group) } else { low = low << 16 | UInt64(group) }
         }
@@ -84,12 +88,17 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     /// RFC 5952 canonical text: lower case, the longest run (two or more) of zero groups as `::`.
     public var description: String {
         let groups = self.groups
-        var bestStart = -1, bestLength = 0, index = 0
+        var bestStart = -1
+        var bestLength = 0
+        var index = 0
         while index < 8 {
             if groups[index] == 0 {
                 var end = index
                 while end < 8 && groups[end] == 0 { end += 1 }
-                if end - index > bestLength { bestStart = index; bestLength = end - index }
+                if end - index > bestLength {
+                    bestStart = index
+                    bestLength = end - index
+                }
                 index = end
             } else {
                 index += 1

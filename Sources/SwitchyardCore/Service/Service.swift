@@ -26,8 +26,8 @@ public enum Encapsulation: String, Sendable, Hashable, CaseIterable {
 /// How the agent decides a backend is alive (per service; health is per service and backend).
 public struct HealthCheck: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
-        case tcp   // a TCP connect to the backend's port
-        case http  // an HTTP/1.1 GET of `path`, expecting `expectStatus`
+        case tcp // a TCP connect to the backend's port
+        case http // an HTTP/1.1 GET of `path`, expecting `expectStatus`
     }
 
     public var kind: Kind
@@ -40,8 +40,10 @@ public struct HealthCheck: Sendable, Hashable {
     /// Consecutive failures that take an up backend down.
     public var fall: Int
 
-    public init(kind: Kind = .tcp, path: String = "/", expectStatus: Int = 200, intervalSeconds: Double = 1,
-                timeoutSeconds: Double = 0.5, rise: Int = 2, fall: Int = 3) {
+    public init(
+        kind: Kind = .tcp, path: String = "/", expectStatus: Int = 200, intervalSeconds: Double = 1,
+        timeoutSeconds: Double = 0.5, rise: Int = 2, fall: Int = 3
+    ) {
         self.kind = kind
         self.path = path
         self.expectStatus = expectStatus
@@ -85,8 +87,10 @@ public struct Service: Sendable, Hashable {
     /// Nil: backends are taken at their configured state, unchecked.
     public var healthCheck: HealthCheck?
 
-    public init(name: String, key: ServiceKey, mode: ServiceMode = .stateless, flowKey: FlowKeyKind = .connection,
-                encap: Encapsulation = .ipip, guePort: UInt16 = 6080, backends: [Backend], healthCheck: HealthCheck? = nil) {
+    public init(
+        name: String, key: ServiceKey, mode: ServiceMode = .stateless, flowKey: FlowKeyKind = .connection,
+        encap: Encapsulation = .ipip, guePort: UInt16 = 6080, backends: [Backend], healthCheck: HealthCheck? = nil
+    ) {
         self.name = name
         self.key = key
         self.mode = mode

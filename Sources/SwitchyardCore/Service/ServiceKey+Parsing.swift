@@ -23,8 +23,9 @@ extension BackendIdentity {
 extension ServiceKey {
     public init?(_ text: some StringProtocol) {
         let text = String(text)
-        guard let slash = text.lastIndex(of: "/"), let proto = L4Protocol(name: String(text[text.index(after: slash)...])),
-              let endpoint = BackendIdentity(text[..<slash])
+        guard let slash = text.lastIndex(of: "/"),
+            let proto = L4Protocol(name: String(text[text.index(after: slash)...])),
+            let endpoint = BackendIdentity(text[..<slash])
         else { return nil }
         self.init(vip: endpoint.address, port: endpoint.port, proto: proto)
     }

@@ -24,7 +24,8 @@ public enum XDPAttachment {
         let native = bpf_xdp_attach(index, fd, UInt32(XDP_FLAGS_DRV_MODE), nil)
         if native == 0 { return .native }
         if requireNative { throw BPFError("attach XDP (native) to \(interface)", errno: native) }
-        try BPFError.check(bpf_xdp_attach(index, fd, UInt32(XDP_FLAGS_SKB_MODE), nil), "attach XDP (generic) to \(interface)")
+        try BPFError.check(
+            bpf_xdp_attach(index, fd, UInt32(XDP_FLAGS_SKB_MODE), nil), "attach XDP (generic) to \(interface)")
         return .generic
     }
 

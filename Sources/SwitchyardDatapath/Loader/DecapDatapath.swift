@@ -16,13 +16,15 @@ public final class DecapDatapath: @unchecked Sendable {
         do {
             try BPFError.check(bpf_object__load(object), "load the decap program")
             guard let program = bpf_object__find_program_by_name(object, "switchyard_decap"),
-                  let configMap = bpf_object__find_map_by_name(object, "sy_decap_config"),
-                  let statsMap = bpf_object__find_map_by_name(object, "sy_decap_stats") else {
+                let configMap = bpf_object__find_map_by_name(object, "sy_decap_config"),
+                let statsMap = bpf_object__find_map_by_name(object, "sy_decap_stats")
+            else {
                 throw BPFError("find decap program and maps", errno: ENOENT)
             }
             programFD = bpf_program__fd(program)
-            config = BPFMap(fd: bpf_map__fd(configMap), name: "sy_decap_config", keySize: 4,
-                            valueSize: MemoryLayout<sy_decap_config>.size, perCPU: false)
+            config = BPFMap(
+                fd: bpf_map__fd(configMap), name: "sy_decap_config", keySize: 4,
+                valueSize: MemoryLayout<sy_decap_config>.size, perCPU: false)
             stats = BPFMap(fd: bpf_map__fd(statsMap), name: "sy_decap_stats", keySize: 4, valueSize: 8, perCPU: true)
         } catch {
             bpf_object__close(object)

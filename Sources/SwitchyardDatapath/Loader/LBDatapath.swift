@@ -99,7 +99,9 @@ public final class LBDatapath: @unchecked Sendable {
                     try BPFError.check(bpf_map__set_pin_path(try map(name), path), "pin path for \(name)")
                 }
             }
-            try BPFError.check(bpf_object__load(object), "load the LB program (verifier or map mismatch; run with SWITCHYARD_LIBBPF_DEBUG=1)")
+            try BPFError.check(
+                bpf_object__load(object),
+                "load the LB program (verifier or map mismatch; run with SWITCHYARD_LIBBPF_DEBUG=1)")
         } catch {
             bpf_object__close(object)
             throw error
@@ -108,16 +110,22 @@ public final class LBDatapath: @unchecked Sendable {
 
         func handle(_ name: String) throws -> BPFMap {
             let m = try map(name)
-            let key = Int(bpf_map__key_size(m)), value = Int(bpf_map__value_size(m))
+            let key = Int(bpf_map__key_size(m))
+            let value = Int(bpf_map__value_size(m))
             let type = bpf_map__type(m)
             if let expected = Self.layout[name], (expected.key, expected.value) != (key, value) {
-                throw BPFError("map \(name) has key/value \(key)/\(value) bytes, the ABI header says \(expected.key)/\(expected.value)", errno: EINVAL)
+                throw BPFError(
+                    "map \(name) has key/value \(key)/\(value) bytes, the ABI header says \(expected.key)/\(expected.value)",
+                    errno: EINVAL)
             }
-            return BPFMap(fd: bpf_map__fd(m), name: name, keySize: key, valueSize: value,
-                          perCPU: type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH)
+            return BPFMap(
+                fd: bpf_map__fd(m), name: name, keySize: key, valueSize: value,
+                perCPU: type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH)
         }
         func program(_ name: String) throws -> Int32 {
-            guard let p = bpf_object__find_program_by_name(object, name) else { throw BPFError("find program \(name)", errno: ENOENT) }
+            guard let p = bpf_object__find_program_by_name(object, name) else {
+                throw BPFError("find program \(name)", errno: ENOENT)
+            }
             return bpf_program__fd(p)
         }
         do {

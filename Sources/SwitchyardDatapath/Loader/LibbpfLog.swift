@@ -9,7 +9,9 @@ enum LibbpfLog {
         if verbose {
             libbpf_set_print { _, format, args in args.map { vdprintf(2, format, $0) } ?? 0 }
         } else {
-            libbpf_set_print { level, format, args in level == LIBBPF_WARN ? args.map { vdprintf(2, format, $0) } ?? 0 : 0 }
+            libbpf_set_print { level, format, args in
+                level == LIBBPF_WARN ? args.map { vdprintf(2, format, $0) } ?? 0 : 0
+            }
         }
         return true
     }()

@@ -10,8 +10,10 @@ extension IPAddress {
         switch self {
         case .v4(let a): (a.value.bigEndian, 0, 0, 0)
         case .v6(let a):
-            (UInt32(truncatingIfNeeded: a.high >> 32).bigEndian, UInt32(truncatingIfNeeded: a.high).bigEndian,
-             UInt32(truncatingIfNeeded: a.low >> 32).bigEndian, UInt32(truncatingIfNeeded: a.low).bigEndian)
+            (
+                UInt32(truncatingIfNeeded: a.high >> 32).bigEndian, UInt32(truncatingIfNeeded: a.high).bigEndian,
+                UInt32(truncatingIfNeeded: a.low >> 32).bigEndian, UInt32(truncatingIfNeeded: a.low).bigEndian
+            )
         }
     }
 
@@ -21,9 +23,10 @@ extension IPAddress {
         if family == UInt8(SY_FAMILY_V4) {
             self = .v4(IPv4Address(UInt32(bigEndian: w.0)))
         } else {
-            self = .v6(IPv6Address(
-                high: UInt64(UInt32(bigEndian: w.0)) << 32 | UInt64(UInt32(bigEndian: w.1)),
-                low: UInt64(UInt32(bigEndian: w.2)) << 32 | UInt64(UInt32(bigEndian: w.3))))
+            self = .v6(
+                IPv6Address(
+                    high: UInt64(UInt32(bigEndian: w.0)) << 32 | UInt64(UInt32(bigEndian: w.1)),
+                    low: UInt64(UInt32(bigEndian: w.2)) << 32 | UInt64(UInt32(bigEndian: w.3))))
         }
     }
 }
@@ -36,23 +39,26 @@ extension sy_vip_addr {
 
 extension sy_service_key {
     init(_ key: ServiceKey) {
-        self.init(addr: key.vip.abiWords, port: key.port.bigEndian, proto: key.proto.rawValue, family: key.vip.abiFamily)
+        self.init(
+            addr: key.vip.abiWords, port: key.port.bigEndian, proto: key.proto.rawValue, family: key.vip.abiFamily)
     }
 }
 
 extension sy_service {
     init(_ entry: DatapathTables.ServiceEntry) {
-        self.init(id: entry.id, flags: entry.flags, ring_size: entry.ringSize, gue_port: entry.guePort.bigEndian, pad: 0)
+        self.init(
+            id: entry.id, flags: entry.flags, ring_size: entry.ringSize, gue_port: entry.guePort.bigEndian, pad: 0)
     }
 }
 
 extension sy_backend {
     init(_ entry: DatapathTables.BackendEntry) {
-        let state: sy_backend_state = switch entry.state {
-        case .up: SY_BACKEND_UP
-        case .draining: SY_BACKEND_DRAINING
-        case .down: SY_BACKEND_DOWN
-        }
+        let state: sy_backend_state =
+            switch entry.state {
+            case .up: SY_BACKEND_UP
+            case .draining: SY_BACKEND_DRAINING
+            case .down: SY_BACKEND_DOWN
+            }
         self.init(addr: entry.address.abiWords, family: entry.address.abiFamily, state: UInt8(state.rawValue), pad: 0)
     }
 }
@@ -70,19 +76,23 @@ extension sy_flow_key {
     }
 
     public var model: FlowKey {
-        FlowKey(source: IPAddress(abiWords: src, family: family), destination: IPAddress(abiWords: dst, family: family),
-                sourcePort: UInt16(bigEndian: sport), destinationPort: UInt16(bigEndian: dport), proto: proto)
+        FlowKey(
+            source: IPAddress(abiWords: src, family: family), destination: IPAddress(abiWords: dst, family: family),
+            sourcePort: UInt16(bigEndian: sport), destinationPort: UInt16(bigEndian: dport), proto: proto)
     }
 }
 
 extension sy_node {
-    init(_ node: DatapathTables.Node, newFlowRate: UInt32, flowSetMask: UInt32, evictIdle: UInt32,
-         syncRefresh: UInt32 = 0, testClock: Bool = false) {
+    init(
+        _ node: DatapathTables.Node, newFlowRate: UInt32, flowSetMask: UInt32, evictIdle: UInt32,
+        syncRefresh: UInt32 = 0, testClock: Bool = false
+    ) {
         self.init()
         ipv4_source = node.ipv4Source?.value.bigEndian ?? 0
         ipv6_source = node.ipv6Source.map { IPAddress.v6($0).abiWords } ?? (0, 0, 0, 0)
         if let source = node.sourceMAC, let nextHop = node.nextHopMAC {
-            let s = source.bytes, n = nextHop.bytes
+            let s = source.bytes
+            let n = nextHop.bytes
             src_mac = (s[0], s[1], s[2], s[3], s[4], s[5])
             nexthop_mac = (n[0], n[1], n[2], n[3], n[4], n[5])
             flags = UInt16(SY_NODE_F_NEXTHOP_MAC)

@@ -15,19 +15,21 @@ public struct CounterReader: Sendable {
             count: Int(services.max().map { min($0, SY_MAX_SERVICES - 1) + 1 } ?? 0), as: sy_service_counters.self)
         for id in services where Int(id) < serviceValues.count {
             let all = serviceValues[Int(id)]
-            let s = CounterDelta.Service(packets: all.reduce(0) { $0 + $1.packets },
-                                         bytes: all.reduce(0) { $0 + $1.bytes },
-                                         newFlows: all.reduce(0) { $0 + $1.new_flows },
-                                         tooBig: all.reduce(0) { $0 + $1.too_big })
+            let s = CounterDelta.Service(
+                packets: all.reduce(0) { $0 + $1.packets },
+                bytes: all.reduce(0) { $0 + $1.bytes },
+                newFlows: all.reduce(0) { $0 + $1.new_flows },
+                tooBig: all.reduce(0) { $0 + $1.too_big })
             if s != CounterDelta.Service() { c.services[id] = s }
         }
         let backendValues = try datapath.backendStats.lookupPerCPUArray(
             count: Int(backends.max().map { min($0, SY_MAX_BACKENDS - 1) + 1 } ?? 0), as: sy_backend_counters.self)
         for id in backends where Int(id) < backendValues.count {
             let all = backendValues[Int(id)]
-            let b = CounterDelta.Backend(packets: all.reduce(0) { $0 + $1.packets },
-                                         bytes: all.reduce(0) { $0 + $1.bytes },
-                                         newFlows: all.reduce(0) { $0 + $1.new_flows })
+            let b = CounterDelta.Backend(
+                packets: all.reduce(0) { $0 + $1.packets },
+                bytes: all.reduce(0) { $0 + $1.bytes },
+                newFlows: all.reduce(0) { $0 + $1.new_flows })
             if b != CounterDelta.Backend() { c.backends[id] = b }
         }
         let drops = try datapath.drops.lookupPerCPUArray(count: Int(SY_DROP__COUNT.rawValue), as: UInt64.self)
@@ -52,7 +54,8 @@ public struct CounterReader: Sendable {
     public func events() throws -> [String: UInt64] {
         var result: [String: UInt64] = [:]
         for event in 0..<SY_EVENT__COUNT.rawValue {
-            result[String(cString: sy_event_name(event))] = (try datapath.events.lookupPerCPU(event, as: UInt64.self) ?? []).reduce(0, +)
+            result[String(cString: sy_event_name(event))] =
+                (try datapath.events.lookupPerCPU(event, as: UInt64.self) ?? []).reduce(0, +)
         }
         return result
     }
@@ -64,7 +67,9 @@ extension CounterDelta {
         var d = CounterDelta()
         for (id, a) in after.services {
             let b = before.services[id] ?? .init()
-            let s = Service(packets: a.packets - b.packets, bytes: a.bytes - b.bytes, newFlows: a.newFlows - b.newFlows, tooBig: a.tooBig - b.tooBig)
+            let s = Service(
+                packets: a.packets - b.packets, bytes: a.bytes - b.bytes, newFlows: a.newFlows - b.newFlows,
+                tooBig: a.tooBig - b.tooBig)
             if s != Service() { d.services[id] = s }
         }
         for (id, a) in after.backends {

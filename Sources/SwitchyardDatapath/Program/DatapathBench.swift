@@ -29,7 +29,10 @@ public struct DatapathBench {
     /// Flows written into the 1M-entry table before measuring.
     public var preload: Int
 
-    public init(samples: Int = 20000, cpu: Int = 0, objectPath: String? = nil, compareObjectPath: String? = nil, preload: Int = 0) {
+    public init(
+        samples: Int = 20000, cpu: Int = 0, objectPath: String? = nil, compareObjectPath: String? = nil,
+        preload: Int = 0
+    ) {
         self.samples = samples
         self.cpu = cpu
         self.objectPath = objectPath
@@ -41,13 +44,21 @@ public struct DatapathBench {
         let v4 = (1...16).map { Backend(address: .v4(IPv4Address(10, 1, 0, UInt8($0))), port: 80) }
         let v6 = (1...16).map { Backend(address: IPAddress("fd00:1::\($0)")!, port: 80) }
         return SwitchyardConfig(
-            node: NodeSettings(name: "bench", ipv4Source: IPv4Address(10, 0, 0, 11), ipv6Source: IPv6Address("fd00::11"),
-                               sourceMAC: MACAddress("02:00:00:00:00:11"), nextHopMAC: MACAddress("02:00:00:00:00:fe")),
+            node: NodeSettings(
+                name: "bench", ipv4Source: IPv4Address(10, 0, 0, 11), ipv6Source: IPv6Address("fd00::11"),
+                sourceMAC: MACAddress("02:00:00:00:00:11"), nextHopMAC: MACAddress("02:00:00:00:00:fe")),
             services: [
-                Service(name: "v4", key: ServiceKey(vip: IPAddress("10.200.0.10")!, port: 80, proto: .tcp), backends: v4),
-                Service(name: "v6", key: ServiceKey(vip: IPAddress("2001:db8:200::10")!, port: 80, proto: .tcp), backends: v6),
-                Service(name: "gue", key: ServiceKey(vip: IPAddress("10.200.0.11")!, port: 80, proto: .tcp), encap: .gue, backends: v4),
-                Service(name: "src", key: ServiceKey(vip: IPAddress("10.200.0.12")!, port: 80, proto: .tcp), flowKey: .sourceIP, backends: v4),
+                Service(
+                    name: "v4", key: ServiceKey(vip: IPAddress("10.200.0.10")!, port: 80, proto: .tcp), backends: v4),
+                Service(
+                    name: "v6", key: ServiceKey(vip: IPAddress("2001:db8:200::10")!, port: 80, proto: .tcp),
+                    backends: v6),
+                Service(
+                    name: "gue", key: ServiceKey(vip: IPAddress("10.200.0.11")!, port: 80, proto: .tcp), encap: .gue,
+                    backends: v4),
+                Service(
+                    name: "src", key: ServiceKey(vip: IPAddress("10.200.0.12")!, port: 80, proto: .tcp),
+                    flowKey: .sourceIP, backends: v4),
             ])
     }()
 
@@ -65,8 +76,10 @@ public struct DatapathBench {
         }
         let reference = try ReferenceObject()
         keep.append(reference)
-        runners.append(Runner(name: Self.referenceLRU, program: reference.lruProgramFD,
-                              frames: (0..<samples).map { Self.syn(5_000_000 + $0) }))
+        runners.append(
+            Runner(
+                name: Self.referenceLRU, program: reference.lruProgramFD,
+                frames: (0..<samples).map { Self.syn(5_000_000 + $0) }))
         // Interleave: one sample of each case in turn, so drift hits all cases alike.
         for i in 0..<samples {
             for r in runners.indices {
@@ -101,7 +114,9 @@ public struct DatapathBench {
         init() throws {
             let object = try openBPFObject(EmbeddedObject.reference.bytes, "reference")
             self.object = object
-            guard bpf_object__load(object) == 0, let program = bpf_object__find_program_by_name(object, "switchyard_reference_lru") else {
+            guard bpf_object__load(object) == 0,
+                let program = bpf_object__find_program_by_name(object, "switchyard_reference_lru")
+            else {
                 bpf_object__close(object)
                 throw BPFError("load the reference object", errno: Glibc.errno)
             }
@@ -129,13 +144,16 @@ public struct DatapathBench {
         let medium = try LBDatapath(options: .init(flowCapacity: 1 << 16, objectPath: object))
         try DatapathWriter(datapath: medium).apply(tables)
 
-        let frame = Self.frame, syn = { Self.syn($0) }
+        let frame = Self.frame
+        let syn = { Self.syn($0) }
         for i in 0..<8192 { _ = try TestRun.run(program: small.programFD, frame: syn(1_000_000 + i)) }
         if preload > 0 {
             var flows: [FlowKey: DatapathTables.FlowEntry] = [:]
             for i in 0..<preload {
-                let k = FlowKey(source: .v4(IPv4Address(11, UInt8(i >> 16 & 255), UInt8(i >> 8 & 255), UInt8(i & 255))),
-                                destination: IPAddress("10.200.0.10")!, sourcePort: UInt16(1024 + i % 50000), destinationPort: 80, proto: 6)
+                let k = FlowKey(
+                    source: .v4(IPv4Address(11, UInt8(i >> 16 & 255), UInt8(i >> 8 & 255), UInt8(i & 255))),
+                    destination: IPAddress("10.200.0.10")!, sourcePort: UInt16(1024 + i % 50000), destinationPort: 80,
+                    proto: 6)
                 flows[k] = .init(backend: 1, service: 1)
             }
             try FlowTable(datapath: main).install(flows)
@@ -148,13 +166,22 @@ public struct DatapathBench {
         for f in [established, established6, gue, source] { _ = try TestRun.run(program: main.programFD, frame: f) }
         let runners = [
             Runner(name: "floor (empty XDP program)", program: main.passProgramFD, frames: [established]),
-            Runner(name: "non-VIP pass" + label, program: main.programFD, frames: [frame("tcp 10.0.1.2:40000 > 10.99.0.1:80 A len=64")]),
+            Runner(
+                name: "non-VIP pass" + label, program: main.programFD,
+                frames: [frame("tcp 10.0.1.2:40000 > 10.99.0.1:80 A len=64")]),
             Runner(name: "established v4" + label, program: main.programFD, frames: [established]),
             Runner(name: "established v6" + label, program: main.programFD, frames: [established6]),
-            Runner(name: "new flow (SYN + insert)" + label, program: main.programFD, frames: (0..<samples).map { syn($0) }),
-            Runner(name: "new flow, full table (evicts)" + label, program: small.programFD, frames: (0..<samples).map { syn(2_000_000 + $0) }),
-            Runner(name: "new flow, 64K-entry table" + label, program: medium.programFD, frames: (0..<samples).map { syn(3_000_000 + $0) }),
-            Runner(name: Self.coldRead + label, program: main.coldReadProgramFD, frames: (0..<samples).map { syn(4_000_000 + $0) }),
+            Runner(
+                name: "new flow (SYN + insert)" + label, program: main.programFD, frames: (0..<samples).map { syn($0) }),
+            Runner(
+                name: "new flow, full table (evicts)" + label, program: small.programFD,
+                frames: (0..<samples).map { syn(2_000_000 + $0) }),
+            Runner(
+                name: "new flow, 64K-entry table" + label, program: medium.programFD,
+                frames: (0..<samples).map { syn(3_000_000 + $0) }),
+            Runner(
+                name: Self.coldRead + label, program: main.coldReadProgramFD,
+                frames: (0..<samples).map { syn(4_000_000 + $0) }),
             Runner(name: "GUE established" + label, program: main.programFD, frames: [gue]),
             Runner(name: "sourceIP key established" + label, program: main.programFD, frames: [source]),
         ]

@@ -58,8 +58,11 @@ public final class DatapathWriter: @unchecked Sendable {
         var changes = Changes()
         let previous = applied
         let d = datapath
-        try d.node.update(UInt32(0), sy_node(desired.node, newFlowRate: newFlowRate, flowSetMask: d.flowSetMask,
-                                             evictIdle: evictIdle, syncRefresh: syncRefresh, testClock: testClock))
+        try d.node.update(
+            UInt32(0),
+            sy_node(
+                desired.node, newFlowRate: newFlowRate, flowSetMask: d.flowSetMask,
+                evictIdle: evictIdle, syncRefresh: syncRefresh, testClock: testClock))
 
         for (index, backend) in desired.backends.sorted(by: { $0.key < $1.key })
         where previous?.backends[index] != backend {
@@ -80,7 +83,10 @@ public final class DatapathWriter: @unchecked Sendable {
 
         // Removals, top-down. Without a record of what was written (a fresh process over
         // re-used pinned maps), the maps themselves are read.
-        let staleVIPs: [sy_vip_addr], staleServices: [sy_service_key], staleRings: [UInt32], staleBackends: [UInt32]
+        let staleVIPs: [sy_vip_addr]
+        let staleServices: [sy_service_key]
+        let staleRings: [UInt32]
+        let staleBackends: [UInt32]
         if let previous {
             staleVIPs = previous.vips.subtracting(desired.vips).map(sy_vip_addr.init)
             staleServices = previous.services.keys.filter { desired.services[$0] == nil }.map(sy_service_key.init)
@@ -90,10 +96,14 @@ public final class DatapathWriter: @unchecked Sendable {
             let wantVIPs = Set(desired.vips.map { structBytes(sy_vip_addr($0)) })
             let wantServices = Set(desired.services.keys.map { structBytes(sy_service_key($0)) })
             staleVIPs = try d.vips.keys(as: sy_vip_addr.self).filter { !wantVIPs.contains(structBytes($0)) }
-            staleServices = try d.services.keys(as: sy_service_key.self).filter { !wantServices.contains(structBytes($0)) }
+            staleServices = try d.services.keys(as: sy_service_key.self).filter {
+                !wantServices.contains(structBytes($0))
+            }
             staleRings = (0..<SY_MAX_SERVICES).filter { desired.rings[$0] == nil }
             staleBackends = try (0..<SY_MAX_BACKENDS).filter { index in
-                guard desired.backends[index] == nil, let b = try d.backends.lookup(index, as: sy_backend.self) else { return false }
+                guard desired.backends[index] == nil, let b = try d.backends.lookup(index, as: sy_backend.self) else {
+                    return false
+                }
                 return b.state != UInt8(SY_BACKEND_UNUSED.rawValue)
             }
         } else {
@@ -130,7 +140,8 @@ public final class DatapathWriter: @unchecked Sendable {
         munmap(memory, length)
         var key = id
         var value = UInt32(bitPattern: fd)
-        try BPFError.check(bpf_map_update_elem(datapath.rings.fd, &key, &value, UInt64(BPF_ANY)), "swap ring of service \(id)")
+        try BPFError.check(
+            bpf_map_update_elem(datapath.rings.fd, &key, &value, UInt64(BPF_ANY)), "swap ring of service \(id)")
     }
 
     /// Writes flow entries (tests, and stateful mode installing entries from other nodes). Remote
@@ -138,9 +149,12 @@ public final class DatapathWriter: @unchecked Sendable {
     /// Remote entries are protected for two refresh periods (their owner refreshes them once per
     /// period), or `evictIdle` when flows are not refreshed.
     @discardableResult
-    public func install(flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil) throws -> FlowTable.InstallResult {
-        try flowTable.install(flows, remote: remote, now: now, evictIdle: remote ? evictIdle : 0,
-                              protect: remote ? 2 * syncRefresh : 0)
+    public func install(flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil) throws
+        -> FlowTable.InstallResult
+    {
+        try flowTable.install(
+            flows, remote: remote, now: now, evictIdle: remote ? evictIdle : 0,
+            protect: remote ? 2 * syncRefresh : 0)
     }
 
     public func removeFlows(_ keys: some Sequence<FlowKey>) throws {

@@ -93,7 +93,8 @@ public final class DifferentialHarness: @unchecked Sendable {
             lastResult = Pipeline.process(frame, tables: &model, now: now)
             return nil
         }
-        let services = Array(model.serviceNames.keys), backends = Array(model.backends.keys)
+        let services = Array(model.serviceNames.keys)
+        let backends = Array(model.backends.keys)
         let before = try counters.read(services: services, backends: backends)
         let eventsBefore = try counters.eventCounts()
         let budgetBefore = sy_insert_budget(model.flows.insertBudget)
@@ -111,8 +112,9 @@ public final class DifferentialHarness: @unchecked Sendable {
             if kernel.output != frame { problems.append("pass, but the kernel changed the frame") }
         case (.tx(let expected), TestRun.xdpTX):
             if ignoreMACs ? kernel.output.dropFirst(12) != expected.dropFirst(12) : kernel.output != expected {
-                problems.append("output differs at byte \(firstDifference(expected, kernel.output))"
-                                + " (model \(expected.count) bytes, kernel \(kernel.output.count))")
+                problems.append(
+                    "output differs at byte \(firstDifference(expected, kernel.output))"
+                        + " (model \(expected.count) bytes, kernel \(kernel.output.count))")
                 for (side, output) in [("model:  ", expected), ("kernel: ", kernel.output)] {
                     problems.append(side + FrameDescriber.describe(output, guePorts: [6080]).joined(separator: " | "))
                 }
@@ -160,7 +162,8 @@ public final class DifferentialHarness: @unchecked Sendable {
     }
 
     private func compareSet(_ index: UInt32) throws -> [String] {
-        let kernel = try writer.flowTable.set(index), expected = model.flows.set(index)
+        let kernel = try writer.flowTable.set(index)
+        let expected = model.flows.set(index)
         return kernel == expected ? [] : describe(set: index, model: expected, kernel: kernel)
     }
 
@@ -189,10 +192,13 @@ public final class DifferentialHarness: @unchecked Sendable {
     /// Installs entries from user space into both, at the harness's time: the model's install
     /// and the kernel writer's (`FlowTable.install`) must place them alike. Returns what each said.
     public func installFlows(_ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool, protect: UInt32)
-        throws -> (model: FlowTableModel.InstallResult, kernel: FlowTableModel.InstallResult) {
-        let evictIdle = model.flows.policy.evictIdle, now32 = now.jiffies32
-        let kernel = try writer.flowTable.install(flows, remote: remote, now: now32, evictIdle: evictIdle,
-                                                  protect: protect)
+        throws -> (model: FlowTableModel.InstallResult, kernel: FlowTableModel.InstallResult)
+    {
+        let evictIdle = model.flows.policy.evictIdle
+        let now32 = now.jiffies32
+        let kernel = try writer.flowTable.install(
+            flows, remote: remote, now: now32, evictIdle: evictIdle,
+            protect: protect)
         let expected = model.flows.install(flows, remote: remote, now: now32, evictIdle: evictIdle, protect: protect)
         return (expected, kernel)
     }
@@ -204,7 +210,8 @@ public final class DifferentialHarness: @unchecked Sendable {
     }
 
     private static func difference(_ after: [DatapathEvent: UInt64], _ before: [DatapathEvent: UInt64])
-        -> [DatapathEvent: UInt64] {
+        -> [DatapathEvent: UInt64]
+    {
         var d: [DatapathEvent: UInt64] = [:]
         for (event, n) in after where !excludedEvents.contains(event) && n != before[event, default: 0] {
             d[event] = n &- before[event, default: 0]
@@ -213,7 +220,8 @@ public final class DifferentialHarness: @unchecked Sendable {
     }
 
     private func describe(_ events: [DatapathEvent: UInt64]) -> String {
-        "{" + events.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.name) \($0.value)" }
+        "{"
+            + events.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.name) \($0.value)" }
             .joined(separator: ", ") + "}"
     }
 

@@ -14,12 +14,16 @@ public final class FlowEventReader: @unchecked Sendable {
 
     public init(datapath: LBDatapath) throws {
         context = Unmanaged.passRetained(collector)
-        guard let ring = ring_buffer__new(datapath.flowEvents.fd, { context, data, size in
-            guard let context, let data, size >= MemoryLayout<sy_flow_event>.size else { return 0 }
-            Unmanaged<Collector>.fromOpaque(context).takeUnretainedValue().events
-                .append(data.loadUnaligned(as: sy_flow_event.self))
-            return 0
-        }, context.toOpaque(), nil) else {
+        guard
+            let ring = ring_buffer__new(
+                datapath.flowEvents.fd,
+                { context, data, size in
+                    guard let context, let data, size >= MemoryLayout<sy_flow_event>.size else { return 0 }
+                    Unmanaged<Collector>.fromOpaque(context).takeUnretainedValue().events
+                        .append(data.loadUnaligned(as: sy_flow_event.self))
+                    return 0
+                }, context.toOpaque(), nil)
+        else {
             context.release()
             throw BPFError("open the flow-event ring buffer", errno: 22)
         }

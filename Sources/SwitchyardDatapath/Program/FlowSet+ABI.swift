@@ -6,14 +6,16 @@ import SwitchyardCore
 /// still holds is not read by the datapath and is not carried over.
 extension FlowSet {
     init(_ raw: sy_flow_set) {
-        self.init(ways: (0..<FlowTableLayout.ways).map { w in
-            let tag = raw.tag(w)
-            guard tag != 0 else { return nil }
-            let slot = raw.slot(w)
-            return FlowWay(tag: tag, lastSeen: raw.lastSeen(w), key: slot.key.model, backend: slot.backend,
-                           service: slot.service, flags: FlowFlags(rawValue: slot.flags), check: slot.check,
-                           synced: slot.synced)
-        })
+        self.init(
+            ways: (0..<FlowTableLayout.ways).map { w in
+                let tag = raw.tag(w)
+                guard tag != 0 else { return nil }
+                let slot = raw.slot(w)
+                return FlowWay(
+                    tag: tag, lastSeen: raw.lastSeen(w), key: slot.key.model, backend: slot.backend,
+                    service: slot.service, flags: FlowFlags(rawValue: slot.flags), check: slot.check,
+                    synced: slot.synced)
+            })
     }
 
     /// Writes way `w` of this set into `raw` (an empty way: only the tag is cleared).

@@ -41,16 +41,20 @@ public struct FlowTable: Sendable {
     /// the same backend only has that protection extended. Entries go in the model's install
     /// order. `now` saves a clock read.
     @discardableResult
-    public func install(_ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil,
-                        evictIdle: UInt32 = 0, protect: UInt32 = 0) throws -> InstallResult {
+    public func install(
+        _ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil,
+        evictIdle: UInt32 = 0, protect: UInt32 = 0
+    ) throws -> InstallResult {
         let now = try now ?? UInt32(truncatingIfNeeded: datapath.readClock().jiffies)
         var result = InstallResult()
         for (key, entry) in FlowTableModel.installOrder(flows) {
-            let hash = key.hash, index = layout.setIndex(hash)
+            let hash = key.hash
+            let index = layout.setIndex(hash)
             var raw = try read(index)
             var set = FlowSet(raw)
-            let (placement, changed) = set.install(key, hash: hash, entry: entry, remote: remote, now: now,
-                                                   evictIdle: evictIdle, protect: protect)
+            let (placement, changed) = set.install(
+                key, hash: hash, entry: entry, remote: remote, now: now,
+                evictIdle: evictIdle, protect: protect)
             result.count(placement)
             guard let w = changed else { continue }
             set.store(way: w, into: &raw)
@@ -61,7 +65,8 @@ public struct FlowTable: Sendable {
 
     @discardableResult
     public func remove(_ key: FlowKey) throws -> Bool {
-        let hash = key.hash, index = layout.setIndex(hash)
+        let hash = key.hash
+        let index = layout.setIndex(hash)
         var raw = try read(index)
         guard let w = FlowSet(raw).find(key, tag: FlowTableLayout.tag(hash)).way else { return false }
         raw.setTag(w, 0)

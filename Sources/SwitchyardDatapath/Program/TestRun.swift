@@ -27,6 +27,7 @@ public enum TestRun {
             }
         }
         try BPFError.check(rc, "BPF_PROG_TEST_RUN")
-        return Result(action: opts.retval, output: Array(output.prefix(Int(opts.data_size_out))), durationNs: opts.duration)
+        return Result(
+            action: opts.retval, output: Array(output.prefix(Int(opts.data_size_out))), durationNs: opts.duration)
     }
 }

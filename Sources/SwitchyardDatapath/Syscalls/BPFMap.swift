@@ -27,7 +27,8 @@ public struct BPFMap: Sendable, CustomStringConvertible {
 
     private func checkSizes<K, V>(_: K.Type, _: V.Type) {
         precondition(MemoryLayout<K>.size == keySize, "\(name): key is \(keySize) bytes, not \(MemoryLayout<K>.size)")
-        precondition(MemoryLayout<V>.size == valueSize, "\(name): value is \(valueSize) bytes, not \(MemoryLayout<V>.size)")
+        precondition(
+            MemoryLayout<V>.size == valueSize, "\(name): value is \(valueSize) bytes, not \(MemoryLayout<V>.size)")
     }
 
     public func lookup<K: BitwiseCopyable, V: BitwiseCopyable>(_ key: K, as: V.Type = V.self) throws -> V? {
@@ -65,11 +66,13 @@ public struct BPFMap: Sendable, CustomStringConvertible {
         checkSizes(UInt32.self, V.self)
         precondition(perCPU, "\(name) is not per-CPU")
         guard count > 0 else { return [] }
-        let stride = (valueSize + 7) & ~7, cpus = Self.possibleCPUs
+        let stride = (valueSize + 7) & ~7
+        let cpus = Self.possibleCPUs
         var keys = [UInt32](repeating: 0, count: count)
         let values = UnsafeMutableRawPointer.allocate(byteCount: count * stride * cpus, alignment: 8)
         defer { values.deallocate() }
-        var returned = UInt32(count), next: UInt32 = 0
+        var returned = UInt32(count)
+        var next: UInt32 = 0
         var opts = bpf_map_batch_opts()
         opts.sz = LibbpfOpts.mapBatch
         let rc = keys.withUnsafeMutableBytes {
@@ -86,7 +89,9 @@ public struct BPFMap: Sendable, CustomStringConvertible {
         return result
     }
 
-    public func update<K: BitwiseCopyable, V: BitwiseCopyable>(_ key: K, _ value: V, flags: UInt64 = UInt64(BPF_ANY)) throws {
+    public func update<K: BitwiseCopyable, V: BitwiseCopyable>(_ key: K, _ value: V, flags: UInt64 = UInt64(BPF_ANY))
+        throws
+    {
         checkSizes(K.self, V.self)
         var key = key
         if perCPU {
@@ -130,7 +135,10 @@ public struct BPFMap: Sendable, CustomStringConvertible {
         var result: [K] = []
         let current = UnsafeMutableRawPointer.allocate(byteCount: keySize, alignment: 8)
         let next = UnsafeMutableRawPointer.allocate(byteCount: keySize, alignment: 8)
-        defer { current.deallocate(); next.deallocate() }
+        defer {
+            current.deallocate()
+            next.deallocate()
+        }
         var previous: UnsafeMutableRawPointer? = nil
         while true {
             if bpf_map_get_next_key(fd, previous, next) != 0 {

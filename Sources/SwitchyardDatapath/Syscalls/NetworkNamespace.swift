@@ -59,7 +59,8 @@ public final class NetworkNamespace: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = argv
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -67,7 +68,10 @@ public final class NetworkNamespace: @unchecked Sendable {
         let error = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw CommandError(description: "\(argv.joined(separator: " ")): exit \(process.terminationStatus): \(String(decoding: error, as: UTF8.self))")
+            throw CommandError(
+                description:
+                    "\(argv.joined(separator: " ")): exit \(process.terminationStatus): \(String(decoding: error, as: UTF8.self))"
+            )
         }
         return String(decoding: output, as: UTF8.self)
     }
@@ -97,7 +101,9 @@ public final class NetworkNamespace: @unchecked Sendable {
         guard !deleted else { return }
         deleted = true
         for _ in 0..<50 {
-            let pids = (try? Self.ip(["netns", "pids", name]))?.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) } ?? []
+            let pids =
+                (try? Self.ip(["netns", "pids", name]))?.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
+                ?? []
             if pids.isEmpty { break }
             for pid in pids { kill(pid, SIGKILL) }
             usleep(20_000)

@@ -15,30 +15,30 @@
 
 #include "switchyard_abi.h"
 
-#define ETH_HLEN_ 14
-#define IPV6_HLEN 40
+#define ETH_HLEN_     14
+#define IPV6_HLEN     40
 #define IPPROTO_IPV6_ 41
 
 /* ICMP numbers (linux/icmp.h drags in libc socket headers that do not build for BPF). */
-#define ICMP_DEST_UNREACH 3
-#define ICMP_FRAG_NEEDED 4
-#define ICMP_TIME_EXCEEDED 11
-#define ICMP_PARAMETERPROB 12
+#define ICMP_DEST_UNREACH   3
+#define ICMP_FRAG_NEEDED    4
+#define ICMP_TIME_EXCEEDED  11
+#define ICMP_PARAMETERPROB  12
 #define ICMPV6_DEST_UNREACH 1
-#define ICMPV6_PKT_TOOBIG 2
-#define ICMPV6_PARAMPROB 4
+#define ICMPV6_PKT_TOOBIG   2
+#define ICMPV6_PARAMPROB    4
 
 /* What the parse stage learnt about a packet. Offsets are from the start of the frame. */
 struct pkt {
-	__u32 l3;      /* IP header */
-	__u32 l4;      /* transport header */
-	__u32 ip_len;  /* IP packet length per its header */
-	__u32 ip_end;  /* l3 + ip_len */
-	__u8 family;   /* SY_FAMILY_V4 / V6 */
-	__u8 proto;    /* transport protocol */
-	__u8 tos;      /* IPv4 TOS or IPv6 traffic class */
-	__u8 df;       /* IPv4 DF (IPv6: 1) */
-	__be16 ip_id;  /* IPv4 ID */
+	__u32 l3;     /* IP header */
+	__u32 l4;     /* transport header */
+	__u32 ip_len; /* IP packet length per its header */
+	__u32 ip_end; /* l3 + ip_len */
+	__u8 family;  /* SY_FAMILY_V4 / V6 */
+	__u8 proto;   /* transport protocol */
+	__u8 tos;     /* IPv4 TOS or IPv6 traffic class */
+	__u8 df;      /* IPv4 DF (IPv6: 1) */
+	__be16 ip_id; /* IPv4 ID */
 	__be16 sport;
 	__be16 dport;
 	__u8 tcp_flags;

@@ -6,8 +6,8 @@
 
 #include "drop.h"
 
-#define PICK_HIT 0
-#define PICK_INSERTED 1
+#define PICK_HIT       0
+#define PICK_INSERTED  1
 #define PICK_RING_ONLY 2
 
 #define NSEC_PER_SEC 1000000000ull

@@ -6,7 +6,7 @@
 
 #include "drop.h"
 
-#define AF_INET_ 2
+#define AF_INET_  2
 #define AF_INET6_ 10
 
 static __always_inline __u32 encap_overhead(__u8 outer_family, int gue)
@@ -64,8 +64,9 @@ static __always_inline int encapsulate(struct xdp_md *ctx, const struct pkt *p, 
 
 	if ((void *)(eth + 1) > data_end)
 		return count_drop(SY_DROP_ENCAP_FAILED);
-	if (be->family == SY_FAMILY_V4 ? node->ipv4_source == 0
-	    : (node->ipv6_source[0] | node->ipv6_source[1] | node->ipv6_source[2] | node->ipv6_source[3]) == 0)
+	if (be->family == SY_FAMILY_V4
+		    ? node->ipv4_source == 0
+		    : (node->ipv6_source[0] | node->ipv6_source[1] | node->ipv6_source[2] | node->ipv6_source[3]) == 0)
 		return count_drop(SY_DROP_NO_SOURCE_ADDRESS);
 	__builtin_memcpy(in_src, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(in_dst, eth->h_dest, ETH_ALEN);

@@ -21,10 +21,10 @@ static __always_inline int icmp_steerable(__u8 family, __u8 type)
 	return type >= ICMPV6_DEST_UNREACH && type <= ICMPV6_PARAMPROB; /* 1, 2, 3, 4 */
 }
 
-#define ICMP_ECHO_REQUEST 8
-#define ICMP_ECHO_REPLY 0
+#define ICMP_ECHO_REQUEST   8
+#define ICMP_ECHO_REPLY	    0
 #define ICMPV6_ECHO_REQUEST 128
-#define ICMPV6_ECHO_REPLY 129
+#define ICMPV6_ECHO_REPLY   129
 
 /* A stored checksum after one 16-bit word it covers changed (RFC 1624, eqn. 3). Words as loaded
  * from the packet: the one's-complement sum does not care about byte order. 0 is written as

@@ -48,7 +48,8 @@ static __always_inline void count_too_big(__u32 service)
 }
 
 static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, const struct pick *pick,
-				   const struct sy_service *svc, __u64 hash, const struct sy_node *node, __u64 frame_len)
+				   const struct sy_service *svc, __u64 hash, const struct sy_node *node,
+				   __u64 frame_len)
 {
 	int rc = encapsulate(ctx, p, pick->be, svc, hash, node);
 
@@ -121,8 +122,8 @@ int switchyard_lb(struct xdp_md *ctx)
 
 	make_flow_key(&key, svc, p.src, p.dst, p.sport, p.dport, p.proto, p.family);
 	hash = sy_flow_hash(&key);
-	rc = pick_backend(svc, &key, hash, !(p.proto == IPPROTO_TCP && (p.tcp_flags & TCP_RST)), p.proto == IPPROTO_TCP ? p.tcp_flags : 0,
-			  node, &pick);
+	rc = pick_backend(svc, &key, hash, !(p.proto == IPPROTO_TCP && (p.tcp_flags & TCP_RST)),
+			  p.proto == IPPROTO_TCP ? p.tcp_flags : 0, node, &pick);
 	if (rc != SY_CONTINUE)
 		return rc;
 	if (pick.outcome == PICK_INSERTED)

@@ -85,7 +85,8 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 		return count_drop(SY_DROP_IP_BAD_TOTAL_LEN);
 
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
-	p->svc = peek_service(data, data_end, ETH_HLEN_ + IPV6_HLEN, ETH_HLEN_ + ip_len, p->dst, SY_FAMILY_V6, ip6->nexthdr);
+	p->svc = peek_service(data, data_end, ETH_HLEN_ + IPV6_HLEN, ETH_HLEN_ + ip_len, p->dst, SY_FAMILY_V6,
+			      ip6->nexthdr);
 	if (!p->svc && !is_vip(p->dst, SY_FAMILY_V6))
 		return XDP_PASS;
 
