@@ -172,7 +172,7 @@ public struct PipelineFixture: Sendable {
             let key = FlowKey(
                 source: p.source, destination: p.destination, sourcePort: service.sourceIPKey ? 0 : sport,
                 destinationPort: dport, proto: proto)
-            tables.flows[key] = DatapathTables.FlowEntry(backend: index, service: service.id)
+            tables.flows.install(key, DatapathTables.FlowEntry(backend: index, service: service.id), now: 0)
         }
         if let mtu { tables.node.mtu = mtu }
         if swapMACs {

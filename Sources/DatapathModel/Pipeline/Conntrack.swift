@@ -1,13 +1,23 @@
 import SwitchyardABI
 import SwitchyardCore
 
-/// Stage 3 (bpf/lb/conntrack.h): the flow table first, the Maglev ring on a miss.
+/// Stage 3 (bpf/conntrack.h): the flow table first, the Maglev ring on a miss, then the insert
+/// (set-busy and rate rules) and the reports of stateful services. The table's own rules live in
+/// `FlowTableModel`; this is the order the datapath applies them in.
 enum Conntrack {
     struct Pick {
         var backend: UInt32
         var outcome: Decision.FlowOutcome
         /// A found entry that could not be used (backend down or unused).
         var staleBackend: UInt32?
+    }
+
+    /// What the flow table did besides choosing: events counted and ring-buffer reports.
+    struct Effects {
+        var events: [DatapathEvent: UInt64] = [:]
+        var reports: [FlowTableReport] = []
+
+        mutating func count(_ event: DatapathEvent) { events[event, default: 0] += 1 }
     }
 
     /// The flow key of a packet from the client's side. `sourceIP` services zero the source
@@ -21,15 +31,25 @@ enum Conntrack {
             destinationPort: destinationPort, proto: proto)
     }
 
-    /// Picks the backend. A live entry wins, even for a draining backend; an entry whose backend
-    /// is down or unused is a miss. On a miss the ring decides; `mayInsert` writes the entry.
+    /// Picks the backend (`pick_backend`). A live entry of this service wins, even for a draining
+    /// backend; an entry whose backend is down or unused is a miss. On a miss the ring decides;
+    /// `mayInsert` writes the entry. `tcpFlags` is 0 for anything but TCP.
     static func pick(
         _ tables: inout DatapathTables, service: DatapathTables.ServiceEntry, key: FlowKey,
-        hash: UInt64, mayInsert: Bool
+        hash: UInt64, mayInsert: Bool, tcpFlags: UInt8, now: DatapathTime,
+        effects: inout Effects
     ) -> Result<Pick, DropReasonError> {
         var stale: UInt32?
-        if let entry = tables.flows[key], entry.service == service.id {
+        let found = tables.flows.find(key, hash: hash)
+        if found.torn { effects.count(SY_EVENT_FLOW_TORN) }
+        if let w = found.way, let entry = tables.flows.way(w, hash: hash), entry.service == service.id {
             if let backend = tables.backends[entry.backend], backend.state != .down {
+                if let report = tables.flows.hit(
+                    way: w, hash: hash, now: now.jiffies32, tcpFlags: tcpFlags,
+                    stateful: service.stateful)
+                {
+                    effects.reports.append(report)
+                }
                 return .success(Pick(backend: entry.backend, outcome: .hit, staleBackend: nil))
             }
             stale = entry.backend
@@ -39,8 +59,21 @@ enum Conntrack {
         guard slot < ring.count, ring[slot] != SY_BACKEND_NONE else { return .failure(.init(SY_DROP_NO_BACKEND)) }
         let chosen = ring[slot]
         guard tables.backends[chosen]?.state == .up else { return .failure(.init(SY_DROP_BACKEND_DOWN)) }
-        guard mayInsert else { return .success(Pick(backend: chosen, outcome: .ringOnly, staleBackend: stale)) }
-        tables.flows[key] = DatapathTables.FlowEntry(backend: chosen, service: service.id)
-        return .success(Pick(backend: chosen, outcome: .inserted, staleBackend: stale))
+        let ringOnly = Pick(backend: chosen, outcome: .ringOnly, staleBackend: stale)
+        guard mayInsert else { return .success(ringOnly) }
+        switch tables.flows.insert(
+            key, hash: hash, existing: found.way, backend: chosen, service: service.id,
+            stateful: service.stateful, tcpFlags: tcpFlags, now: now)
+        {
+        case .setBusy:
+            effects.count(SY_EVENT_FLOW_SET_BUSY)
+            return .success(ringOnly)
+        case .rateLimited:
+            effects.count(SY_EVENT_INSERT_RATE_LIMITED)
+            return .success(ringOnly)
+        case .inserted(let report):
+            if let report { effects.reports.append(report) }
+            return .success(Pick(backend: chosen, outcome: .inserted, staleBackend: stale))
+        }
     }
 }

@@ -65,7 +65,8 @@ public struct DatapathTables: Sendable, Equatable {
     public var rings: [UInt32: [UInt32]] = [:]
     /// Backend index → address and state; a missing index is `SY_BACKEND_UNUSED`.
     public var backends: [UInt32: BackendEntry] = [:]
-    public var flows: [FlowKey: FlowEntry] = [:]
+    /// The flow table with its settings; `flows[key]` reads an entry as the datapath finds it.
+    public var flows = FlowTableModel()
 
     /// Names for people: service id → name, backend index → "service address:port".
     public var serviceNames: [UInt32: String] = [:]

@@ -18,7 +18,11 @@ import SwitchyardCore
 public enum Pipeline {
     static let tcpRST: UInt8 = 0x04
 
-    public static func process(_ frame: [UInt8], tables: inout DatapathTables) -> PipelineResult {
+    /// `now` is the datapath's clocks for this packet: flow-table times and the insert budget.
+    public static func process(
+        _ frame: [UInt8], tables: inout DatapathTables,
+        now: DatapathTime = DatapathTime()
+    ) -> PipelineResult {
         var result = PipelineResult(verdict: .pass, counters: CounterDelta(), decision: nil)
         func drop(_ reason: DropReason) -> PipelineResult {
             result.verdict = .drop(reason)
@@ -34,7 +38,7 @@ public enum Pipeline {
         }
 
         if ip.proto == (ip.family == .v4 ? IPProtocolNumber.icmp : IPProtocolNumber.icmpv6) {
-            return steerICMP(frame, ip, tables: &tables, result: result)
+            return steerICMP(frame, ip, tables: &tables, now: now, result: result)
         }
 
         let sourcePort: UInt16
@@ -58,7 +62,14 @@ public enum Pipeline {
         result.decision = Decision(service: serviceKey.description, serviceID: service.id, flowKey: key, flowHash: hash)
         let mayInsert = !(ip.proto == IPProtocolNumber.tcp && tcpFlags & tcpRST != 0)
         let pick: Conntrack.Pick
-        switch Conntrack.pick(&tables, service: service, key: key, hash: hash, mayInsert: mayInsert) {
+        var effects = Conntrack.Effects()
+        let picked = Conntrack.pick(
+            &tables, service: service, key: key, hash: hash, mayInsert: mayInsert,
+            tcpFlags: ip.proto == IPProtocolNumber.tcp ? tcpFlags : 0, now: now,
+            effects: &effects)
+        result.events = effects.events
+        result.reports = effects.reports
+        switch picked {
         case .failure(let error): return drop(error.reason)
         case .success(let chosen): pick = chosen
         }
@@ -88,7 +99,7 @@ public enum Pipeline {
     /// and nothing is inserted for them.
     private static func steerICMP(
         _ frame: [UInt8], _ ip: ParsedIP, tables: inout DatapathTables,
-        result: PipelineResult
+        now: DatapathTime, result: PipelineResult
     ) -> PipelineResult {
         var result = result
         func drop(_ reason: DropReason) -> PipelineResult {
@@ -98,6 +109,7 @@ public enum Pipeline {
         }
         if let reply = ICMP.echoReply(frame, ip) {
             result.verdict = .tx(reply)
+            result.events[SY_EVENT_ICMP_ECHO_REPLIED] = 1
             return result
         }
         let quoted: ICMP.QuotedFlow
@@ -117,7 +129,13 @@ public enum Pipeline {
         let hash = key.hash
         result.decision = Decision(service: serviceKey.description, serviceID: service.id, flowKey: key, flowHash: hash)
         let pick: Conntrack.Pick
-        switch Conntrack.pick(&tables, service: service, key: key, hash: hash, mayInsert: false) {
+        var effects = Conntrack.Effects()
+        let picked = Conntrack.pick(
+            &tables, service: service, key: key, hash: hash, mayInsert: false, tcpFlags: 0,
+            now: now, effects: &effects)
+        result.events = effects.events
+        result.reports = effects.reports
+        switch picked {
         case .failure(let error): return drop(error.reason)
         case .success(let chosen): pick = chosen
         }

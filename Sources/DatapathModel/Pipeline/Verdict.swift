@@ -79,4 +79,9 @@ public struct PipelineResult: Sendable, Equatable {
     public var verdict: Verdict
     public var counters: CounterDelta
     public var decision: Decision?
+    /// Changes of the datapath's event counters (`sy_events`), zeros omitted. The model never
+    /// counts `fib_miss` (the FIB is the host's) nor `flow_report_lost` (its ring never fills).
+    public var events: [DatapathEvent: UInt64] = [:]
+    /// Records written to the flow-event ring buffer, in order.
+    public var reports: [FlowTableReport] = []
 }

@@ -169,6 +169,10 @@ static inline __u32 sy_flow_check(__u32 tag, __u32 backend, __u32 service)
 /* ---- node --------------------------------------------------------------------------------- */
 
 #define SY_NODE_F_NEXTHOP_MAC (1u << 0) /* use nexthop_mac/src_mac instead of bpf_fib_lookup */
+#define SY_NODE_F_TEST_CLOCK \
+	(1u << 1) /* differential tests only: the flow table's clocks (jiffies,
+					 * coarse ns) are read from sy_clock, which the test sets, so
+					 * the model can be given the very same time */
 
 struct sy_node {
 	__be32 ipv4_source;    /* outer source for IPv4 encapsulation */
@@ -185,10 +189,18 @@ struct sy_node {
 	__u32 pad;
 };
 
-/* The datapath's clocks, read by the agent through the switchyard_clock program. */
+/* The datapath's clocks, read by the agent through the switchyard_clock program. With
+ * SY_NODE_F_TEST_CLOCK the roles swap: the test writes them and the datapath reads them. */
 struct sy_clock {
 	__u64 jiffies;
 	__u64 ktime_ns;
+};
+
+/* Value of the per-CPU `sy_insert_budget` map: the token bucket behind node.new_flow_rate. The
+ * differential tests keep it in step with the model's. */
+struct sy_insert_budget {
+	__u64 last_ns;
+	__u64 credit_ns; /* time-denominated credit, capped at one second */
 };
 
 /* ---- stateful mode: new-flow reports (ring buffer) ------------------------------------------ */
@@ -437,6 +449,7 @@ _Static_assert(sizeof(struct sy_flow_slot) == 64, "sy_flow_slot: one cache line,
 _Static_assert(sizeof(struct sy_flow_set) == 64 + 64 * SY_FLOW_WAYS, "sy_flow_set: header line + ways");
 _Static_assert(sizeof(struct sy_node) == 56, "sy_node");
 _Static_assert(sizeof(struct sy_clock) == 16, "sy_clock");
+_Static_assert(sizeof(struct sy_insert_budget) == 16, "sy_insert_budget");
 _Static_assert(sizeof(struct sy_flow_event) == 56, "sy_flow_event");
 _Static_assert(sizeof(struct sy_decap_config) == 8, "sy_decap_config");
 _Static_assert(sizeof(struct sy_service_counters) == 32, "sy_service_counters");

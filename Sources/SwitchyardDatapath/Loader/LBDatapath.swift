@@ -1,4 +1,5 @@
 import CLibbpf
+import DatapathModel
 import Foundation
 import Glibc
 import SwitchyardABI
@@ -64,7 +65,7 @@ public final class LBDatapath: @unchecked Sendable {
         "sy_backend_stats": (4, MemoryLayout<sy_backend_counters>.size),
         "sy_drops": (4, 8),
         "sy_events": (4, 8),
-        "sy_insert_budget": (4, 16),
+        "sy_insert_budget": (4, MemoryLayout<sy_insert_budget>.size),
         "sy_flow_events": (0, 0),
     ]
 
@@ -87,12 +88,10 @@ public final class LBDatapath: @unchecked Sendable {
             return m
         }
         var reused = false
-        let ways = Int(SY_FLOW_WAYS)
-        var sets = 1
-        while sets * ways < options.flowCapacity { sets <<= 1 }
-        flowSetMask = UInt32(sets - 1)
+        let layout = FlowTableLayout(capacity: options.flowCapacity)
+        flowSetMask = layout.setMask
         do {
-            try BPFError.check(bpf_map__set_max_entries(try map("sy_flows"), UInt32(sets)), "size sy_flows")
+            try BPFError.check(bpf_map__set_max_entries(try map("sy_flows"), UInt32(layout.setCount)), "size sy_flows")
             if let dir = options.pinDirectory {
                 for name in Self.layout.keys {
                     let path = "\(dir)/\(name)"
@@ -116,8 +115,7 @@ public final class LBDatapath: @unchecked Sendable {
             let type = bpf_map__type(m)
             if let expected = Self.layout[name], (expected.key, expected.value) != (key, value) {
                 throw BPFError(
-                    "map \(name) has key/value \(key)/\(value) bytes, the ABI header says "
-                        + "\(expected.key)/\(expected.value)",
+                    "map \(name) has key/value \(key)/\(value) bytes, the ABI header says \(expected.key)/\(expected.value)",
                     errno: EINVAL)
             }
             return BPFMap(

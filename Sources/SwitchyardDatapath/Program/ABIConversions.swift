@@ -85,7 +85,7 @@ extension sy_flow_key {
 extension sy_node {
     init(
         _ node: DatapathTables.Node, newFlowRate: UInt32, flowSetMask: UInt32, evictIdle: UInt32,
-        syncRefresh: UInt32 = 0
+        syncRefresh: UInt32 = 0, testClock: Bool = false
     ) {
         self.init()
         ipv4_source = node.ipv4Source?.value.bigEndian ?? 0
@@ -97,10 +97,19 @@ extension sy_node {
             nexthop_mac = (n[0], n[1], n[2], n[3], n[4], n[5])
             flags = UInt16(SY_NODE_F_NEXTHOP_MAC)
         }
+        if testClock { flags |= UInt16(SY_NODE_F_TEST_CLOCK) }
         mtu = UInt16(clamping: node.mtu)
         new_flow_rate = newFlowRate
         flow_set_mask = flowSetMask
         evict_idle = evictIdle
         sync_refresh = syncRefresh
+    }
+}
+
+extension sy_flow_event {
+    /// The report this ring-buffer record carries (nil for a kind this build does not know).
+    public var report: FlowTableReport? {
+        guard let kind = FlowTableReport.Kind(rawValue: kind) else { return nil }
+        return FlowTableReport(key: key.model, backend: backend, service: service, kind: kind)
     }
 }

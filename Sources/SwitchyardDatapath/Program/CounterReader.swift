@@ -7,28 +7,48 @@ public struct CounterReader: Sendable {
 
     public init(datapath: LBDatapath) { self.datapath = datapath }
 
-    /// Counters of the given services and backends, and every drop reason (zeros omitted).
+    /// Counters of the given services and backends, and every drop reason (zeros omitted). One
+    /// batch read per map: the differential harness reads them twice per packet.
     public func read(services: some Sequence<UInt32>, backends: some Sequence<UInt32>) throws -> CounterDelta {
         var c = CounterDelta()
-        for id in services {
-            let all = try datapath.serviceStats.lookupPerCPU(id, as: sy_service_counters.self) ?? []
+        let serviceValues = try datapath.serviceStats.lookupPerCPUArray(
+            count: Int(services.max().map { min($0, SY_MAX_SERVICES - 1) + 1 } ?? 0), as: sy_service_counters.self)
+        for id in services where Int(id) < serviceValues.count {
+            let all = serviceValues[Int(id)]
             let s = CounterDelta.Service(
-                packets: all.reduce(0) { $0 + $1.packets }, bytes: all.reduce(0) { $0 + $1.bytes },
-                newFlows: all.reduce(0) { $0 + $1.new_flows }, tooBig: all.reduce(0) { $0 + $1.too_big })
+                packets: all.reduce(0) { $0 + $1.packets },
+                bytes: all.reduce(0) { $0 + $1.bytes },
+                newFlows: all.reduce(0) { $0 + $1.new_flows },
+                tooBig: all.reduce(0) { $0 + $1.too_big })
             if s != CounterDelta.Service() { c.services[id] = s }
         }
-        for id in backends {
-            let all = try datapath.backendStats.lookupPerCPU(id, as: sy_backend_counters.self) ?? []
+        let backendValues = try datapath.backendStats.lookupPerCPUArray(
+            count: Int(backends.max().map { min($0, SY_MAX_BACKENDS - 1) + 1 } ?? 0), as: sy_backend_counters.self)
+        for id in backends where Int(id) < backendValues.count {
+            let all = backendValues[Int(id)]
             let b = CounterDelta.Backend(
-                packets: all.reduce(0) { $0 + $1.packets }, bytes: all.reduce(0) { $0 + $1.bytes },
+                packets: all.reduce(0) { $0 + $1.packets },
+                bytes: all.reduce(0) { $0 + $1.bytes },
                 newFlows: all.reduce(0) { $0 + $1.new_flows })
             if b != CounterDelta.Backend() { c.backends[id] = b }
         }
-        for reason in DropReason.allCases {
-            let n = (try datapath.drops.lookupPerCPU(reason.rawValue, as: UInt64.self) ?? []).reduce(0, +)
-            if n > 0 { c.drops[reason] = n }
+        let drops = try datapath.drops.lookupPerCPUArray(count: Int(SY_DROP__COUNT.rawValue), as: UInt64.self)
+        for (reason, values) in drops.enumerated() {
+            let n = values.reduce(0, +)
+            if n > 0 { c.drops[DropReason(rawValue: UInt32(reason))] = n }
         }
         return c
+    }
+
+    /// Every event counter, summed over CPUs, zeros omitted.
+    public func eventCounts() throws -> [DatapathEvent: UInt64] {
+        var result: [DatapathEvent: UInt64] = [:]
+        let events = try datapath.events.lookupPerCPUArray(count: Int(SY_EVENT__COUNT.rawValue), as: UInt64.self)
+        for (event, values) in events.enumerated() {
+            let n = values.reduce(0, +)
+            if n > 0 { result[DatapathEvent(rawValue: UInt32(event))] = n }
+        }
+        return result
     }
 
     public func events() throws -> [String: UInt64] {

@@ -12,21 +12,38 @@ import SwitchyardCore
 /// so no packet ever sees half a ring.
 public final class DatapathWriter: @unchecked Sendable {
     public let datapath: LBDatapath
+    /// The node's flow-table settings (`sy_node`), as the model holds them.
+    public var flowPolicy: FlowTableModel.Policy
     /// Flow-table inserts per CPU per second (0 = unlimited).
-    public var newFlowRate: UInt32
+    public var newFlowRate: UInt32 {
+        get { flowPolicy.newFlowRate }
+        set { flowPolicy.newFlowRate = newValue }
+    }
     /// Jiffies a flow must be idle before a new flow may take its way (0: always the oldest).
-    public var evictIdle: UInt32
+    public var evictIdle: UInt32 {
+        get { flowPolicy.evictIdle }
+        set { flowPolicy.evictIdle = newValue }
+    }
     /// Stateful services: jiffies between store refreshes of a used entry (0 = never).
-    public var syncRefresh: UInt32
+    public var syncRefresh: UInt32 {
+        get { flowPolicy.syncRefresh }
+        set { flowPolicy.syncRefresh = newValue }
+    }
+    /// Differential tests only: the datapath reads its flow-table clocks from `sy_clock`
+    /// (`setTestClock`) instead of the kernel's, so the model can be given the same time.
+    public var testClock = false
     public let flowTable: FlowTable
     private var applied: DatapathTables?
 
     public init(datapath: LBDatapath, newFlowRate: UInt32 = 0, evictIdle: UInt32 = 0, syncRefresh: UInt32 = 0) {
         self.datapath = datapath
-        self.newFlowRate = newFlowRate
-        self.evictIdle = evictIdle
-        self.syncRefresh = syncRefresh
+        flowPolicy = FlowTableModel.Policy(evictIdle: evictIdle, newFlowRate: newFlowRate, syncRefresh: syncRefresh)
         flowTable = FlowTable(datapath: datapath)
+    }
+
+    /// The time the datapath's flow table sees while `testClock` is on (applied with the node).
+    public func setTestClock(_ time: DatapathTime) throws {
+        try datapath.clock.update(UInt32(0), sy_clock(jiffies: time.jiffies, ktime_ns: time.coarseNs))
     }
 
     public struct Changes: Sendable, Equatable {
@@ -45,7 +62,7 @@ public final class DatapathWriter: @unchecked Sendable {
             UInt32(0),
             sy_node(
                 desired.node, newFlowRate: newFlowRate, flowSetMask: d.flowSetMask,
-                evictIdle: evictIdle, syncRefresh: syncRefresh))
+                evictIdle: evictIdle, syncRefresh: syncRefresh, testClock: testClock))
 
         for (index, backend) in desired.backends.sorted(by: { $0.key < $1.key })
         where previous?.backends[index] != backend {

@@ -2,18 +2,38 @@ import DatapathModel
 import SwitchyardABI
 import SwitchyardCore
 
-/// Runs packets through the Swift model and the kernel program on the same tables and says
-/// where they disagree: verdict, output bytes, counter changes, and the flow-table entry.
+/// Runs packets through the Swift model and the kernel program on the same tables, at the same
+/// time, and says where they disagree: verdict, output bytes, counter and event changes, the
+/// flow-event reports, the per-CPU insert budget, and the flow table — the set the packet's key
+/// lives in after every packet, the whole table on request (`compareFlowTables`).
 ///
-/// Excluded from the comparison, by design (see NOTES on BPF_PROG_TEST_RUN): flow-entry
-/// timestamps, which entry an LRU evicts (the flow table is kept far below capacity), and the
-/// FIB (the tables set explicit MACs, or the model's swap fallback must match the kernel's
-/// FIB miss in the test namespace).
+/// Time is an input of both: the kernel runs under a test clock (`SY_NODE_F_TEST_CLOCK`: it reads
+/// jiffies and coarse ns from `sy_clock`, which the harness writes), so last-seen and synced
+/// times are compared exactly like everything else.
+///
+/// Excluded from the comparison — this is the one place that says so (see NOTES on
+/// BPF_PROG_TEST_RUN):
+/// - the FIB: tables should set node MACs; without them the kernel asks the FIB of this
+///   namespace, the model swaps the frame's MACs, and `ignoreMACs` skips the first 12 bytes;
+/// - the `fib_miss` event, for the same reason (`excludedEvents`);
+/// - `flow_report_lost`: the harness drains the ring after every packet, so the model assumes a
+///   ring that never fills (a lost report still shows, as a report the model has and the kernel
+///   has not);
+/// - which CPU ran the packet: the model has one insert budget, and the harness writes it to
+///   every CPU before a packet and reads back the one that changed.
 public final class DifferentialHarness: @unchecked Sendable {
     public let datapath: LBDatapath
     public let writer: DatapathWriter
     public private(set) var model: DatapathTables
+    /// The datapath's clocks for the next packet.
+    public private(set) var now: DatapathTime
+    /// The model's answer for the last packet run.
+    public private(set) var lastResult: PipelineResult?
     private let counters: CounterReader
+    private let reports: FlowEventReader
+
+    /// Event counters the model cannot predict (the FIB is the host's).
+    public static let excludedEvents: Set<DatapathEvent> = [SY_EVENT_FIB_MISS]
 
     public struct Mismatch: Sendable, CustomStringConvertible {
         public var frame: [UInt8]
@@ -28,13 +48,23 @@ public final class DifferentialHarness: @unchecked Sendable {
     /// asks the FIB of the calling namespace (the model cannot) and falls back to a swap.
     public var ignoreMACs = false
 
-    public init(tables: DatapathTables, flowCapacity: Int = 1 << 18) throws {
+    /// `flowCapacity` sizes both tables; the model's entries are re-laid into that shape if its
+    /// own differs. The kernel's table starts as a copy of the model's.
+    public init(tables: DatapathTables, flowCapacity: Int = 1 << 18, now: DatapathTime = DatapathTime()) throws {
+        var tables = tables
+        let layout = FlowTableLayout(capacity: flowCapacity)
+        if tables.flows.layout != layout { tables.flows = tables.flows.relaid(as: layout, now: now.jiffies32) }
         datapath = try LBDatapath(options: .init(flowCapacity: flowCapacity))
         writer = DatapathWriter(datapath: datapath)
+        writer.flowPolicy = tables.flows.policy
+        writer.testClock = true
         counters = CounterReader(datapath: datapath)
+        reports = try FlowEventReader(datapath: datapath)
         model = tables
+        self.now = now
+        try writer.setTestClock(now)
         try writer.apply(tables)
-        try writer.install(flows: tables.flows)
+        for (index, set) in tables.flows.sets { try writer.flowTable.write(set, at: index) }
     }
 
     /// Frames the kernel cannot be asked about: BPF_PROG_TEST_RUN refuses anything shorter than
@@ -42,21 +72,40 @@ public final class DifferentialHarness: @unchecked Sendable {
     /// is checked by the model suite alone.
     public private(set) var kernelUntestable = 0
 
+    /// Moves both clocks forward.
+    public func advance(jiffies: UInt64 = 0, nanoseconds: UInt64 = 0) throws {
+        now.jiffies &+= jiffies
+        now.coarseNs &+= nanoseconds
+        try writer.setTestClock(now)
+    }
+
+    /// Changes the node's flow-table settings in both.
+    public func setFlowPolicy(_ policy: FlowTableModel.Policy) throws {
+        writer.flowPolicy = policy
+        try writer.apply(model)
+        model.flows.policy = policy
+    }
+
     /// One packet through both; nil when they agree.
     public func run(_ frame: [UInt8]) throws -> Mismatch? {
         if frame.count < 14 {
             kernelUntestable += 1
-            _ = Pipeline.process(frame, tables: &model)
+            lastResult = Pipeline.process(frame, tables: &model, now: now)
             return nil
         }
         let services = Array(model.serviceNames.keys)
         let backends = Array(model.backends.keys)
         let before = try counters.read(services: services, backends: backends)
-        let result = Pipeline.process(frame, tables: &model)
-        let kernel = try TestRun.run(program: datapath.programFD, frame: frame)
-        let after = try counters.read(services: services, backends: backends)
-        let delta = CounterDelta.difference(after, before)
+        let eventsBefore = try counters.eventCounts()
+        let budgetBefore = sy_insert_budget(model.flows.insertBudget)
+        let rateLimited = model.flows.policy.newFlowRate != 0
+        if rateLimited { try datapath.insertBudget.update(UInt32(0), budgetBefore) }
 
+        let result = Pipeline.process(frame, tables: &model, now: now)
+        lastResult = result
+        let kernel = try TestRun.run(program: datapath.programFD, frame: frame)
+
+        let delta = CounterDelta.difference(try counters.read(services: services, backends: backends), before)
         var problems: [String] = []
         switch (result.verdict, kernel.action) {
         case (.pass, TestRun.xdpPass):
@@ -64,13 +113,11 @@ public final class DifferentialHarness: @unchecked Sendable {
         case (.tx(let expected), TestRun.xdpTX):
             if ignoreMACs ? kernel.output.dropFirst(12) != expected.dropFirst(12) : kernel.output != expected {
                 problems.append(
-                    "output differs at byte \(firstDifference(expected, kernel.output)) (model "
-                        + "\(expected.count) bytes, kernel \(kernel.output.count))"
-                )
-                problems.append(
-                    "model:  " + FrameDescriber.describe(expected, guePorts: [6080]).joined(separator: " | "))
-                problems.append(
-                    "kernel: " + FrameDescriber.describe(kernel.output, guePorts: [6080]).joined(separator: " | "))
+                    "output differs at byte \(firstDifference(expected, kernel.output))"
+                        + " (model \(expected.count) bytes, kernel \(kernel.output.count))")
+                for (side, output) in [("model:  ", expected), ("kernel: ", kernel.output)] {
+                    problems.append(side + FrameDescriber.describe(output, guePorts: [6080]).joined(separator: " | "))
+                }
             }
         case (.drop, TestRun.xdpDrop): break
         default:
@@ -79,16 +126,52 @@ public final class DifferentialHarness: @unchecked Sendable {
         if delta != result.counters {
             problems.append("counters: model {\(describe(result.counters))}, kernel {\(describe(delta))}")
         }
-        if let key = result.decision?.flowKey {
-            let kernelEntry = try writer.flow(key)
-            if kernelEntry != model.flows[key] {
-                problems.append(
-                    "flow entry for \(key): model \(model.flows[key].map { "\($0)" } ?? "none"), kernel "
-                        + "\(kernelEntry.map { "\($0)" } ?? "none")"
-                )
+        let events = Self.difference(try counters.eventCounts(), eventsBefore)
+        if events != result.events {
+            problems.append("events: model \(describe(result.events)), kernel \(describe(events))")
+        }
+        let records = reports.poll(timeoutMs: 0)
+        let kernelReports = records.map { $0.report.map { "\($0)" } ?? "unknown kind \($0.kind)" }
+        if kernelReports != result.reports.map({ "\($0)" }) {
+            problems.append("reports: model \(result.reports), kernel \(kernelReports)")
+        }
+        if rateLimited {
+            let all = try datapath.insertBudget.lookupPerCPU(UInt32(0), as: sy_insert_budget.self) ?? []
+            // The CPU that ran the packet is the one whose budget moved (if any did).
+            let changed = all.first { $0.last_ns != budgetBefore.last_ns || $0.credit_ns != budgetBefore.credit_ns }
+            let kernelBudget = InsertBudget(changed ?? budgetBefore)
+            if kernelBudget != model.flows.insertBudget {
+                problems.append("insert budget: model \(model.flows.insertBudget), kernel \(kernelBudget)")
             }
         }
+        if let hash = result.decision?.flowHash {
+            problems += try compareSet(model.flows.layout.setIndex(hash))
+        }
         return problems.isEmpty ? nil : Mismatch(frame: frame, problems: problems)
+    }
+
+    /// The whole flow table, set by set and way by way: every difference, described.
+    public func compareFlowTables() throws -> [String] {
+        let kernel = try writer.flowTable.sets()
+        let indices = Set(kernel.keys).union(model.flows.sets.keys).sorted()
+        var problems: [String] = []
+        for index in indices where kernel[index] ?? FlowSet() != model.flows.set(index) {
+            problems += describe(set: index, model: model.flows.set(index), kernel: kernel[index] ?? FlowSet())
+        }
+        return problems
+    }
+
+    private func compareSet(_ index: UInt32) throws -> [String] {
+        let kernel = try writer.flowTable.set(index)
+        let expected = model.flows.set(index)
+        return kernel == expected ? [] : describe(set: index, model: expected, kernel: kernel)
+    }
+
+    private func describe(set index: UInt32, model: FlowSet, kernel: FlowSet) -> [String] {
+        func text(_ way: FlowWay?) -> String { way.map { "\($0)" } ?? "empty" }
+        return zip(model.ways, kernel.ways).enumerated().compactMap { w, pair in
+            pair.0 == pair.1 ? nil : "flow set \(index) way \(w): model \(text(pair.0)), kernel \(text(pair.1))"
+        }
     }
 
     /// Changes a backend's state in both (rings unchanged, as between a health change and the
@@ -100,10 +183,46 @@ public final class DifferentialHarness: @unchecked Sendable {
         model = tables
     }
 
+    /// Replaces one flow set in both (tests: torn entries, states no packet sequence makes).
+    public func replaceFlowSet(_ index: UInt32, with set: FlowSet) throws {
+        try writer.flowTable.write(set, at: index)
+        model.flows.replaceSet(index, with: set)
+    }
+
+    /// Installs entries from user space into both, at the harness's time: the model's install
+    /// and the kernel writer's (`FlowTable.install`) must place them alike. Returns what each said.
+    public func installFlows(_ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool, protect: UInt32)
+        throws -> (model: FlowTableModel.InstallResult, kernel: FlowTableModel.InstallResult)
+    {
+        let evictIdle = model.flows.policy.evictIdle
+        let now32 = now.jiffies32
+        let kernel = try writer.flowTable.install(
+            flows, remote: remote, now: now32, evictIdle: evictIdle,
+            protect: protect)
+        let expected = model.flows.install(flows, remote: remote, now: now32, evictIdle: evictIdle, protect: protect)
+        return (expected, kernel)
+    }
+
     /// Empties the flow table in both.
     public func clearFlows() throws {
-        try writer.removeFlows(model.flows.keys)
-        model.flows = [:]
+        try writer.flowTable.removeAll()
+        model.flows.removeAll()
+    }
+
+    private static func difference(_ after: [DatapathEvent: UInt64], _ before: [DatapathEvent: UInt64])
+        -> [DatapathEvent: UInt64]
+    {
+        var d: [DatapathEvent: UInt64] = [:]
+        for (event, n) in after where !excludedEvents.contains(event) && n != before[event, default: 0] {
+            d[event] = n &- before[event, default: 0]
+        }
+        return d
+    }
+
+    private func describe(_ events: [DatapathEvent: UInt64]) -> String {
+        "{"
+            + events.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.name) \($0.value)" }
+            .joined(separator: ", ") + "}"
     }
 
     private func describe(_ c: CounterDelta) -> String {
@@ -121,4 +240,12 @@ public final class DifferentialHarness: @unchecked Sendable {
     private func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
         zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
     }
+}
+
+extension sy_insert_budget {
+    init(_ budget: InsertBudget) { self.init(last_ns: budget.lastNs, credit_ns: budget.creditNs) }
+}
+
+extension InsertBudget {
+    init(_ budget: sy_insert_budget) { self.init(lastNs: budget.last_ns, creditNs: budget.credit_ns) }
 }

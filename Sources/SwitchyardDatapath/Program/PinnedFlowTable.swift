@@ -1,4 +1,5 @@
 import CLibbpf
+import DatapathModel
 import Glibc
 import SwitchyardABI
 import SwitchyardCore
@@ -43,14 +44,16 @@ public final class PinnedFlowTable: @unchecked Sendable {
 
     public func probe(_ key: FlowKey) -> Probe {
         let hash = key.hash
-        return Probe(set: Int(sy_flow_set_index(hash, setMask)), tag: sy_flow_tag(hash), key: sy_flow_key(key))
+        return Probe(
+            set: Int(FlowTableLayout(setMask: setMask).setIndex(hash)), tag: FlowTableLayout.tag(hash),
+            key: sy_flow_key(key))
     }
 
     /// The entry's backend index, if the key is in the table.
     public func backend(_ p: Probe) -> UInt32? {
         let base = memory + p.set * MemoryLayout<sy_flow_set>.stride
         let slotsOffset = MemoryLayout<sy_flow_set>.offset(of: \sy_flow_set.way)!
-        for w in 0..<Int(SY_FLOW_WAYS) where base.load(fromByteOffset: w * 4, as: UInt32.self) == p.tag {
+        for w in 0..<FlowTableLayout.ways where base.load(fromByteOffset: w * 4, as: UInt32.self) == p.tag {
             let slot = base.load(
                 fromByteOffset: slotsOffset + w * MemoryLayout<sy_flow_slot>.stride, as: sy_flow_slot.self)
             if structBytes(slot.key) == structBytes(p.key) { return slot.backend }

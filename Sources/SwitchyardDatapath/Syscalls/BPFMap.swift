@@ -60,6 +60,35 @@ public struct BPFMap: Sendable, CustomStringConvertible {
         return (0..<Self.possibleCPUs).map { buffer.load(fromByteOffset: $0 * stride, as: V.self) }
     }
 
+    /// Keys `0..<count` of a per-CPU array in one syscall (BPF_MAP_LOOKUP_BATCH): the value of key
+    /// `i` on CPU `c` is `result[i][c]`. For reading many counters at once.
+    public func lookupPerCPUArray<V: BitwiseCopyable>(count: Int, as: V.Type = V.self) throws -> [[V]] {
+        checkSizes(UInt32.self, V.self)
+        precondition(perCPU, "\(name) is not per-CPU")
+        guard count > 0 else { return [] }
+        let stride = (valueSize + 7) & ~7
+        let cpus = Self.possibleCPUs
+        var keys = [UInt32](repeating: 0, count: count)
+        let values = UnsafeMutableRawPointer.allocate(byteCount: count * stride * cpus, alignment: 8)
+        defer { values.deallocate() }
+        var returned = UInt32(count)
+        var next: UInt32 = 0
+        var opts = bpf_map_batch_opts()
+        opts.sz = LibbpfOpts.mapBatch
+        let rc = keys.withUnsafeMutableBytes {
+            bpf_map_lookup_batch(fd, nil, &next, $0.baseAddress, values, &returned, &opts)
+        }
+        // ENOENT: the map ended before `count` keys; `returned` says how many came.
+        if rc != 0, Glibc.errno != ENOENT { throw BPFError("batch lookup in \(name)", errno: Glibc.errno) }
+        var result = [[V]](repeating: [], count: count)
+        for i in 0..<Int(returned) where Int(keys[i]) < count {
+            result[Int(keys[i])] = (0..<cpus).map {
+                values.load(fromByteOffset: (i * cpus + $0) * stride, as: V.self)
+            }
+        }
+        return result
+    }
+
     public func update<K: BitwiseCopyable, V: BitwiseCopyable>(_ key: K, _ value: V, flags: UInt64 = UInt64(BPF_ANY))
         throws
     {

@@ -14,5 +14,6 @@ enum LibbpfOpts {
     static var mapCreate: Int { size(bpf_map_create_opts.self, lastField: \.map_ifindex, lastFieldSize: 4) }
     static var xdpQuery: Int { size(bpf_xdp_query_opts.self, lastField: \.attach_mode, lastFieldSize: 1) }
     static var tcHook: Int { size(bpf_tc_hook.self, lastField: \.parent, lastFieldSize: 4) }
+    static var mapBatch: Int { size(bpf_map_batch_opts.self, lastField: \.flags, lastFieldSize: 8) }
     static var tcOpts: Int { size(bpf_tc_opts.self, lastField: \.priority, lastFieldSize: 4) }
 }

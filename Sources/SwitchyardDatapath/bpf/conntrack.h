@@ -36,6 +36,21 @@ static __always_inline void make_flow_key(struct sy_flow_key *k, const struct sy
 	k->pad = 0;
 }
 
+/* The flow table's clocks: the kernel's, or with SY_NODE_F_TEST_CLOCK (differential tests) the
+ * values the test wrote into sy_clock, so the model runs on the same time. */
+static __always_inline __u64 flow_clock(const struct sy_node *node, int coarse_ns)
+{
+	__u32 zero = 0;
+	struct sy_clock *c;
+
+	if (!(node->flags & SY_NODE_F_TEST_CLOCK))
+		return coarse_ns ? bpf_ktime_get_coarse_ns() : bpf_jiffies64();
+	c = bpf_map_lookup_elem(&sy_clock, &zero);
+	if (!c)
+		return 0;
+	return coarse_ns ? c->ktime_ns : c->jiffies;
+}
+
 /* Token bucket in time units: each insert costs 1/rate s of credit; credit refills with time up
  * to one second's worth. Per CPU, so no atomics. */
 static __always_inline int insert_allowed(__u32 rate, __u64 now)
@@ -175,7 +190,7 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 	__u32 set_index = sy_flow_set_index(hash, node->flow_set_mask);
 	struct sy_flow_set *set = bpf_map_lookup_elem(&sy_flows, &set_index);
 	__u32 tag = sy_flow_tag(hash);
-	__u32 now = (__u32)bpf_jiffies64();
+	__u32 now = (__u32)flow_clock(node, 0);
 	struct sy_backend *be;
 	__u32 slot, *chosen;
 	void *ring;
@@ -222,7 +237,7 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 		count_event(SY_EVENT_FLOW_SET_BUSY);
 		return SY_CONTINUE;
 	}
-	if (node->new_flow_rate && !insert_allowed(node->new_flow_rate, bpf_ktime_get_coarse_ns())) {
+	if (node->new_flow_rate && !insert_allowed(node->new_flow_rate, flow_clock(node, 1))) {
 		count_event(SY_EVENT_INSERT_RATE_LIMITED);
 		return SY_CONTINUE;
 	}

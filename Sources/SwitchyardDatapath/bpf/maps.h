@@ -99,12 +99,7 @@ struct {
 	__type(value, __u64);
 } sy_events SEC(".maps");
 
-/* Per-CPU token bucket for flow-table inserts (node.new_flow_rate). */
-struct sy_insert_budget {
-	__u64 last_ns;
-	__u64 credit_ns; /* time-denominated credit, capped at one second */
-};
-
+/* Per-CPU token bucket for flow-table inserts (node.new_flow_rate); struct in the ABI header. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

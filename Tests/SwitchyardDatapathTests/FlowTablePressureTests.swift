@@ -1,0 +1,115 @@
+import DatapathFixtures
+import DatapathModel
+import SwitchyardABI
+import SwitchyardCore
+import Testing
+
+@testable import SwitchyardDatapath
+
+/// The flow table under pressure, model against kernel: a table of 256 sets × 4 ways, 100,000
+/// packets over 20,000 flows (about twenty times the entries), time moving (with bursts at one
+/// instant), eviction after idleness, an insert budget, refresh reports, backends changing state,
+/// torn entries and user-space installs of remote entries. Verdicts, output bytes, counters,
+/// events, reports, the insert budget and the flow set of every packet must agree; the whole
+/// table is compared every 1,000 packets and at the end.
+@Suite(.enabled(if: BPFProbe.available, BPFProbe.skipMessage), .serialized)
+struct FlowTablePressureTests {
+    static let hz: UInt64 = 250
+    static let nsPerJiffy = 1_000_000_000 / hz
+
+    @Test func modelAndKernelAgreeUnderPressure() throws {
+        let config = try FlowPressureGenerator.config()
+        let harness = try DifferentialHarness(
+            tables: DatapathTables(config: config), flowCapacity: 1024,
+            now: DatapathTime(jiffies: 1_000, coarseNs: 1_000 * Self.nsPerJiffy))
+        #expect(harness.model.flows.layout.setCount == 256)
+        // Idle 0.2 s before a way may be taken, 1,500 inserts/s per CPU, a refresh per 0.4 s of use.
+        try harness.setFlowPolicy(.init(evictIdle: 50, newFlowRate: 1500, syncRefresh: 100))
+        var generator = FlowPressureGenerator(seed: 11, config: config, flowCount: 20_000, hotCount: 300)
+        var rng = SplitMix64(seed: 11)
+        let backends = harness.model.backends.keys.sorted()
+        var mismatches: [String] = []
+        var verdicts: [String: Int] = [:]
+        var events: [DatapathEvent: UInt64] = [:]
+        var reports: [FlowTableReport.Kind: Int] = [:]
+        var inserted = 0
+        var remoteBusy = 0
+        var ns = harness.now.coarseNs
+
+        for i in 0..<100_000 where mismatches.count < 5 {
+            let step = generator.next()
+            ns += step.advanceNs
+            try harness.advance(jiffies: ns / Self.nsPerJiffy - harness.now.jiffies, nanoseconds: step.advanceNs)
+            if i % 4000 == 3999 {
+                let index = backends[Int(rng.next() % UInt64(backends.count))]
+                try harness.setBackendState(index, [.up, .up, .down, .draining][Int(rng.next() % 4)])
+            }
+            if i % 1000 == 500 { try tearAnEntry(harness, &rng) }
+            if i % 1000 == 700 {
+                let (model, kernel) = try harness.installFlows(remoteFlows(harness, &rng), remote: true, protect: 200)
+                if model != kernel { mismatches.append("install: model \(model), kernel \(kernel)") }
+                remoteBusy += model.busy
+            }
+            if let mismatch = try harness.run(step.packet.frame()) { mismatches.append(mismatch.description) }
+            if i % 1000 == 999 {
+                let problems = try harness.compareFlowTables()
+                if !problems.isEmpty { mismatches.append("after packet \(i): " + problems.joined(separator: "\n")) }
+            }
+            guard let result = harness.lastResult else { continue }
+            verdicts[String(describing: result.verdict).components(separatedBy: " ").first ?? "", default: 0] += 1
+            for (event, n) in result.events { events[event, default: 0] += n }
+            for report in result.reports { reports[report.kind, default: 0] += 1 }
+            if result.decision?.flow == .inserted { inserted += 1 }
+        }
+        let final = try harness.compareFlowTables()
+        #expect(mismatches.isEmpty, "\(mismatches.count) mismatches; first:\n\(mismatches.first ?? "")")
+        #expect(final.isEmpty, "\(final.prefix(5))")
+
+        // The run reached every rule it is meant to exercise.
+        // (Seed 11 gives about 83,500 tx, 13,100 inserts, 11,100 busy, 18,500 rate-limited, 65 torn.)
+        #expect(verdicts["tx", default: 0] > 70_000, "\(verdicts)")
+        #expect(inserted > 8 * 1024, "entries churned: \(inserted) inserts into 1024 ways")
+        #expect(events[SY_EVENT_FLOW_SET_BUSY, default: 0] > 100, "\(events)")
+        #expect(events[SY_EVENT_INSERT_RATE_LIMITED, default: 0] > 100, "\(events)")
+        #expect(events[SY_EVENT_FLOW_TORN, default: 0] > 0, "\(events)")
+        #expect(remoteBusy > 0, "some remote installs met busy sets")
+        for kind in [FlowTableReport.Kind.new, .refresh, .fin, .rst] {
+            #expect(reports[kind, default: 0] > 50, "\(kind): \(reports)")
+        }
+        #expect(harness.model.flows.count > 900, "the table stays nearly full: \(harness.model.flows.count)")
+    }
+
+    /// Breaks the check of one occupied way in both tables, as two CPUs writing one way would.
+    private func tearAnEntry(_ harness: DifferentialHarness, _ rng: inout SplitMix64) throws {
+        let occupied = harness.model.flows.sets.sorted { $0.key < $1.key }
+        guard !occupied.isEmpty else { return }
+        let (index, set) = occupied[Int(rng.next() % UInt64(occupied.count))]
+        var torn = set
+        guard let w = torn.ways.firstIndex(where: { $0 != nil }) else { return }
+        torn.ways[w]?.backend ^= 1
+        try harness.replaceFlowSet(index, with: torn)
+    }
+
+    /// A few entries "from another node": some for flows the traffic uses, some new.
+    private func remoteFlows(_ harness: DifferentialHarness, _ rng: inout SplitMix64)
+        -> [FlowKey: DatapathTables.FlowEntry]
+    {
+        guard let (key, service) = harness.model.services.first(where: { $0.value.stateful }),
+            let ring = harness.model.rings[service.id]
+        else { return [:] }
+        var flows: [FlowKey: DatapathTables.FlowEntry] = [:]
+        for _ in 0..<20 {
+            let n = UInt32(truncatingIfNeeded: rng.next() % 30_000)
+            let client: IPAddress =
+                key.vip.family == .v4
+                ? .v4(IPv4Address(10, 90 + UInt8(n >> 16 & 0x3), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)))
+                : .v6(IPv6Address(high: 0x2001_0db8_0900_0000, low: UInt64(n)))
+            let flow = FlowKey(
+                source: client, destination: key.vip, sourcePort: UInt16(1024 + n % 5000),
+                destinationPort: key.port, proto: key.proto.rawValue)
+            let backend = ring[Int(rng.next() % UInt64(ring.count))]
+            flows[flow] = .init(backend: backend == SY_BACKEND_NONE ? 0 : backend, service: service.id)
+        }
+        return flows
+    }
+}
