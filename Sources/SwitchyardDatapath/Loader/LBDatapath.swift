@@ -115,7 +115,8 @@ public final class LBDatapath: @unchecked Sendable {
             let type = bpf_map__type(m)
             if let expected = Self.layout[name], (expected.key, expected.value) != (key, value) {
                 throw BPFError(
-                    "map \(name) has key/value \(key)/\(value) bytes, the ABI header says \(expected.key)/\(expected.value)",
+                    "map \(name) has key/value \(key)/\(value) bytes, the ABI header says "
+                        + "\(expected.key)/\(expected.value)",
                     errno: EINVAL)
             }
             return BPFMap(
