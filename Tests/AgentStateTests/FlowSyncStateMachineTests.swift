@@ -58,6 +58,15 @@ import Testing
         #expect(Self.batches(m.writesQueued([Self.write(3)], at: clock)) == [[Self.write(3)]], "no backoff once back")
     }
 
+    @Test func writesQueuedDuringAFailedBatchGoAfterIt() {
+        var m = Machine(store: "redis")
+        _ = m.writesQueued([Self.write(1)], at: .zero)
+        _ = m.writesQueued([Self.write(2)], at: .milliseconds(1))
+        _ = m.writeFailed(error: "reset", at: .milliseconds(2))
+        let retried = Self.batches(m.timerFired(.retryWrites, at: .milliseconds(102)))
+        #expect(retried == [[Self.write(1), Self.write(2)]], "a flow's older write must not land after its newer one")
+    }
+
     @Test func anEarlyTimerSendsNothing() {
         var m = Machine(store: "redis")
         _ = m.writesQueued([Self.write(1)], at: .zero)
