@@ -3,8 +3,8 @@ import Foundation
 /// BIRD 2 as the router: one passive eBGP session per speaker and family, an import filter that
 /// takes only host routes from the VIP ranges (RFC 8212 needs one), GRACEFUL_SHUTDOWN lowering
 /// LOCAL_PREF to 0 (BIRD does not do it by itself), and ECMP into the kernel (`merge paths`).
-struct BIRDRouter {
-    static let asn: UInt32 = 65000
+struct BIRDRouter: InteropRouter {
+    static let asn = InteropLab.routerASN
     let lab: InteropLab
     let socket: String
     let daemon: Process
@@ -79,7 +79,26 @@ struct BIRDRouter {
             .filter { $0.contains("unicast [") }.count
     }
 
+    func requestRefresh(fromSpeaker index: Int) throws {
+        try control("reload", "in", "s\(index + 1)v4")
+    }
+
+    func sawAdministrativeShutdown(fromSpeaker index: Int) throws -> Bool {
+        try control("show", "protocols", "all", "s\(index + 1)v4").contains("Administrative shutdown")
+    }
+
     func stop() {
         InteropEnvironment.stopDaemon(daemon)
     }
+}
+
+/// What the scenario asks of a router, BIRD or FRR.
+protocol InteropRouter {
+    /// Paths the router holds for `prefix`, best and backups.
+    func pathCount(_ prefix: String) throws -> Int
+    /// Makes the router send a ROUTE-REFRESH on speaker `index`'s IPv4 session.
+    func requestRefresh(fromSpeaker index: Int) throws
+    /// Whether speaker `index`'s IPv4 session ended with a Cease / Administrative Shutdown.
+    func sawAdministrativeShutdown(fromSpeaker index: Int) throws -> Bool
+    func stop()
 }

@@ -5,6 +5,8 @@ import SwitchyardCore
 /// veth pair with an IPv4 /24 and an IPv6 /64. Every name carries a random `sysp<hex>` prefix;
 /// `tearDown` removes everything, and nothing touches the host namespace.
 final class InteropLab {
+    /// The router's AS, BIRD or FRR; the speakers are 65101 and 65102 (eBGP, different ASes).
+    static let routerASN: UInt32 = 65000
     struct Endpoint {
         var namespace: String
         var address4: IPAddress
