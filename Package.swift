@@ -114,6 +114,25 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .testTarget(name: "SwitchyardBGPTests", dependencies: ["SwitchyardBGP"]),
+        // The two socket calls Glibc does not export to Swift: TCP-MD5 (struct tcp_md5sig) and setns.
+        .target(name: "CSwitchyardTCP"),
+        // I/O: the BGP speaker — one NIO session per peer executing SwitchyardBGP's state machine,
+        // TCP-MD5, source address, a network namespace per peer if asked; routes set declaratively.
+        .target(
+            name: "SwitchyardBGPSpeaker",
+            dependencies: [
+                "SwitchyardBGP", "SwitchyardCore", "SwitchyardNet", "CSwitchyardTCP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Interop against BIRD and FRR in network namespaces (root); skips with a message otherwise.
+        .testTarget(
+            name: "SwitchyardBGPSpeakerTests",
+            dependencies: [
+                "SwitchyardBGPSpeaker", "SwitchyardBGP", "SwitchyardCore", "CSwitchyardTCP",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "SwitchyardConfigTests", dependencies: ["SwitchyardConfig"]),
         .testTarget(
