@@ -140,7 +140,7 @@ static __always_inline int key_equal(const struct sy_flow_key *a, const struct s
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
-#define FLOW_WAY_TORN 0x100 /* find_way, flow_find: the way found failed its check */
+#define FLOW_WAY_TORN 0x100 /* find_way, find_candidate_way: the way found failed its check */
 
 /* The way holding `key` in `set`, or -1. A matching way whose check fails was torn by concurrent
  * writers: it is returned | FLOW_WAY_TORN, a miss whose way the re-pick rewrites. */
@@ -176,30 +176,27 @@ static __always_inline void idlest_way(struct sy_flow_set *set, int base, __u32 
 }
 
 /*
- * The set searches below are global functions (flow_*): the verifier checks each once, on its
- * own, and the caller goes on with one state whatever the sets held (inlined, the sixteen ways'
- * branches multiplied the caller's states past the verifier's limit); none needs stack. A way
- * over both sets is numbered 0..SY_FLOW_WAYS-1 in the first and SY_FLOW_WAYS.. in the second.
+ * Searches over both candidate sets number a way 0..SY_FLOW_WAYS-1 in the first set and
+ * SY_FLOW_WAYS.. in the second. The verifier must not see a branch per way whose outcome it
+ * knows exactly: sixteen of them multiply its states past its limit. So empty ways are counted
+ * without branches, and the idlest-way scan (branches on times) is a global function, checked
+ * once on its own; the lookup's branches are on loaded tags and keys, which it cannot predict.
  */
 
 /* find_way over the first set, then the second: the way holding `key` (| FLOW_WAY_TORN), or -1. */
-__noinline int flow_find(struct sy_flow_set *first, struct sy_flow_set *second, const struct sy_flow_key *key,
-			 __u32 tag)
+static __always_inline int find_candidate_way(struct sy_flow_set *first, struct sy_flow_set *second,
+					      const struct sy_flow_key *key, __u32 tag)
 {
-	int w;
+	int w = find_way(first, key, tag);
 
-	if (!first || !second || !key)
-		return -1;
-	w = find_way(first, key, tag);
 	if (w >= 0)
 		return w;
 	w = find_way(second, key, tag);
 	return w < 0 ? -1 : w + SY_FLOW_WAYS;
 }
 
-/* 1 for an empty way's tag, else 0, without a branch: a branch per way, on counts the verifier
- * knows exactly, made it track every pattern of empty ways apart. The barrier keeps clang from
- * folding the arithmetic back into a compare and branch. */
+/* 1 for an empty way's tag, else 0, without a branch (the barrier keeps clang from folding the
+ * arithmetic back into a compare and branch). */
 static __always_inline int is_empty(__u32 tag)
 {
 	__u64 t = (__u64)tag - 1;
@@ -209,12 +206,10 @@ static __always_inline int is_empty(__u32 tag)
 }
 
 /* Empty ways of `set` << 4 | the first of them (SY_FLOW_WAYS: none). */
-__noinline int flow_empty_ways(struct sy_flow_set *set)
+static __always_inline int empty_ways(struct sy_flow_set *set)
 {
 	int free = 0, first = SY_FLOW_WAYS;
 
-	if (!set)
-		return 0;
 #pragma unroll
 	for (int w = SY_FLOW_WAYS - 1; w >= 0; w--) {
 		int empty = is_empty(set->tag[w]);
@@ -229,7 +224,7 @@ __noinline int flow_empty_ways(struct sy_flow_set *set)
  * set on a tie: two choices keep sets evenly loaded), or -1 when both sets are full. */
 static __always_inline int empty_way(struct sy_flow_set *first, struct sy_flow_set *second)
 {
-	int in_first = flow_empty_ways(first), in_second = flow_empty_ways(second);
+	int in_first = empty_ways(first), in_second = empty_ways(second);
 
 	if ((in_second >> 4) > (in_first >> 4))
 		return SY_FLOW_WAYS + (in_second & (SY_FLOW_WAYS - 1));
@@ -270,7 +265,7 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 	void *ring;
 
 	if (first && second) {
-		int found = flow_find(first, second, key, tag);
+		int found = find_candidate_way(first, second, key, tag);
 
 		/* Masks, not comparisons, bound the way: the verifier keeps a mask's bounds. */
 		if (found >= 0) {
