@@ -132,7 +132,7 @@ struct DatapathLoaderTests {
     /// Installing entries from other nodes says what happened to each: written, already present
     /// (an owner's refresh only extends the protection), or skipped because its set was busy.
     @Test func remoteInstallsAreAccountedApart() throws {
-        let datapath = try LBDatapath(options: .init(flowCapacity: 16)) // 4 sets of 4
+        let datapath = try LBDatapath(options: .init(flowCapacity: 16)) // 3 sets of 8
         let writer = DatapathWriter(datapath: datapath, evictIdle: 1_000_000, syncRefresh: 1000)
         try writer.apply(Self.tables())
         func flows(_ range: Range<Int>, backend: UInt32 = 0) -> [FlowKey: DatapathTables.FlowEntry] {
@@ -153,17 +153,18 @@ struct DatapathLoaderTests {
         #expect(again.written == 0 && again.present == 8 && again.busy == 0, "a refresh writes nothing new: \(again)")
         let moved = try writer.install(flows: flows(0..<2, backend: 1), remote: true)
         #expect(moved.written == 2 && moved.present == 0, "a key on another backend is rewritten: \(moved)")
-        // 200 more protected entries cannot fit 16 ways: the table fills, the rest are busy.
+        // 200 more protected entries cannot fit 24 ways: the table fills, the rest are busy.
+        #expect(datapath.flowLayout.slots == 24)
         let flood = try writer.install(flows: flows(100..<300), remote: true)
-        #expect(flood.written == 16 - 8 && flood.busy == 200 - 8, "\(flood)")
-        #expect(try FlowTable(datapath: datapath).all().count == 16)
+        #expect(flood.written == 24 - 8 && flood.busy == 200 - 16, "\(flood)")
+        #expect(try FlowTable(datapath: datapath).all().count == 24)
     }
 
     /// A flood of new flows into a small table: with `evictIdle` set, established flows keep
     /// their ways and the flood is forwarded without entries; with 0, the flood evicts them.
     @Test(arguments: [true, false])
     func floodCannotEvictBusyFlows(protected: Bool) throws {
-        let datapath = try LBDatapath(options: .init(flowCapacity: 64)) // 16 sets of 4
+        let datapath = try LBDatapath(options: .init(flowCapacity: 64)) // 10 sets of 8
         let writer = DatapathWriter(datapath: datapath, evictIdle: protected ? 1_000_000 : 0)
         try writer.apply(Self.tables())
         let table = FlowTable(datapath: datapath)

@@ -6,12 +6,13 @@ import Testing
 
 @testable import SwitchyardDatapath
 
-/// The flow table under pressure, model against kernel: a table of 256 sets × 4 ways, 100,000
-/// packets over 20,000 flows (about twenty times the entries), time moving (with bursts at one
-/// instant), eviction after idleness, an insert budget, refresh reports, backends changing state,
-/// torn entries and user-space installs of remote entries. Verdicts, output bytes, counters,
-/// events, reports, the insert budget and the flow set of every packet must agree; the whole
-/// table is compared every 1,000 packets and at the end.
+/// The flow table under pressure, model against kernel: a table of 148 sets × 8 ways (capacity
+/// 1024), 100,000 packets over 20,000 flows (about twenty times the entries), time moving (with
+/// bursts at one instant), eviction after idleness over both candidate sets, an insert budget,
+/// refresh reports, backends changing state, torn entries and user-space installs of remote
+/// entries. Verdicts, output bytes, counters, events, reports, the insert budget and both
+/// candidate sets of every packet must agree; the whole table is compared every 1,000 packets
+/// and at the end.
 @Suite(.enabled(if: BPFProbe.available, BPFProbe.skipMessage), .serialized)
 struct FlowTablePressureTests {
     static let hz: UInt64 = 250
@@ -22,7 +23,7 @@ struct FlowTablePressureTests {
         let harness = try DifferentialHarness(
             tables: DatapathTables(config: config), flowCapacity: 1024,
             now: DatapathTime(jiffies: 1_000, coarseNs: 1_000 * Self.nsPerJiffy))
-        #expect(harness.model.flows.layout.setCount == 256)
+        #expect(harness.model.flows.layout.setCount == 148)
         // Idle 0.2 s before a way may be taken, 1,500 inserts/s per CPU, a refresh per 0.4 s of use.
         try harness.setFlowPolicy(.init(evictIdle: 50, newFlowRate: 1500, syncRefresh: 100))
         var generator = FlowPressureGenerator(seed: 11, config: config, flowCount: 20_000, hotCount: 300)
@@ -33,6 +34,7 @@ struct FlowTablePressureTests {
         var events: [DatapathEvent: UInt64] = [:]
         var reports: [FlowTableReport.Kind: Int] = [:]
         var inserted = 0
+        var placements = PlacementTally()
         var remoteBusy = 0
         var ns = harness.now.coarseNs
 
@@ -50,6 +52,7 @@ struct FlowTablePressureTests {
                 if model != kernel { mismatches.append("install: model \(model), kernel \(kernel)") }
                 remoteBusy += model.busy
             }
+            let before = harness.model.flows
             if let mismatch = try harness.run(step.packet.frame()) { mismatches.append(mismatch.description) }
             if i % 1000 == 999 {
                 let problems = try harness.compareFlowTables()
@@ -59,7 +62,10 @@ struct FlowTablePressureTests {
             verdicts[String(describing: result.verdict).components(separatedBy: " ").first ?? "", default: 0] += 1
             for (event, n) in result.events { events[event, default: 0] += n }
             for report in result.reports { reports[report.kind, default: 0] += 1 }
-            if result.decision?.flow == .inserted { inserted += 1 }
+            if let decision = result.decision, decision.flow == .inserted {
+                inserted += 1
+                placements.count(decision, before: before, after: harness.model.flows)
+            }
         }
         let final = try harness.compareFlowTables()
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches; first:\n\(mismatches.first ?? "")")
@@ -68,7 +74,11 @@ struct FlowTablePressureTests {
         // The run reached every rule it is meant to exercise.
         // (Seed 11 gives about 83,500 tx, 13,100 inserts, 11,100 busy, 18,500 rate-limited, 65 torn.)
         #expect(verdicts["tx", default: 0] > 70_000, "\(verdicts)")
-        #expect(inserted > 8 * 1024, "entries churned: \(inserted) inserts into 1024 ways")
+        #expect(inserted > 8 * 1184, "entries churned: \(inserted) inserts into 1184 ways")
+        // Both choices are exercised: new entries in second sets, and evictions when both
+        // candidate sets were full, taking the idlest way of either.
+        #expect(placements.intoSecond > 1000, "\(placements)")
+        #expect(placements.evictedFromFirst > 100 && placements.evictedFromSecond > 100, "\(placements)")
         #expect(events[SY_EVENT_FLOW_SET_BUSY, default: 0] > 100, "\(events)")
         #expect(events[SY_EVENT_INSERT_RATE_LIMITED, default: 0] > 100, "\(events)")
         #expect(events[SY_EVENT_FLOW_TORN, default: 0] > 0, "\(events)")
@@ -77,6 +87,61 @@ struct FlowTablePressureTests {
             #expect(reports[kind, default: 0] > 50, "\(kind): \(reports)")
         }
         #expect(harness.model.flows.count > 900, "the table stays nearly full: \(harness.model.flows.count)")
+    }
+
+    /// A stateful flow whose two candidate sets hold only busy flows gets no entry, in the model
+    /// and the kernel alike: counted (`flow_set_busy`) and, past its SYN, reported NEW so the
+    /// store still shares it. The harness compares the kernel's ring-buffer reports with the
+    /// model's after every packet.
+    @Test func statefulFlowWithBothSetsBusyIsStillReported() throws {
+        let harness = try DifferentialHarness(
+            tables: DatapathTables(config: SelftestConfig.config()), flowCapacity: 4,
+            now: DatapathTime(jiffies: 1_000, coarseNs: 1_000 * Self.nsPerJiffy))
+        #expect(harness.model.flows.layout.slots == 8, "one set of eight ways: both candidates of every key")
+        try harness.setFlowPolicy(.init(evictIdle: 1_000))
+        var mismatches: [String] = []
+        for i in 0..<8 {
+            let frame = try PacketSpec.parse("tcp [2001:db8::\(i + 10)]:40000 > [2001:db8:200::10]:80 A").frame()
+            if let mismatch = try harness.run(frame) { mismatches.append(mismatch.description) }
+        }
+        #expect(harness.model.flows.count == 8)
+        let flow = "tcp [2001:db8::2]:40000 > [2001:db8:200::10]:80"
+        var results: [PipelineResult] = []
+        for flags in ["S", "A", "A"] {
+            if let mismatch = try harness.run(try PacketSpec.parse("\(flow) \(flags)").frame()) {
+                mismatches.append(mismatch.description)
+            }
+            if let result = harness.lastResult { results.append(result) }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.first ?? "")")
+        #expect(results.map { $0.events[SY_EVENT_FLOW_SET_BUSY, default: 0] } == [1, 1, 1])
+        #expect(results.map { $0.reports.map(\.kind) } == [[], [.new], [.new]], "SYN: no report; each ACK: NEW")
+        #expect(results.allSatisfy { $0.decision?.flow == .ringOnly })
+        #expect(try harness.compareFlowTables().isEmpty)
+    }
+
+    /// Where inserts went, judged on the model's table before and after the packet.
+    struct PlacementTally: CustomStringConvertible {
+        var intoSecond = 0
+        var evictedFromFirst = 0
+        var evictedFromSecond = 0
+
+        mutating func count(_ decision: Decision, before: FlowTableModel, after: FlowTableModel) {
+            let candidates = before.candidateSets(decision.flowHash)
+            guard candidates.indices.first != candidates.indices.second,
+                let found = after.find(decision.flowKey, hash: decision.flowHash)
+            else { return }
+            let wasPresent = before.find(decision.flowKey, hash: decision.flowHash) != nil
+            let inSecond = found.place.set == candidates.indices.second
+            if inSecond { intoSecond += 1 }
+            guard !wasPresent, candidates.first.emptyWayCount == 0, candidates.second.emptyWayCount == 0 else { return }
+            if inSecond { evictedFromSecond += 1 } else { evictedFromFirst += 1 }
+        }
+
+        var description: String {
+            "\(intoSecond) into second sets; evictions with both sets full: \(evictedFromFirst) from the first,"
+                + " \(evictedFromSecond) from the second"
+        }
     }
 
     /// Breaks the check of one occupied way in both tables, as two CPUs writing one way would.

@@ -84,12 +84,18 @@ public struct FlowSet: Sendable, Hashable {
     public var isEmpty: Bool { ways.allSatisfy { $0 == nil } }
 
     /// `find_way`: the way holding `key`, or nil. A matching way whose check fails was torn by
-    /// concurrent writers: a miss (`torn` says so, for the datapath's counter).
-    public func find(_ key: FlowKey, tag: UInt32) -> (way: Int?, torn: Bool) {
+    /// concurrent writers: `torn` says so; the datapath treats it as a miss and rewrites that way.
+    public func find(_ key: FlowKey, tag: UInt32) -> (way: Int, torn: Bool)? {
         for (w, way) in ways.enumerated() {
             guard let way, way.tag == tag, way.key == key else { continue }
-            return way.checkHolds ? (w, false) : (nil, true)
+            return (w, !way.checkHolds)
         }
-        return (nil, false)
+        return nil
     }
+
+    /// Empty ways: `victim_way` prefers the candidate set with more of them.
+    public var emptyWayCount: Int { ways.count { $0 == nil } }
+
+    /// Empty ways, and the first of them (`victim_way`'s first pass).
+    var emptyWays: (count: Int, first: Int?) { (emptyWayCount, ways.firstIndex { $0 == nil }) }
 }

@@ -9,45 +9,22 @@ extension FlowTableModel {
     /// A TCP packet that opens a connection: SYN without ACK (or RST).
     static func isSYN(_ flags: UInt8) -> Bool { flags & (tcpSYN | tcpACK | tcpRST) == tcpSYN }
 
-    /// `find_way`: the way holding `key`, or nil. A matching way whose check fails was torn by
-    /// concurrent writers: a miss, and counted (`torn`).
-    public func find(_ key: FlowKey, hash: UInt64) -> (way: Int?, torn: Bool) {
-        set(layout.setIndex(hash)).find(key, tag: FlowTableLayout.tag(hash))
+    /// `find_way` over the key's two candidate sets: the way holding `key`, or nil. A matching way
+    /// whose check fails was torn by concurrent writers: a miss, counted (`torn`), whose way the
+    /// re-pick rewrites.
+    public func find(_ key: FlowKey, hash: UInt64) -> (place: FlowPlace, torn: Bool)? {
+        candidateSets(hash).find(key, tag: FlowTableLayout.tag(hash))
     }
 
-    /// The occupied way `w` of `key`'s set.
-    public func way(_ w: Int, hash: UInt64) -> FlowWay? {
-        let ways = set(layout.setIndex(hash)).ways
-        return ways.indices.contains(w) ? ways[w] : nil
-    }
-
-    /// `victim_way`: an empty way, else the way idle longest if idle at least `evictIdle`, else
-    /// nil (a set of busy flows is never evicted: flood safety). A last-seen in the future
-    /// (protected remote entries) counts as idle 0. `evictIdle` is compared as the kernel's s32.
-    public static func victim(in set: FlowSet, now: UInt32, evictIdle: UInt32) -> Int? {
-        var victim: Int?
-        var oldestIdle: Int32 = 0
-        for (w, way) in set.ways.enumerated() {
-            guard let way else { return w }
-            let idle = max(0, Int32(bitPattern: now &- way.lastSeen))
-            if victim == nil || idle > oldestIdle {
-                victim = w
-                oldestIdle = idle
-            }
-        }
-        return oldestIdle >= Int32(bitPattern: evictIdle) ? victim : nil
-    }
-
-    /// A usable entry was found at way `w`: refresh its last-seen (at most once per
+    /// A usable entry was found at `place`: refresh its last-seen (at most once per
     /// `SY_FLOW_REFRESH_JIFFIES`) and, for a stateful service, move its state (`stateful_hit`).
     /// Returns the report the packet causes, if any.
     public mutating func hit(
-        way w: Int, hash: UInt64, now: UInt32, tcpFlags: UInt8,
+        at place: FlowPlace, now: UInt32, tcpFlags: UInt8,
         stateful: Bool
     ) -> FlowTableReport? {
-        let index = layout.setIndex(hash)
-        guard var way = set(index).ways[w] else { return nil }
-        defer { updateWay(way, at: w, set: index) }
+        guard var way = way(at: place) else { return nil }
+        defer { updateWay(way, at: place) }
         if now &- way.lastSeen > UInt32(SY_FLOW_REFRESH_JIFFIES) { way.lastSeen = now }
         guard stateful else { return nil }
         func report(_ kind: FlowTableReport.Kind) -> FlowTableReport {
@@ -80,33 +57,34 @@ extension FlowTableModel {
     public enum InsertOutcome: Sendable, Equatable {
         /// Written; a stateful entry not made by a SYN is reported at once.
         case inserted(FlowTableReport?)
-        /// Every way is busy: forwarded by the ring without an entry (`SY_EVENT_FLOW_SET_BUSY`).
-        case setBusy
+        /// Every way of both candidate sets is busy: forwarded by the ring without an entry
+        /// (`SY_EVENT_FLOW_SET_BUSY`). A stateful flow past its SYN is reported all the same, so
+        /// the store (and through it every node) keeps it on its backend.
+        case setBusy(FlowTableReport?)
         /// Past the insert budget (`SY_EVENT_INSERT_RATE_LIMITED`).
         case rateLimited
     }
 
     /// The ring chose `backend` for `key`: write the entry into `existing` (the key's own way,
-    /// unusable for its backend or service) or a victim way, if the budget allows.
+    /// unusable for its backend or service, or torn) or a victim way, if the budget allows.
     public mutating func insert(
-        _ key: FlowKey, hash: UInt64, existing: Int?, backend: UInt32, service: UInt32,
+        _ key: FlowKey, hash: UInt64, existing: FlowPlace?, backend: UInt32, service: UInt32,
         stateful: Bool, tcpFlags: UInt8, now: DatapathTime
     ) -> InsertOutcome {
-        let index = layout.setIndex(hash)
         let now32 = now.jiffies32
-        guard let w = existing ?? Self.victim(in: set(index), now: now32, evictIdle: policy.evictIdle) else {
-            return .setBusy
+        let syn = Self.isSYN(tcpFlags)
+        let report = FlowTableReport(key: key, backend: backend, service: service, kind: .new)
+        guard let place = existing ?? candidateSets(hash).victim(now: now32, evictIdle: policy.evictIdle) else {
+            return .setBusy(stateful && !syn ? report : nil)
         }
         if policy.newFlowRate != 0, !insertBudget.allow(rate: policy.newFlowRate, now: now.coarseNs) {
             return .rateLimited
         }
-        let syn = Self.isSYN(tcpFlags)
         updateWay(
             FlowWay(
                 key: key, hash: hash, backend: backend, service: service,
                 flags: stateful && syn ? .embryonic : [], lastSeen: now32, synced: now32),
-            at: w, set: index)
-        guard stateful, !syn else { return .inserted(nil) }
-        return .inserted(FlowTableReport(key: key, backend: backend, service: service, kind: .new))
+            at: place)
+        return .inserted(stateful && !syn ? report : nil)
     }
 }

@@ -2,16 +2,17 @@ import SwitchyardCore
 
 /// Entries written from user space: tests, and the agent installing other nodes' entries. The
 /// rule lives here once; `FlowTable.install` in the datapath target applies it to kernel sets.
-extension FlowSet {
+extension FlowCandidateSets {
     /// Where an installed entry goes, and whether it goes at all.
     public enum Placement: Sendable, Equatable {
         /// The key is there with this backend and service. `lastSeen` is the protection to extend
         /// it to, or nil when it is already protected that long; nothing else changes (flags stay).
-        case present(way: Int, lastSeen: UInt32?)
-        /// Write the entry into this way: the key's own (another backend or service), an empty
-        /// one, or the one idle longest.
-        case write(way: Int)
-        /// Every way holds a flow idle less than `evictIdle`: busy flows are never pushed out.
+        case present(FlowPlace, lastSeen: UInt32?)
+        /// Write the entry into this way: the key's own (another backend or service, or torn), an
+        /// empty one, or the one idle longest.
+        case write(FlowPlace)
+        /// Every way of both sets holds a flow idle less than `evictIdle`: busy flows are never
+        /// pushed out.
         case busy
     }
 
@@ -22,13 +23,16 @@ extension FlowSet {
         of key: FlowKey, hash: UInt64, entry: DatapathTables.FlowEntry, now: UInt32,
         evictIdle: UInt32, protect: UInt32
     ) -> Placement {
-        let existing = find(key, tag: FlowTableLayout.tag(hash)).way
-        if let w = existing, let way = ways[w], way.backend == entry.backend, way.service == entry.service {
+        let existing = find(key, tag: FlowTableLayout.tag(hash))
+        if let existing, !existing.torn, let way = self[existing.place], way.backend == entry.backend,
+            way.service == entry.service
+        {
             let seenAt = now &+ protect
-            return .present(way: w, lastSeen: Int32(bitPattern: seenAt &- way.lastSeen) > 0 ? seenAt : nil)
+            let extend = Int32(bitPattern: seenAt &- way.lastSeen) > 0
+            return .present(existing.place, lastSeen: extend ? seenAt : nil)
         }
-        guard let w = existing ?? FlowTableModel.victim(in: self, now: now, evictIdle: evictIdle) else { return .busy }
-        return .write(way: w)
+        guard let place = existing?.place ?? victim(now: now, evictIdle: evictIdle) else { return .busy }
+        return .write(place)
     }
 
     /// Applies `placement`; returns the way that changed (nil: nothing to write).
@@ -37,20 +41,24 @@ extension FlowSet {
         _ key: FlowKey, hash: UInt64, entry: DatapathTables.FlowEntry, remote: Bool,
         now: UInt32, evictIdle: UInt32, protect: UInt32
     )
-        -> (placement: Placement, changedWay: Int?)
+        -> (placement: Placement, changed: FlowPlace?)
     {
         let placement = placement(of: key, hash: hash, entry: entry, now: now, evictIdle: evictIdle, protect: protect)
         switch placement {
         case .busy, .present(_, nil):
             return (placement, nil)
-        case .present(let w, let seenAt?):
-            ways[w]?.lastSeen = seenAt
-            return (placement, w)
-        case .write(let w):
-            ways[w] = FlowWay(
-                key: key, hash: hash, backend: entry.backend, service: entry.service,
-                flags: remote ? .remote : [], lastSeen: now &+ protect, synced: now)
-            return (placement, w)
+        case .present(let place, let seenAt?):
+            var way = self[place]
+            way?.lastSeen = seenAt
+            update(place, to: way)
+            return (placement, place)
+        case .write(let place):
+            update(
+                place,
+                to: FlowWay(
+                    key: key, hash: hash, backend: entry.backend, service: entry.service,
+                    flags: remote ? .remote : [], lastSeen: now &+ protect, synced: now))
+            return (placement, place)
         }
     }
 }
@@ -66,7 +74,7 @@ extension FlowTableModel {
         public var busy = 0
         public init() {}
 
-        public mutating func count(_ placement: FlowSet.Placement) {
+        public mutating func count(_ placement: FlowCandidateSets.Placement) {
             switch placement {
             case .write: written += 1
             case .present: present += 1
@@ -88,19 +96,18 @@ extension FlowTableModel {
         return keyed.sorted(by: before).map(\.flow)
     }
 
-    /// Installs one entry (see `FlowSet.placement`).
+    /// Installs one entry (see `FlowCandidateSets.placement`).
     @discardableResult
     public mutating func install(
         _ key: FlowKey, _ entry: DatapathTables.FlowEntry, remote: Bool = false,
         now: UInt32, evictIdle: UInt32 = 0, protect: UInt32 = 0
-    ) -> FlowSet.Placement {
+    ) -> FlowCandidateSets.Placement {
         let hash = key.hash
-        let index = layout.setIndex(hash)
-        var s = set(index)
-        let (placement, changed) = s.install(
+        var candidates = candidateSets(hash)
+        let (placement, changed) = candidates.install(
             key, hash: hash, entry: entry, remote: remote, now: now,
             evictIdle: evictIdle, protect: protect)
-        if changed != nil { replaceSet(index, with: s) }
+        if let changed { replaceSet(changed.set, with: candidates.set(changed.set)) }
         return placement
     }
 

@@ -50,17 +50,29 @@ public struct FlowTableModel: Sendable, Equatable {
         sets[index] = set.isEmpty ? nil : set
     }
 
-    mutating func updateWay(_ way: FlowWay?, at w: Int, set index: UInt32) {
-        var s = self.set(index)
-        s.ways[w] = way
-        replaceSet(index, with: s)
+    /// A key's two candidate sets, as the datapath reads them.
+    public func candidateSets(_ hash: UInt64) -> FlowCandidateSets {
+        let indices = layout.candidates(hash)
+        return FlowCandidateSets(indices: indices, first: set(indices.first), second: set(indices.second))
+    }
+
+    /// The occupied way at `place`, if any.
+    public func way(at place: FlowPlace) -> FlowWay? {
+        let ways = set(place.set).ways
+        return ways.indices.contains(place.way) ? ways[place.way] : nil
+    }
+
+    mutating func updateWay(_ way: FlowWay?, at place: FlowPlace) {
+        var s = self.set(place.set)
+        guard s.ways.indices.contains(place.way) else { return }
+        s.ways[place.way] = way
+        replaceSet(place.set, with: s)
     }
 
     /// The live entry for `key`: found as the datapath finds it (tag, key, a check that holds).
     public subscript(key: FlowKey) -> DatapathTables.FlowEntry? {
-        let hash = key.hash
-        guard let w = find(key, hash: hash).way else { return nil }
-        return set(layout.setIndex(hash)).ways[w]?.entry
+        guard let found = find(key, hash: key.hash), !found.torn else { return nil }
+        return way(at: found.place)?.entry
     }
 
     /// Every occupied way whose check holds, by key.
@@ -80,9 +92,8 @@ public struct FlowTableModel: Sendable, Equatable {
     /// Empties the way holding `key`, as user space does (the tag goes to 0).
     @discardableResult
     public mutating func remove(_ key: FlowKey) -> Bool {
-        let hash = key.hash
-        guard let w = find(key, hash: hash).way else { return false }
-        updateWay(nil, at: w, set: layout.setIndex(hash))
+        guard let found = find(key, hash: key.hash), !found.torn else { return false }
+        updateWay(nil, at: found.place)
         return true
     }
 

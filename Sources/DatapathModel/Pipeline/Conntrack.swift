@@ -41,11 +41,11 @@ enum Conntrack {
     ) -> Result<Pick, DropReasonError> {
         var stale: UInt32?
         let found = tables.flows.find(key, hash: hash)
-        if found.torn { effects.count(SY_EVENT_FLOW_TORN) }
-        if let w = found.way, let entry = tables.flows.way(w, hash: hash), entry.service == service.id {
+        if found?.torn == true { effects.count(SY_EVENT_FLOW_TORN) }
+        if let found, !found.torn, let entry = tables.flows.way(at: found.place), entry.service == service.id {
             if let backend = tables.backends[entry.backend], backend.state != .down {
                 if let report = tables.flows.hit(
-                    way: w, hash: hash, now: now.jiffies32, tcpFlags: tcpFlags,
+                    at: found.place, now: now.jiffies32, tcpFlags: tcpFlags,
                     stateful: service.stateful)
                 {
                     effects.reports.append(report)
@@ -62,11 +62,12 @@ enum Conntrack {
         let ringOnly = Pick(backend: chosen, outcome: .ringOnly, staleBackend: stale)
         guard mayInsert else { return .success(ringOnly) }
         switch tables.flows.insert(
-            key, hash: hash, existing: found.way, backend: chosen, service: service.id,
+            key, hash: hash, existing: found?.place, backend: chosen, service: service.id,
             stateful: service.stateful, tcpFlags: tcpFlags, now: now)
         {
-        case .setBusy:
+        case .setBusy(let report):
             effects.count(SY_EVENT_FLOW_SET_BUSY)
+            if let report { effects.reports.append(report) }
             return .success(ringOnly)
         case .rateLimited:
             effects.count(SY_EVENT_INSERT_RATE_LIMITED)

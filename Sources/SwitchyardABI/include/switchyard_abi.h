@@ -121,18 +121,25 @@ struct sy_flow_entry {
 };
 
 /*
- * The flow table is set-associative: an array of sets, SY_FLOW_WAYS entries each, the set
- * chosen by the low bits of sy_flow_hash. A set's first cache line holds a tag and a last-seen
- * time per way, so a lookup reads one line to find the way and one line for the entry. Lookups
- * and inserts are plain array accesses: no helper call, no lock. Writers on two CPUs can tear
- * an entry; `check` catches that (a torn entry is a miss, re-picked from the ring).
+ * The flow table is set-associative with two choices: an array of sets of SY_FLOW_WAYS entries;
+ * a key may live in either of two candidate sets, picked by independent halves of sy_flow_hash
+ * (the low half: first set, the high half: second set). A set's first cache line holds a tag
+ * and a last-seen time per way, so a lookup reads both candidates' header lines (independent
+ * loads: the two misses overlap) and, on a tag match, one entry line. Lookups and inserts are
+ * plain array accesses: no helper call, no lock. Writers on two CPUs can tear an entry; `check`
+ * catches that (a torn entry is a miss, re-picked from the ring, and its way is rewritten).
  *
- * Insert: into an empty way, else the way idle longest — but only if it has been idle at least
- * node.evict_idle jiffies. A set of busy flows is never evicted by new ones (flood safety); the
- * new flow is then forwarded by the ring without an entry, and counted.
+ * Insert: into the candidate set with more empty ways (the first on a tie), else the way idle
+ * longest over both sets — but only if it has been idle at least node.evict_idle jiffies. Busy
+ * flows are never evicted by new ones (flood safety); the new flow is then forwarded by the ring
+ * without an entry, and counted. Two choices keep sets evenly loaded: sized at
+ * SY_FLOW_SLOTS_PER_100 ways per 100 configured flows (any set count: multiply-high reduction),
+ * a table holds ~99.7% of its capacity in random flows (one choice of 4 ways held ~82%).
  */
-#define SY_FLOW_WAYS		4
-#define SY_FLOW_REFRESH_JIFFIES 64 /* last_seen is rewritten at most this often */
+#define SY_FLOW_WAYS		8
+#define SY_FLOW_SLOTS_PER_100	115 /* ways per 100 flows of configured capacity */
+#define SY_FLOW_REFRESH_JIFFIES 64  /* last_seen is rewritten at most this often */
+#define SY_FLOW_TAG_MULTIPLIER	0x9e3779b97f4a7c15ull
 
 struct sy_flow_slot {
 	struct sy_flow_key key;
@@ -147,18 +154,33 @@ struct sy_flow_slot {
 struct sy_flow_set {
 	__u32 tag[SY_FLOW_WAYS];       /* sy_flow_tag(hash) of the way's key; 0 = empty */
 	__u32 last_seen[SY_FLOW_WAYS]; /* low 32 bits of jiffies */
-	__u8 pad[32];
 	struct sy_flow_slot way[SY_FLOW_WAYS];
 };
 
-static inline __u32 sy_flow_tag(__u64 hash)
+/* Sets for a table of `capacity` flows (the loader and the model size tables with it). */
+static inline __u32 sy_flow_set_count(__u64 capacity)
 {
-	return (__u32)(hash >> 32) | 1; /* never 0, which marks an empty way */
+	__u64 sets = (capacity * SY_FLOW_SLOTS_PER_100 + 100 * SY_FLOW_WAYS - 1) / (100 * SY_FLOW_WAYS);
+
+	return sets ? (__u32)sets : 1;
 }
 
-static inline __u32 sy_flow_set_index(__u64 hash, __u32 set_mask)
+/* A key's candidate sets: multiply-high reductions (Lemire 2016) of the hash's two halves, below
+ * set_count for any set count. The two may coincide (the same set, looked at twice). */
+static inline __u32 sy_flow_set_first(__u64 hash, __u32 set_count)
 {
-	return (__u32)hash & set_mask; /* the set count is a power of two */
+	return (__u32)(((hash & 0xffffffffull) * set_count) >> 32);
+}
+
+static inline __u32 sy_flow_set_second(__u64 hash, __u32 set_count)
+{
+	return (__u32)(((hash >> 32) * set_count) >> 32);
+}
+
+/* A remix of all 64 bits, so keys sharing a candidate set still differ in their tags. */
+static inline __u32 sy_flow_tag(__u64 hash)
+{
+	return (__u32)((hash * SY_FLOW_TAG_MULTIPLIER) >> 32) | 1; /* never 0, which marks an empty way */
 }
 
 static inline __u32 sy_flow_check(__u32 tag, __u32 backend, __u32 service)
@@ -179,12 +201,12 @@ struct sy_node {
 	__be32 ipv6_source[4]; /* outer source for IPv6 encapsulation */
 	__u8 src_mac[6];
 	__u8 nexthop_mac[6];
-	__u16 mtu;	     /* egress MTU: largest outer IP packet */
-	__u16 flags;	     /* SY_NODE_F_* */
-	__u32 new_flow_rate; /* flow-table inserts allowed per CPU per second; 0 = unlimited */
-	__u32 flow_set_mask; /* number of flow sets - 1 */
-	__u32 evict_idle;    /* jiffies a way must be idle before a new flow may replace it */
-	__u32 sync_refresh;  /* stateful: report a used entry to the store at most this often, in
+	__u16 mtu;	      /* egress MTU: largest outer IP packet */
+	__u16 flags;	      /* SY_NODE_F_* */
+	__u32 new_flow_rate;  /* flow-table inserts allowed per CPU per second; 0 = unlimited */
+	__u32 flow_set_count; /* sets in sy_flows (sy_flow_set_count of the capacity) */
+	__u32 evict_idle;     /* jiffies a way must be idle before a new flow may replace it */
+	__u32 sync_refresh;   /* stateful: report a used entry to the store at most this often, in
 				* jiffies; 0 = never */
 	__u32 pad;
 };
@@ -446,6 +468,8 @@ _Static_assert(sizeof(struct sy_backend) == 20, "sy_backend");
 _Static_assert(sizeof(struct sy_flow_key) == 40, "sy_flow_key: hashed as five u64 words");
 _Static_assert(sizeof(struct sy_flow_entry) == 8, "sy_flow_entry");
 _Static_assert(sizeof(struct sy_flow_slot) == 64, "sy_flow_slot: one cache line, the 64-byte budget");
+_Static_assert(SY_FLOW_WAYS * 2 * sizeof(__u32) == 64, "sy_flow_set: tags and last-seen fill one line");
+_Static_assert(__builtin_offsetof(struct sy_flow_set, way) == 64, "sy_flow_set: slots start on the second line");
 _Static_assert(sizeof(struct sy_flow_set) == 64 + 64 * SY_FLOW_WAYS, "sy_flow_set: header line + ways");
 _Static_assert(sizeof(struct sy_node) == 56, "sy_node");
 _Static_assert(sizeof(struct sy_clock) == 16, "sy_clock");

@@ -76,7 +76,8 @@ public struct NodeSettings: Sendable, Hashable {
     public var mtu: Int
     /// Maglev ring size, a prime.
     public var maglevTableSize: Int
-    /// Flow-table entries on this node (the LRU bound).
+    /// Live flows this node's flow table must hold. The table gets 1.15 ways per flow (sets of 8,
+    /// two candidate sets per key), which holds ≥ 99% of this many random flows.
     public var flowTableCapacity: Int
     /// Flow-table inserts per CPU per second; past it new flows are forwarded by the ring
     /// without an entry (0 = unlimited).

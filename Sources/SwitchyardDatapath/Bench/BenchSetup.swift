@@ -70,7 +70,7 @@ final class BenchSetup {
         return count
     }
 
-    static func slots(_ d: LBDatapath) -> Int { (Int(d.flowSetMask) + 1) * Int(SY_FLOW_WAYS) }
+    static func slots(_ d: LBDatapath) -> Int { d.flowLayout.slots }
 
     static func events(_ d: LBDatapath, _ event: sy_event) throws -> UInt64 {
         try d.events.lookupPerCPU(UInt32(event.rawValue), as: UInt64.self)?.reduce(0, +) ?? 0
@@ -179,21 +179,24 @@ final class BenchSetup {
     }
 
     /// A table of `capacity` whose every way holds a flow, preloaded through the program. SYNs
-    /// are sent only for flows whose set still has an empty way (the set is predicted with the
-    /// model's hash), so filling costs one program run per way. Evict-idle is set beyond any run:
+    /// are sent only for flows with an empty way in one of their two candidate sets (the set the
+    /// insert takes is predicted with the model's layout and rule: the one with more empty
+    /// ways), so filling costs one program run per way. Evict-idle is set beyond any run:
     /// every preloaded flow stays live, as busy connections would be, and a flood cannot take
     /// their ways. Returns the table, the first flow index not used, and the entries held.
     static func fullOfLiveFlows(capacity: Int, object: String?) throws -> (LBDatapath, next: Int, held: Int) {
         let d = try datapath(capacity: capacity, object: object, evictIdle: UInt32(Int32.max))
         let flows = BenchFlows(seed: Seed.flood)
         let syn = try FrameTemplate(synSpec)
-        let sets = Int(d.flowSetMask) + 1
+        let sets = d.flowLayout.setCount
         let ways = UInt8(SY_FLOW_WAYS)
         var fill = [UInt8](repeating: 0, count: sets)
         var full = 0
         var i = 0
         while full < sets && i < sets * 64 {
-            let set = Int(sy_flow_set_index(flows.key(i, vip: vip, port: 80).hash, d.flowSetMask))
+            let candidates = d.flowLayout.candidates(flows.key(i, vip: vip, port: 80).hash)
+            let (first, second) = (Int(candidates.first), Int(candidates.second))
+            let set = fill[second] < fill[first] ? second : first
             if fill[set] < ways {
                 _ = try BenchCall.run(program: d.programFD, frame: syn.frame(flows.client(i)))
                 fill[set] += 1

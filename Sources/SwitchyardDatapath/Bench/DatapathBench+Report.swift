@@ -81,7 +81,7 @@ extension DatapathBench {
     /// own insert rule, for Switchyard's table and for the kernel LRU hash.
     public struct Fill: Sendable, Encodable {
         public var flows: Int
-        /// Entries the table really has (capacity rounded up to a power-of-two number of sets).
+        /// Ways the table really has (`FlowTableLayout(capacity:)`: 1.15 per configured flow).
         public var slots: Int
         public var held: Int
         public var fractionHeld: Double { flows > 0 ? Double(held) / Double(flows) : 0 }

@@ -46,10 +46,10 @@ extension DatapathBench.Report {
 extension DatapathBench.Fill {
     public var line: String {
         let ours = String(
-            format: "Switchyard %d slots, held %d (%.1f%%), %.1f B/flow (memlock %d B, values %d B)",
+            format: "Switchyard %d slots, held %d (%.2f%%), %.1f B/flow (memlock %d B, values %d B)",
             slots, held, 100 * fractionHeld, bytesPerFlow, bytes, valueBytes)
         let lru = String(
-            format: "kernel LRU held %d (%.1f%%), %.1f B/flow (memlock %d B)",
+            format: "kernel LRU held %d (%.2f%%), %.1f B/flow (memlock %d B)",
             lruHeld, 100 * lruFractionHeld, lruBytesPerFlow, lruBytes)
         return "  N=\(DatapathBench.label(flows)): \(ours) | \(lru)"
     }

@@ -11,7 +11,8 @@ import SwitchyardABI
 /// so forwarding state survives an agent restart. Not thread-safe: one owner at a time.
 public final class LBDatapath: @unchecked Sendable {
     public struct Options: Sendable {
-        /// Flow-table entries: rounded up to a power-of-two number of sets of SY_FLOW_WAYS.
+        /// Flow-table entries the table must hold; it gets `FlowTableLayout(capacity:)`'s sets
+        /// (SY_FLOW_SLOTS_PER_100 ways per 100 flows, two candidate sets per key).
         public var flowCapacity: Int = 1 << 20
         /// Pin every map here (a bpffs directory); nil for private maps.
         public var pinDirectory: String?
@@ -38,8 +39,8 @@ public final class LBDatapath: @unchecked Sendable {
     public let insertBudget: BPFMap
     public let flowEvents: BPFMap
     public let clock: BPFMap
-    /// Flow sets − 1 (the set count is a power of two).
-    public let flowSetMask: UInt32
+    /// The flow table's shape: its set count, from the configured capacity.
+    public let flowLayout: FlowTableLayout
     /// The LB program and the pass-through program (for veth peers and the benchmark floor).
     public let programFD: Int32
     public let passProgramFD: Int32
@@ -89,7 +90,7 @@ public final class LBDatapath: @unchecked Sendable {
         }
         var reused = false
         let layout = FlowTableLayout(capacity: options.flowCapacity)
-        flowSetMask = layout.setMask
+        flowLayout = layout
         do {
             try BPFError.check(bpf_map__set_max_entries(try map("sy_flows"), UInt32(layout.setCount)), "size sy_flows")
             if let dir = options.pinDirectory {

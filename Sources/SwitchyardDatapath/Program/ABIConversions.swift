@@ -84,7 +84,7 @@ extension sy_flow_key {
 
 extension sy_node {
     init(
-        _ node: DatapathTables.Node, newFlowRate: UInt32, flowSetMask: UInt32, evictIdle: UInt32,
+        _ node: DatapathTables.Node, newFlowRate: UInt32, flowSetCount: UInt32, evictIdle: UInt32,
         syncRefresh: UInt32 = 0, testClock: Bool = false
     ) {
         self.init()
@@ -100,7 +100,7 @@ extension sy_node {
         if testClock { flags |= UInt16(SY_NODE_F_TEST_CLOCK) }
         mtu = UInt16(clamping: node.mtu)
         new_flow_rate = newFlowRate
-        flow_set_mask = flowSetMask
+        flow_set_count = flowSetCount
         evict_idle = evictIdle
         sync_refresh = syncRefresh
     }

@@ -61,7 +61,7 @@ public final class DatapathWriter: @unchecked Sendable {
         try d.node.update(
             UInt32(0),
             sy_node(
-                desired.node, newFlowRate: newFlowRate, flowSetMask: d.flowSetMask,
+                desired.node, newFlowRate: newFlowRate, flowSetCount: UInt32(d.flowLayout.setCount),
                 evictIdle: evictIdle, syncRefresh: syncRefresh, testClock: testClock))
 
         for (index, backend) in desired.backends.sorted(by: { $0.key < $1.key })

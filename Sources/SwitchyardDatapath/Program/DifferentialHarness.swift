@@ -4,8 +4,8 @@ import SwitchyardCore
 
 /// Runs packets through the Swift model and the kernel program on the same tables, at the same
 /// time, and says where they disagree: verdict, output bytes, counter and event changes, the
-/// flow-event reports, the per-CPU insert budget, and the flow table — the set the packet's key
-/// lives in after every packet, the whole table on request (`compareFlowTables`).
+/// flow-event reports, the per-CPU insert budget, and the flow table — the two sets the packet's
+/// key may live in after every packet, the whole table on request (`compareFlowTables`).
 ///
 /// Time is an input of both: the kernel runs under a test clock (`SY_NODE_F_TEST_CLOCK`: it reads
 /// jiffies and coarse ns from `sy_clock`, which the harness writes), so last-seen and synced
@@ -145,7 +145,9 @@ public final class DifferentialHarness: @unchecked Sendable {
             }
         }
         if let hash = result.decision?.flowHash {
-            problems += try compareSet(model.flows.layout.setIndex(hash))
+            let candidates = model.flows.layout.candidates(hash)
+            problems += try compareSet(candidates.first)
+            if candidates.second != candidates.first { problems += try compareSet(candidates.second) }
         }
         return problems.isEmpty ? nil : Mismatch(frame: frame, problems: problems)
     }

@@ -4,14 +4,15 @@ import SwitchyardABI
 import SwitchyardCore
 
 /// User-space access to the kernel's set-associative flow table. Placement is the model's
-/// (`FlowSet.placement`): this type only reads sets, applies the model's decision and writes
-/// them back, so the agent's installs and the model can never disagree on where an entry goes.
+/// (`FlowCandidateSets.placement`): this type only reads a key's two candidate sets, applies the
+/// model's decision and writes the changed set back, so the agent's installs and the model can
+/// never disagree on where an entry goes.
 public struct FlowTable: Sendable {
     public let datapath: LBDatapath
 
     public init(datapath: LBDatapath) { self.datapath = datapath }
 
-    public var layout: FlowTableLayout { FlowTableLayout(setMask: datapath.flowSetMask) }
+    public var layout: FlowTableLayout { datapath.flowLayout }
 
     private func read(_ index: UInt32) throws -> sy_flow_set {
         try datapath.flows.lookup(index, as: sy_flow_set.self) ?? sy_flow_set()
@@ -25,17 +26,26 @@ public struct FlowTable: Sendable {
         try datapath.flows.update(index, set.abi)
     }
 
+    /// A key's two candidate sets, as the datapath reads them.
+    public func candidateSets(_ hash: UInt64) throws -> FlowCandidateSets {
+        let indices = layout.candidates(hash)
+        let first = try set(indices.first)
+        let second = indices.second == indices.first ? first : try set(indices.second)
+        return FlowCandidateSets(indices: indices, first: first, second: second)
+    }
+
     public func lookup(_ key: FlowKey) throws -> DatapathTables.FlowEntry? {
         let hash = key.hash
-        let set = try set(layout.setIndex(hash))
-        guard let w = set.find(key, tag: FlowTableLayout.tag(hash)).way else { return nil }
-        return set.ways[w]?.entry
+        let candidates = try candidateSets(hash)
+        guard let found = candidates.find(key, tag: FlowTableLayout.tag(hash)), !found.torn else { return nil }
+        return candidates[found.place]?.entry
     }
 
     public typealias InstallResult = FlowTableModel.InstallResult
 
-    /// Writes entries where the model's placement rule puts them (`FlowSet.placement`): the key's
-    /// own way, an empty one, or the one idle at least `evictIdle` jiffies; busy flows are never
+    /// Writes entries where the model's placement rule puts them (`FlowCandidateSets.placement`):
+    /// the key's own way, an empty one, or the one idle at least `evictIdle` jiffies over the key's
+    /// two candidate sets; busy flows are never
     /// pushed out. `protect` jiffies dates last_seen into the future, so an entry installed for
     /// another node counts as busy until its owner's next refresh; an entry already present with
     /// the same backend only has that protection extended. Entries go in the model's install
@@ -49,16 +59,15 @@ public struct FlowTable: Sendable {
         var result = InstallResult()
         for (key, entry) in FlowTableModel.installOrder(flows) {
             let hash = key.hash
-            let index = layout.setIndex(hash)
-            var raw = try read(index)
-            var set = FlowSet(raw)
-            let (placement, changed) = set.install(
+            var candidates = try candidateSets(hash)
+            let (placement, changed) = candidates.install(
                 key, hash: hash, entry: entry, remote: remote, now: now,
                 evictIdle: evictIdle, protect: protect)
             result.count(placement)
-            guard let w = changed else { continue }
-            set.store(way: w, into: &raw)
-            try datapath.flows.update(index, raw)
+            guard let changed else { continue }
+            var raw = try read(changed.set)
+            candidates.set(changed.set).store(way: changed.way, into: &raw)
+            try datapath.flows.update(changed.set, raw)
         }
         return result
     }
@@ -66,11 +75,12 @@ public struct FlowTable: Sendable {
     @discardableResult
     public func remove(_ key: FlowKey) throws -> Bool {
         let hash = key.hash
-        let index = layout.setIndex(hash)
-        var raw = try read(index)
-        guard let w = FlowSet(raw).find(key, tag: FlowTableLayout.tag(hash)).way else { return false }
-        raw.setTag(w, 0)
-        try datapath.flows.update(index, raw)
+        guard let found = try candidateSets(hash).find(key, tag: FlowTableLayout.tag(hash)), !found.torn else {
+            return false
+        }
+        var raw = try read(found.place.set)
+        raw.setTag(found.place.way, 0)
+        try datapath.flows.update(found.place.set, raw)
         return true
     }
 

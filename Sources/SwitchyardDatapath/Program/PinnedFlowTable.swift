@@ -10,7 +10,7 @@ public final class PinnedFlowTable: @unchecked Sendable {
     private let fd: Int32
     private let memory: UnsafeRawPointer
     private let length: Int
-    public let setMask: UInt32
+    public let layout: FlowTableLayout
 
     public init(pin path: String) throws {
         fd = bpf_obj_get(path)
@@ -21,7 +21,7 @@ public final class PinnedFlowTable: @unchecked Sendable {
             close(fd)
             throw BPFError("\(path) is not a Switchyard flow table of this ABI", errno: EINVAL)
         }
-        setMask = info.max_entries - 1
+        layout = FlowTableLayout(setCount: info.max_entries)
         length = Int(info.max_entries) * MemoryLayout<sy_flow_set>.stride
         guard let m = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), m != MAP_FAILED else {
             close(fd)
@@ -37,26 +37,26 @@ public final class PinnedFlowTable: @unchecked Sendable {
 
     /// Where a key lives: precompute once, test often.
     public struct Probe: Sendable {
-        let set: Int
+        let sets: FlowCandidates
         let tag: UInt32
         let key: sy_flow_key
     }
 
     public func probe(_ key: FlowKey) -> Probe {
         let hash = key.hash
-        return Probe(
-            set: Int(FlowTableLayout(setMask: setMask).setIndex(hash)), tag: FlowTableLayout.tag(hash),
-            key: sy_flow_key(key))
+        return Probe(sets: layout.candidates(hash), tag: FlowTableLayout.tag(hash), key: sy_flow_key(key))
     }
 
-    /// The entry's backend index, if the key is in the table.
+    /// The entry's backend index, if the key is in the table (first candidate set, then second).
     public func backend(_ p: Probe) -> UInt32? {
-        let base = memory + p.set * MemoryLayout<sy_flow_set>.stride
-        let slotsOffset = MemoryLayout<sy_flow_set>.offset(of: \sy_flow_set.way)!
-        for w in 0..<FlowTableLayout.ways where base.load(fromByteOffset: w * 4, as: UInt32.self) == p.tag {
-            let slot = base.load(
-                fromByteOffset: slotsOffset + w * MemoryLayout<sy_flow_slot>.stride, as: sy_flow_slot.self)
-            if structBytes(slot.key) == structBytes(p.key) { return slot.backend }
+        let slotsOffset = MemoryLayout<sy_flow_set>.offset(of: \sy_flow_set.way) ?? 0
+        for index in p.sets.indices {
+            let base = memory + Int(index) * MemoryLayout<sy_flow_set>.stride
+            for w in 0..<FlowTableLayout.ways where base.load(fromByteOffset: w * 4, as: UInt32.self) == p.tag {
+                let slot = base.load(
+                    fromByteOffset: slotsOffset + w * MemoryLayout<sy_flow_slot>.stride, as: sy_flow_slot.self)
+                if structBytes(slot.key) == structBytes(p.key) { return slot.backend }
+            }
         }
         return nil
     }

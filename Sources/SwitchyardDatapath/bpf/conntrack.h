@@ -140,8 +140,10 @@ static __always_inline int key_equal(const struct sy_flow_key *a, const struct s
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
-/* The way holding `key` in `set`, or -1. A way whose check fails was torn by concurrent writers:
- * it is a miss (and will be overwritten by the re-pick). */
+#define FLOW_WAY_TORN 0x100 /* find_way, find_candidate_way: the way found failed its check */
+
+/* The way holding `key` in `set`, or -1. A matching way whose check fails was torn by concurrent
+ * writers: it is returned | FLOW_WAY_TORN, a miss whose way the re-pick rewrites. */
 static __always_inline int find_way(struct sy_flow_set *set, const struct sy_flow_key *key, __u32 tag)
 {
 #pragma unroll
@@ -150,36 +152,96 @@ static __always_inline int find_way(struct sy_flow_set *set, const struct sy_flo
 
 		if (set->tag[w] != tag || !key_equal(&slot->key, key))
 			continue;
-		if (slot->check != sy_flow_check(tag, slot->backend, slot->service)) {
-			count_event(SY_EVENT_FLOW_TORN);
-			return -1;
-		}
-		return w;
+		return slot->check == sy_flow_check(tag, slot->backend, slot->service) ? w : w | FLOW_WAY_TORN;
 	}
 	return -1;
 }
 
-/* An empty way, else the way idle longest if idle at least `evict_idle` jiffies, else -1.
- * last_seen may lie in the future: entries installed from other nodes are protected that way
- * until the owner's next refresh is due (idle counts as 0 until then). */
-static __always_inline int victim_way(struct sy_flow_set *set, __u32 now, __u32 evict_idle)
+/* The idlest way of `set` so far, over sets walked in order: the first way of the longest idle
+ * wins. last_seen may lie in the future: entries installed from other nodes are protected that
+ * way until the owner's next refresh is due (idle counts as 0 until then). */
+static __always_inline void idlest_way(struct sy_flow_set *set, int base, __u32 now, int *victim, __s32 *oldest_idle)
 {
-	__s32 oldest_idle = 0;
-	int victim = -1;
-
 #pragma unroll
 	for (int w = 0; w < SY_FLOW_WAYS; w++) {
 		__s32 idle = (__s32)(now - set->last_seen[w]);
 
-		if (set->tag[w] == 0)
-			return w;
 		if (idle < 0)
 			idle = 0;
-		if (victim < 0 || idle > oldest_idle) {
-			victim = w;
-			oldest_idle = idle;
+		if (*victim < 0 || idle > *oldest_idle) {
+			*victim = base + w;
+			*oldest_idle = idle;
 		}
 	}
+}
+
+/*
+ * Searches over both candidate sets number a way 0..SY_FLOW_WAYS-1 in the first set and
+ * SY_FLOW_WAYS.. in the second. The verifier must not see a branch per way whose outcome it
+ * knows exactly: sixteen of them multiply its states past its limit. So empty ways are counted
+ * without branches, and the idlest-way scan (branches on times) is a global function, checked
+ * once on its own; the lookup's branches are on loaded tags and keys, which it cannot predict.
+ */
+
+/* find_way over the first set, then the second: the way holding `key` (| FLOW_WAY_TORN), or -1. */
+static __always_inline int find_candidate_way(struct sy_flow_set *first, struct sy_flow_set *second,
+					      const struct sy_flow_key *key, __u32 tag)
+{
+	int w = find_way(first, key, tag);
+
+	if (w >= 0)
+		return w;
+	w = find_way(second, key, tag);
+	return w < 0 ? -1 : w + SY_FLOW_WAYS;
+}
+
+/* 1 for an empty way's tag, else 0, without a branch (the barrier keeps clang from folding the
+ * arithmetic back into a compare and branch). */
+static __always_inline int is_empty(__u32 tag)
+{
+	__u64 t = (__u64)tag - 1;
+
+	asm volatile("" : "+r"(t));
+	return (int)(t >> 63);
+}
+
+/* Empty ways of `set` << 4 | the first of them (SY_FLOW_WAYS: none). */
+static __always_inline int empty_ways(struct sy_flow_set *set)
+{
+	int free = 0, first = SY_FLOW_WAYS;
+
+#pragma unroll
+	for (int w = SY_FLOW_WAYS - 1; w >= 0; w--) {
+		int empty = is_empty(set->tag[w]);
+
+		free += empty;
+		first ^= (first ^ w) & -empty; /* empty ? w : first */
+	}
+	return free << 4 | first;
+}
+
+/* An empty way for a new key: the first of the candidate set with more empty ways (the first
+ * set on a tie: two choices keep sets evenly loaded), or -1 when both sets are full. */
+static __always_inline int empty_way(struct sy_flow_set *first, struct sy_flow_set *second)
+{
+	int in_first = empty_ways(first), in_second = empty_ways(second);
+
+	if ((in_second >> 4) > (in_first >> 4))
+		return SY_FLOW_WAYS + (in_second & (SY_FLOW_WAYS - 1));
+	return in_first >> 4 ? in_first & (SY_FLOW_WAYS - 1) : -1;
+}
+
+/* Both sets full: the way idle longest over both if idle at least `evict_idle` jiffies, else -1
+ * (busy flows are never evicted by new ones). */
+__noinline int flow_idlest_way(struct sy_flow_set *first, struct sy_flow_set *second, __u32 now, __u32 evict_idle)
+{
+	__s32 oldest_idle = 0;
+	int victim = -1;
+
+	if (!first || !second)
+		return -1;
+	idlest_way(first, 0, now, &victim, &oldest_idle);
+	idlest_way(second, SY_FLOW_WAYS, now, &victim, &oldest_idle);
 	return oldest_idle >= (__s32)evict_idle ? victim : -1;
 }
 
@@ -187,25 +249,40 @@ static __always_inline int victim_way(struct sy_flow_set *set, __u32 now, __u32 
 static __always_inline int pick_backend(const struct sy_service *svc, const struct sy_flow_key *key, __u64 hash,
 					int may_insert, __u8 tcp_flags, const struct sy_node *node, struct pick *out)
 {
-	__u32 set_index = sy_flow_set_index(hash, node->flow_set_mask);
-	struct sy_flow_set *set = bpf_map_lookup_elem(&sy_flows, &set_index);
+	__u32 first_index = sy_flow_set_first(hash, node->flow_set_count);
+	__u32 second_index = sy_flow_set_second(hash, node->flow_set_count);
+	/* Both sets are located (address arithmetic) before either is read; the second set's tag
+	 * loads do not depend on the first's, so the CPU issues them while the first is in flight. */
+	struct sy_flow_set *first = bpf_map_lookup_elem(&sy_flows, &first_index);
+	struct sy_flow_set *second = bpf_map_lookup_elem(&sy_flows, &second_index);
+	struct sy_flow_set *set = first;
 	__u32 tag = sy_flow_tag(hash);
 	__u32 now = (__u32)flow_clock(node, 0);
+	int stateful = svc->flags & SY_SVC_F_STATEFUL;
 	struct sy_backend *be;
 	__u32 slot, *chosen;
+	int w = -1, torn = 0;
 	void *ring;
-	int w = -1;
 
-	if (set) {
-		w = find_way(set, key, tag);
-		if (w >= 0 && w < SY_FLOW_WAYS && set->way[w].service == svc->id) {
+	if (first && second) {
+		int found = find_candidate_way(first, second, key, tag);
+
+		/* Masks, not comparisons, bound the way: the verifier keeps a mask's bounds. */
+		if (found >= 0) {
+			torn = found & FLOW_WAY_TORN;
+			set = found & SY_FLOW_WAYS ? second : first;
+			w = found & (SY_FLOW_WAYS - 1);
+		}
+		if (torn)
+			count_event(SY_EVENT_FLOW_TORN);
+		if (w >= 0 && !torn && set->way[w].service == svc->id) {
 			__u32 idx = set->way[w].backend;
 
 			be = bpf_map_lookup_elem(&sy_backends, &idx);
 			if (be && (be->state == SY_BACKEND_UP || be->state == SY_BACKEND_DRAINING)) {
 				if (now - set->last_seen[w] > SY_FLOW_REFRESH_JIFFIES)
 					set->last_seen[w] = now;
-				if (svc->flags & SY_SVC_F_STATEFUL)
+				if (stateful)
 					stateful_hit(&set->way[w], key, idx, svc->id, now, tcp_flags, node);
 				out->backend = idx;
 				out->outcome = PICK_HIT;
@@ -229,13 +306,25 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 
 	out->be = be;
 	out->outcome = PICK_RING_ONLY;
-	if (!may_insert || !set)
+	if (!may_insert || !first || !second)
 		return SY_CONTINUE;
-	if (w < 0)
-		w = victim_way(set, now, node->evict_idle);
-	if (w < 0 || w >= SY_FLOW_WAYS) {
-		count_event(SY_EVENT_FLOW_SET_BUSY);
-		return SY_CONTINUE;
+	if (w < 0) {
+		int victim = empty_way(first, second);
+
+		if (victim < 0)
+			victim = flow_idlest_way(first, second, now, node->evict_idle);
+
+		if (victim < 0) {
+			/* No entry: the next ring change may move this flow. A stateful flow is still
+			 * shared, so every node (this one included, through the store) keeps it on its
+			 * backend. */
+			count_event(SY_EVENT_FLOW_SET_BUSY);
+			if (stateful && !is_syn(tcp_flags))
+				report_flow(key, out->backend, svc->id, SY_REPORT_NEW);
+			return SY_CONTINUE;
+		}
+		set = victim & SY_FLOW_WAYS ? second : first;
+		w = victim & (SY_FLOW_WAYS - 1);
 	}
 	if (node->new_flow_rate && !insert_allowed(node->new_flow_rate, flow_clock(node, 1))) {
 		count_event(SY_EVENT_INSERT_RATE_LIMITED);
@@ -246,12 +335,12 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 	__builtin_memcpy(&way->key, key, sizeof(*key));
 	way->backend = out->backend;
 	way->service = svc->id;
-	way->flags = (svc->flags & SY_SVC_F_STATEFUL) && is_syn(tcp_flags) ? SY_FLOW_F_EMBRYONIC : 0;
+	way->flags = stateful && is_syn(tcp_flags) ? SY_FLOW_F_EMBRYONIC : 0;
 	way->check = sy_flow_check(tag, out->backend, svc->id);
 	way->synced = now;
 	set->last_seen[w] = now;
 	set->tag[w] = tag;
-	if ((svc->flags & SY_SVC_F_STATEFUL) && !is_syn(tcp_flags))
+	if (stateful && !is_syn(tcp_flags))
 		report_flow(key, out->backend, svc->id, SY_REPORT_NEW);
 	out->outcome = PICK_INSERTED;
 	return SY_CONTINUE;

@@ -182,7 +182,7 @@ int switchyard_cold_read(struct xdp_md *ctx)
 	node = bpf_map_lookup_elem(&sy_node, &zero);
 	if (!node)
 		return XDP_PASS;
-	index = (__u32)((bytes[0] * 0x9e3779b97f4a7c15ull) >> 32) & node->flow_set_mask;
+	index = sy_flow_set_first((bytes[0] * 0x9e3779b97f4a7c15ull) >> 32, node->flow_set_count);
 	set = bpf_map_lookup_elem(&sy_flows, &index);
 	return set && set->tag[0] == 1 ? XDP_DROP : XDP_PASS;
 }

@@ -47,8 +47,8 @@ struct {
 } sy_backends SEC(".maps");
 
 /* The flow table: sets of SY_FLOW_WAYS entries (see switchyard_abi.h). The loader sets the
- * number of sets, a power of two, from the configured capacity; mmap-able so the agent can scan
- * it without a syscall per set. */
+ * number of sets from the configured capacity (sy_flow_set_count); mmap-able so the agent can
+ * scan it without a syscall per set. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1 << 18);
