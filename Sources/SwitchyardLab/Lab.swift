@@ -24,8 +24,10 @@ public final class Lab: @unchecked Sendable {
         public var store: FlowStoreSettings.Kind = .redis
         public var lbNodes = 3
         public var backends = 4
-        /// Small, so the flood scenario fills it; bench-sync uses a production-sized one.
-        public var flowTableCapacity = 65536
+        /// Small, so the flood scenario (~75,000 spoofed SYNs per LB node in 5 s) overruns it while
+        /// its flood entries are still too fresh to evict: the busy-set rule must then protect the
+        /// live connections. bench-sync uses a production-sized table.
+        public var flowTableCapacity = 16384
         public var ecmp = [1, 2]
         public var inConfig = [1, 2, 3]
         public init(mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis) {
