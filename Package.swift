@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "DatapathModel", targets: ["DatapathModel"]),
         .library(name: "DatapathFixtures", targets: ["DatapathFixtures"]),
         .library(name: "SwitchyardStore", targets: ["SwitchyardStore"]),
+        .library(name: "SwitchyardBGP", targets: ["SwitchyardBGP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -67,6 +67,9 @@ extension BGPPathAttributes {
                 problems.append(problem)
             }
         }
+        // Carried attributes in type order, as the writer sends them: the order on the wire carries
+        // no meaning (RFC 4271 §5), and one canonical order makes decode(encode(x)) == x.
+        attributes.otherAttributes.sort { $0.type < $1.type }
         return (attributes, problems)
     }
 
