@@ -132,7 +132,7 @@ public actor Agent {
 
     /// Datapath reports: resets are removed here, and every report becomes a store write.
     func flowReportsArrived(_ events: [sy_flow_event]) {
-        execute(state.flowReportsArrived(events.compactMap(FlowReport.init)))
+        execute(state.flowReportsArrived(events.compactMap(\.report)))
     }
 
     /// Records from other nodes or the store; returns how many were for this node to install.
@@ -260,21 +260,6 @@ public enum AgentError: Error, CustomStringConvertible {
         switch self {
         case .programming(let error): "could not program the datapath: \(error)"
         }
-    }
-}
-
-extension FlowReport {
-    /// A ring-buffer record; nil for a kind this agent does not know (a newer datapath).
-    init?(_ event: sy_flow_event) {
-        let kind: Kind
-        switch sy_flow_report(rawValue: event.kind) {
-        case SY_REPORT_NEW: kind = .new
-        case SY_REPORT_REFRESH: kind = .refresh
-        case SY_REPORT_FIN: kind = .fin
-        case SY_REPORT_RST: kind = .rst
-        default: return nil
-        }
-        self.init(key: event.key.model, service: event.service, backend: event.backend, kind: kind)
     }
 }
 

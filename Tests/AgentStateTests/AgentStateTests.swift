@@ -232,11 +232,11 @@ extension [AgentAction] {
         let one = try #require(state.allocation.backendIndex(World.backend(1)))
         let service = try #require(state.allocation.serviceID(World.web))
         let reports: [FlowReport] = [
-            .init(key: World.flow(1), service: service, backend: one, kind: .new),
-            .init(key: World.flow(2), service: service, backend: one, kind: .refresh),
-            .init(key: World.flow(3), service: service, backend: one, kind: .fin),
-            .init(key: World.flow(4), service: service, backend: one, kind: .rst),
-            .init(key: World.flow(5), service: service, backend: 999, kind: .new),
+            .init(key: World.flow(1), backend: one, service: service, kind: .new),
+            .init(key: World.flow(2), backend: one, service: service, kind: .refresh),
+            .init(key: World.flow(3), backend: one, service: service, kind: .fin),
+            .init(key: World.flow(4), backend: one, service: service, kind: .rst),
+            .init(key: World.flow(5), backend: 999, service: service, kind: .new),
         ]
         let actions = state.flowReportsArrived(reports)
         func record(_ n: Int) -> FlowRecord {
@@ -256,7 +256,7 @@ extension [AgentAction] {
 
     @Test func statelessNodesWriteNothing() throws {
         var state = try World.started(World.config([1]))
-        #expect(state.flowReportsArrived([.init(key: World.flow(1), service: 0, backend: 0, kind: .new)]).isEmpty)
+        #expect(state.flowReportsArrived([.init(key: World.flow(1), backend: 0, service: 0, kind: .new)]).isEmpty)
     }
 
     @Test func recordsFromOthersResolveByName() throws {

@@ -101,31 +101,9 @@ public struct ScannedFlow: Sendable, Equatable {
     }
 }
 
-/// A datapath report about a stateful flow (the ring buffer's `sy_flow_event`).
-public struct FlowReport: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
-        /// Established here (first non-SYN packet of TCP, first packet of UDP).
-        case new
-        /// Still in use, at most once per refresh period.
-        case refresh
-        /// The client sent FIN: the entry ends after a short grace.
-        case fin
-        /// The client sent RST: the entry ends now.
-        case rst
-    }
-
-    public var key: FlowKey
-    public var service: UInt32
-    public var backend: UInt32
-    public var kind: Kind
-
-    public init(key: FlowKey, service: UInt32, backend: UInt32, kind: Kind) {
-        self.key = key
-        self.service = service
-        self.backend = backend
-        self.kind = kind
-    }
-}
+/// A datapath report about a stateful flow (the ring buffer's `sy_flow_event`), as the model
+/// defines it.
+public typealias FlowReport = FlowTableReport
 
 /// How installing shared entries went.
 public struct FlowInstallResult: Sendable, Equatable {

@@ -30,7 +30,7 @@ struct SharedBackendName: Hashable, Sendable {
 }
 
 extension AgentState {
-    func record(_ flow: FlowKey, service: ServiceKey, backend: BackendIdentity) -> FlowRecord? {
+    func record(_ flow: FlowKey, service: ServiceKey, backend: BackendIdentity) -> FlowRecord {
         FlowRecord(service: service.description, flow: flow, backend: backend.description, origin: config.node.name)
     }
 
@@ -44,9 +44,9 @@ extension AgentState {
         var resets: [FlowKey] = []
         writes.reserveCapacity(reports.count)
         for report in reports {
-            guard let backend = names.backends[report.backend], names.services[report.service] == backend.service,
-                let record = record(report.key, service: backend.service, backend: backend.backend)
+            guard let backend = names.backends[report.backend], names.services[report.service] == backend.service
             else { continue }
+            let record = record(report.key, service: backend.service, backend: backend.backend)
             switch report.kind {
             case .new:
                 writes.append(.put(record, seconds: settings.newFlowSeconds, announce: true))
@@ -109,9 +109,9 @@ extension AgentState {
         let notOwnOrNotLive = SY_FLOW_F_REMOTE | SY_FLOW_F_CLOSING | SY_FLOW_F_EMBRYONIC
         return flows.compactMap { flow in
             guard stateful.contains(flow.entry.service), flow.flags & notOwnOrNotLive == 0,
-                let backend = names.backends[flow.entry.backend], names.services[flow.entry.service] == backend.service,
-                let record = record(flow.key, service: backend.service, backend: backend.backend)
+                let backend = names.backends[flow.entry.backend], names.services[flow.entry.service] == backend.service
             else { return nil }
+            let record = record(flow.key, service: backend.service, backend: backend.backend)
             return .put(record, seconds: settings.idleSeconds(proto: flow.key.proto), announce: true)
         }
     }

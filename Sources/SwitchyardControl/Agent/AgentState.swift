@@ -227,10 +227,8 @@ public struct AgentState: Sendable {
         var deletes: [FlowStoreWrite] = []
         if storeSettings != nil {
             for flow in flows {
-                guard let key = retiredNames[flow.entry.backend],
-                    let record = record(flow.key, service: key.service, backend: key.backend)
-                else { continue }
-                deletes.append(.delete(record))
+                guard let key = retiredNames[flow.entry.backend] else { continue }
+                deletes.append(.delete(record(flow.key, service: key.service, backend: key.backend)))
             }
         }
         if !flows.isEmpty {
