@@ -28,6 +28,9 @@ public final class Lab: @unchecked Sendable {
         /// its flood entries are still too fresh to evict: the busy-set rule must then protect the
         /// live connections. bench-sync uses a production-sized table.
         public var flowTableCapacity = 16384
+        /// Scenarios: fill every LB node's flow table to this fraction of `flowTableCapacity`
+        /// with crafted background flows before the connections open (`BackgroundFlowFill`).
+        public var backgroundFill: Double?
         public var ecmp = [1, 2]
         public var inConfig = [1, 2, 3]
         public init(mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis) {

@@ -56,12 +56,15 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     public var detectSeconds: Double?
     /// flood: what the flood sent and what the datapath and the store did about it.
     public var flood: FloodReport?
+    /// `--fill`: each LB node's table filled with background flows before the connections
+    /// opened, and how many of those entries were still there after the change.
+    public var fill: [String: TableFill]?
     /// Stateful: the store the LB nodes shared.
     public var store: String?
     public var failures: [String]
 
     enum CodingKeys: String, CodingKey {
-        case scenario, mode, established, survived, failed, store, flood, failures
+        case scenario, mode, established, survived, failed, store, flood, fill, failures
         case expectedFailed = "expected_failed"
         case durationSeconds = "duration_s"
         case perBackend = "per_backend"
@@ -153,6 +156,7 @@ extension Lab {
     /// checks every connection.
     public func run(_ scenario: Scenario, connections: Int) throws -> ScenarioResult {
         let started = Date()
+        var fill = try options.backgroundFill.map { try fillTables(fraction: $0) }
         var clients = try [(Lab.vip4, connections - connections / 2), (Lab.vip6, connections / 2)].map {
             try ClientProcess(lab: self, host: $0.0, connections: $0.1)
         }
@@ -236,6 +240,11 @@ extension Lab {
         result.newConnections = newConnections
         result.detectSeconds = detect
         result.flood = flood
+        for node in fill?.keys.sorted() ?? [] {
+            fill?[node]?.backgroundAfter = try BackgroundFlowFill.census(pin: "\(dir)/bpffs/\(node)/sy_flows")
+                .background
+        }
+        result.fill = fill
         for c in clients {
             c.send("stop")
             guard case .result(let report) = try c.next() else {
@@ -299,6 +308,38 @@ extension Lab {
             storeEvicted: options.redis ? redisInfo("stats", "evicted_keys") ?? 0 : nil)
         log("flood: \(report)")
         return report
+    }
+}
+
+/// One LB node's table under `--fill`.
+public struct TableFill: Codable, Sendable, Hashable {
+    /// The fill as written: capacity, occupancy before and after, entries written or refused.
+    public var filled: BackgroundFlowFill.Result
+    /// Background entries still in the table after the scenario's change.
+    public var backgroundAfter: Int
+
+    enum CodingKeys: String, CodingKey {
+        case filled
+        case backgroundAfter = "background_after"
+    }
+}
+
+extension Lab {
+    /// Fills every LB node's table to `fraction` of its configured capacity (see
+    /// `BackgroundFlowFill`); the background entries point at no real service.
+    func fillTables(fraction: Double) throws -> [String: TableFill] {
+        var result: [String: TableFill] = [:]
+        let now = try BackgroundFlowFill.currentJiffies()
+        for i in 1...options.lbNodes {
+            let filled = try BackgroundFlowFill.fill(
+                pin: "\(dir)/bpffs/lb\(i)/sy_flows", capacity: options.flowTableCapacity, fraction: fraction,
+                destination: IPAddress(Lab.vip4) ?? .v4(IPv4Address(0)), now: now, seed: UInt64(i))
+            log(
+                "lb\(i): table filled to \(Int((filled.fraction * 100).rounded()))% of \(filled.capacity) "
+                    + "(\(filled.written) background flows, \(filled.busy) refused by full sets)")
+            result["lb\(i)"] = TableFill(filled: filled, backgroundAfter: filled.written)
+        }
+        return result
     }
 }
 

@@ -17,7 +17,7 @@ struct LabCommand: ParsableCommand {
     /// Builds a lab that is torn down on exit, Ctrl-C or SIGTERM.
     static func withLab<T>(
         mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, flowTableCapacity: Int? = nil,
-        _ body: (Lab) throws -> T
+        backgroundFill: Double? = nil, _ body: (Lab) throws -> T
     ) throws -> T {
         if let reason = Privileges.bpfUnavailableReason() {
             printError("lab: \(reason)")
@@ -25,6 +25,7 @@ struct LabCommand: ParsableCommand {
         }
         var options = Lab.Options(mode: mode, store: store)
         if let flowTableCapacity { options.flowTableCapacity = flowTableCapacity }
+        options.backgroundFill = backgroundFill
         let lab = Lab(options: options, executable: executable())
         let teardown = LabTeardown {
             lab.interrupt()
@@ -187,9 +188,15 @@ struct LabCommand: ParsableCommand {
             help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
         var store: FlowStoreSettings.Kind = .redis
         @Option(help: "Connections to hold (half per VIP family).") var connections: Int = 200
+        @Option(
+            help: "Fill each LB node's flow table to this fraction of its capacity (0-1) with background flows first.")
+        var fill: Double?
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
+            if let fill, !(0...1).contains(fill) {
+                throw CommandFailure("--fill takes a fraction from 0 to 1, not \(fill)")
+            }
             guard let scenario = Scenario(rawValue: name) else {
                 let names = Scenario.allCases.map(\.rawValue).joined(separator: ", ")
                 throw CommandFailure("unknown scenario '\(name)'; expected one of \(names)")
@@ -199,7 +206,7 @@ struct LabCommand: ParsableCommand {
                     "\(name) restarts the shared flow store: run it with --mode stateful "
                         + "--store redis")
             }
-            let result = try LabCommand.withLab(mode: mode, store: store) {
+            let result = try LabCommand.withLab(mode: mode, store: store, backgroundFill: fill) {
                 try $0.run(scenario, connections: connections)
             }
             if json {
@@ -212,6 +219,12 @@ struct LabCommand: ParsableCommand {
                         + "\(result.survived) survived, \(result.failed) failed, "
                         + "\(result.expectedFailed) expected to fail; \(result.durationSeconds) s")
                 if let flood = result.flood { print("  flood: \(flood)") }
+                for (node, f) in (result.fill ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    print(
+                        "  \(node): table \(Int((f.filled.fraction * 100).rounded()))% full "
+                            + "(\(f.filled.after) of \(f.filled.capacity)); \(f.backgroundAfter) of "
+                            + "\(f.filled.written) background flows still there after the change")
+                }
                 for f in result.failures { print("  \(f)") }
             }
         }

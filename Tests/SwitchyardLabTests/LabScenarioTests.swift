@@ -29,9 +29,11 @@ enum LabProbe {
 struct LabScenarioTests {
     static func run(
         _ scenario: Scenario, mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis,
-        connections: Int = 100
+        connections: Int = 100, fill: Double? = nil
     ) throws -> ScenarioResult {
-        let lab = Lab(options: .init(mode: mode, store: store), executable: LabProbe.executable)
+        var options = Lab.Options(mode: mode, store: store)
+        options.backgroundFill = fill
+        let lab = Lab(options: options, executable: LabProbe.executable)
         defer {
             lab.down()
             #expect(NetworkNamespace.list(prefix: lab.prefix).isEmpty, "namespaces left behind")
@@ -210,10 +212,18 @@ extension AgentInLabTests {
 /// breaks stateless mode (the stateless run of the same scenario above must lose some).
 @Suite(.enabled(if: LabProbe.available, LabProbe.skipMessage), .serialized)
 struct StatefulScenarioTests {
-    @Test func lbAddWithBackendAddKeepsEveryConnection() throws {
-        let r = try LabScenarioTests.run(.lbAddBackendAdd, mode: .stateful, connections: 200)
+    /// Issue 11's bar: with every LB node's table 90% full of live (busy) background flows, the
+    /// double change still keeps every connection, and none of the background flows is pushed out.
+    @Test func lbAddWithBackendAddKeepsEveryConnectionInNinetyPercentFullTables() throws {
+        let r = try LabScenarioTests.run(.lbAddBackendAdd, mode: .stateful, connections: 200, fill: 0.9)
         #expect(r.established == 200)
         #expect(r.survived == r.established, "\(r.failures)")
+        let fill = try #require(r.fill)
+        #expect(fill.count == 3)
+        for (node, f) in fill {
+            #expect(f.filled.fraction >= 0.9, "\(node) filled to \(f.filled.fraction)")
+            #expect(f.backgroundAfter == f.filled.written, "\(node): busy background flows were evicted")
+        }
     }
 
     @Test(arguments: [

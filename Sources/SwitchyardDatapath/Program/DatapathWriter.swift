@@ -158,7 +158,7 @@ public final class DatapathWriter: @unchecked Sendable {
     }
 
     public func removeFlows(_ keys: some Sequence<FlowKey>) throws {
-        for key in keys { try flowTable.remove(key) }
+        try flowTable.remove(keys)
     }
 
     public func flow(_ key: FlowKey) throws -> DatapathTables.FlowEntry? {

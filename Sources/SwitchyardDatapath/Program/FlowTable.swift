@@ -50,6 +50,9 @@ public struct FlowTable: Sendable {
     /// another node counts as busy until its owner's next refresh; an entry already present with
     /// the same backend only has that protection extended. Entries go in the model's install
     /// order. `now` saves a clock read.
+    ///
+    /// Through the table's mapping, one way at a time (`FlowTableMemory.store`): a write of the
+    /// whole set would erase a flow the datapath inserted into another way of it meanwhile.
     @discardableResult
     public func install(
         _ flows: [FlowKey: DatapathTables.FlowEntry], remote: Bool = false, now: UInt32? = nil,
@@ -57,31 +60,35 @@ public struct FlowTable: Sendable {
     ) throws -> InstallResult {
         let now = try now ?? UInt32(truncatingIfNeeded: datapath.readClock().jiffies)
         var result = InstallResult()
-        for (key, entry) in FlowTableModel.installOrder(flows) {
-            let hash = key.hash
-            var candidates = try candidateSets(hash)
-            let (placement, changed) = candidates.install(
-                key, hash: hash, entry: entry, remote: remote, now: now,
-                evictIdle: evictIdle, protect: protect)
-            result.count(placement)
-            guard let changed else { continue }
-            var raw = try read(changed.set)
-            candidates.set(changed.set).store(way: changed.way, into: &raw)
-            try datapath.flows.update(changed.set, raw)
+        try withMapping(writable: true) { memory, _ in
+            let table = FlowTableMemory(memory: memory, layout: layout)
+            for (key, entry) in FlowTableModel.installOrder(flows) {
+                let placement = table.install(
+                    key, entry: entry, remote: remote, now: now, evictIdle: evictIdle, protect: protect)
+                result.count(placement)
+            }
         }
         return result
     }
 
     @discardableResult
     public func remove(_ key: FlowKey) throws -> Bool {
-        let hash = key.hash
-        guard let found = try candidateSets(hash).find(key, tag: FlowTableLayout.tag(hash)), !found.torn else {
-            return false
+        var removed = false
+        try withMapping(writable: true) { memory, _ in
+            removed = FlowTableMemory(memory: memory, layout: layout).remove(key)
         }
-        var raw = try read(found.place.set)
-        raw.setTag(found.place.way, 0)
-        try datapath.flows.update(found.place.set, raw)
-        return true
+        return removed
+    }
+
+    /// Removes every key it finds (one mapping for all of them); returns how many were there.
+    @discardableResult
+    public func remove(_ keys: some Sequence<FlowKey>) throws -> Int {
+        var removed = 0
+        try withMapping(writable: true) { memory, _ in
+            let table = FlowTableMemory(memory: memory, layout: layout)
+            for key in keys where table.remove(key) { removed += 1 }
+        }
+        return removed
     }
 
     /// Empties every set (one write through a mapping, not a syscall per set).
