@@ -19,6 +19,8 @@ public actor Agent {
     private let logger: Logger
     private let stateDirectory: String
     private var xdpMode: XDPAttachment.Mode?
+    /// Invalidates the datapath's cached next hops on neighbour, route and link changes.
+    private var nextHopWatcher: NextHopWatcher?
     private let metrics = AgentMetrics()
     /// Monotonic instants handed to the state machines are measured from here.
     private let origin = ContinuousClock.now
@@ -107,6 +109,26 @@ public actor Agent {
         } else {
             logger.warning("no node.interface configured: datapath programmed but not attached")
         }
+        // Without fixed MACs the datapath caches each backend's FIB answer; a change the watcher
+        // cannot follow would leave stale MACs, so no watcher means no caching (generation 0).
+        do {
+            let watcher = try NextHopWatcher(datapath: datapath)
+            watcher.start()
+            nextHopWatcher = watcher
+        } catch {
+            logger.warning(
+                "next-hop cache off: every packet asks the FIB", metadata: ["error": "\(error)"])
+            try? datapath.fibGeneration.update(UInt32(0), UInt32(0))
+        }
+    }
+
+    /// At exit: the program stays attached but nothing will follow neighbour changes any more,
+    /// so cached next hops are switched off (generation 0: every packet asks the FIB) until the
+    /// next agent starts a new generation.
+    public func stopNextHopWatcher() {
+        nextHopWatcher?.stop()
+        nextHopWatcher = nil
+        try? datapath.fibGeneration.update(UInt32(0), UInt32(0))
     }
 
     /// Asks the config source again. A bad config changes nothing and every error is logged.

@@ -94,6 +94,7 @@ public struct AgentRunner: ServiceLifecycle.Service {
             try await group.next()
             group.cancelAll()
         }
+        await agent.stopNextHopWatcher()
         await store?.close()
     }
 

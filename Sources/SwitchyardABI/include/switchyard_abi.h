@@ -188,6 +188,31 @@ static inline __u32 sy_flow_check(__u32 tag, __u32 backend, __u32 service)
 	return tag ^ (backend * 0x9e3779b1u) ^ (service * 0x85ebca6bu);
 }
 
+/* ---- next hops ----------------------------------------------------------------------------- */
+/*
+ * Without fixed MACs (SY_NODE_F_NEXTHOP_MAC) the datapath asks the kernel's FIB for the outer
+ * destination's MACs. `sy_nexthops` keeps the answer per backend index, so only a backend's first
+ * packet (per generation) pays for bpf_fib_lookup. `sy_fib_generation` invalidates every cached
+ * answer at once: the agent increments it whenever the kernel reports a neighbour, route or link
+ * change (netlink), and an entry counts only while it carries the current generation, the
+ * ingress interface it was looked up for, and a check over both (concurrent writers tear).
+ */
+struct sy_nexthop {
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 ifindex;	  /* the ingress interface the lookup was made for (XDP_TX goes back out) */
+	__u32 generation; /* sy_fib_generation when looked up; 0 never counts */
+	__u32 check;	  /* sy_nexthop_check */
+};
+
+static inline __u32 sy_nexthop_check(const struct sy_nexthop *n)
+{
+	const __u32 *w = (const __u32 *)n; /* the MACs and ifindex as four words */
+
+	return (n->generation * 0x9e3779b1u) ^ (w[0] * 0x85ebca6bu) ^ (w[1] * 0xc2b2ae35u) ^ (w[2] * 0x27d4eb2fu) ^
+	       (w[3] * 0x165667b1u) ^ 1u;
+}
+
 /* ---- node --------------------------------------------------------------------------------- */
 
 #define SY_NODE_F_NEXTHOP_MAC (1u << 0) /* use nexthop_mac/src_mac instead of bpf_fib_lookup */
@@ -473,6 +498,7 @@ _Static_assert(__builtin_offsetof(struct sy_flow_set, way) == 64, "sy_flow_set: 
 _Static_assert(sizeof(struct sy_flow_set) == 64 + 64 * SY_FLOW_WAYS, "sy_flow_set: header line + ways");
 _Static_assert(sizeof(struct sy_node) == 56, "sy_node");
 _Static_assert(sizeof(struct sy_clock) == 16, "sy_clock");
+_Static_assert(sizeof(struct sy_nexthop) == 24, "sy_nexthop");
 _Static_assert(sizeof(struct sy_insert_budget) == 16, "sy_insert_budget");
 _Static_assert(sizeof(struct sy_flow_event) == 56, "sy_flow_event");
 _Static_assert(sizeof(struct sy_decap_config) == 8, "sy_decap_config");

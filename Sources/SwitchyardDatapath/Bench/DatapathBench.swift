@@ -63,6 +63,7 @@ public struct DatapathBench: Sendable {
         public static let gue = "established_gue"
         public static let sourceIP = "established_source_ip"
         public static let fib = "established_v4_fib"
+        public static let fibEvery = "established_v4_fib_every_packet"
         public static let roundRobin = "established_10k_round_robin"
         public static let largeRandom = "established_large_random"
         public static let newFlow = "new_flow"
@@ -75,7 +76,7 @@ public struct DatapathBench: Sendable {
 
         /// Every case of one BPF object, in the order they run.
         public static let perObject = [
-            nonVIP, establishedV4, establishedV6, gue, sourceIP, fib, roundRobin,
+            nonVIP, establishedV4, establishedV6, gue, sourceIP, fib, fibEvery, roundRobin,
             largeRandom, newFlow, newFlowHalfFull, newFlowMedium, newFlowSmallFull,
             synFlood, coldRead,
         ]

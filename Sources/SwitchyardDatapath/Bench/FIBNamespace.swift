@@ -9,11 +9,12 @@ import SwitchyardCore
 final class FIBNamespace {
     static let nodeAddress = IPv4Address(10, 0, 0, 11)
     static let gatewayMAC = MACAddress(bytes: [0x02, 0x00, 0x00, 0x00, 0xfe, 0x01])
+    static let gateway = "10.0.0.254"
     private let namespace: NetworkNamespace
 
     init() throws {
         let ns = try NetworkNamespace(prefix: "sybench")
-        let gateway = "10.0.0.254"
+        let gateway = Self.gateway
         let mac = Self.gatewayMAC.bytes.map { String(format: "%02x", $0) }.joined(separator: ":")
         for argv in [
             ["ip", "link", "add", "syb0", "type", "veth", "peer", "name", "syb1"],
@@ -26,6 +27,14 @@ final class FIBNamespace {
             try ns.exec(argv)
         }
         namespace = ns
+    }
+
+    /// Points the gateway's neighbour entry at another MAC (the next-hop cache tests).
+    func setGatewayMAC(_ mac: MACAddress) throws {
+        let text = mac.bytes.map { String(format: "%02x", $0) }.joined(separator: ":")
+        _ = try namespace.exec([
+            "ip", "neigh", "replace", Self.gateway, "lladdr", text, "dev", "syb0", "nud", "permanent",
+        ])
     }
 
     /// Runs `body` on this thread inside the namespace (setns is per thread: keep it synchronous).

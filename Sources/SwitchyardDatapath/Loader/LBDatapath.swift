@@ -39,6 +39,9 @@ public final class LBDatapath: @unchecked Sendable {
     public let insertBudget: BPFMap
     public let flowEvents: BPFMap
     public let clock: BPFMap
+    /// Cached FIB answers per backend, and the generation that invalidates them all at once.
+    public let nexthops: BPFMap
+    public let fibGeneration: BPFMap
     /// The flow table's shape: its set count, from the configured capacity.
     public let flowLayout: FlowTableLayout
     /// The LB program and the pass-through program (for veth peers and the benchmark floor).
@@ -61,6 +64,8 @@ public final class LBDatapath: @unchecked Sendable {
         "sy_backends": (4, MemoryLayout<sy_backend>.size),
         "sy_flows": (4, MemoryLayout<sy_flow_set>.size),
         "sy_clock": (4, MemoryLayout<sy_clock>.size),
+        "sy_nexthops": (4, MemoryLayout<sy_nexthop>.size),
+        "sy_fib_generation": (4, 4),
         "sy_node": (4, MemoryLayout<sy_node>.size),
         "sy_service_stats": (4, MemoryLayout<sy_service_counters>.size),
         "sy_backend_stats": (4, MemoryLayout<sy_backend_counters>.size),
@@ -144,6 +149,8 @@ public final class LBDatapath: @unchecked Sendable {
             insertBudget = try handle("sy_insert_budget")
             flowEvents = try handle("sy_flow_events")
             clock = try handle("sy_clock")
+            nexthops = try handle("sy_nexthops")
+            fibGeneration = try handle("sy_fib_generation")
             programFD = try program("switchyard_lb")
             passProgramFD = try program("switchyard_pass")
             clockProgramFD = try program("switchyard_clock")

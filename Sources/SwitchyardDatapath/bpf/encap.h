@@ -16,18 +16,52 @@ static __always_inline __u32 encap_overhead(__u8 outer_family, int gue)
 	return gue ? SY_OVERHEAD_GUE6 : SY_OVERHEAD_IP6IP6;
 }
 
-/* Output MACs: the node's configured pair; else the FIB's answer for the outer destination;
- * else the input's swapped. */
+/* The cached FIB answer for `backend` (see struct sy_nexthop), if it is current. */
+static __always_inline int cached_nexthop(struct ethhdr *eth, __u32 backend, __u32 ifindex, __u32 generation)
+{
+	struct sy_nexthop *n = bpf_map_lookup_elem(&sy_nexthops, &backend);
+
+	if (!n || generation == 0 || n->generation != generation || n->ifindex != ifindex ||
+	    n->check != sy_nexthop_check(n))
+		return 0;
+	__builtin_memcpy(eth->h_dest, n->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, n->smac, ETH_ALEN);
+	return 1;
+}
+
+static __always_inline void cache_nexthop(const struct bpf_fib_lookup *fib, __u32 backend, __u32 ifindex,
+					  __u32 generation)
+{
+	struct sy_nexthop *n = bpf_map_lookup_elem(&sy_nexthops, &backend);
+
+	if (!n || generation == 0)
+		return;
+	__builtin_memcpy(n->dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(n->smac, fib->smac, ETH_ALEN);
+	n->ifindex = ifindex;
+	n->generation = generation;
+	n->check = sy_nexthop_check(n);
+}
+
+/* Output MACs: the node's configured pair; else the FIB's answer for the outer destination,
+ * cached per backend until the agent reports a neighbour, route or link change; else the
+ * input's swapped. */
 static __always_inline void set_macs(struct xdp_md *ctx, struct ethhdr *eth, const __u8 *in_src, const __u8 *in_dst,
-				     const struct sy_node *node, const struct sy_backend *be)
+				     const struct sy_node *node, const struct sy_backend *be, __u32 backend)
 {
 	struct bpf_fib_lookup fib = {};
+	__u32 zero = 0, generation;
+	__u32 *current;
 
 	if (node->flags & SY_NODE_F_NEXTHOP_MAC) {
 		__builtin_memcpy(eth->h_dest, node->nexthop_mac, ETH_ALEN);
 		__builtin_memcpy(eth->h_source, node->src_mac, ETH_ALEN);
 		return;
 	}
+	current = bpf_map_lookup_elem(&sy_fib_generation, &zero);
+	generation = current ? *current : 0;
+	if (cached_nexthop(eth, backend, ctx->ingress_ifindex, generation))
+		return;
 	fib.ifindex = ctx->ingress_ifindex;
 	if (be->family == SY_FAMILY_V4) {
 		fib.family = AF_INET_;
@@ -41,6 +75,7 @@ static __always_inline void set_macs(struct xdp_md *ctx, struct ethhdr *eth, con
 	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) == BPF_FIB_LKUP_RET_SUCCESS) {
 		__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 		__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+		cache_nexthop(&fib, backend, ctx->ingress_ifindex, generation);
 		return;
 	}
 	count_event(SY_EVENT_FIB_MISS);
@@ -50,7 +85,8 @@ static __always_inline void set_macs(struct xdp_md *ctx, struct ethhdr *eth, con
 
 /* XDP_TX with the frame wrapped for its backend, or a counted drop. */
 static __always_inline int encapsulate(struct xdp_md *ctx, const struct pkt *p, const struct sy_backend *be,
-				       const struct sy_service *svc, __u64 hash, const struct sy_node *node)
+				       __u32 backend, const struct sy_service *svc, __u64 hash,
+				       const struct sy_node *node)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -78,7 +114,7 @@ static __always_inline int encapsulate(struct xdp_md *ctx, const struct pkt *p, 
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return count_drop(SY_DROP_ENCAP_FAILED);
-	set_macs(ctx, eth, in_src, in_dst, node, be);
+	set_macs(ctx, eth, in_src, in_dst, node, be, backend);
 
 	if (be->family == SY_FAMILY_V4) {
 		struct iphdr *o = data + ETH_HLEN_;

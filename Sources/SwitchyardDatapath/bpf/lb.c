@@ -51,7 +51,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, cons
 				   const struct sy_service *svc, __u64 hash, const struct sy_node *node,
 				   __u64 frame_len)
 {
-	int rc = encapsulate(ctx, p, pick->be, svc, hash, node);
+	int rc = encapsulate(ctx, p, pick->be, pick->backend, svc, hash, node);
 
 	if (rc == XDP_TX)
 		count_forward(svc->id, pick->backend, frame_len);

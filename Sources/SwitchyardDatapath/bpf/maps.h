@@ -64,6 +64,22 @@ struct {
 	__type(value, struct sy_clock);
 } sy_clock SEC(".maps");
 
+/* Per backend index: the FIB's answer for its address (see struct sy_nexthop). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SY_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sy_nexthop);
+} sy_nexthops SEC(".maps");
+
+/* One counter: the current generation of sy_nexthops entries, incremented by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sy_fib_generation SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
