@@ -57,6 +57,30 @@ struct sy_vip_info {
 	__u32 flags; /* reserved, zero */
 };
 
+/*
+ * The VIP prefilter: a bitmap over destination addresses with a bit set for every VIP (and, while
+ * VIPs change, for the old ones too). Most packets an LB node sees are not for a VIP; a clear bit
+ * sends them on with one load instead of two hash-map lookups. A set bit proves nothing (another
+ * address may share it): the exact lookups follow, so verdicts are those without the filter.
+ */
+#define SY_VIP_FILTER_BITS_LOG2 15
+#define SY_VIP_FILTER_WORDS	512u /* (1 << SY_VIP_FILTER_BITS_LOG2) / 64 */
+
+struct sy_vip_filter {
+	__u64 word[SY_VIP_FILTER_WORDS];
+};
+
+/* The filter bit of an address (network byte order words; IPv4 in addr[0]). */
+static inline __u32 sy_vip_filter_bit(const __be32 *addr, __u32 family)
+{
+	__u32 x = addr[0];
+
+	if (family != SY_FAMILY_V4)
+		x ^= ((addr[1] << 8) | (addr[1] >> 24)) ^ ((addr[2] << 16) | (addr[2] >> 16)) ^
+		     ((addr[3] << 24) | (addr[3] >> 8)) ^ 0x5bd1e995u;
+	return (x * 0x9e3779b1u) >> (32 - SY_VIP_FILTER_BITS_LOG2);
+}
+
 /* Key of the `services` map: one entry per VIP:port:protocol. */
 struct sy_service_key {
 	__be32 addr[4];
@@ -487,6 +511,8 @@ static inline __u32 sy_ring_slot(__u64 hash, __u32 ring_size)
 
 _Static_assert(sizeof(struct sy_vip_addr) == 20, "sy_vip_addr");
 _Static_assert(sizeof(struct sy_vip_info) == 4, "sy_vip_info");
+_Static_assert(sizeof(struct sy_vip_filter) == 4096, "sy_vip_filter");
+_Static_assert(SY_VIP_FILTER_WORDS * 64 == 1u << SY_VIP_FILTER_BITS_LOG2, "sy_vip_filter: one bit per filter slot");
 _Static_assert(sizeof(struct sy_service_key) == 20, "sy_service_key");
 _Static_assert(sizeof(struct sy_service) == 16, "sy_service");
 _Static_assert(sizeof(struct sy_backend) == 20, "sy_backend");

@@ -27,6 +27,7 @@ public final class LBDatapath: @unchecked Sendable {
     }
 
     public let vips: BPFMap
+    public let vipFilter: BPFMap
     public let services: BPFMap
     public let rings: BPFMap
     public let backends: BPFMap
@@ -59,6 +60,7 @@ public final class LBDatapath: @unchecked Sendable {
     /// Expected key/value sizes per map, from the ABI header: checked before anything is written.
     static let layout: [String: (key: Int, value: Int)] = [
         "sy_vips": (MemoryLayout<sy_vip_addr>.size, MemoryLayout<sy_vip_info>.size),
+        "sy_vip_filter": (4, MemoryLayout<sy_vip_filter>.size),
         "sy_services": (MemoryLayout<sy_service_key>.size, MemoryLayout<sy_service>.size),
         "sy_rings": (4, 4),
         "sy_backends": (4, MemoryLayout<sy_backend>.size),
@@ -137,6 +139,7 @@ public final class LBDatapath: @unchecked Sendable {
         }
         do {
             vips = try handle("sy_vips")
+            vipFilter = try handle("sy_vip_filter")
             services = try handle("sy_services")
             rings = try handle("sy_rings")
             backends = try handle("sy_backends")

@@ -77,6 +77,9 @@ public final class DatapathWriter: @unchecked Sendable {
             try d.services.update(sy_service_key(key), sy_service(entry))
             changes.servicesWritten += 1
         }
+        // The prefilter first lets the new VIPs through (keeping every bit it had), so no packet
+        // for a VIP being added is passed by it; it drops the old ones' bits after their removal.
+        try writeVIPFilter(desired.vips, keepingCurrent: true)
         for vip in desired.vips.sorted() where previous?.vips.contains(vip) != true {
             try d.vips.update(sy_vip_addr(vip), sy_vip_info(flags: 0))
         }
@@ -116,8 +119,34 @@ public final class DatapathWriter: @unchecked Sendable {
         }
         for id in staleRings { try d.rings.delete(id) }
         for index in staleBackends { try d.backends.update(index, sy_backend()) }
+        try writeVIPFilter(desired.vips, keepingCurrent: false)
         applied = desired
         return changes
+    }
+
+    /// Writes the prefilter with a bit for each of `vips` (and every bit already set, when
+    /// `keepingCurrent`). A reader may see the old or new value of each word: a bit both have
+    /// set is never seen clear.
+    private func writeVIPFilter(_ vips: Set<IPAddress>, keepingCurrent: Bool) throws {
+        let current = keepingCurrent ? try datapath.vipFilter.lookup(UInt32(0), as: sy_vip_filter.self) : nil
+        var words = [UInt64](repeating: 0, count: Int(SY_VIP_FILTER_WORDS))
+        if let current {
+            withUnsafeBytes(of: current) { raw in
+                for i in words.indices { words[i] = raw.load(fromByteOffset: 8 * i, as: UInt64.self) }
+            }
+        }
+        for vip in vips {
+            var key = sy_vip_addr(vip)
+            let bit = withUnsafePointer(to: &key.addr) {
+                $0.withMemoryRebound(to: UInt32.self, capacity: 4) { sy_vip_filter_bit($0, key.family) }
+            }
+            words[Int(bit / 64)] |= 1 << UInt64(bit % 64)
+        }
+        var filter = sy_vip_filter()
+        withUnsafeMutableBytes(of: &filter) { raw in
+            for (i, word) in words.enumerated() { raw.storeBytes(of: word, toByteOffset: 8 * i, as: UInt64.self) }
+        }
+        try datapath.vipFilter.update(UInt32(0), filter)
     }
 
     /// A new inner array of the ring's size, filled by mmap, then one update of the outer map.

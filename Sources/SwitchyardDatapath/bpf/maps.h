@@ -14,6 +14,14 @@ struct {
 	__type(value, struct sy_vip_info);
 } sy_vips SEC(".maps");
 
+/* The prefilter over destination addresses (struct sy_vip_filter in the ABI header). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sy_vip_filter);
+} sy_vip_filter SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SY_MAX_SERVICES);

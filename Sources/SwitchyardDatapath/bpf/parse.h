@@ -23,6 +23,17 @@ static __always_inline int is_vip(const __be32 *addr, __u32 family)
 	return bpf_map_lookup_elem(&sy_vips, &key) != NULL;
 }
 
+/* 0 when the prefilter proves `addr` is no VIP (see struct sy_vip_filter); 1 when it may be. */
+static __always_inline int maybe_vip(const __be32 *addr, __u32 family)
+{
+	__u32 zero = 0, bit = sy_vip_filter_bit(addr, family);
+	struct sy_vip_filter *f = bpf_map_lookup_elem(&sy_vip_filter, &zero);
+
+	if (!f)
+		return 1;
+	return (f->word[(bit / 64) & (SY_VIP_FILTER_WORDS - 1)] >> (bit % 64)) & 1;
+}
+
 static __always_inline int parse_ipv4(void *data, void *data_end, struct pkt *p)
 {
 	struct iphdr *iph = data + ETH_HLEN_;
@@ -44,6 +55,8 @@ static __always_inline int parse_ipv4(void *data, void *data_end, struct pkt *p)
 		return count_drop(SY_DROP_IP_BAD_TOTAL_LEN);
 
 	p->dst[0] = iph->daddr;
+	if (!maybe_vip(p->dst, SY_FAMILY_V4))
+		return XDP_PASS;
 	p->svc = peek_service(data, data_end, ETH_HLEN_ + hl, ETH_HLEN_ + tot, p->dst, SY_FAMILY_V4, iph->protocol);
 	if (!p->svc && !is_vip(p->dst, SY_FAMILY_V4))
 		return XDP_PASS;
@@ -85,6 +98,8 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 		return count_drop(SY_DROP_IP_BAD_TOTAL_LEN);
 
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
+	if (!maybe_vip(p->dst, SY_FAMILY_V6))
+		return XDP_PASS;
 	p->svc = peek_service(data, data_end, ETH_HLEN_ + IPV6_HLEN, ETH_HLEN_ + ip_len, p->dst, SY_FAMILY_V6,
 			      ip6->nexthdr);
 	if (!p->svc && !is_vip(p->dst, SY_FAMILY_V6))
