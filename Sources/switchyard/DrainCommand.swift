@@ -8,11 +8,10 @@ struct DrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drain",
         abstract: "Take a running agent's node out of the routers' ECMP without stopping it.",
-        discussion: """
-            The agent re-announces its VIPs with GRACEFUL_SHUTDOWN (RFC 8326) so the routers move new traffic to
-            the other nodes, waits node.bgp.drainSeconds, then withdraws them. The datapath stays attached and keeps
-            forwarding whatever still arrives. `--cancel` puts the node back in service.
-            """)
+        discussion:
+            "The agent re-announces its VIPs with GRACEFUL_SHUTDOWN (RFC 8326) so the routers move new traffic "
+            + "to the other nodes, waits node.bgp.drainSeconds, then withdraws them. The datapath stays attached "
+            + "and keeps forwarding whatever still arrives. --cancel puts the node back in service.")
 
     @Option(help: "The agent's admin socket.") var socket: String = NodeSettings.defaultAdminSocket
     @Option(help: "Take the socket path from this config file.") var config: String?
