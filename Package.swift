@@ -132,6 +132,8 @@ let package = Package(
             name: "SwitchyardBGPSpeakerTests",
             dependencies: [
                 "SwitchyardBGPSpeaker", "SwitchyardBGP", "SwitchyardCore", "CSwitchyardTCP",
+                // The agent's announcement path (AgentState → AgentBGP → speaker) against BIRD.
+                "SwitchyardAgent", "SwitchyardControl",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
