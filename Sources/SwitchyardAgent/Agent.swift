@@ -160,8 +160,9 @@ public actor Agent {
     public func leaveRouting(reason: String) async {
         guard let speaker, !speakerStopped else { return }
         execute(state.drainRequested(at: now, trigger: reason))
-        if state.announcingGracefulShutdown, let bgp = state.config.node.bgp {
-            try? await Task.sleep(for: .milliseconds(Int64((bgp.drainSeconds * 1000).rounded())))
+        // Until the drain period ends (an earlier `switchyard drain` may have started it).
+        if state.announcingGracefulShutdown, let due = state.announcementDecision.reevaluateAt, due > now {
+            try? await Task.sleep(for: due - now)
         }
         guard !speakerStopped else { return }
         execute(state.reevaluateAnnouncements(at: now))
