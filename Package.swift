@@ -69,13 +69,13 @@ let package = Package(
         .testTarget(name: "SwitchyardStoreTests", dependencies: ["SwitchyardStore"]),
         // Pure: health-check state machines, stable id allocation, desired tables, status model.
         .target(name: "SwitchyardControl", dependencies: ["SwitchyardCore", "DatapathModel"]),
-        // I/O: the LB-node agent (datapath programming, health probes, metrics, admin API).
+        // I/O: the LB-node agent (datapath programming, health probes, BGP, metrics, admin API).
         .target(
             name: "SwitchyardAgent",
             dependencies: [
                 "SwitchyardControl", "SwitchyardDatapath", "SwitchyardConfig", "SwitchyardCore", "DatapathModel",
                 "SwitchyardNet",
-                "SwitchyardStore",
+                "SwitchyardStore", "SwitchyardBGP", "SwitchyardBGPSpeaker",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -132,6 +132,8 @@ let package = Package(
             name: "SwitchyardBGPSpeakerTests",
             dependencies: [
                 "SwitchyardBGPSpeaker", "SwitchyardBGP", "SwitchyardCore", "CSwitchyardTCP",
+                // The agent's announcement path (AgentState → AgentBGP → speaker) against BIRD.
+                "SwitchyardAgent", "SwitchyardControl",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),

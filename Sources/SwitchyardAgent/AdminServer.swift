@@ -7,7 +7,8 @@ import SwitchyardCore
 import SwitchyardNet
 
 /// The admin API: a unix socket (mode 0600, root only). A client writes one command line —
-/// `status` or `reload` — and reads one JSON document back.
+/// `status`, `reload`, `drain` or `undrain` — and reads one JSON document back (the status
+/// after the command).
 struct AdminServer {
     let agent: Agent
     let path: String
@@ -35,8 +36,15 @@ struct AdminServer {
             case "reload":
                 await agent.reload(trigger: "admin API")
                 body = try JSONEncoder().encode(try await agent.status())
+            case "drain":
+                await agent.drain(trigger: "admin API")
+                body = try JSONEncoder().encode(try await agent.status())
+            case "undrain":
+                await agent.undrain(trigger: "admin API")
+                body = try JSONEncoder().encode(try await agent.status())
             default:
-                body = Data("{\"error\":\"unknown command '\(command)'; expected status or reload\"}".utf8)
+                let expected = "expected status, reload, drain or undrain"
+                body = Data("{\"error\":\"unknown command '\(command)'; \(expected)\"}".utf8)
             }
             try await outbound.write(ByteBuffer(bytes: body))
         }

@@ -2,15 +2,17 @@ import DatapathModel
 import Foundation
 import Logging
 import SwitchyardABI
+import SwitchyardBGPSpeaker
 import SwitchyardControl
 import SwitchyardCore
 import SwitchyardDatapath
 import SwitchyardStore
 
 /// The LB-node agent's executor. Every decision is `AgentState`'s; this actor feeds it events
-/// (config loaded, probe reported, flow reports, timers) and carries out the actions it returns
-/// — program the datapath, save the id allocation, purge or install flows, hand writes to the
-/// flow store, log — reporting each outcome back as the next event.
+/// (config loaded, probe reported, flow reports, timers, drain requests) and carries out the
+/// actions it returns — program the datapath, save the id allocation, purge or install flows,
+/// hand writes to the flow store, set the routes the BGP speaker announces, log — reporting each
+/// outcome back as the next event.
 public actor Agent {
     public let source: any ConfigSource
     private var state: AgentState
@@ -33,6 +35,11 @@ public actor Agent {
     private var flowSyncCounts: FlowSyncStateMachine.Counts?
     /// The first programming error of the current `execute` (start fails on it).
     private var programmingError: String?
+    /// The BGP speaker when `node.bgp` is set; its sessions keep the settings the agent started with.
+    private let speaker: BGPSpeaker?
+    /// Each peer's ASN by the name the speaker's status uses.
+    private let peerASNs: [String: UInt32]
+    private var speakerStopped = false
 
     /// Loads the datapath over the pinned maps (re-using them when a previous agent left them).
     /// Packets keep flowing through an agent restart: the new program replaces the old one
@@ -64,6 +71,9 @@ public actor Agent {
             saved = nil
         }
         state = AgentState(config: config, savedAllocation: saved)
+        let peers = config.node.bgp.map { AgentBGP.peerConfigurations($0, logger: logger) } ?? []
+        speaker = config.node.bgp == nil ? nil : BGPSpeaker(peers: peers, logger: logger)
+        peerASNs = Dictionary(peers.map { ($0.name, $0.session.peerASN) }, uniquingKeysWith: { first, _ in first })
         (probeTargetSets, probeSink) = AsyncStream.makeStream()
         (timerRequests, timerSink) = AsyncStream.makeStream()
         logger.info(
@@ -106,6 +116,7 @@ public actor Agent {
             let mode = try XDPAttachment.attach(program: datapath.programFD, interface: interface)
             xdpMode = mode
             logger.info("XDP attached", metadata: ["interface": "\(interface)", "mode": "\(mode.rawValue)"])
+            execute(state.datapathAttached())
         } else {
             logger.warning("no node.interface configured: datapath programmed but not attached")
         }
@@ -144,7 +155,42 @@ public actor Agent {
     }
 
     func timerFired(_ timer: AgentTimer) {
-        execute(state.timerFired(timer))
+        execute(state.timerFired(timer, at: now))
+    }
+
+    // MARK: - BGP
+
+    /// Opens the BGP sessions; routes follow as `AgentState` decides them.
+    public func startBGP() {
+        guard let speaker, !speakerStopped else { return }
+        speaker.start()
+    }
+
+    /// Starts a drain (`switchyard drain`): VIPs go out with GRACEFUL_SHUTDOWN for the drain
+    /// period, then are withdrawn. The datapath keeps forwarding.
+    public func drain(trigger: String) {
+        execute(state.drainRequested(at: now, trigger: trigger))
+    }
+
+    public func undrain(trigger: String) {
+        execute(state.undrainRequested(at: now, trigger: trigger))
+    }
+
+    /// Shutdown's routing half: drain (waiting out the GRACEFUL_SHUTDOWN period if any VIP is
+    /// announced), withdraw everything, close every session with Cease and `reason`. The XDP
+    /// program stays attached, so connections the routers still send here are forwarded.
+    public func leaveRouting(reason: String) async {
+        guard let speaker, !speakerStopped else { return }
+        execute(state.drainRequested(at: now, trigger: reason))
+        // Until the drain period ends (an earlier `switchyard drain` may have started it).
+        if state.announcingGracefulShutdown, let due = state.announcementDecision.reevaluateAt, due > now {
+            try? await Task.sleep(for: due - now)
+        }
+        guard !speakerStopped else { return }
+        execute(state.reevaluateAnnouncements(at: now))
+        speakerStopped = true
+        speaker.setRoutes([:])
+        await speaker.stop(reason: reason)
     }
 
     // MARK: - Flow sharing (stateful services)
@@ -178,6 +224,11 @@ public actor Agent {
         return state.ownEntryWrites(flows)
     }
 
+    /// The store's entries are in the flow table: stateful VIPs may be announced.
+    func flowStoreLoaded() {
+        execute(state.flowStoreWasLoaded())
+    }
+
     func storeReachable(_ reachable: Bool) {
         execute(reachable ? state.storeBecameReachable() : state.storeLost())
     }
@@ -186,7 +237,8 @@ public actor Agent {
 
     // MARK: - Status
 
-    public func status() throws -> AgentStatus {
+    public func status() async throws -> AgentStatus {
+        let peers = await speaker?.status() ?? []
         let reader = CounterReader(datapath: datapath)
         let ids = state.countedIDs
         let runtime = AgentRuntime(
@@ -194,12 +246,13 @@ public actor Agent {
             configSource: source.description)
         return state.status(
             counters: try reader.read(services: ids.services, backends: ids.backends),
-            events: try reader.events(), runtime: runtime, flowSync: flowSyncCounts)
+            events: try reader.events(), runtime: runtime, flowSync: flowSyncCounts,
+            bgpPeers: peers.map { AgentBGP.status($0, asn: peerASNs[$0.peer] ?? 0) })
     }
 
     /// Prometheus text exposition of the datapath counters and the agent's own.
-    public func metricsText() throws -> [UInt8] {
-        try metrics.render(try status())
+    public func metricsText() async throws -> [UInt8] {
+        try metrics.render(try await status())
     }
 
     // MARK: - The executor
@@ -265,6 +318,9 @@ public actor Agent {
             return []
         case .runProbes(let targets):
             probeSink.yield(targets)
+            return []
+        case .announce(let routes):
+            if !speakerStopped { speaker?.setRoutes(AgentBGP.routes(routes)) }
             return []
         case .armTimer(let timer, let delay):
             timerSink.yield((timer, delay))

@@ -2,8 +2,8 @@ import Foundation
 import Prometheus
 import SwitchyardControl
 
-/// Datapath counters as Prometheus metrics. BPF counters are absolute; Prometheus counters only
-/// grow, so each scrape adds what changed since the last.
+/// Datapath counters, flow sharing and BGP as Prometheus metrics. BPF and speaker counters are
+/// absolute; Prometheus counters only grow, so each scrape adds what changed since the last.
 final class AgentMetrics: @unchecked Sendable {
     private let registry = PrometheusCollectorRegistry()
     /// One exported series: a metric name and its label pairs.
@@ -20,6 +20,10 @@ final class AgentMetrics: @unchecked Sendable {
         name.hasSuffix("_total")
             ? MetricNameDescriptor(metricName: String(name.dropLast(6)), unitName: "total", helpText: help)
             : MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    private func gauge(_ name: String, _ labels: [(String, String)], _ value: Double, help: String) {
+        registry.makeGauge(descriptor: Self.descriptor(name, help), labels: labels).set(to: value)
     }
 
     private func add(_ name: String, _ labels: [(String, String)], _ value: UInt64, help: String) {
@@ -112,10 +116,45 @@ final class AgentMetrics: @unchecked Sendable {
         add(
             "switchyard_ring_rebuilds_total", [], UInt64(s.ringRebuilds), help: "Maglev rings swapped into the datapath"
         )
+        if let bgp = s.bgp { renderBGP(bgp) }
         add("switchyard_config_reloads_total", [("result", "ok")], UInt64(s.reloadsOK), help: "Config reloads")
         add("switchyard_config_reloads_total", [("result", "failed")], UInt64(s.reloadsFailed), help: "Config reloads")
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+
+    /// Sessions by peer; each VIP's announcement as a 0/1 and as a state set (one series per
+    /// state, 1 on the current one) so a state that ended reads 0 instead of lingering at 1.
+    private func renderBGP(_ bgp: AgentStatus.BGPStatus) {
+        gauge("switchyard_bgp_draining", [], bgp.draining ? 1 : 0, help: "1 while the node drains")
+        for peer in bgp.peers {
+            let l = [("peer", peer.peer)]
+            gauge("switchyard_bgp_peer_up", l, peer.isEstablished ? 1 : 0, help: "1 while the session is Established")
+            gauge(
+                "switchyard_bgp_peer_uptime_seconds", l, peer.uptimeSeconds ?? 0,
+                help: "Seconds the session has been Established (0 when down)")
+            gauge(
+                "switchyard_bgp_prefixes_announced", l, Double(peer.prefixesAnnounced),
+                help: "Prefixes the peer was told about in this session")
+            add(
+                "switchyard_bgp_updates_sent_total", l, UInt64(peer.updatesSent),
+                help: "BGP UPDATE messages sent, End-of-RIB included")
+            add(
+                "switchyard_bgp_updates_received_total", l, UInt64(peer.updatesReceived),
+                help: "BGP UPDATE messages received")
+        }
+        let states = ["normal", "gshut"] + AnnouncementWithheldReason.allCases.map(\.rawValue)
+        for vip in bgp.vips {
+            gauge(
+                "switchyard_vip_announced", [("vip", vip.vip)], vip.isAnnounced ? 1 : 0,
+                help: "1 while this node announces the VIP over BGP")
+            let current = vip.isAnnounced ? vip.state : (vip.reason ?? "")
+            for state in states {
+                gauge(
+                    "switchyard_vip_announcement_state", [("vip", vip.vip), ("state", state)], state == current ? 1 : 0,
+                    help: "1 on the VIP's announcement state: normal, gshut, or the reason it is withheld")
+            }
+        }
     }
 }

@@ -7,10 +7,11 @@ import SwitchyardCore
 import SwitchyardStore
 import UnixSignals
 
-/// Runs the agent until SIGTERM/SIGINT: programs and attaches the datapath, then probes, serves
-/// metrics and the admin API, and reloads on SIGHUP or when the file changes. Shutting down
-/// leaves the XDP program attached and the maps pinned: forwarding continues without the agent,
-/// and the next agent takes over the live maps.
+/// Runs the agent until SIGTERM/SIGINT: programs and attaches the datapath, then probes, speaks
+/// BGP, serves metrics and the admin API, and reloads on SIGHUP or when the file changes.
+/// Shutting down drains (GRACEFUL_SHUTDOWN for `node.bgp.drainSeconds`), withdraws, closes the
+/// BGP sessions, and leaves the XDP program attached and the maps pinned: forwarding continues
+/// without the agent, and the next agent takes over the live maps.
 public struct AgentRunner: ServiceLifecycle.Service {
     let agent: Agent
     let store: (any FlowStore)?
@@ -37,6 +38,7 @@ public struct AgentRunner: ServiceLifecycle.Service {
             do {
                 let records = try await store.snapshot()
                 let installed = await agent.flowRecordsArrived(records)
+                await agent.flowStoreLoaded()
                 logger.info(
                     "flows loaded from the store",
                     metadata: [
@@ -68,6 +70,23 @@ public struct AgentRunner: ServiceLifecycle.Service {
     public func run() async throws {
         let config = await agent.config
         let source = agent.source
+        let leaving = "switchyard agent shutting down"
+        await agent.startBGP()
+        do {
+            try await serve(config: config, source: source, leaving: leaving)
+        } catch {
+            // Still leave routing cleanly: the routers must not keep sending to a node whose
+            // agent died, until its hold timer runs out.
+            await agent.leaveRouting(reason: "switchyard agent failed")
+            await agent.stopNextHopWatcher()
+            throw error
+        }
+        await agent.leaveRouting(reason: leaving)
+        await agent.stopNextHopWatcher()
+        await store?.close()
+    }
+
+    private func serve(config: SwitchyardConfig, source: any ConfigSource, leaving: String) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await AdminServer(agent: agent, path: config.node.adminSocket, logger: logger).run() }
             group.addTask {
@@ -90,12 +109,12 @@ public struct AgentRunner: ServiceLifecycle.Service {
                 try await gracefulShutdown()
                 logger.info(
                     "shutting down; the datapath stays attached and pinned", metadata: ["node": "\(config.node.name)"])
+                // Routers move traffic away before the sessions close; forwarding never stops.
+                await agent.leaveRouting(reason: leaving)
             }
             try await group.next()
             group.cancelAll()
         }
-        await agent.stopNextHopWatcher()
-        await store?.close()
     }
 
     /// The whole process: structured logs, the runner under a service group that handles SIGTERM.

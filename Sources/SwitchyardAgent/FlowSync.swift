@@ -93,6 +93,7 @@ struct FlowSync {
                             do {
                                 let records = try await store.snapshot()
                                 let installed = await agent.flowRecordsArrived(records)
+                                await agent.flowStoreLoaded()
                                 sink.yield(.snapshotLoaded(records: records.count, installed: installed))
                             } catch {
                                 sink.yield(.subscriptionFailed("loading the store: \(error)"))

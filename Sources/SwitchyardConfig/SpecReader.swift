@@ -10,14 +10,18 @@ struct SpecReader {
     static let nodeKeys: Set = [
         "name", "ipv4Source", "ipv6Source", "interface", "mtu", "maglevTableSize", "flowTableCapacity",
         "newFlowRatePerCPU", "flowEvictIdleSeconds", "pinDirectory", "stateDirectory", "metricsAddress", "adminSocket",
-        "flowStore", "sourceMAC", "nextHopMAC",
+        "flowStore", "sourceMAC", "nextHopMAC", "shard", "bgp",
     ]
+    static let bgpKeys: Set = ["asn", "routerID", "holdSeconds", "drainSeconds", "peers"]
+    static let peerKeys: Set = ["address", "asn", "port", "password", "sourceAddress", "families", "bfd"]
+    static let bfdKeys: Set = ["intervalMs", "multiplier"]
     static let storeKeys: Set = [
         "type", "address", "user", "password", "path", "newFlowSeconds", "tcpIdleSeconds", "udpIdleSeconds",
         "closingSeconds", "refreshSeconds", "maxEntries",
     ]
     static let serviceKeys: Set = [
-        "name", "vip", "ports", "mode", "flowKey", "encap", "guePort", "backends", "healthCheck",
+        "name", "vip", "ports", "mode", "flowKey", "encap", "guePort", "backends", "healthCheck", "shard",
+        "communities", "largeCommunities",
     ]
     static let healthKeys: Set = ["type", "path", "expectStatus", "intervalSeconds", "timeoutSeconds", "rise", "fall"]
     static let portKeys: Set = ["port", "protocol"]
@@ -45,7 +49,28 @@ struct SpecReader {
             flowEvictIdleSeconds: m.double("flowEvictIdleSeconds"), pinDirectory: m.string("pinDirectory"),
             stateDirectory: m.string("stateDirectory"), metricsAddress: m.string("metricsAddress"),
             adminSocket: m.string("adminSocket"), flowStore: m["flowStore"].map(readFlowStore),
-            sourceMAC: m.string("sourceMAC"), nextHopMAC: m.string("nextHopMAC"))
+            sourceMAC: m.string("sourceMAC"), nextHopMAC: m.string("nextHopMAC"), shard: m.integer("shard"),
+            bgp: m["bgp"].map(readBGP))
+    }
+
+    private func readBGP(_ at: Located) -> BGPSpec {
+        guard let m = mapping(at, Self.bgpKeys) else { return BGPSpec() }
+        return BGPSpec(
+            asn: m.integer("asn"), routerID: m.string("routerID"), holdSeconds: m.integer("holdSeconds"),
+            drainSeconds: m.double("drainSeconds"), peers: m.sequence("peers")?.map(readPeer))
+    }
+
+    private func readPeer(_ at: Located) -> BGPPeerSpec {
+        guard let m = mapping(at, Self.peerKeys) else { return BGPPeerSpec() }
+        return BGPPeerSpec(
+            address: m.string("address"), asn: m.integer("asn"), port: m.integer("port"),
+            password: m.string("password"), sourceAddress: m.string("sourceAddress"), families: m.strings("families"),
+            bfd: m["bfd"].map(readBFD))
+    }
+
+    private func readBFD(_ at: Located) -> BFDSpec {
+        guard let m = mapping(at, Self.bfdKeys) else { return BFDSpec() }
+        return BFDSpec(intervalMs: m.integer("intervalMs"), multiplier: m.integer("multiplier"))
     }
 
     private func readFlowStore(_ at: Located) -> FlowStoreSpec {
@@ -64,7 +89,8 @@ struct SpecReader {
             name: m.string("name"), vip: m.string("vip"), ports: m.sequence("ports")?.map(readPort),
             mode: m.string("mode"), flowKey: m.string("flowKey"), encap: m.string("encap"),
             guePort: m.integer("guePort"), backends: m.sequence("backends")?.map(readBackend),
-            healthCheck: m["healthCheck"].map(readHealthCheck))
+            healthCheck: m["healthCheck"].map(readHealthCheck), shard: m.integer("shard"),
+            communities: m.strings("communities"), largeCommunities: m.strings("largeCommunities"))
     }
 
     private func readPort(_ at: Located) -> PortSpec {

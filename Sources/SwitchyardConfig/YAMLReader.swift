@@ -128,6 +128,18 @@ struct MappingReader {
         }
     }
 
+    /// A list of scalars as text. An element that is not one is recorded and stands as "" so the
+    /// others keep their indices (the core's complaint about "" is covered by the record).
+    func strings(_ key: String) -> [String]? {
+        sequence(key)?.map { item in
+            guard case .scalar(let scalar) = item.node, !scalar.string.isEmpty else {
+                log.add(item, "expected a non-empty string, got \(Self.describe(item.node))")
+                return ""
+            }
+            return scalar.string
+        }
+    }
+
     /// What a node holds, for "expected X, got Y": quoted scalars say they are strings.
     static func describe(_ node: Node) -> String {
         guard case .scalar(let scalar) = node else { return "a \(node.kindName)" }

@@ -13,8 +13,10 @@ struct AgentCommand: AsyncParsableCommand {
             "Run the LB-node agent: program and attach the datapath, health-check, serve metrics and the admin API.",
         discussion: """
             Reloads on SIGHUP and when the file changes (a bad file keeps the running config and logs every
-            error). SIGTERM stops the agent and leaves the datapath attached and its maps pinned; a new
-            agent takes over the live maps. Logs: one structured line per state change, on stderr.
+            error). With node.bgp, SIGTERM first drains (VIPs re-announced with GRACEFUL_SHUTDOWN for
+            node.bgp.drainSeconds, then withdrawn) and closes the BGP sessions. The agent exits leaving the
+            datapath attached and its maps pinned; a new agent takes over the live maps. Logs: one
+            structured line per state change, on stderr.
             """)
 
     @Option(help: "The YAML config file.") var config: String
@@ -34,7 +36,8 @@ struct AgentCommand: AsyncParsableCommand {
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show services, backends and node info from a running agent's admin API.")
+        commandName: "status",
+        abstract: "Show services, backends, BGP sessions and node info from a running agent's admin API.")
 
     @Option(help: "The agent's admin socket.") var socket: String = NodeSettings.defaultAdminSocket
     @Option(help: "Take the socket path from this config file.") var config: String?
@@ -92,6 +95,10 @@ struct StatusCommand: ParsableCommand {
             for row in [header] + rows {
                 print("  " + zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined())
             }
+        }
+        if let bgp = s.bgp {
+            print("")
+            for line in bgp.lines { print(line) }
         }
         let drops = s.drops.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         print("\ndrops: \(drops.isEmpty ? "none" : drops.joined(separator: ", "))")

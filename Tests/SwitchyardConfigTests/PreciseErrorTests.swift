@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 import Testing
 
 @testable import SwitchyardConfig
@@ -142,5 +143,67 @@ import Testing
         let yaml = ConfigLoaderTests.minimal.replacingOccurrences(of: "    vip: 10.200.0.10\n", with: "")
         let found = errors(yaml)
         #expect(found.map { "\($0.line) \($0.field) \($0.message)" } == ["5 services[0].vip required field is missing"])
+    }
+
+    static let withBGP = """
+        node:
+          name: lb1
+          ipv4Source: 10.0.0.11
+          shard: 2
+          bgp:
+            asn: 65001
+            holdSeconds: 9
+            drainSeconds: 5
+            peers:
+              - address: 10.0.0.1
+                asn: 65000
+                password: secret
+                families: [ipv4, ipv6]
+                bfd: {intervalMs: 100, multiplier: 5}
+        services:
+          - name: web
+            vip: 10.200.0.10
+            ports: [{port: 80}]
+            shard: 2
+            communities: [65000:100, "65000:200"]
+            largeCommunities: ["65000:1:2"]
+            backends:
+              - {address: 10.1.0.11}
+        """
+
+    @Test func bgpAndCommunitiesLoad() throws {
+        let config = try ConfigLoader.parse(yaml: Self.withBGP, file: "t.yaml").get()
+        let bgp = try #require(config.node.bgp)
+        #expect(bgp.asn == 65001 && bgp.holdSeconds == 9 && bgp.drainSeconds == 5)
+        #expect(bgp.peers.first?.families == [.ipv4, .ipv6] && bgp.peers.first?.password == "secret")
+        #expect(bgp.peers.first?.bfd == BFDSettings(intervalMs: 100, multiplier: 5))
+        #expect(config.node.shard == 2 && config.services.first?.shard == 2)
+        #expect(config.services.first?.communities.map(\.description) == ["65000:100", "65000:200"])
+        #expect(config.services.first?.largeCommunities.map(\.description) == ["65000:1:2"])
+    }
+
+    /// Each bad BGP value is one error at its own line and field.
+    @Test(arguments: [
+        ("asn: 65001", "asn: 23456", 6, "node.bgp.asn", "23456 is AS_TRANS"),
+        ("holdSeconds: 9", "holdSeconds: 1", 7, "node.bgp.holdSeconds", "0 or an integer from 3 to 65535"),
+        ("drainSeconds: 5", "drainSecond: 5", 8, "node.bgp.drainSecond", "did you mean 'drainSeconds'"),
+        (
+            "password: secret", "password: \(String(repeating: "k", count: 81))", 12, "node.bgp.peers[0].password",
+            "at most 80 bytes"
+        ),
+        ("[ipv4, ipv6]", "[ipv4, ipv7]", 13, "node.bgp.peers[0].families[1]", "expected one of ipv4, ipv6"),
+        (
+            "[ipv4, ipv6]", "[ipv4, [ipv6]]", 13, "node.bgp.peers[0].families[1]",
+            "expected a non-empty string, got a list"
+        ),
+        ("multiplier: 5", "multiplier: 0", 14, "node.bgp.peers[0].bfd.multiplier", "from 1 to 255"),
+        ("shard: 2\n  bgp", "shard: two\n  bgp", 4, "node.shard", "expected an integer"),
+        ("[65000:100,", "[65000:100000,", 20, "services[0].communities[0]", "ASN:VALUE"),
+        ("[\"65000:1:2\"]", "65000:1:2", 21, "services[0].largeCommunities", "expected a list"),
+    ])
+    func bgpErrorsAreAtTheirLines(_ find: String, _ replace: String, _ line: Int, _ field: String, _ message: String) {
+        let found = errors(Self.withBGP.replacingOccurrences(of: find, with: replace))
+        #expect(found.map { "\($0.line) \($0.field)" } == ["\(line) \(field)"], "\(found)")
+        #expect(found.first?.message.contains(message) == true, "\(found)")
     }
 }

@@ -23,6 +23,25 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
     var testDescription: String { "\(path): \(message)" }
 }
 
+/// Edits of `node.bgp`: a valid one (`ConfigValidationTests.bgp`) is put in place, then edited.
+enum BGPEdit {
+    static func bgp(_ spec: inout ConfigSpec, _ edit: (inout BGPSpec) -> Void) {
+        var bgp = ConfigValidationTests.bgp
+        edit(&bgp)
+        spec.node?.bgp = bgp
+    }
+
+    /// Edits the one peer.
+    static func peer(_ spec: inout ConfigSpec, _ edit: (inout BGPPeerSpec) -> Void) {
+        bgp(&spec) { bgp in
+            if var peer = bgp.peers?.first {
+                edit(&peer)
+                bgp.peers = [peer]
+            }
+        }
+    }
+}
+
 @Suite struct ConfigValidationTests {
     /// Valid: one IPv4 service with two backends, sources for both families.
     static let valid = ConfigSpec(
@@ -35,6 +54,12 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
                     BackendSpec(address: "10.1.0.12", weight: 2),
                 ])
         ])
+
+    /// A valid `node.bgp`: one peer, everything else defaulted.
+    static let bgp = BGPSpec(asn: 65001, peers: [BGPPeerSpec(address: "10.0.0.1", asn: 65000)])
+
+    static let web6 = ServiceSpec(
+        name: "web6", vip: "2001:db8::10", ports: [PortSpec(port: 80)], backends: [BackendSpec(address: "fd00:1::11")])
 
     static let dnsOverGUE = ServiceSpec(
         name: "dns", vip: "10.200.0.53", ports: [PortSpec(port: 53, protocol: "udp")],
@@ -202,6 +227,179 @@ struct BrokenRule: Sendable, CustomTestStringConvertible {
         },
     ])
     func eachRuleBlamesItsField(_ rule: BrokenRule) {
+        Self.check(rule)
+    }
+
+    @Test(arguments: [
+        BrokenRule("node.bgp.asn", "required") { BGPEdit.bgp(&$0) { $0.asn = nil } },
+        BrokenRule("node.bgp.asn", "an AS number from 1 to 4294967294 (RFC 6793), got 0") {
+            BGPEdit.bgp(&$0) { $0.asn = 0 }
+        },
+        BrokenRule("node.bgp.asn", "got 4294967295") { BGPEdit.bgp(&$0) { $0.asn = 4_294_967_295 } },
+        BrokenRule("node.bgp.asn", "23456 is AS_TRANS") { BGPEdit.bgp(&$0) { $0.asn = 23456 } },
+        BrokenRule("node.bgp.routerID", "an IPv4 address other than 0.0.0.0") {
+            BGPEdit.bgp(&$0) { $0.routerID = "0.0.0.0" }
+        },
+        BrokenRule("node.bgp.routerID", "an IPv4 address") { BGPEdit.bgp(&$0) { $0.routerID = "fd00::1" } },
+        BrokenRule("node.bgp.routerID", "required: the node has no ipv4Source") {
+            $0.node?.ipv4Source = nil
+            $0.services = [ConfigValidationTests.web6]
+            $0.node?.bgp = ConfigValidationTests.bgp
+        },
+        BrokenRule("node.bgp.holdSeconds", "0 or an integer from 3 to 65535 (RFC 4271 §4.2), got 2") {
+            BGPEdit.bgp(&$0) { $0.holdSeconds = 2 }
+        },
+        BrokenRule("node.bgp.holdSeconds", "got 65536") { BGPEdit.bgp(&$0) { $0.holdSeconds = 65536 } },
+        BrokenRule("node.bgp.drainSeconds", "seconds from 0 to 3600, got -1") {
+            BGPEdit.bgp(&$0) { $0.drainSeconds = -1 }
+        },
+        BrokenRule("node.bgp.peers", "required") { BGPEdit.bgp(&$0) { $0.peers = nil } },
+        BrokenRule("node.bgp.peers", "needs at least one peer") { BGPEdit.bgp(&$0) { $0.peers = [] } },
+        BrokenRule("node.bgp.peers[0].address", "required") { BGPEdit.peer(&$0) { $0.address = nil } },
+        BrokenRule("node.bgp.peers[0].address", "a unicast") { BGPEdit.peer(&$0) { $0.address = "224.0.0.5" } },
+        BrokenRule("node.bgp.peers[0].asn", "required") { BGPEdit.peer(&$0) { $0.asn = nil } },
+        BrokenRule("node.bgp.peers[0].asn", "an AS number") { BGPEdit.peer(&$0) { $0.asn = -1 } },
+        BrokenRule("node.bgp.peers[0].port", "from 1 to 65535") { BGPEdit.peer(&$0) { $0.port = 0 } },
+        BrokenRule("node.bgp.peers[0].password", "is 81 bytes; a TCP-MD5 key (RFC 2385) is at most 80 bytes") {
+            BGPEdit.peer(&$0) { $0.password = String(repeating: "k", count: 81) }
+        },
+        BrokenRule("node.bgp.peers[0].password", "is 82 bytes") {
+            BGPEdit.peer(&$0) { $0.password = String(repeating: "é", count: 41) }
+        },
+        BrokenRule("node.bgp.peers[0].password", "non-empty") { BGPEdit.peer(&$0) { $0.password = "" } },
+        BrokenRule("node.bgp.peers[0].sourceAddress", "is IPv6 but the peer address 10.0.0.1 is IPv4") {
+            BGPEdit.peer(&$0) { $0.sourceAddress = "fd00::11" }
+        },
+        BrokenRule("node.bgp.peers[0].sourceAddress", "a unicast") {
+            BGPEdit.peer(&$0) { $0.sourceAddress = "10.0.0" }
+        },
+        BrokenRule("node.bgp.peers[0].families", "needs at least one of ipv4, ipv6") {
+            BGPEdit.peer(&$0) { $0.families = [] }
+        },
+        BrokenRule("node.bgp.peers[0].families[1]", "one of ipv4, ipv6, got 'ipv4-unicast'") {
+            BGPEdit.peer(&$0) { $0.families = ["ipv6", "ipv4-unicast"] }
+        },
+        BrokenRule(
+            "node.bgp.peers[0].families[1]", "duplicate family ipv6", firstAt: "node.bgp.peers[0].families[0]"
+        ) {
+            BGPEdit.peer(&$0) { $0.families = ["ipv6", "ipv6"] }
+        },
+        BrokenRule("node.bgp.peers[0].bfd.intervalMs", "from 10 to 60000, got 5") {
+            BGPEdit.peer(&$0) { $0.bfd = BFDSpec(intervalMs: 5) }
+        },
+        BrokenRule("node.bgp.peers[0].bfd.multiplier", "from 1 to 255, got 0") {
+            BGPEdit.peer(&$0) { $0.bfd = BFDSpec(multiplier: 0) }
+        },
+        BrokenRule(
+            "node.bgp.peers[1].address", "duplicate peer 10.0.0.1 port 179", firstAt: "node.bgp.peers[0].address"
+        ) {
+            BGPEdit.bgp(&$0) { $0.peers? += [BGPPeerSpec(address: "10.0.0.1", asn: 65002)] }
+        },
+        BrokenRule("node.ipv6Source", "required with bgp: IPv6 VIPs are announced with this node's IPv6 address") {
+            $0.node?.ipv6Source = nil
+            var web6 = ConfigValidationTests.web6
+            web6.encap = "gue"
+            web6.backends = [BackendSpec(address: "10.1.0.11")]
+            $0.services?.append(web6)
+            $0.node?.bgp = ConfigValidationTests.bgp
+        },
+        BrokenRule("node.shard", "from 0 to 4294967295, got -1") { $0.node?.shard = -1 },
+        BrokenRule("services[0].shard", "from 0 to 4294967295, got 4294967296") {
+            $0.services?[0].shard = 4_294_967_296
+        },
+        BrokenRule(
+            "services[1].shard", "VIP 10.200.0.10 has shard 1 in web; every service of a VIP needs the same shard",
+            firstAt: "services[0].shard"
+        ) {
+            $0.services?[0].shard = 1
+            $0.services?.append(
+                ServiceSpec(name: "dns", vip: "10.200.0.10", ports: [PortSpec(port: 53, protocol: "udp")], backends: [])
+            )
+        },
+        BrokenRule(
+            "services[0].communities[1]",
+            "ASN:VALUE with each from 0 to 65535 (RFC 1997), e.g. 65000:100, got '65536:1'"
+        ) {
+            $0.services?[0].communities = ["65000:100", "65536:1"]
+        },
+        BrokenRule("services[0].communities[0]", "got '65000'") { $0.services?[0].communities = ["65000"] },
+        BrokenRule("services[0].communities[0]", "got '-1:5'") { $0.services?[0].communities = ["-1:5"] },
+        BrokenRule("services[0].communities[0]", "65535:0 is GRACEFUL_SHUTDOWN (RFC 8326)") {
+            $0.services?[0].communities = ["65535:0"]
+        },
+        BrokenRule(
+            "services[0].largeCommunities[0]",
+            "A:B:C with each from 0 to 4294967295 (RFC 8092), e.g. 65000:1:2, got '1:2'"
+        ) {
+            $0.services?[0].largeCommunities = ["1:2"]
+        },
+        BrokenRule("services[0].largeCommunities[0]", "got '4294967296:0:0'") {
+            $0.services?[0].largeCommunities = ["4294967296:0:0"]
+        },
+    ])
+    func eachAnnouncementRuleBlamesItsField(_ rule: BrokenRule) {
+        Self.check(rule)
+    }
+
+    /// `node.bgp` and the announcement settings, defaulted and as written.
+    @Test func bgpDefaultsAndValues() throws {
+        var spec = Self.valid
+        spec.node?.bgp = Self.bgp
+        let config = try ConfigValidation.validate(spec).get()
+        let bgp = try #require(config.node.bgp)
+        #expect(bgp.asn == 65001 && bgp.routerID == IPv4Address(10, 0, 0, 11), "the router id is the IPv4 source")
+        #expect(bgp.holdSeconds == 90 && bgp.drainSeconds == 15)
+        let peer = try #require(bgp.peers.first)
+        #expect(peer.port == 179 && peer.password == nil && peer.sourceAddress == nil && peer.bfd == nil)
+        #expect(peer.families == [.ipv4], "the VIPs' families")
+        #expect(config.node.shard == nil && config.services[0].shard == nil && config.services[0].communities.isEmpty)
+
+        spec.services?.append(Self.web6)
+        spec.services?[0].shard = 7
+        spec.services?[0].communities = ["65000:100", "0:65535"]
+        spec.services?[0].largeCommunities = ["4200000001:0:4294967295"]
+        spec.node?.shard = 7
+        spec.node?.bgp = BGPSpec(
+            asn: 4_200_000_001, routerID: "192.0.2.1", holdSeconds: 0, drainSeconds: 0.5,
+            peers: [
+                BGPPeerSpec(address: "10.0.0.1", asn: 65000),
+                BGPPeerSpec(
+                    address: "fd00::1", asn: 4_200_000_000, port: 1179, password: String(repeating: "k", count: 80),
+                    sourceAddress: "fd00::11", families: ["ipv6"], bfd: BFDSpec()),
+                BGPPeerSpec(address: "10.0.0.1", asn: 65000, port: 1179),
+            ])
+        let full = try ConfigValidation.validate(spec).get()
+        let fullBGP = try #require(full.node.bgp)
+        #expect(
+            fullBGP.routerID == IPv4Address(192, 0, 2, 1) && fullBGP.holdSeconds == 0 && fullBGP.drainSeconds == 0.5)
+        #expect(fullBGP.peers.map(\.families) == [[.ipv4, .ipv6], [.ipv6], [.ipv4, .ipv6]])
+        #expect(fullBGP.peers[1].bfd == BFDSettings(intervalMs: 300, multiplier: 3))
+        #expect(fullBGP.peers[1].port == 1179 && fullBGP.peers[1].password?.utf8.count == 80)
+        #expect(full.node.shard == 7 && full.services[0].shard == 7)
+        #expect(
+            full.services[0].communities == [
+                RouteCommunity(asn: 65000, value: 100), RouteCommunity(asn: 0, value: 65535),
+            ])
+        #expect(full.services[0].largeCommunities == [LargeRouteCommunity(4_200_000_001, 0, 4_294_967_295)])
+    }
+
+    /// The next hop of a family comes from the tunnel source, else from a peer's source address.
+    @Test func aPeersSourceAddressCanBeTheNextHop() throws {
+        var spec = Self.valid
+        spec.node?.ipv6Source = nil
+        var web6 = Self.web6
+        web6.encap = "gue"
+        web6.backends = [BackendSpec(address: "10.1.0.11")]
+        spec.services?.append(web6)
+        spec.node?.bgp = BGPSpec(
+            asn: 65001, peers: [BGPPeerSpec(address: "fd00::1", asn: 65000, sourceAddress: "fd00::11")])
+        let config = try ConfigValidation.validate(spec).get()
+        let bgp = try #require(config.node.bgp)
+        #expect(bgp.nextHop(for: .v6, node: config.node) == IPAddress("fd00::11"))
+        #expect(bgp.nextHop(for: .v4, node: config.node) == IPAddress("10.0.0.11"))
+    }
+
+    static func check(_ rule: BrokenRule) {
         var spec = Self.valid
         rule.edit(&spec)
         let found = Self.problems(spec)

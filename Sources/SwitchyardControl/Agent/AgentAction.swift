@@ -18,12 +18,15 @@ public enum AgentAction: Sendable, Equatable {
     case writeStore([FlowStoreWrite])
     /// The health probes that should be running from now on (the whole set).
     case runProbes([ProbeTarget])
+    /// The VIPs this node should announce over BGP from now on, each as its host route (the whole
+    /// set; the speaker diffs it). Emitted only when the set or an attribute changes.
+    case announce([IPPrefix: RouteAnnouncement])
     /// Report `timerFired(timer)` after this long. Arming an armed timer is never asked for.
     case armTimer(AgentTimer, after: Duration)
     case log(AgentLogRecord)
 }
 
-/// The agent's own timers: each retries an action whose I/O failed.
+/// The agent's own timers: each retries an action whose I/O failed, or re-decides what to announce.
 public enum AgentTimer: String, Sendable, Hashable, CaseIterable {
     /// Programming failed with no config to fall back to (a health change, a restore): try again.
     case reprogram
@@ -31,6 +34,9 @@ public enum AgentTimer: String, Sendable, Hashable, CaseIterable {
     case retryPurge
     /// Saving the id allocation failed: ids in the datapath are not yet on disk.
     case retryPersist
+    /// The announcements change with time alone (a drain's GRACEFUL_SHUTDOWN period ends):
+    /// decide again.
+    case reannounce
 }
 
 /// One structured log line: a message and the fields an operator needs to reconstruct what

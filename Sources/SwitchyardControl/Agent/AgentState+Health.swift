@@ -19,6 +19,10 @@ extension AgentState {
         if let since = healthChangedAt[key] { fields["old_for_ms"] = "\(Int((now - since) / .milliseconds(1)))" }
         healthChangedAt[key] = now
         var actions: [AgentAction] = [.log(.init(.notice, "backend health changed", fields))]
+        clock = max(clock, now)
+        // A VIP whose last backend failed is withdrawn now; one whose backend recovered is
+        // announced once the ring that holds the backend is programmed.
+        if to == .down { actions += reannounce() }
         guard programming == nil else { return actions + arm(.reprogram, after: .zero) }
         programming = Programming(purpose: .refresh, reason: pass)
         actions.append(.program(desiredTables(), reason: pass))

@@ -25,10 +25,11 @@ extension AgentState {
     }
 
     /// What `switchyard status` shows: the config and health as decided here, the datapath's
-    /// counters as read by the executor, the flow store's traffic.
+    /// counters as read by the executor, the flow store's traffic, the BGP sessions as the
+    /// speaker reports them.
     public func status(
         counters: CounterDelta, events: [String: UInt64], runtime: AgentRuntime,
-        flowSync: FlowSyncStateMachine.Counts?
+        flowSync: FlowSyncStateMachine.Counts?, bgpPeers: [AgentStatus.BGPPeer] = []
     ) -> AgentStatus {
         var sharing = self.sharing
         if let sync = flowSync { sharing?.merge(sync) }
@@ -61,6 +62,11 @@ extension AgentState {
         status.programmingFailures = counts.programmingFailures
         status.allocationSaveFailures = counts.allocationSaveFailures
         status.retiredBackends = allocation.retired.count
+        if let bgp = config.node.bgp {
+            status.bgp = AgentStatus.BGPStatus(
+                asn: bgp.asn, routerID: "\(bgp.routerID)", draining: draining, drainSeconds: bgp.drainSeconds,
+                peers: bgpPeers, vips: AgentStatus.VIPAnnouncement.all(announcementDecision))
+        }
         return status
     }
 }

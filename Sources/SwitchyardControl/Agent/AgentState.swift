@@ -14,7 +14,9 @@ import SwitchyardCore
 /// - flows of a removed backend are purged (here and, for stateful services, in the store)
 ///   before its index can be reused;
 /// - probe targets follow the config; health changes re-program the rings;
-/// - stateful flow reports become store writes with their lifetimes (`AgentState+FlowSharing`).
+/// - stateful flow reports become store writes with their lifetimes (`AgentState+FlowSharing`);
+/// - a VIP is announced over BGP only while this node can forward it, and a drain first marks
+///   the routes GRACEFUL_SHUTDOWN, then withdraws them (`AgentState+Announcement`).
 public struct AgentState: Sendable {
     public internal(set) var config: SwitchyardConfig
     public internal(set) var allocation: IDAllocation
@@ -56,10 +58,30 @@ public struct AgentState: Sendable {
     var names = SharedNames()
     var savedAllocation: IDAllocation?
 
+    // Announcements (`AgentState+Announcement`).
+    /// Which VIPs to announce, and the drain.
+    public internal(set) var announcementPolicy: AnnouncementPolicy
+    /// The last decision, for status; empty when the node speaks no BGP.
+    public internal(set) var announcementDecision = AnnouncementDecision()
+    /// The XDP program is attached to the node's interface.
+    public internal(set) var attached = false
+    /// The flow store's entries were loaded into the flow table (stateful services may take traffic).
+    public internal(set) var flowStoreLoaded = false
+    /// Services the datapath was last programmed with.
+    var programmedServices: Set<ServiceKey> = []
+    /// What the last `.announce` asked for.
+    var announcedRoutes: [IPPrefix: RouteAnnouncement] = [:]
+    /// The latest time an event carried. Only the drain period depends on time, and its end
+    /// arrives as a timed event (`timerFired(.reannounce, at:)`), so decisions between timed
+    /// events use this.
+    var clock: Duration = .zero
+
     public init(config: SwitchyardConfig, savedAllocation: IDAllocation?) {
         self.config = config
         allocation = savedAllocation ?? IDAllocation()
         self.savedAllocation = savedAllocation
+        announcementPolicy = AnnouncementPolicy(
+            drainPeriod: Self.drainPeriod(config), nodeShard: config.node.shard)
         storeSettings = Self.flowStoreSettings(config)
         sharing = storeSettings.map { FlowSharing(store: Self.storeDescription($0, node: config.node)) }
     }
@@ -125,6 +147,14 @@ public struct AgentState: Sendable {
             retiredNames[index] = previousAllocation.backends.first { $0.value == index }?.key
         }
         var actions = ConfigDiff.logRecords(from: previous, to: new)
+        if new.node.bgp != previous.node.bgp {
+            actions.append(
+                .log(
+                    .init(
+                        .warning,
+                        "node.bgp changed; the BGP sessions keep their start settings until the agent restarts",
+                        ["trigger": trigger, "node": new.node.name])))
+        }
         config = new
         names = SharedNames(allocation)
         let reason = "reload (\(trigger))"
@@ -133,6 +163,8 @@ public struct AgentState: Sendable {
             reason: reason)
         actions += [.persistAllocation(allocation), .program(desiredTables(), reason: reason)]
         actions += probeTargetsChanged()
+        // A VIP that left goes at once; one that came waits for its programming.
+        actions += configChangedAnnouncements()
         return actions
     }
 
@@ -165,6 +197,8 @@ public struct AgentState: Sendable {
         ]
         // The datapath no longer names retired indices: their flows can go.
         if !allocation.retired.isEmpty { actions.append(.purgeFlows(backends: allocation.retired)) }
+        programmedServices = Set(config.services.map(\.key))
+        actions += reannounce()
         return actions
     }
 
@@ -192,6 +226,7 @@ public struct AgentState: Sendable {
                 .persistAllocation(allocation), .program(desiredTables(), reason: "restore after failed reload"),
             ]
             actions += probeTargetsChanged()
+            actions += configChangedAnnouncements()
             return actions
         case .refresh:
             return [
@@ -268,7 +303,15 @@ public struct AgentState: Sendable {
             return allocation.retired.isEmpty ? [] : [.purgeFlows(backends: allocation.retired)]
         case .retryPersist:
             return savedAllocation == allocation ? [] : [.persistAllocation(allocation)]
+        case .reannounce:
+            return reannounce()
         }
+    }
+
+    /// `timer` is due at `now`.
+    public mutating func timerFired(_ timer: AgentTimer, at now: Duration) -> [AgentAction] {
+        clock = max(clock, now)
+        return timerFired(timer)
     }
 
     // MARK: - Helpers

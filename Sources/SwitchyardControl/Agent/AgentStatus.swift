@@ -77,6 +77,8 @@ public struct AgentStatus: Sendable, Codable, Equatable {
     public var allocationSaveFailures = 0
     /// Backend indices removed from the config whose flows are not yet purged.
     public var retiredBackends = 0
+    /// Sessions and announcements; nil when the node speaks no BGP.
+    public var bgp: BGPStatus?
 
     public init(
         node: String, interface: String?, xdpMode: String?, reusedPinnedMaps: Bool, configFile: String, reloadsOK: Int,

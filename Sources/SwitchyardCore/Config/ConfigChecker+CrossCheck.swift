@@ -8,8 +8,22 @@ extension ConfigChecker {
         var firstName: [String: PlacedService] = [:]
         var guePortOfBackend: [IPAddress: (port: UInt16, from: PlacedService)] = [:]
         var missingSource: Set<IPAddress.Family> = []
+        var shardOfVIP: [IPAddress: PlacedService] = [:]
         for placed in services {
             let service = placed.service
+            // A VIP is one host route: announced by one shard's nodes or by none.
+            if let first = shardOfVIP[service.key.vip] {
+                if first.service.shard != service.shard, first.index != placed.index {
+                    let theirs = first.service.shard.map { "shard \($0)" } ?? "no shard"
+                    report(
+                        placed.path.key("shard"),
+                        "VIP \(service.key.vip) has \(theirs) in \(first.entryName); every service of a VIP needs "
+                            + "the same shard, since the VIP is announced as one route",
+                        firstAt: first.path.key("shard"))
+                }
+            } else {
+                shardOfVIP[service.key.vip] = placed
+            }
             if let first = firstKey[service.key] {
                 report(
                     placed.path.key("ports").index(placed.portIndex), "duplicate service \(service.key)",
@@ -65,6 +79,17 @@ extension ConfigChecker {
                 nodePath.key(key),
                 "required: some backends are \(family) and packets to them need an outer "
                     + "\(family) source")
+        }
+        if let bgp = node.bgp {
+            let families = Set(services.map(\.service.key.vip.family)).subtracting(missingSource)
+            for family in families.sorted(by: { $0.rawValue < $1.rawValue }) {
+                let key = family == .v4 ? "ipv4Source" : "ipv6Source"
+                guard bgp.nextHop(for: family, node: node) == nil, isValid(nodePath.key(key)) else { continue }
+                report(
+                    nodePath.key(key),
+                    "required with bgp: \(family) VIPs are announced with this node's \(family) address as "
+                        + "next hop (or give a peer an \(family) sourceAddress)")
+            }
         }
     }
 }

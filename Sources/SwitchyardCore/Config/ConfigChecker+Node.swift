@@ -20,6 +20,7 @@ extension ConfigChecker {
             spec.metricsAddress, path.key("metricsAddress"),
             expected: "HOST:PORT, e.g. 127.0.0.1:9400"
         ) { Self.metricsAddress($0) }
+        let shard = shard(spec.shard, path.key("shard"))
         let store = spec.flowStore.map { checkFlowStore($0, at: path.key("flowStore")) }
         let mac = "a MAC address like 02:00:00:00:00:01"
         let sourceMAC = parsed(spec.sourceMAC, path.key("sourceMAC"), expected: mac) { MACAddress($0) }
@@ -40,7 +41,7 @@ extension ConfigChecker {
             stateDirectory: state ?? NodeSettings.defaultStateDirectory,
             metricsAddress: metrics ?? NodeSettings.defaultMetricsAddress,
             adminSocket: admin ?? NodeSettings.defaultAdminSocket, flowStore: store,
-            sourceMAC: sourceMAC, nextHopMAC: nextHopMAC)
+            sourceMAC: sourceMAC, nextHopMAC: nextHopMAC, shard: shard)
     }
 
     /// Maglev needs a prime table size: every backend's permutation then visits every slot.

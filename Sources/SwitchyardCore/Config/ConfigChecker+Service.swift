@@ -12,6 +12,9 @@ extension ConfigChecker {
         let encapKnown = isValid(path.key("encap"))
         let guePort = integer(spec.guePort, path.key("guePort"), in: ConfigValidation.portRange)
         let health = spec.healthCheck.map { checkHealthCheck($0, at: path.key("healthCheck")) }
+        let shard = shard(spec.shard, path.key("shard"))
+        let communities = communities(spec.communities, path.key("communities"))
+        let largeCommunities = largeCommunities(spec.largeCommunities, path.key("largeCommunities"))
         if spec.guePort != nil, encapKnown, encap != .gue {
             report(path.key("guePort"), "is set but encap is \(encap.rawValue); set encap: gue or remove guePort")
         }
@@ -31,7 +34,7 @@ extension ConfigChecker {
                 backends: backends.map {
                     Backend(address: $0.address, port: $0.port ?? entry.port, weight: $0.weight, state: $0.state)
                 },
-                healthCheck: health)
+                healthCheck: health, shard: shard, communities: communities, largeCommunities: largeCommunities)
             return PlacedService(service: service, entryName: name, index: index, portIndex: entry.index)
         }
     }

@@ -9,10 +9,16 @@ struct ConfigChecker {
     private(set) var invalid: Set<FieldPath> = []
 
     mutating func check(_ spec: ConfigSpec) -> SwitchyardConfig? {
-        let node = required(spec.node, .key("node")).map { checkNode($0, at: .key("node")) }
+        var node = required(spec.node, .key("node")).map { checkNode($0, at: .key("node")) }
         var placed: [PlacedService] = []
         for (index, service) in (required(spec.services, .key("services")) ?? []).enumerated() {
             placed += checkService(service, index: index)
+        }
+        // After the services: peers carry the VIPs' families unless told otherwise.
+        if let settings = node, let nodeSpec = spec.node, let bgp = nodeSpec.bgp {
+            node?.bgp = checkBGP(
+                bgp, at: FieldPath.key("node").key("bgp"), node: settings, nodeSpec: nodeSpec,
+                vipFamilies: Set(placed.map(\.service.key.vip.family)))
         }
         if let node, let nodeSpec = spec.node {
             crossCheck(node: node, spec: nodeSpec, services: placed)
@@ -33,6 +39,13 @@ struct ConfigChecker {
     mutating func reject<T>(_ path: FieldPath, expected: String, got: String) -> T? {
         invalid.insert(path)
         report(path, "expected \(expected), got \(got)")
+        return nil
+    }
+
+    /// Records that the value at `path` breaks a rule `message` explains; always nil.
+    mutating func refuse<T>(_ path: FieldPath, _ message: String) -> T? {
+        invalid.insert(path)
+        report(path, message)
         return nil
     }
 

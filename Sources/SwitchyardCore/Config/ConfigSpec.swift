@@ -32,13 +32,16 @@ public struct NodeSpec: Hashable, Sendable {
     public var flowStore: FlowStoreSpec?
     public var sourceMAC: String?
     public var nextHopMAC: String?
+    public var shard: Int?
+    public var bgp: BGPSpec?
 
     public init(
         name: String? = nil, ipv4Source: String? = nil, ipv6Source: String? = nil, interface: String? = nil,
         mtu: Int? = nil, maglevTableSize: Int? = nil, flowTableCapacity: Int? = nil,
         newFlowRatePerCPU: Int? = nil, flowEvictIdleSeconds: Double? = nil, pinDirectory: String? = nil,
         stateDirectory: String? = nil, metricsAddress: String? = nil, adminSocket: String? = nil,
-        flowStore: FlowStoreSpec? = nil, sourceMAC: String? = nil, nextHopMAC: String? = nil
+        flowStore: FlowStoreSpec? = nil, sourceMAC: String? = nil, nextHopMAC: String? = nil, shard: Int? = nil,
+        bgp: BGPSpec? = nil
     ) {
         self.name = name
         self.ipv4Source = ipv4Source
@@ -56,6 +59,8 @@ public struct NodeSpec: Hashable, Sendable {
         self.flowStore = flowStore
         self.sourceMAC = sourceMAC
         self.nextHopMAC = nextHopMAC
+        self.shard = shard
+        self.bgp = bgp
     }
 }
 

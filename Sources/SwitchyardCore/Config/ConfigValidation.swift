@@ -30,4 +30,19 @@ public enum ConfigValidation {
     public static let ipv6MinimumMTU = 1280
     /// Maglev spreads evenly only with at least this many slots per ring member (paper §3.4).
     public static let slotsPerBackend = 100
+    /// Shards are numbered like 4-octet ASNs: any 32-bit value.
+    public static let shardRange = 0...Int(UInt32.max)
+    /// 4-octet AS numbers (RFC 6793) without 0 (RFC 7607) and 4294967295 (RFC 7300).
+    public static let asnRange = 1...4_294_967_294
+    /// RFC 6793 §9: AS_TRANS stands in for a 4-octet ASN towards 2-octet speakers, never for a node.
+    public static let asTrans = 23456
+    /// RFC 4271 §4.2: a hold time is 0 or at least 3 seconds.
+    public static let holdSecondsRange = 3...65535
+    public static let drainSecondsRange = 0.0...3600
+    /// BFD intervals FRR and BIRD both accept; the detection time is interval × multiplier.
+    public static let bfdIntervalMsRange = 10...60000
+    /// RFC 5880 §4.1: Detect Mult is one non-zero octet.
+    public static let bfdMultiplierRange = 1...255
+    /// Linux's TCP_MD5SIG_MAXKEYLEN: the longest RFC 2385 key the kernel takes.
+    public static let md5PasswordMaxBytes = 80
 }

@@ -13,11 +13,17 @@ public struct ServiceSpec: Hashable, Sendable {
     public var guePort: Int?
     public var backends: [BackendSpec]?
     public var healthCheck: HealthCheckSpec?
+    public var shard: Int?
+    /// `ASN:VALUE` (RFC 1997).
+    public var communities: [String]?
+    /// `A:B:C` (RFC 8092).
+    public var largeCommunities: [String]?
 
     public init(
         name: String? = nil, vip: String? = nil, ports: [PortSpec]? = nil, mode: String? = nil,
         flowKey: String? = nil, encap: String? = nil, guePort: Int? = nil, backends: [BackendSpec]? = nil,
-        healthCheck: HealthCheckSpec? = nil
+        healthCheck: HealthCheckSpec? = nil, shard: Int? = nil, communities: [String]? = nil,
+        largeCommunities: [String]? = nil
     ) {
         self.name = name
         self.vip = vip
@@ -28,6 +34,9 @@ public struct ServiceSpec: Hashable, Sendable {
         self.guePort = guePort
         self.backends = backends
         self.healthCheck = healthCheck
+        self.shard = shard
+        self.communities = communities
+        self.largeCommunities = largeCommunities
     }
 }
 

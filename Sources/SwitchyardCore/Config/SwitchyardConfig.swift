@@ -98,6 +98,11 @@ public struct NodeSettings: Sendable, Hashable {
     /// When set, frames leave with these MACs instead of the kernel's FIB answer.
     public var sourceMAC: MACAddress?
     public var nextHopMAC: MACAddress?
+    /// The shard this node belongs to: it announces only VIPs of this shard and VIPs without one
+    /// (nil: only the latter).
+    public var shard: UInt32?
+    /// Nil: the node speaks no BGP (routes to its VIPs are someone else's business).
+    public var bgp: BGPSettings?
 
     public static let defaultMTU = 1500
     public static let defaultFlowTableCapacity = 1_000_000
@@ -118,7 +123,7 @@ public struct NodeSettings: Sendable, Hashable {
         stateDirectory: String = NodeSettings.defaultStateDirectory,
         metricsAddress: String = NodeSettings.defaultMetricsAddress,
         adminSocket: String = NodeSettings.defaultAdminSocket, flowStore: FlowStoreSettings? = nil,
-        sourceMAC: MACAddress? = nil, nextHopMAC: MACAddress? = nil
+        sourceMAC: MACAddress? = nil, nextHopMAC: MACAddress? = nil, shard: UInt32? = nil, bgp: BGPSettings? = nil
     ) {
         self.name = name
         self.ipv4Source = ipv4Source
@@ -136,6 +141,8 @@ public struct NodeSettings: Sendable, Hashable {
         self.flowStore = flowStore
         self.sourceMAC = sourceMAC
         self.nextHopMAC = nextHopMAC
+        self.shard = shard
+        self.bgp = bgp
     }
 }
 

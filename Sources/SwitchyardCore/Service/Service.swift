@@ -86,10 +86,18 @@ public struct Service: Sendable, Hashable {
     public var backends: [Backend]
     /// Nil: backends are taken at their configured state, unchecked.
     public var healthCheck: HealthCheck?
+    /// The shard of LB nodes that announces this VIP (QoS isolation: services divided between
+    /// groups of nodes); nil means every node announces it.
+    public var shard: UInt32?
+    /// Communities the VIP is announced with (RFC 1997, RFC 8092); a VIP's services contribute
+    /// theirs to its one route.
+    public var communities: [RouteCommunity]
+    public var largeCommunities: [LargeRouteCommunity]
 
     public init(
         name: String, key: ServiceKey, mode: ServiceMode = .stateless, flowKey: FlowKeyKind = .connection,
-        encap: Encapsulation = .ipip, guePort: UInt16 = 6080, backends: [Backend], healthCheck: HealthCheck? = nil
+        encap: Encapsulation = .ipip, guePort: UInt16 = 6080, backends: [Backend], healthCheck: HealthCheck? = nil,
+        shard: UInt32? = nil, communities: [RouteCommunity] = [], largeCommunities: [LargeRouteCommunity] = []
     ) {
         self.name = name
         self.key = key
@@ -99,6 +107,9 @@ public struct Service: Sendable, Hashable {
         self.guePort = guePort
         self.backends = backends
         self.healthCheck = healthCheck
+        self.shard = shard
+        self.communities = communities
+        self.largeCommunities = largeCommunities
     }
 
     /// The ring members: backends that may take new flows.
