@@ -81,13 +81,13 @@ int switchyard_udp_send(int fd, int family, const unsigned char *address, unsign
 ssize_t switchyard_udp_receive(int fd, int timeout_ms, void *buffer, size_t length, int *from_family,
 			       unsigned char *from_address, unsigned short *from_port, int *ttl)
 {
-	struct pollfd waiting = { .fd = fd, .events = POLLIN };
+	struct pollfd waiting = {.fd = fd, .events = POLLIN};
 	struct sockaddr_storage from;
 	union {
 		char buffer[CMSG_SPACE(sizeof(int)) * 2];
 		struct cmsghdr align;
 	} control;
-	struct iovec vector = { .iov_base = buffer, .iov_len = length };
+	struct iovec vector = {.iov_base = buffer, .iov_len = length};
 	struct msghdr message = {
 		.msg_name = &from,
 		.msg_namelen = sizeof(from),
