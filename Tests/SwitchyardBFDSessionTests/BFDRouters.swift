@@ -19,12 +19,13 @@ struct BIRDBFDRouter: BFDRouter {
     let daemon: Process
     var bfdDaemon: Process { daemon }
 
-    init(lab: InteropLab) throws {
+    /// `bgp` adds a passive eBGP session with speaker 1 over IPv4 (hold time 9 s), for the hook test.
+    init(lab: InteropLab, bgp: Bool = false) throws {
         self.lab = lab
         socket = lab.workDirectory.appendingPathComponent("bird.ctl").path
         let config = lab.workDirectory.appendingPathComponent("bird.conf")
         let speaker = lab.speakers[0]
-        let text = """
+        var text = """
             log "\(lab.workDirectory.path)/bird.log" all;
             router id 10.77.0.1;
             protocol device {}
@@ -35,6 +36,18 @@ struct BIRDBFDRouter: BFDRouter {
             }
 
             """
+        if bgp {
+            text += """
+                protocol bgp s1 {
+                    local \(speaker.routerAddress4) as \(InteropLab.routerASN);
+                    neighbor \(speaker.address4) as \(speaker.asn);
+                    passive on;
+                    hold time 9;
+                    ipv4 { import none; export none; };
+                }
+
+                """
+        }
         try text.write(to: config, atomically: true, encoding: .utf8)
         daemon = try InteropEnvironment.startDaemon(
             ["ip", "netns", "exec", lab.router, "bird", "-f", "-c", config.path, "-s", socket],
