@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "DatapathFixtures", targets: ["DatapathFixtures"]),
         .library(name: "SwitchyardStore", targets: ["SwitchyardStore"]),
         .library(name: "SwitchyardBGP", targets: ["SwitchyardBGP"]),
+        .library(name: "SwitchyardBFD", targets: ["SwitchyardBFD"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,7 +53,7 @@ let package = Package(
         .target(
             name: "SwitchyardNet",
             dependencies: [
-                "SwitchyardCore",
+                "SwitchyardCore", "CSwitchyardTCP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
@@ -134,6 +135,32 @@ let package = Package(
                 "SwitchyardBGPSpeaker", "SwitchyardBGP", "SwitchyardCore", "CSwitchyardTCP",
                 // The agent's announcement path (AgentState → AgentBGP → speaker) against BIRD.
                 "SwitchyardAgent", "SwitchyardControl",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Pure: BFD (RFC 5880 asynchronous mode): the control packet codec with the reception checks
+        // of §6.8.6 and the session state machine. Time and randomness are inputs.
+        .target(name: "SwitchyardBFD", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "SwitchyardBFDTests", dependencies: ["SwitchyardBFD"]),
+        // recvmsg with the received TTL / hop limit (RFC 5881 §5), which NIO does not report.
+        .target(name: "CSwitchyardUDP"),
+        // I/O: BFD sessions (RFC 5881 single hop) executing SwitchyardBFD's state machine: UDP 3784,
+        // TTL 255 both ways, a source address, a network namespace per session if asked.
+        .target(
+            name: "SwitchyardBFDSession",
+            dependencies: [
+                "SwitchyardBFD", "SwitchyardCore", "SwitchyardNet", "CSwitchyardUDP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Loopback tests of the executor, and interop against BIRD's and FRR's bfdd in network
+        // namespaces (root); those skip with a message otherwise.
+        .testTarget(
+            name: "SwitchyardBFDSessionTests",
+            dependencies: [
+                "SwitchyardBFDSession", "SwitchyardBFD", "SwitchyardCore", "SwitchyardBGPSpeaker", "SwitchyardBGP",
+                "CSwitchyardUDP",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),

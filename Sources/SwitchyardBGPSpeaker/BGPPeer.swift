@@ -72,6 +72,13 @@ final class BGPPeer: @unchecked Sendable {
         return closing ?? eventLoop.makeSucceededVoidFuture()
     }
 
+    /// RFC 5882 §4.3: BFD's verdict on the path to this peer.
+    func bfdStateChanged(up: Bool) {
+        eventLoop.assertInEventLoop()
+        let now = clock.now
+        execute(up ? machine.bfdUp(at: now) : machine.bfdDown(at: now))
+    }
+
     func currentStatus() -> BGPPeerStatus {
         eventLoop.assertInEventLoop()
         var snapshot = status

@@ -49,6 +49,16 @@ public final class BGPSpeaker: Sendable {
         for peer in peers { peer.eventLoop.execute { peer.setRoutes(routes) } }
     }
 
+    /// What BFD says about the path to `peer` (the peers with that address). Down ends an open
+    /// session at once, without waiting for the hold timer (RFC 5882 §4.3); it reconnects with
+    /// backoff, or as soon as BFD is up again. Call it for a loss of an Up BFD session only
+    /// (`BFDStateChange.isPathLoss`), not for AdminDown (RFC 5882 §3.2), and with `up: true` on Up.
+    public func bfdStateChanged(peer address: IPAddress, up: Bool) {
+        for peer in peers where peer.configuration.transport.peerAddress == address {
+            peer.eventLoop.execute { peer.bfdStateChanged(up: up) }
+        }
+    }
+
     /// Every peer's session, in configuration order.
     public func status() async -> [BGPPeerStatus] {
         var result: [BGPPeerStatus] = []

@@ -72,6 +72,8 @@ public struct BGPNotification: Hashable, Sendable, CustomStringConvertible {
         public static let otherConfigurationChange: UInt8 = 6
         public static let connectionCollisionResolution: UInt8 = 7
         public static let outOfResources: UInt8 = 8
+        /// RFC 9384: BFD declared the peer down (RFC 5882 §4.3).
+        public static let bfdDown: UInt8 = 10
     }
 
     /// ROUTE-REFRESH Message Error subcodes (RFC 7313 §5).

@@ -258,6 +258,23 @@ public struct BGPSessionStateMachine: Sendable {
         return [.send(.keepalive), arm(.keepalive, at: now + interval)]
     }
 
+    // MARK: - BFD (RFC 5882)
+
+    /// BFD declared the peer down: the path is gone, so the session ends now instead of at the
+    /// hold timer (RFC 5882 §4.3), with Cease / BFD Down (RFC 9384) in case it still gets through.
+    /// The reconnect waits in Active with backoff, or until `bfdUp`.
+    public mutating func bfdDown(at now: Duration) -> [BGPSessionAction] {
+        guard isConnected else { return [] }
+        return fail(.cease(subcode: BGPNotification.CeaseSubcode.bfdDown), at: now)
+    }
+
+    /// BFD is Up again: a session waiting in Active reconnects now rather than when its backoff ends.
+    public mutating func bfdUp(at now: Duration) -> [BGPSessionAction] {
+        guard state == .active else { return [] }
+        state = .connect
+        return [.connect, arm(.connectRetry, at: now + connectRetryDelay)]
+    }
+
     // MARK: - Failure
 
     /// RFC 6608: a message the state does not allow is an FSM error naming the state.

@@ -1,5 +1,6 @@
 import CSwitchyardTCP
 import SwitchyardCore
+import SwitchyardNet
 
 #if canImport(Glibc)
     import Glibc
@@ -45,33 +46,23 @@ enum BGPSocket {
         if fd >= 0 { close(fd) }
     }
 
-    /// A TCP socket of `family`, created inside the namespace when one is named: a socket stays in
-    /// the namespace it was created in, so only this call needs the thread moved (and moved back).
+    /// A TCP socket of `family`, created inside the namespace when one is named.
     private static func openSocket(family: IPAddress.Family, namespacePath: String?) throws(BGPSocketError) -> CInt {
         let domain = family == .v4 ? AF_INET : AF_INET6
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        guard let namespacePath else {
-            let fd = socket(domain, type, 0)
-            guard fd >= 0 else { throw BGPSocketError(.socket, errno: errno) }
-            return fd
+        let opened: (fd: CInt, errno: Int32)
+        do throws(NetworkNamespace.EnterError) {
+            opened = try NetworkNamespace.run(in: namespacePath) {
+                let fd = socket(domain, type, 0)
+                return (fd, errno)
+            } abandon: {
+                if $0.fd >= 0 { close($0.fd) }
+            }
+        } catch {
+            throw BGPSocketError(.enterNamespace, errno: error.errno)
         }
-        let home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-        guard home >= 0 else { throw BGPSocketError(.enterNamespace, errno: errno) }
-        defer { close(home) }
-        let target = open(namespacePath, O_RDONLY | O_CLOEXEC)
-        guard target >= 0 else { throw BGPSocketError(.enterNamespace, errno: errno) }
-        defer { close(target) }
-        let entered = switchyard_setns_net(target)
-        guard entered == 0 else { throw BGPSocketError(.enterNamespace, errno: -entered) }
-        let fd = socket(domain, type, 0)
-        let socketErrno = errno
-        let returned = switchyard_setns_net(home)
-        guard returned == 0 else {
-            if fd >= 0 { close(fd) }
-            throw BGPSocketError(.enterNamespace, errno: -returned)
-        }
-        guard fd >= 0 else { throw BGPSocketError(.socket, errno: socketErrno) }
-        return fd
+        guard opened.fd >= 0 else { throw BGPSocketError(.socket, errno: opened.errno) }
+        return opened.fd
     }
 
     /// A non-blocking connect bounded by `timeout`; the socket stays non-blocking for NIO.

@@ -1,0 +1,1 @@
+../SwitchyardBGPSpeakerTests/InteropLab.swift
