@@ -14,6 +14,8 @@ if grep -E "^$PWD/(Sources|Tests|Plugins)/.*: warning:" "$build_log" | sort -u |
   echo "test.sh: compiler warnings in our own code (above)" >&2
   exit 1
 fi
+# The release binary (static Swift runtime) the deploy section installs; a test checks its ldd.
+scripts/release.sh
 # Bounded fuzzing first, so the test runner's summary is the run's last word.
 scripts/fuzz.sh --smoke
 # Serially: the lab's timing-sensitive suites must not share two cores with the kernel
