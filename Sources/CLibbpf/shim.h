@@ -15,3 +15,13 @@ int setns(int fd, int nstype);
 /* Glibc's Swift module hides sched_setaffinity (it needs _GNU_SOURCE); the mask is a
  * cpu_set_t, here as its words. */
 int sched_setaffinity(int pid, unsigned long cpusetsize, const unsigned long *mask);
+
+/* membarrier(MEMBARRIER_CMD_GLOBAL): returns after an RCU grace period, so every BPF program
+ * that was running when it was called (XDP runs under rcu_read_lock) has finished. glibc has no
+ * wrapper. */
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline long sy_wait_for_running_programs(void)
+{
+	return syscall(__NR_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0);
+}

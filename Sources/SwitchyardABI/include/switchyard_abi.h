@@ -101,6 +101,33 @@ struct sy_service {
 	__u16 pad;
 };
 
+/*
+ * The service index: the services map (a hash: a jhash and a bucket walk per packet) mirrored into
+ * an array the program reads with plain loads. Open addressing, at most SY_SERVICE_INDEX_PROBES
+ * slots from sy_service_index_slot(key); a slot holds the key and a copy of the service. Two
+ * halves: the writer fills the half no reader uses, switches `sy_service_generation` to it, and
+ * waits out a grace period (membarrier) before it may touch the old half again, so a reader
+ * never sees a slot being written. A miss in the index (or a key the writer could not place)
+ * falls back to the services map, which stays the authority: verdicts are the map's.
+ */
+#define SY_SERVICE_INDEX_SLOTS	8192u /* per half: twice SY_MAX_SERVICES, a power of two */
+#define SY_SERVICE_INDEX_PROBES 4
+
+struct sy_service_slot {
+	struct sy_service_key key; /* family 0: an empty slot */
+	struct sy_service svc;
+	__u32 pad;
+};
+
+static inline __u32 sy_service_index_slot(const struct sy_service_key *k)
+{
+	__u32 x = k->addr[0] ^ ((k->addr[1] << 7) | (k->addr[1] >> 25)) ^ ((k->addr[2] << 13) | (k->addr[2] >> 19)) ^
+		  ((k->addr[3] << 19) | (k->addr[3] >> 13));
+
+	x ^= ((__u32)k->port << 16) ^ ((__u32)k->proto << 8) ^ k->family;
+	return (x * 0x9e3779b1u) >> (32 - 13); /* 13 = log2(SY_SERVICE_INDEX_SLOTS) */
+}
+
 /* ---- backends ----------------------------------------------------------------------------- */
 
 enum sy_backend_state {
@@ -515,6 +542,9 @@ _Static_assert(sizeof(struct sy_vip_filter) == 4096, "sy_vip_filter");
 _Static_assert(SY_VIP_FILTER_WORDS * 64 == 1u << SY_VIP_FILTER_BITS_LOG2, "sy_vip_filter: one bit per filter slot");
 _Static_assert(sizeof(struct sy_service_key) == 20, "sy_service_key");
 _Static_assert(sizeof(struct sy_service) == 16, "sy_service");
+_Static_assert(sizeof(struct sy_service_slot) == 40, "sy_service_slot");
+_Static_assert(SY_SERVICE_INDEX_SLOTS == 1u << 13, "sy_service_index_slot reduces to 13 bits");
+_Static_assert(SY_SERVICE_INDEX_SLOTS >= 2 * SY_MAX_SERVICES, "sy_service_index: at most half full");
 _Static_assert(sizeof(struct sy_backend) == 20, "sy_backend");
 _Static_assert(sizeof(struct sy_flow_key) == 40, "sy_flow_key: hashed as five u64 words");
 _Static_assert(sizeof(struct sy_flow_entry) == 8, "sy_flow_entry");

@@ -29,6 +29,9 @@ public final class LBDatapath: @unchecked Sendable {
     public let vips: BPFMap
     public let vipFilter: BPFMap
     public let services: BPFMap
+    /// The array mirror of `services` the program reads first, and which of its halves is live.
+    public let serviceIndex: BPFMap
+    public let serviceGeneration: BPFMap
     public let rings: BPFMap
     public let backends: BPFMap
     public let flows: BPFMap
@@ -62,6 +65,8 @@ public final class LBDatapath: @unchecked Sendable {
         "sy_vips": (MemoryLayout<sy_vip_addr>.size, MemoryLayout<sy_vip_info>.size),
         "sy_vip_filter": (4, MemoryLayout<sy_vip_filter>.size),
         "sy_services": (MemoryLayout<sy_service_key>.size, MemoryLayout<sy_service>.size),
+        "sy_service_index": (4, MemoryLayout<sy_service_slot>.size),
+        "sy_service_generation": (4, 4),
         "sy_rings": (4, 4),
         "sy_backends": (4, MemoryLayout<sy_backend>.size),
         "sy_flows": (4, MemoryLayout<sy_flow_set>.size),
@@ -141,6 +146,8 @@ public final class LBDatapath: @unchecked Sendable {
             vips = try handle("sy_vips")
             vipFilter = try handle("sy_vip_filter")
             services = try handle("sy_services")
+            serviceIndex = try handle("sy_service_index")
+            serviceGeneration = try handle("sy_service_generation")
             rings = try handle("sy_rings")
             backends = try handle("sy_backends")
             flows = try handle("sy_flows")

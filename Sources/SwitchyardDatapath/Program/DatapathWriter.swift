@@ -51,6 +51,9 @@ public final class DatapathWriter: @unchecked Sendable {
         public var servicesWritten = 0
         public var servicesRemoved = 0
         public var backendsWritten = 0
+        /// Services the index had no free slot for within its probe limit: the program finds
+        /// them in the services map instead (slower, same verdicts).
+        public var servicesNotIndexed = 0
     }
 
     @discardableResult
@@ -82,6 +85,12 @@ public final class DatapathWriter: @unchecked Sendable {
         try writeVIPFilter(desired.vips, keepingCurrent: true)
         for vip in desired.vips.sorted() where previous?.vips.contains(vip) != true {
             try d.vips.update(sy_vip_addr(vip), sy_vip_info(flags: 0))
+        }
+
+        // The index the program reads first: the new half goes live before anything is removed,
+        // and the old half's readers are waited out.
+        if previous == nil || previous?.services != desired.services {
+            changes.servicesNotIndexed = try writeServiceIndex(desired.services)
         }
 
         // Removals, top-down. Without a record of what was written (a fresh process over
@@ -122,6 +131,44 @@ public final class DatapathWriter: @unchecked Sendable {
         try writeVIPFilter(desired.vips, keepingCurrent: false)
         applied = desired
         return changes
+    }
+
+    /// Fills the index half no reader uses with `services` (through the map's mapping), makes it
+    /// the live half, then waits until no program can still be reading the old one. Returns the
+    /// services that found no slot within SY_SERVICE_INDEX_PROBES.
+    private func writeServiceIndex(_ services: [ServiceKey: DatapathTables.ServiceEntry]) throws -> Int {
+        let live = try datapath.serviceGeneration.lookup(UInt32(0), as: UInt32.self) ?? 0
+        let next = (live & 1) ^ 1
+        let slots = Int(SY_SERVICE_INDEX_SLOTS)
+        let stride = MemoryLayout<sy_service_slot>.stride
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let length = (2 * slots * stride + pageSize - 1) / pageSize * pageSize
+        guard let memory = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, datapath.serviceIndex.fd, 0),
+            memory != MAP_FAILED
+        else { throw BPFError("mmap the service index", errno: errno) }
+        defer { munmap(memory, length) }
+        let half = memory + Int(next) * slots * stride
+        half.initializeMemory(as: UInt8.self, repeating: 0, count: slots * stride)
+        var unplaced = 0
+        for (key, entry) in services.sorted(by: { $0.key < $1.key }) {
+            var slot = sy_service_slot()
+            slot.key = sy_service_key(key)
+            slot.svc = sy_service(entry)
+            let first = Int(withUnsafePointer(to: &slot.key) { sy_service_index_slot($0) })
+            let free = (0..<Int(SY_SERVICE_INDEX_PROBES)).map { (first + $0) & (slots - 1) }.first {
+                half.load(fromByteOffset: $0 * stride, as: sy_service_slot.self).key.family == 0
+            }
+            guard let free else {
+                unplaced += 1
+                continue
+            }
+            half.storeBytes(of: slot, toByteOffset: free * stride, as: sy_service_slot.self)
+        }
+        try datapath.serviceGeneration.update(UInt32(0), next)
+        guard sy_wait_for_running_programs() == 0 else {
+            throw BPFError("wait for programs reading the old service index (membarrier)", errno: errno)
+        }
+        return unplaced
     }
 
     /// Writes the prefilter with a bit for each of `vips` (and every bit already set, when

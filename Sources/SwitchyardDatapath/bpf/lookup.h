@@ -5,6 +5,36 @@
 
 #include "maps.h"
 
+static __always_inline int service_key_equal(const struct sy_service_key *a, const struct sy_service_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+/* The service for `key` from the live half of the index, or NULL (then the map decides). */
+static __always_inline struct sy_service *indexed_service(const struct sy_service_key *key)
+{
+	__u32 zero = 0, *generation = bpf_map_lookup_elem(&sy_service_generation, &zero);
+	__u32 base, first;
+
+	if (!generation)
+		return NULL;
+	base = (*generation & 1) * SY_SERVICE_INDEX_SLOTS;
+	first = sy_service_index_slot(key);
+#pragma unroll
+	for (int i = 0; i < SY_SERVICE_INDEX_PROBES; i++) {
+		__u32 index = base + ((first + i) & (SY_SERVICE_INDEX_SLOTS - 1));
+		struct sy_service_slot *slot = bpf_map_lookup_elem(&sy_service_index, &index);
+
+		if (!slot || slot->key.family == 0)
+			return NULL;
+		if (service_key_equal(&slot->key, key))
+			return &slot->svc;
+	}
+	return NULL;
+}
+
 static __always_inline struct sy_service *lookup_service(const __be32 *vip, __u8 family, __be16 port, __u8 proto)
 {
 	struct sy_service_key key = {};
@@ -18,7 +48,7 @@ static __always_inline struct sy_service *lookup_service(const __be32 *vip, __u8
 	key.port = port;
 	key.proto = proto;
 	key.family = family;
-	return bpf_map_lookup_elem(&sy_services, &key);
+	return indexed_service(&key) ?: bpf_map_lookup_elem(&sy_services, &key);
 }
 
 /* The service for TCP/UDP whose ports sit right after the IP header, if any: a hit proves the

@@ -29,6 +29,22 @@ struct {
 	__type(value, struct sy_service);
 } sy_services SEC(".maps");
 
+/* The array mirror of sy_services, two halves (see struct sy_service_slot), and which half is live. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SY_SERVICE_INDEX_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sy_service_slot);
+} sy_service_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sy_service_generation SEC(".maps");
+
 /* One Maglev ring per service id: an array of backend indices. The agent builds a new inner map
  * and swaps it in with one update, so a packet sees the old ring or the new one, never a mix.
  * BPF_F_INNER_MAP lets rings differ in size; BPF_F_MMAPABLE lets the agent fill them by mmap. */
