@@ -202,8 +202,9 @@ public actor Agent {
         await speaker.stop(reason: reason)
         // BFD goes last. RFC 5882 §3.2 has a client with its own liveness check (BGP's hold timer)
         // ignore AdminDown, so either order keeps a conforming router from calling it a failure;
-        // Cease first also holds for one that does not, and the router logs the shutdown text
-        // rather than "BFD session down". Stopping sends AdminDown for a detection time.
+        // Cease first also holds for one that does not (BIRD 2.0.12 ends BGP with "BFD session
+        // down" on a peer's AdminDown), so the router logs the shutdown text. Stopping sends
+        // AdminDown for a detection time.
         await bfd?.shutdown()
     }
 
