@@ -76,7 +76,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardControl", "SwitchyardDatapath", "SwitchyardConfig", "SwitchyardCore", "DatapathModel",
                 "SwitchyardNet",
-                "SwitchyardStore", "SwitchyardBGP", "SwitchyardBGPSpeaker",
+                "SwitchyardStore", "SwitchyardBGP", "SwitchyardBGPSpeaker", "SwitchyardBFD", "SwitchyardBFDSession",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,8 +133,8 @@ let package = Package(
             name: "SwitchyardBGPSpeakerTests",
             dependencies: [
                 "SwitchyardBGPSpeaker", "SwitchyardBGP", "SwitchyardCore", "CSwitchyardTCP",
-                // The agent's announcement path (AgentState → AgentBGP → speaker) against BIRD.
-                "SwitchyardAgent", "SwitchyardControl",
+                // The agent's announcement path (AgentState → AgentBGP → speaker) against BIRD, with BFD.
+                "SwitchyardAgent", "SwitchyardControl", "SwitchyardBFD", "SwitchyardBFDSession",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Pure: BFD (RFC 5880 asynchronous mode): the control packet codec with the reception checks

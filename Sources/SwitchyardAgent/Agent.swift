@@ -2,6 +2,7 @@ import DatapathModel
 import Foundation
 import Logging
 import SwitchyardABI
+import SwitchyardBFDSession
 import SwitchyardBGPSpeaker
 import SwitchyardControl
 import SwitchyardCore
@@ -40,6 +41,9 @@ public actor Agent {
     /// Each peer's ASN by the name the speaker's status uses.
     private let peerASNs: [String: UInt32]
     private var speakerStopped = false
+    /// BFD on the paths to the peers that ask for it (`node.bgp.peers[].bfd`); nil when none does.
+    private let bfd: BFDService?
+    private let bfdPeers: [BFDPeerConfiguration]
 
     /// Loads the datapath over the pinned maps (re-using them when a previous agent left them).
     /// Packets keep flowing through an agent restart: the new program replaces the old one
@@ -74,6 +78,8 @@ public actor Agent {
         let peers = config.node.bgp.map { AgentBGP.peerConfigurations($0, logger: logger) } ?? []
         speaker = config.node.bgp == nil ? nil : BGPSpeaker(peers: peers, logger: logger)
         peerASNs = Dictionary(peers.map { ($0.name, $0.session.peerASN) }, uniquingKeysWith: { first, _ in first })
+        bfdPeers = config.node.bgp.map { AgentBFD.peerConfigurations($0, node: node, logger: logger) } ?? []
+        bfd = bfdPeers.isEmpty ? nil : BFDService(logger: logger)
         (probeTargetSets, probeSink) = AsyncStream.makeStream()
         (timerRequests, timerSink) = AsyncStream.makeStream()
         logger.info(
@@ -160,9 +166,11 @@ public actor Agent {
 
     // MARK: - BGP
 
-    /// Opens the BGP sessions; routes follow as `AgentState` decides them.
+    /// Opens the BGP sessions, and the BFD sessions that watch their paths; routes follow as
+    /// `AgentState` decides them.
     public func startBGP() {
         guard let speaker, !speakerStopped else { return }
+        if let bfd { AgentBFD.start(bfdPeers, on: bfd, reportingTo: speaker, logger: logger) }
         speaker.start()
     }
 
@@ -177,8 +185,9 @@ public actor Agent {
     }
 
     /// Shutdown's routing half: drain (waiting out the GRACEFUL_SHUTDOWN period if any VIP is
-    /// announced), withdraw everything, close every session with Cease and `reason`. The XDP
-    /// program stays attached, so connections the routers still send here are forwarded.
+    /// announced), withdraw everything, close every session with Cease and `reason`, then take
+    /// BFD AdminDown. The XDP program stays attached, so connections the routers still send here
+    /// are forwarded.
     public func leaveRouting(reason: String) async {
         guard let speaker, !speakerStopped else { return }
         execute(state.drainRequested(at: now, trigger: reason))
@@ -191,6 +200,12 @@ public actor Agent {
         speakerStopped = true
         speaker.setRoutes([:])
         await speaker.stop(reason: reason)
+        // BFD goes last. RFC 5882 §3.2 has a client with its own liveness check (BGP's hold timer)
+        // ignore AdminDown, so either order keeps a conforming router from calling it a failure;
+        // Cease first also holds for one that does not (BIRD 2.0.12 ends BGP with "BFD session
+        // down" on a peer's AdminDown), so the router logs the shutdown text. Stopping sends
+        // AdminDown for a detection time.
+        await bfd?.shutdown()
     }
 
     // MARK: - Flow sharing (stateful services)
@@ -239,6 +254,7 @@ public actor Agent {
 
     public func status() async throws -> AgentStatus {
         let peers = await speaker?.status() ?? []
+        let bfdSessions = await bfd?.status() ?? []
         let reader = CounterReader(datapath: datapath)
         let ids = state.countedIDs
         let runtime = AgentRuntime(
@@ -247,7 +263,10 @@ public actor Agent {
         return state.status(
             counters: try reader.read(services: ids.services, backends: ids.backends),
             events: try reader.events(), runtime: runtime, flowSync: flowSyncCounts,
-            bgpPeers: peers.map { AgentBGP.status($0, asn: peerASNs[$0.peer] ?? 0) })
+            bgpPeers: peers.map { peer in
+                let path = bfdSessions.first { $0.peer.peerAddress == peer.peerAddress }
+                return AgentBGP.status(peer, asn: peerASNs[peer.peer] ?? 0, bfd: path.map(AgentBFD.status))
+            })
     }
 
     /// Prometheus text exposition of the datapath counters and the agent's own.

@@ -47,14 +47,17 @@ enum AgentBGP {
         }
     }
 
-    static func status(_ peer: BGPPeerStatus, asn: UInt32) -> AgentStatus.BGPPeer {
+    /// `bfd`: the BFD session on the path to the peer, if it runs one.
+    static func status(
+        _ peer: BGPPeerStatus, asn: UInt32, bfd: AgentStatus.BFDSession? = nil
+    ) -> AgentStatus.BGPPeer {
         AgentStatus.BGPPeer(
             peer: peer.peer, asn: asn, state: peer.state.rawValue,
             uptimeSeconds: peer.uptime.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
             lastError: peer.lastError?.description, lastNotificationSent: peer.lastNotificationSent.map(notification),
             lastNotificationReceived: peer.lastNotificationReceived.map(notification),
             prefixesAnnounced: peer.prefixesAnnounced, updatesSent: peer.updatesSent,
-            updatesReceived: peer.updatesReceived)
+            updatesReceived: peer.updatesReceived, bfd: bfd)
     }
 
     private static func notification(_ record: BGPNotificationRecord) -> AgentStatus.Notification {

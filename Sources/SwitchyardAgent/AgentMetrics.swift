@@ -143,6 +143,7 @@ final class AgentMetrics: @unchecked Sendable {
             add(
                 "switchyard_bgp_updates_received_total", l, UInt64(peer.updatesReceived),
                 help: "BGP UPDATE messages received")
+            if let bfd = peer.bfd { renderBFD(bfd, peer: peer.peer) }
         }
         let states = ["normal", "gshut"] + AnnouncementWithheldReason.allCases.map(\.rawValue)
         for vip in bgp.vips {
@@ -155,6 +156,35 @@ final class AgentMetrics: @unchecked Sendable {
                     "switchyard_vip_announcement_state", [("vip", vip.vip), ("state", state)], state == current ? 1 : 0,
                     help: "1 on the VIP's announcement state: normal, gshut, or the reason it is withheld")
             }
+        }
+    }
+
+    /// The BFD session on the path to a BGP peer, labelled like the peer's BGP series so the two
+    /// join. Its state also as a state set, so a state that ended reads 0.
+    private func renderBFD(_ bfd: AgentStatus.BFDSession, peer: String) {
+        let l = [("peer", peer)]
+        gauge("switchyard_bfd_session_up", l, bfd.isUp ? 1 : 0, help: "1 while the BFD session to the peer is Up")
+        for state in ["adminDown", "down", "init", "up"] {
+            gauge(
+                "switchyard_bfd_session_state", l + [("state", state)], bfd.state == state ? 1 : 0,
+                help: "1 on the BFD session's state (RFC 5880): adminDown, down, init, up")
+        }
+        gauge(
+            "switchyard_bfd_detection_time_seconds", l, bfd.detectionTimeMs / 1000,
+            help: "How long the peer may stay silent before the session goes Down, as negotiated")
+        add(
+            "switchyard_bfd_packets_sent_total", l, UInt64(max(0, bfd.packetsSent)),
+            help: "BFD control packets sent")
+        add(
+            "switchyard_bfd_packets_received_total", l, UInt64(max(0, bfd.packetsReceived)),
+            help: "BFD control packets received and believed")
+        add(
+            "switchyard_bfd_send_errors_total", l, UInt64(max(0, bfd.sendErrors)),
+            help: "BFD control packets the kernel refused to send")
+        for (reason, n) in bfd.discarded.sorted(by: { $0.key < $1.key }) {
+            add(
+                "switchyard_bfd_discards_total", l + [("reason", reason)], UInt64(max(0, n)),
+                help: "Received BFD packets discarded, by reason")
         }
     }
 }

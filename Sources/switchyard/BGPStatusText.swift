@@ -20,6 +20,7 @@ extension AgentStatus.BGPStatus {
             if let received = peer.lastNotificationReceived {
                 lines.append("    last NOTIFICATION received: \(received)")
             }
+            if let bfd = peer.bfd { lines.append(Self.line(bfd)) }
         }
         for vip in vips {
             switch vip.state {
@@ -29,6 +30,28 @@ extension AgentStatus.BGPStatus {
             }
         }
         return lines
+    }
+
+    /// One line per BFD session: state, timers, packets, and why it last changed when that was
+    /// not a plain Up.
+    static func line(_ bfd: AgentStatus.BFDSession) -> String {
+        var line = "    bfd from \(bfd.local): \(bfd.state)"
+        if let since = bfd.sinceChangeSeconds { line += " for \(seconds(since.rounded()))" }
+        line += " (remote \(bfd.remoteState))"
+        if bfd.localDiagnostic != "no diagnostic" { line += ", last diagnostic: \(bfd.localDiagnostic)" }
+        line +=
+            ", tx \(milliseconds(bfd.transmitIntervalMs)), detection \(milliseconds(bfd.detectionTimeMs))"
+            + ", packets \(bfd.packetsSent) sent / \(bfd.packetsReceived) received"
+        if bfd.discardedTotal > 0 {
+            let reasons = bfd.discarded.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            line += ", \(bfd.discardedTotal) discarded (\(reasons.joined(separator: ", ")))"
+        }
+        if bfd.sendErrors > 0 { line += ", \(bfd.sendErrors) send errors" }
+        return line
+    }
+
+    static func milliseconds(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? "\(Int(value)) ms" : "\(value) ms"
     }
 
     static func seconds(_ value: Double) -> String {

@@ -9,12 +9,14 @@ struct BIRDRouter: InteropRouter {
     let socket: String
     let daemon: Process
 
-    /// Starts BIRD in the lab's router namespace; `passwords[i]` signs speaker i's sessions.
-    init(lab: InteropLab, passwords: [String?]) throws {
+    /// Starts BIRD in the lab's router namespace; `passwords[i]` signs speaker i's sessions; `bfd`
+    /// runs BFD (300 ms × 3) on every session, BIRD's `bfd on`.
+    init(lab: InteropLab, passwords: [String?], bfd: Bool = false) throws {
         self.lab = lab
         socket = lab.workDirectory.appendingPathComponent("bird.ctl").path
         let config = lab.workDirectory.appendingPathComponent("bird.conf")
-        try Self.configuration(lab: lab, passwords: passwords).write(to: config, atomically: true, encoding: .utf8)
+        try Self.configuration(lab: lab, passwords: passwords, bfd: bfd)
+            .write(to: config, atomically: true, encoding: .utf8)
         daemon = try InteropEnvironment.startDaemon(
             ["ip", "netns", "exec", lab.router, "bird", "-f", "-c", config.path, "-s", socket],
             log: lab.workDirectory.appendingPathComponent("bird.out"))
@@ -29,7 +31,7 @@ struct BIRDRouter: InteropRouter {
         }
     }
 
-    private static func configuration(lab: InteropLab, passwords: [String?]) -> String {
+    private static func configuration(lab: InteropLab, passwords: [String?], bfd: Bool) -> String {
         var text = """
             log "\(lab.workDirectory.path)/bird.log" all;
             router id 10.77.0.1;
@@ -47,6 +49,14 @@ struct BIRDRouter: InteropRouter {
             }
 
             """
+        if bfd {
+            text += """
+                protocol bfd {
+                    interface "*" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; };
+                }
+
+                """
+        }
         for (index, speaker) in lab.speakers.enumerated() {
             let password = passwords.indices.contains(index) ? passwords[index].map { "password \"\($0)\";" } : nil
             for (family, local, neighbor) in [
@@ -58,6 +68,7 @@ struct BIRDRouter: InteropRouter {
                         neighbor \(neighbor) as \(speaker.asn);
                         passive on;
                         hold time 9;
+                        \(bfd ? "bfd on;" : "")
                         \(password ?? "")
                         \(family) { import filter vips; export none; };
                     }

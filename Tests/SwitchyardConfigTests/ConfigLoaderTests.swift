@@ -43,6 +43,17 @@ import Testing
         #expect(config.services[2].mode == .stateful)
     }
 
+    /// The BGP example: one peer, with BFD from the peer's source address.
+    @Test func bgpExampleLoads() throws {
+        let config = try ConfigLoader.load(path: Self.examples.appendingPathComponent("bgp-bfd.yaml").path).get()
+        let bgp = try #require(config.node.bgp)
+        let peer = try #require(bgp.peers.first)
+        #expect(bgp.peers.count == 1 && bgp.asn == 65001 && peer.asn == 65000)
+        #expect(peer.bfd == BFDSettings(intervalMs: 300, multiplier: 3))
+        #expect(BFDSettings.localAddress(of: peer, node: config.node) == IPAddress("10.0.0.11"))
+        #expect(config.services.allSatisfy { $0.healthCheck != nil && !$0.communities.isEmpty })
+    }
+
     /// The bad example: every error, each with its file, line and field.
     @Test func badExampleReportsEveryError() throws {
         let path = Self.examples.appendingPathComponent("bad.yaml").path

@@ -197,6 +197,7 @@ import Testing
             "expected a non-empty string, got a list"
         ),
         ("multiplier: 5", "multiplier: 0", 14, "node.bgp.peers[0].bfd.multiplier", "from 1 to 255"),
+        ("address: 10.0.0.1", "address: fd00::1", 14, "node.bgp.peers[0].bfd", "set this peer's sourceAddress"),
         ("shard: 2\n  bgp", "shard: two\n  bgp", 4, "node.shard", "expected an integer"),
         ("[65000:100,", "[65000:100000,", 20, "services[0].communities[0]", "ASN:VALUE"),
         ("[\"65000:1:2\"]", "65000:1:2", 21, "services[0].largeCommunities", "expected a list"),

@@ -42,11 +42,14 @@ extension AgentStatus {
         public var prefixesAnnounced: Int
         public var updatesSent: Int
         public var updatesReceived: Int
+        /// The BFD session on the path to the peer; nil when the peer has no `bfd` (and in the
+        /// status of agents that predate BFD).
+        public var bfd: BFDSession?
 
         public init(
             peer: String, asn: UInt32, state: String, uptimeSeconds: Double? = nil, lastError: String? = nil,
             lastNotificationSent: Notification? = nil, lastNotificationReceived: Notification? = nil,
-            prefixesAnnounced: Int = 0, updatesSent: Int = 0, updatesReceived: Int = 0
+            prefixesAnnounced: Int = 0, updatesSent: Int = 0, updatesReceived: Int = 0, bfd: BFDSession? = nil
         ) {
             self.peer = peer
             self.asn = asn
@@ -58,6 +61,7 @@ extension AgentStatus {
             self.prefixesAnnounced = prefixesAnnounced
             self.updatesSent = updatesSent
             self.updatesReceived = updatesReceived
+            self.bfd = bfd
         }
 
         public var isEstablished: Bool { state == "established" }

@@ -89,4 +89,15 @@ public struct BFDSettings: Sendable, Hashable {
         self.intervalMs = intervalMs
         self.multiplier = multiplier
     }
+
+    /// The address a peer's BFD session runs from: its `sourceAddress`, else the node's tunnel
+    /// source of the peer's family. Single-hop BFD (RFC 5881 §4) is bound to one address on the
+    /// link to the peer, so unlike BGP it cannot leave the choice to the kernel.
+    public static func localAddress(of peer: BGPPeerSettings, node: NodeSettings) -> IPAddress? {
+        if let source = peer.sourceAddress { return source }
+        switch peer.address.family {
+        case .v4: return node.ipv4Source.map { .v4($0) }
+        case .v6: return node.ipv6Source.map { .v6($0) }
+        }
+    }
 }

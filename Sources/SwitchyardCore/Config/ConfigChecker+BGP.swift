@@ -36,6 +36,14 @@ extension ConfigChecker {
                 continue
             }
             firstAt[endpoint] = index
+            // A bad source address is already reported; a missing one is reported here.
+            let nodeSource = peer.address.family == .v4 ? nodeSpec.ipv4Source : nodeSpec.ipv6Source
+            if peer.bfd != nil, peerSpec.sourceAddress == nil, nodeSource == nil {
+                report(
+                    at.key("bfd"),
+                    "needs a local address to send from and listen on (RFC 5881 §4): set this peer's "
+                        + "sourceAddress or node.\(peer.address.family == .v4 ? "ipv4Source" : "ipv6Source")")
+            }
             peers.append(peer)
         }
         return BGPSettings(
