@@ -89,31 +89,37 @@ import Testing
         let full: [UInt32?] = [10, 5, 20, 5, 30, 30, 30, 30]
         let busier: [UInt32?] = [40, 40, 40, 40, 40, 40, 3, 3]
         // Idle 90, 95, …; 60, …, 97: the first of the idlest, over both sets.
-        #expect(Self.pair(full, busier).victim(now: 100, evictIdle: 97) == FlowPlace(set: 1, way: 6))
-        #expect(Self.pair(busier, full).victim(now: 100, evictIdle: 97) == FlowPlace(set: 0, way: 6))
-        #expect(Self.pair(full, full).victim(now: 100, evictIdle: 95) == FlowPlace(set: 0, way: 1), "first set first")
-        #expect(Self.pair(full, full).victim(now: 100, evictIdle: 96) == nil, "busy sets: nobody is evicted")
+        #expect(Self.pair(full, busier).victim(tag: 1, now: 100, evictIdle: 97) == FlowPlace(set: 1, way: 6))
+        #expect(Self.pair(busier, full).victim(tag: 1, now: 100, evictIdle: 97) == FlowPlace(set: 0, way: 6))
+        #expect(
+            Self.pair(full, full).victim(tag: 1, now: 100, evictIdle: 95) == FlowPlace(set: 0, way: 1),
+            "first set first")
+        #expect(Self.pair(full, full).victim(tag: 1, now: 100, evictIdle: 96) == nil, "busy sets: nobody is evicted")
         // Empty ways: the set with more of them, its first; the first set on a tie.
         let oneFree: [UInt32?] = [10, 5, nil, 5, 1, 1, 1, 1]
         let twoFree: [UInt32?] = [nil, 5, 5, nil, 1, 1, 1, 1]
-        #expect(Self.pair(oneFree, twoFree).victim(now: 100, evictIdle: 1000) == FlowPlace(set: 1, way: 0))
-        #expect(Self.pair(twoFree, oneFree).victim(now: 100, evictIdle: 1000) == FlowPlace(set: 0, way: 0))
-        #expect(Self.pair(oneFree, oneFree).victim(now: 100, evictIdle: 1000) == FlowPlace(set: 0, way: 2))
-        #expect(Self.pair(full, oneFree).victim(now: 100, evictIdle: 1000) == FlowPlace(set: 1, way: 2))
+        #expect(Self.pair(oneFree, twoFree).victim(tag: 1, now: 100, evictIdle: 1000) == FlowPlace(set: 1, way: 0))
+        #expect(Self.pair(twoFree, oneFree).victim(tag: 1, now: 100, evictIdle: 1000) == FlowPlace(set: 0, way: 0))
+        #expect(Self.pair(oneFree, oneFree).victim(tag: 1, now: 100, evictIdle: 1000) == FlowPlace(set: 0, way: 2))
+        #expect(Self.pair(full, oneFree).victim(tag: 1, now: 100, evictIdle: 1000) == FlowPlace(set: 1, way: 2))
+        // The tag's preferred way (bits 1-3: 7 → way 3) when it is empty, else the first empty one.
+        #expect(FlowTableLayout.preferredWay(7) == 3)
+        #expect(Self.pair(twoFree, oneFree).victim(tag: 7, now: 100, evictIdle: 1000) == FlowPlace(set: 0, way: 3))
+        #expect(Self.pair(oneFree, oneFree).victim(tag: 7, now: 100, evictIdle: 1000) == FlowPlace(set: 0, way: 2))
         // A last-seen in the future (a protected remote entry) counts as idle 0.
         let future = [UInt32?](repeating: 150, count: 8)
-        #expect(Self.pair(future, future).victim(now: 100, evictIdle: 1) == nil)
-        #expect(Self.pair(future, future).victim(now: 100, evictIdle: 0) == FlowPlace(set: 0, way: 0))
+        #expect(Self.pair(future, future).victim(tag: 1, now: 100, evictIdle: 1) == nil)
+        #expect(Self.pair(future, future).victim(tag: 1, now: 100, evictIdle: 0) == FlowPlace(set: 0, way: 0))
         // Across the 32-bit wrap of jiffies.
         let wrapped: [UInt32?] = [4, 4, 4, 4, 0xffff_fff0, 2, 3, 4]
-        #expect(Self.pair(future, wrapped).victim(now: 5, evictIdle: 20) == FlowPlace(set: 1, way: 4))
+        #expect(Self.pair(future, wrapped).victim(tag: 1, now: 5, evictIdle: 20) == FlowPlace(set: 1, way: 4))
         // The kernel compares evict_idle as s32: above 2^31 it is negative, and anything goes.
-        #expect(Self.pair(full, full).victim(now: 100, evictIdle: 0x8000_0000) == FlowPlace(set: 0, way: 1))
+        #expect(Self.pair(full, full).victim(tag: 1, now: 100, evictIdle: 0x8000_0000) == FlowPlace(set: 0, way: 1))
         // Candidates that coincide: one set, looked at twice.
         let same = FlowCandidateSets(
             indices: FlowCandidates(first: 7, second: 7), first: Self.set(lastSeen: oneFree),
             second: Self.set(lastSeen: oneFree))
-        #expect(same.victim(now: 100, evictIdle: 0) == FlowPlace(set: 7, way: 2))
+        #expect(same.victim(tag: 1, now: 100, evictIdle: 0) == FlowPlace(set: 7, way: 2))
     }
 
     @Test func insertBudgetSpendsTimeDenominatedCredit() {
@@ -214,24 +220,28 @@ import Testing
         #expect(
             outcomes == [.inserted(nil), .inserted(nil), .rateLimited] + Array(repeating: .inserted(nil), count: 6)
                 + [.setBusy(nil), .inserted(nil)])
-        #expect(table.count == 8 && table[Self.key(8)] != nil && table[Self.key(0)] == nil)
+        // Every way was last seen at the same jiffy: the first way of the set gives way, whichever
+        // flow its preferred-way placement put there.
+        #expect(table.count == 8 && table[Self.key(8)] != nil)
+        #expect((0..<8).filter { table[Self.key($0)] == nil }.count == 1)
     }
 
-    @Test func tornEntryIsAMissAndSaysSo() {
+    @Test func tornEntryIsAMissAndSaysSo() throws {
         var table = Self.table()
         let key = Self.key(1)
         table.install(Self.key(0), .init(backend: 2, service: 0), now: 0)
         table.install(key, .init(backend: 2, service: 0), now: 0)
+        let way = try #require(table.find(key, hash: key.hash)?.place.way)
         var set = table.set(0)
-        set.ways[1]?.backend = 3 // a second writer's backend, the first writer's check
+        set.ways[way]?.backend = 3 // a second writer's backend, the first writer's check
         table.replaceSet(0, with: set)
-        #expect(table.find(key, hash: key.hash).map { [$0.place.way] + ($0.torn ? [1] : []) } == [1, 1])
+        #expect(table.find(key, hash: key.hash).map { [$0.place.way] + ($0.torn ? [1] : []) } == [way, 1])
         #expect(table[key] == nil && table.entries.count == 1)
         // The re-pick rewrites the torn way itself (not an empty one beside it).
         let outcome = table.insert(
             key, hash: key.hash, existing: table.find(key, hash: key.hash)?.place, backend: 4, service: 0,
             stateful: false, tcpFlags: 0x10, now: DatapathTime(jiffies: 5))
-        #expect(outcome == .inserted(nil) && table.count == 2 && table.set(0).ways[1]?.backend == 4)
+        #expect(outcome == .inserted(nil) && table.count == 2 && table.set(0).ways[way]?.backend == 4)
         #expect(table[key] == DatapathTables.FlowEntry(backend: 4, service: 0))
     }
 

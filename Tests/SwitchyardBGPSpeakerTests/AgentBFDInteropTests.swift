@@ -131,7 +131,8 @@ import Testing
                 #expect(peer.lastNotificationSent?.subcode == BGPNotification.CeaseSubcode.bfdDown, "\(peer.peer)")
             }
             #expect(
-                lost.count == 2 && lost.allSatisfy { $0.state == .down && $0.localDiagnostic == .controlDetectionTimeExpired },
+                lost.count == 2
+                    && lost.allSatisfy { $0.state == .down && $0.localDiagnostic == .controlDetectionTimeExpired },
                 "\(lost.map { "\($0.peer.name) \($0.state) \($0.localDiagnostic)" })")
         }
     }

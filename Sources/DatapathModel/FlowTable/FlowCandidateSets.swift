@@ -35,14 +35,16 @@ public struct FlowCandidateSets: Sendable, Hashable {
         return nil
     }
 
-    /// `victim_way`: the first empty way of the set with more empty ways (the first on a tie),
+    /// `victim_way`: an empty way of the set with more empty ways (the first on a tie) — the
+    /// tag's preferred way (`sy_flow_preferred_way`) if empty, else the set's first empty way —
     /// else the way idle longest over both sets (the first of the idlest, first set first) if idle
     /// at least `evictIdle`, else nil: busy flows are never evicted (flood safety). A last-seen in
     /// the future (protected remote entries) counts as idle 0; `evictIdle` is compared as the
     /// kernel's s32.
-    public func victim(now: UInt32, evictIdle: UInt32) -> FlowPlace? {
-        let (freeFirst, emptyFirst) = first.emptyWays
-        let (freeSecond, emptySecond) = second.emptyWays
+    public func victim(tag: UInt32, now: UInt32, evictIdle: UInt32) -> FlowPlace? {
+        let preferred = Int(FlowTableLayout.preferredWay(tag))
+        let (freeFirst, emptyFirst) = first.emptyWays(preferring: preferred)
+        let (freeSecond, emptySecond) = second.emptyWays(preferring: preferred)
         if freeSecond > freeFirst, let w = emptySecond { return FlowPlace(set: indices.second, way: w) }
         if let w = emptyFirst { return FlowPlace(set: indices.first, way: w) }
         var victim: FlowPlace?

@@ -96,6 +96,11 @@ public struct FlowSet: Sendable, Hashable {
     /// Empty ways: `victim_way` prefers the candidate set with more of them.
     public var emptyWayCount: Int { ways.count { $0 == nil } }
 
-    /// Empty ways, and the first of them (`victim_way`'s first pass).
-    var emptyWays: (count: Int, first: Int?) { (emptyWayCount, ways.firstIndex { $0 == nil }) }
+    /// Empty ways, and the one an insert takes: `preferred` when it is empty, else the first
+    /// (`empty_ways`).
+    func emptyWays(preferring preferred: Int) -> (count: Int, chosen: Int?) {
+        let chosen =
+            ways.indices.contains(preferred) && ways[preferred] == nil ? preferred : ways.firstIndex { $0 == nil }
+        return (emptyWayCount, chosen)
+    }
 }

@@ -37,6 +37,9 @@ public struct FlowTableLayout: Sendable, Hashable, CustomStringConvertible {
     /// The tag a way holds for a key of this hash; never 0, which marks an empty way.
     public static func tag(_ hash: UInt64) -> UInt32 { sy_flow_tag(hash) }
 
+    /// The way an insert takes when it is empty; lookups read it first (`sy_flow_preferred_way`).
+    public static func preferredWay(_ tag: UInt32) -> UInt32 { sy_flow_preferred_way(tag) }
+
     /// The entry's integrity check: a way torn by two writers fails it.
     public static func check(tag: UInt32, backend: UInt32, service: UInt32) -> UInt32 {
         sy_flow_check(tag, backend, service)

@@ -74,7 +74,11 @@ extension FlowTableModel {
         let now32 = now.jiffies32
         let syn = Self.isSYN(tcpFlags)
         let report = FlowTableReport(key: key, backend: backend, service: service, kind: .new)
-        guard let place = existing ?? candidateSets(hash).victim(now: now32, evictIdle: policy.evictIdle) else {
+        guard
+            let place = existing
+                ?? candidateSets(hash).victim(
+                    tag: FlowTableLayout.tag(hash), now: now32, evictIdle: policy.evictIdle)
+        else {
             return .setBusy(stateful && !syn ? report : nil)
         }
         if policy.newFlowRate != 0, !insertBudget.allow(rate: policy.newFlowRate, now: now.coarseNs) {

@@ -31,7 +31,8 @@ extension FlowCandidateSets {
             let extend = Int32(bitPattern: seenAt &- way.lastSeen) > 0
             return .present(existing.place, lastSeen: extend ? seenAt : nil)
         }
-        guard let place = existing?.place ?? victim(now: now, evictIdle: evictIdle) else { return .busy }
+        guard let place = existing?.place ?? victim(tag: FlowTableLayout.tag(hash), now: now, evictIdle: evictIdle)
+        else { return .busy }
         return .write(place)
     }
 

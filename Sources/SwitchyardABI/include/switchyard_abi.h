@@ -180,7 +180,8 @@ struct sy_flow_entry {
  * plain array accesses: no helper call, no lock. Writers on two CPUs can tear an entry; `check`
  * catches that (a torn entry is a miss, re-picked from the ring, and its way is rewritten).
  *
- * Insert: into the candidate set with more empty ways (the first on a tie), else the way idle
+ * Insert: into the candidate set with more empty ways (the first on a tie) — its preferred way
+ * (sy_flow_preferred_way) when empty, else its first empty way — else the way idle
  * longest over both sets — but only if it has been idle at least node.evict_idle jiffies. Busy
  * flows are never evicted by new ones (flood safety); the new flow is then forwarded by the ring
  * without an entry, and counted. Two choices keep sets evenly loaded: sized at
@@ -232,6 +233,14 @@ static inline __u32 sy_flow_set_second(__u64 hash, __u32 set_count)
 static inline __u32 sy_flow_tag(__u64 hash)
 {
 	return (__u32)((hash * SY_FLOW_TAG_MULTIPLIER) >> 32) | 1; /* never 0, which marks an empty way */
+}
+
+/* The way a key is placed in when it is empty (else the set's first empty way): a lookup reads
+ * this way of both candidate sets at once with their tag lines, so a flow sitting there costs one
+ * round of memory reads instead of a tag line then an entry line. Bits 1-3 (bit 0 is always 1). */
+static inline __u32 sy_flow_preferred_way(__u32 tag)
+{
+	return (tag >> 1) & (SY_FLOW_WAYS - 1);
 }
 
 static inline __u32 sy_flow_check(__u32 tag, __u32 backend, __u32 service)

@@ -183,12 +183,33 @@ static __always_inline void idlest_way(struct sy_flow_set *set, int base, __u32 
  * once on its own; the lookup's branches are on loaded tags and keys, which it cannot predict.
  */
 
-/* find_way over the first set, then the second: the way holding `key` (| FLOW_WAY_TORN), or -1. */
+/* A way holding `key` (tag and key equal): `w`, or `w | FLOW_WAY_TORN` when its check fails. */
+static __always_inline int matched_way(struct sy_flow_set *set, int w, __u32 tag)
+{
+	struct sy_flow_slot *slot = &set->way[w & (SY_FLOW_WAYS - 1)];
+
+	return slot->check == sy_flow_check(tag, slot->backend, slot->service) ? w : w | FLOW_WAY_TORN;
+}
+
+/* find_way over the first set, then the second: the way holding `key` (| FLOW_WAY_TORN), or -1.
+ * A key lives in at most one way, so the preferred way of each set (sy_flow_preferred_way) is
+ * probed first: its tag and entry in both sets are loaded before any of them is compared, so the
+ * four cache lines are fetched at once and a flow sitting there costs one round of memory reads. */
 static __always_inline int find_candidate_way(struct sy_flow_set *first, struct sy_flow_set *second,
 					      const struct sy_flow_key *key, __u32 tag)
 {
-	int w = find_way(first, key, tag);
+	__u32 p = sy_flow_preferred_way(tag) & (SY_FLOW_WAYS - 1);
+	__u32 first_tag = first->tag[p], second_tag = second->tag[p];
+	__u64 first_word = *(const __u64 *)&first->way[p].key, second_word = *(const __u64 *)&second->way[p].key;
+	int w;
 
+	/* Every load above is issued before the first comparison below can branch. */
+	asm volatile("" : : "r"(first_tag), "r"(second_tag), "r"(first_word), "r"(second_word));
+	if (first_tag == tag && key_equal(&first->way[p].key, key))
+		return matched_way(first, p, tag);
+	if (second_tag == tag && key_equal(&second->way[p].key, key))
+		return matched_way(second, p, tag) + SY_FLOW_WAYS;
+	w = find_way(first, key, tag);
 	if (w >= 0)
 		return w;
 	w = find_way(second, key, tag);
@@ -205,10 +226,11 @@ static __always_inline int is_empty(__u32 tag)
 	return (int)(t >> 63);
 }
 
-/* Empty ways of `set` << 4 | the first of them (SY_FLOW_WAYS: none). */
-static __always_inline int empty_ways(struct sy_flow_set *set)
+/* Empty ways of `set` << 4 | the one a new key takes: way `p` if empty, else the first empty one
+ * (SY_FLOW_WAYS: none). */
+static __always_inline int empty_ways(struct sy_flow_set *set, __u32 p)
 {
-	int free = 0, first = SY_FLOW_WAYS;
+	int free = 0, first = SY_FLOW_WAYS, preferred;
 
 #pragma unroll
 	for (int w = SY_FLOW_WAYS - 1; w >= 0; w--) {
@@ -217,14 +239,17 @@ static __always_inline int empty_ways(struct sy_flow_set *set)
 		free += empty;
 		first ^= (first ^ w) & -empty; /* empty ? w : first */
 	}
+	preferred = is_empty(set->tag[p & (SY_FLOW_WAYS - 1)]);
+	first ^= (first ^ (int)(p & (SY_FLOW_WAYS - 1))) & -preferred;
 	return free << 4 | first;
 }
 
-/* An empty way for a new key: the first of the candidate set with more empty ways (the first
- * set on a tie: two choices keep sets evenly loaded), or -1 when both sets are full. */
-static __always_inline int empty_way(struct sy_flow_set *first, struct sy_flow_set *second)
+/* An empty way for a new key in the candidate set with more empty ways (the first set on a tie:
+ * two choices keep sets evenly loaded), or -1 when both sets are full. */
+static __always_inline int empty_way(struct sy_flow_set *first, struct sy_flow_set *second, __u32 tag)
 {
-	int in_first = empty_ways(first), in_second = empty_ways(second);
+	__u32 p = sy_flow_preferred_way(tag);
+	int in_first = empty_ways(first, p), in_second = empty_ways(second, p);
 
 	if ((in_second >> 4) > (in_first >> 4))
 		return SY_FLOW_WAYS + (in_second & (SY_FLOW_WAYS - 1));
@@ -309,7 +334,7 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 	if (!may_insert || !first || !second)
 		return SY_CONTINUE;
 	if (w < 0) {
-		int victim = empty_way(first, second);
+		int victim = empty_way(first, second, tag);
 
 		if (victim < 0)
 			victim = flow_idlest_way(first, second, now, node->evict_idle);
