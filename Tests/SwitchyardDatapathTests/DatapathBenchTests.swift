@@ -33,6 +33,12 @@ struct DatapathBenchTests {
         let report = try bench.run()
 
         #expect(report.cases.map(\.id) == ID.perObject + ID.perObject.map { $0 + "_b" } + [ID.kernelLRU])
+        // Issue 11's six targets, each judged against a case of this run, in the JSON too.
+        #expect(
+            report.targets.map(\.caseID) == [
+                ID.nonVIP, ID.establishedV4, ID.newFlowHalfFull, ID.largeRandom, ID.synFlood, ID.fib,
+            ])
+        #expect((try Self.json(report)["targets"] as? [[String: Any]])?.count == 6)
         #expect(report.cases.filter { $0.name.hasSuffix(" [B]") }.count == ID.perObject.count)
         for c in report.cases {
             #expect(c.samples == 40, "\(c.name): every sample recorded")

@@ -180,6 +180,14 @@ final class BenchSetup {
         add(
             ID.coldRead, "one flow-set read, \(sizeLabel) table (memory)", main, fresh(Seed.coldRead),
             program: main.coldReadProgramFD)
+        if let pair = main.coldReadPairProgramFD {
+            add(
+                ID.coldReadPair, "both candidate sets' tag lines, \(sizeLabel) table", main, fresh(Seed.coldRead),
+                program: pair)
+        }
+        if let floor = main.forwardFloorProgramFD {
+            add(ID.forwardFloor, "encapsulation alone (no lookup)", main, [established], program: floor)
+        }
         self.runners = runners
         datapaths = [main, fibTable, fibEvery, filled, half, small, medium, flood]
     }

@@ -152,6 +152,7 @@ extension DatapathBench {
             case floorP50 = "ns_floor_p50"
             case floorP90 = "ns_floor_p90"
             case beyondColdRead = "new_flow_beyond_cold_read_ns"
+            case targets
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -166,6 +167,7 @@ extension DatapathBench {
             try c.encode(floor.p50, forKey: .floorP50)
             try c.encode(floor.p90, forKey: .floorP90)
             try c.encodeIfPresent(newFlowBeyondColdRead, forKey: .beyondColdRead)
+            try c.encode(targets, forKey: .targets)
             try c.encode(cases, forKey: .cases)
             try c.encode(fills, forKey: .fills)
         }

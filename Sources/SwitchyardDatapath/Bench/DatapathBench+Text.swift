@@ -35,6 +35,13 @@ extension DatapathBench.Report {
         if let beyond = newFlowBeyondColdRead {
             out.append("  new flow beyond its one cold read: \(ns(beyond)) ns (gross medians)")
         }
+        if !targets.isEmpty {
+            out.append("targets (net medians of this run):")
+            for t in targets {
+                let floor = t.floor.map { " — floor (\(t.floorCase ?? "")) \(ns($0))" } ?? ""
+                out.append("  \(t.met ? "met   " : "MISSED") \(t.name): \(ns(t.measured)) vs \(ns(t.bound))\(floor)")
+            }
+        }
         if !fills.isEmpty {
             out.append("fill: N random flows into a table of configured capacity N, through each program's own insert")
             out += fills.map(\.line)

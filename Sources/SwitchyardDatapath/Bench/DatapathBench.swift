@@ -72,13 +72,15 @@ public struct DatapathBench: Sendable {
         public static let newFlowSmallFull = "new_flow_small_full_evicts"
         public static let synFlood = "syn_flood_full_table"
         public static let coldRead = "cold_read"
+        public static let coldReadPair = "cold_read_pair"
+        public static let forwardFloor = "forward_floor"
         public static let kernelLRU = "kernel_lru"
 
         /// Every case of one BPF object, in the order they run.
         public static let perObject = [
             nonVIP, establishedV4, establishedV6, gue, sourceIP, fib, fibEvery, roundRobin,
             largeRandom, newFlow, newFlowHalfFull, newFlowMedium, newFlowSmallFull,
-            synFlood, coldRead,
+            synFlood, coldRead, coldReadPair, forwardFloor,
         ]
         /// New-flow cases into a table of the LRU reference's size: compared with it.
         static let comparedWithLRU: Set<String> = [newFlow, newFlowHalfFull]

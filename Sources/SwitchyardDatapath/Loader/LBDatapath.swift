@@ -54,6 +54,10 @@ public final class LBDatapath: @unchecked Sendable {
     public let clockProgramFD: Int32
     /// Reads one flow set and passes: the benchmark's measure of a cold flow-table read.
     public let coldReadProgramFD: Int32
+    /// Benchmark floors (nil in an object built before they existed): both candidate sets' tag
+    /// lines at once, and encapsulation with no lookup at all.
+    public let coldReadPairProgramFD: Int32?
+    public let forwardFloorProgramFD: Int32?
     /// True when the maps were found pinned and re-used rather than created.
     public let reusedPinnedMaps: Bool
 
@@ -165,6 +169,8 @@ public final class LBDatapath: @unchecked Sendable {
             passProgramFD = try program("switchyard_pass")
             clockProgramFD = try program("switchyard_clock")
             coldReadProgramFD = try program("switchyard_cold_read")
+            coldReadPairProgramFD = try? program("switchyard_cold_read_pair")
+            forwardFloorProgramFD = try? program("switchyard_forward_floor")
         } catch {
             bpf_object__close(object)
             throw error
