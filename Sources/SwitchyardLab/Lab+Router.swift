@@ -7,7 +7,7 @@ import SwitchyardDatapath
 /// a path and removing the lab directory removes them all. The daemons live in the router
 /// namespace, so deleting it kills them; `Lab.down` also kills them by pid file first.
 extension Lab {
-    var routerDirectory: String { "\(dir)/router" }
+    public var routerDirectory: String { "\(dir)/router" }
     var birdSocket: String { "\(routerDirectory)/bird.ctl" }
     var bgpFabric: LabBGPFabric { LabBGPFabric(lbNodes: options.lbNodes) }
 

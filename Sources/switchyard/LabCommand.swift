@@ -63,8 +63,20 @@ struct LabCommand: ParsableCommand {
                 lab \(lab.id) is up (files in \(lab.dir)).
                   try:     ip netns exec \(lab.client) curl -s http://\(Lab.vip4)/
                            \(LabCommand.executable()) status --socket \(lab.dir)/lb1.sock
-                  remove:  \(LabCommand.executable()) lab down --id \(lab.id)
                 """)
+            if let router = options.routing.router {
+                let control =
+                    router == .bird
+                    ? "birdc -s \(lab.routerDirectory)/bird.ctl show protocols"
+                    : "vtysh --vty_socket \(lab.routerDirectory) -c 'show bgp summary'"
+                print(
+                    """
+                               \(control)
+                               ip -n \(lab.router) route show \(Lab.vip4)
+                               ip netns exec \(lab.lb(2)) \(LabCommand.executable()) drain --socket \(lab.dir)/lb2.sock
+                    """)
+            }
+            print("  remove:  \(LabCommand.executable()) lab down --id \(lab.id)")
         }
     }
 

@@ -90,4 +90,20 @@ struct LabBGPScenarioTests {
         let withdraw = try #require(r.withdrawSeconds, "lb-drain reports withdraw_s")
         #expect(withdraw < LabBGPFabric.drainSeconds, "GRACEFUL_SHUTDOWN moved traffic before the withdrawal")
     }
+
+    /// lb1 leaves an FRR router by each way BGP routing adds — drain, hung agent, cut link — and
+    /// comes back; stateless mode keeps every connection too, as the backend set is unchanged.
+    @Test(arguments: [Scenario.lbDrain, .agentStop, .lbLinkDown])
+    func lb1LeavesFRRAndNoConnectionNotices(_ scenario: Scenario) throws {
+        let r = try Self.withLab(.init(mode: .stateless, routing: .bgp(router: .frr))) {
+            try $0.run(scenario, connections: 100)
+        }
+        #expect(r.established == 100)
+        #expect(r.survived == r.established - r.expectedFailed, "\(r.failures)")
+        let withdraw = try #require(r.withdrawSeconds, "\(scenario.rawValue) reports withdraw_s")
+        // Drain: GRACEFUL_SHUTDOWN, well inside the drain period. A stopped agent or a cut link:
+        // the hold timer (3 s) while the agent has no BFD; with it, 300 ms × 3 is under a second.
+        let bound = scenario == .lbDrain ? LabBGPFabric.drainSeconds : Double(LabBGPFabric.holdSeconds) + 1
+        #expect(withdraw <= bound, "the router dropped lb1 after \(withdraw) s")
+    }
 }
