@@ -93,8 +93,8 @@ extension Lab {
             lines.append("")
             lines.append("   The router now (\(options.routing)): its BGP sessions and its route for each VIP")
             lines += routerSessions().split(separator: "\n").map { "     " + $0 }
-            for (vip, _) in Self.announcedVIPs {
-                let route = (try? sh(["ip", "-n", router, "route", "show", vip])) ?? "(no answer)"
+            for (vip, v6) in Self.announcedVIPs {
+                let route = (try? sh(["ip", "-n", router, v6 ? "-6" : "-4", "route", "show", vip])) ?? "(no answer)"
                 lines += route.split(separator: "\n").map { "     " + $0 }
             }
         }
