@@ -40,8 +40,11 @@ extension Lab {
         var lines = [
             "", "Switchyard lab demo — lab \(id), mode \(options.mode.rawValue)",
             "  client ─ router (ECMP over lb1, lb2; lb3 stands by) ─ LB nodes (XDP) ─ backends be1..be3 (DSR)",
-            "  routing: " + (options.routing == .static ? "static (the lab writes the router's route)"
-                : "\(options.routing) (the agents announce their VIPs; lb3 is drained)"), "",
+            "  routing: "
+                + (options.routing == .static
+                    ? "static (the lab writes the router's route)"
+                    : "\(options.routing) (the agents announce their VIPs; lb3 is drained)"),
+            "",
         ]
         lines.append("1. HTTP requests and pings to the VIPs (each HTTP answer names its backend)")
         for host in [Lab.vip4, Lab.vip6] {

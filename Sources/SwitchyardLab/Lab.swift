@@ -236,7 +236,7 @@ public final class Lab: @unchecked Sendable {
     }
 
     func startAgent(_ i: Int) throws {
-        drained.remove(i)  // a new agent starts undrained
+        drained.remove(i) // a new agent starts undrained
         try spawn(lb(i), [executable, "agent", "--config", "\(dir)/lb\(i).yaml"], log: "lb\(i)")
     }
 

@@ -8,7 +8,9 @@ extension LabBGPFabric {
     /// from an eBGP peer with the (65535, 0) community (RFC 8326 §4.1, `bgp_update`).
     /// `bgp graceful-shutdown` is the other direction — this router draining itself.
     public func frrBGPConfiguration(hostname: String) -> String {
-        var neighbours = "", ipv4 = "", ipv6 = ""
+        var neighbours = ""
+        var ipv4 = ""
+        var ipv6 = ""
         for node in nodes {
             for address in [node.address4, node.address6] {
                 neighbours += """
