@@ -92,7 +92,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
-        .testTarget(name: "SwitchyardLabTests", dependencies: ["SwitchyardLab", "SwitchyardAgent", "DatapathModel"]),
+        .testTarget(
+            name: "SwitchyardLabTests",
+            dependencies: ["SwitchyardLab", "SwitchyardAgent", "SwitchyardConfig", "DatapathModel"]),
         .testTarget(name: "SwitchyardControlTests", dependencies: ["SwitchyardControl", "SwitchyardConfig"]),
         // The agent's decisions (AgentState, FlowSyncStateMachine) driven by events and a manual clock.
         .testTarget(name: "AgentStateTests", dependencies: ["SwitchyardControl", "SwitchyardCore", "DatapathModel"]),

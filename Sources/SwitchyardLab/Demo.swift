@@ -39,7 +39,12 @@ extension Lab {
     public func demo(connections: Int) throws -> String {
         var lines = [
             "", "Switchyard lab demo — lab \(id), mode \(options.mode.rawValue)",
-            "  client ─ router (ECMP over lb1, lb2; lb3 stands by) ─ LB nodes (XDP) ─ backends be1..be3 (DSR)", "",
+            "  client ─ router (ECMP over lb1, lb2; lb3 stands by) ─ LB nodes (XDP) ─ backends be1..be3 (DSR)",
+            "  routing: "
+                + (options.routing == .static
+                    ? "static (the lab writes the router's route)"
+                    : "\(options.routing) (the agents announce their VIPs; lb3 is drained)"),
+            "",
         ]
         lines.append("1. HTTP requests and pings to the VIPs (each HTTP answer names its backend)")
         for host in [Lab.vip4, Lab.vip6] {
@@ -86,6 +91,16 @@ extension Lab {
         lines.append("   \(result.established) established, \(result.survived) survived, \(result.failed) failed")
         lines.append("   (flows lb2 carried now reach lb1, which has no entry for them; Maglev picks the same backend)")
         for f in result.failures { lines.append("   ! \(f)") }
+
+        if options.routing != .static {
+            lines.append("")
+            lines.append("   The router now (\(options.routing)): its BGP sessions and its route for each VIP")
+            lines += routerSessions().split(separator: "\n").map { "     " + $0 }
+            for (vip, v6) in Self.announcedVIPs {
+                let route = (try? sh(["ip", "-n", router, v6 ? "-6" : "-4", "route", "show", vip])) ?? "(no answer)"
+                lines += route.split(separator: "\n").map { "     " + $0 }
+            }
+        }
 
         lines.append("")
         lines.append("4. What lb1's agent says (`switchyard status`)")

@@ -33,9 +33,14 @@ public final class Lab: @unchecked Sendable {
         public var backgroundFill: Double?
         public var ecmp = [1, 2]
         public var inConfig = [1, 2, 3]
-        public init(mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis) {
+        /// How the router learns the ECMP group: written by the lab, or by BGP from the agents.
+        public var routing: LabRouting = .static
+        public init(
+            mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis, routing: LabRouting = .static
+        ) {
             self.mode = mode
             self.store = store
+            self.routing = routing
             if mode == .stateful && store == .embedded { ecmp = [1] }
         }
         var redis: Bool { mode == .stateful && store == .redis }
@@ -55,7 +60,9 @@ public final class Lab: @unchecked Sendable {
     public var router: String { "\(prefix)-router" }
     public func lb(_ i: Int) -> String { "\(prefix)-lb\(i)" }
     public func be(_ j: Int) -> String { "\(prefix)-be\(j)" }
-    public private(set) var ecmp: [Int]
+    public internal(set) var ecmp: [Int]
+    /// BGP routing: the LB nodes whose agents were told to drain (and have not restarted since).
+    public internal(set) var drained: Set<Int> = []
     public private(set) var backendStates: [Int: BackendState] = [:]
     /// Held while a command that builds or changes the lab runs; see `interrupt()`.
     private let gate = NSLock()
@@ -180,6 +187,7 @@ public final class Lab: @unchecked Sendable {
             }
         }
         if options.redis { try startRedis() }
+        if let daemon = options.routing.router { try startRouter(daemon) }
         for j in 1...options.backends {
             try spawn(
                 be(j), [executable, "lab-server", "--name", "be\(j)", "--port", "\(Self.port)"], log: "be\(j)-server")
@@ -202,7 +210,7 @@ public final class Lab: @unchecked Sendable {
         log(
             "up: \(options.lbNodes) LB nodes (ECMP over "
                 + "\(ecmp.map { "lb\($0)" }.joined(separator: ", "))), \(options.backends) backends, "
-                + "mode \(options.mode.rawValue)"
+                + "mode \(options.mode.rawValue), routing \(options.routing)"
         )
     }
 
@@ -227,71 +235,8 @@ public final class Lab: @unchecked Sendable {
         for _ in 0..<100 where !pids(router, matching: "redis-server").isEmpty { usleep(20_000) }
     }
 
-    func config(_ i: Int) -> String {
-        func backends(_ v6: Bool) -> String {
-            backendStates.sorted { $0.key < $1.key }.map { j, state in
-                "      - {address: \"\(v6 ? "fd77:2::\(20 + j)" : "10.77.2.\(20 + j)")\", state: \(state.rawValue)}"
-            }.joined(separator: "\n")
-        }
-        return """
-            # Lab \(id), LB node \(i). Written by `switchyard lab`; edits are picked up on save.
-            node:
-              name: lb\(i)
-              ipv4Source: 10.77.2.\(10 + i)
-              ipv6Source: fd77:2::\(10 + i)
-              interface: eth0
-              mtu: 1600
-              flowTableCapacity: \(options.flowTableCapacity)
-              newFlowRatePerCPU: \(Self.newFlowRatePerCPU)
-              pinDirectory: \(dir)/bpffs/lb\(i)
-              stateDirectory: \(dir)/state/lb\(i)
-              adminSocket: \(dir)/lb\(i).sock
-              metricsAddress: 127.0.0.1:9400
-            \(storeLine)
-            services:
-              - name: web
-                vip: \(Self.vip4)
-                ports: [{port: \(Self.port)}]
-                mode: \(options.mode.rawValue)
-                healthCheck: {type: tcp, intervalSeconds: 0.5, timeoutSeconds: 0.3, rise: 2, fall: 2}
-                backends:
-            \(backends(false))
-              - name: bench
-                vip: \(Self.benchVIP)
-                ports: [{port: \(Self.port)}, {port: 5201}]
-                mode: \(options.mode.rawValue)
-                backends:
-                  - {address: 10.77.2.21}
-              - name: web6
-                vip: "\(Self.vip6)"
-                ports: [{port: \(Self.port)}]
-                mode: \(options.mode.rawValue)
-                healthCheck: {type: tcp, intervalSeconds: 0.5, timeoutSeconds: 0.3, rise: 2, fall: 2}
-                backends:
-            \(backends(true))
-
-            """
-    }
-
-    /// Short lifetimes so a scenario sees refreshes: entries are refreshed every 2 s of use.
-    var storeLine: String {
-        guard options.mode == .stateful else { return "" }
-        let timing = "refreshSeconds: 2, newFlowSeconds: 30, closingSeconds: 10"
-        return options.store == .redis
-            ? "  flowStore: {address: \"10.77.2.1:6379\", \(timing)}" : "  flowStore: {type: embedded, \(timing)}"
-    }
-
-    public static let newFlowRatePerCPU = 20000
-
-    func writeConfig(_ i: Int) throws {
-        let path = "\(dir)/lb\(i).yaml"
-        try config(i).write(toFile: path + ".tmp", atomically: false, encoding: .utf8)
-        guard rename(path + ".tmp", path) == 0 else {
-            throw NetworkNamespace.CommandError(description: "cannot write \(path): errno \(errno)")
-        }
-    }
-
     func startAgent(_ i: Int) throws {
+        drained.remove(i) // a new agent starts undrained
         try spawn(lb(i), [executable, "agent", "--config", "\(dir)/lb\(i).yaml"], log: "lb\(i)")
     }
 
@@ -348,8 +293,10 @@ public final class Lab: @unchecked Sendable {
 
     // MARK: - Changes a scenario makes
 
-    /// The router's route for the VIPs: one nexthop per LB node in `lbs`.
+    /// The router's route for the VIPs: one nexthop per LB node in `lbs` (BGP routing: by drain
+    /// and undrain, see `setMembership`).
     public func setECMP(_ lbs: [Int]) throws {
+        if options.routing != .static { return try setMembership(lbs) }
         for (family, vip, base) in [
             ("-4", "\(Self.vip4)/32", "10.77.2."), ("-6", "\(Self.vip6)/128", "fd77:2::"),
             ("-4", "\(Self.benchVIP)/32", "10.77.2."),
@@ -434,10 +381,12 @@ public final class Lab: @unchecked Sendable {
         for _ in 0..<50 where !pids(lb(i), matching: " agent ").isEmpty { usleep(20_000) }
     }
 
+    /// BGP routing: the router dropped the node when its session closed; back once it rejoins.
     public func restartAgent(_ i: Int) throws {
         killAgent(i)
         try startAgent(i)
         try waitForAgent(i)
+        if options.routing != .static { try setMembership(ecmp) }
     }
 
     func pids(_ ns: String, matching: String) -> [Int32] {
@@ -457,6 +406,7 @@ public final class Lab: @unchecked Sendable {
     public func down() { Self.down(id: id) }
 
     public static func down(id: String) {
+        killRouterDaemons(id: id)
         for ns in NetworkNamespace.list(prefix: "sy\(id)-") { NetworkNamespace.delete(named: ns) }
         let dir = dirPrefix + id
         BPFFS.unmount("\(dir)/bpffs")

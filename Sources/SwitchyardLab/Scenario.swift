@@ -15,6 +15,9 @@ public enum Scenario: String, CaseIterable, Sendable {
     case lbReboot = "lb-reboot"
     case storeRestart = "store-restart"
     case flood = "flood"
+    case lbDrain = "lb-drain"
+    case agentStop = "agent-stop"
+    case lbLinkDown = "lb-link-down"
 
     public var summary: String {
         switch self {
@@ -31,8 +34,14 @@ public enum Scenario: String, CaseIterable, Sendable {
             "the flow store is killed; connections opened during the outage; it restarts empty; then be4 "
                 + "is added and lb3 joins"
         case .flood: "a flood of SYNs from spoofed sources while the connections talk; then be4 is added and lb3 joins"
+        case .lbDrain: "lb1 is drained (`switchyard drain`): GRACEFUL_SHUTDOWN moves the router off it, then withdrawn"
+        case .agentStop: "lb1's agent is stopped (SIGSTOP) until the router drops it, then continued (SIGCONT)"
+        case .lbLinkDown: "lb1's fabric link is cut until the router drops it, then restored"
         }
     }
+
+    /// Scenarios whose change only BGP routing can carry out (`--routing bgp`).
+    public var needsBGP: Bool { [.lbDrain, .agentStop, .lbLinkDown].contains(self) }
 
     /// Scenarios that need the flow store (Redis) to mean anything.
     public var needsRedis: Bool { self == .storeRestart }
@@ -61,10 +70,16 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     public var fill: [String: TableFill]?
     /// Stateful: the store the LB nodes shared.
     public var store: String?
+    /// BGP routing (`bgp/bird`, `bgp/frr`); nil for static routes.
+    public var routing: String?
+    /// lb-drain, agent-stop, lb-link-down: seconds from the change until the router's kernel
+    /// route no longer listed the node.
+    public var withdrawSeconds: Double?
     public var failures: [String]
 
     enum CodingKeys: String, CodingKey {
-        case scenario, mode, established, survived, failed, store, flood, fill, failures
+        case scenario, mode, established, survived, failed, store, flood, fill, failures, routing
+        case withdrawSeconds = "withdraw_s"
         case expectedFailed = "expected_failed"
         case durationSeconds = "duration_s"
         case perBackend = "per_backend"
@@ -155,6 +170,7 @@ extension Lab {
     /// Holds `connections` connections (half to each VIP), makes the change, keeps talking, then
     /// checks every connection.
     public func run(_ scenario: Scenario, connections: Int) throws -> ScenarioResult {
+        try checkCanRun(scenario)
         let started = Date()
         var fill = try options.backgroundFill.map { try fillTables(fraction: $0) }
         var clients = try [(Lab.vip4, connections - connections / 2), (Lab.vip6, connections / 2)].map {
@@ -176,6 +192,7 @@ extension Lab {
         var detect: Double?
         var newConnections: [String: Int]?
         var flood: FloodReport?
+        var withdraw: Double?
         let everyBackend: [Int: BackendState] = [1: .up, 2: .up, 3: .up, 4: .up]
         log("\(scenario.rawValue): \(scenario.summary)")
         switch scenario {
@@ -226,6 +243,9 @@ extension Lab {
             flood = try runFlood(rate: 30000, seconds: 5)
             try setBackends(everyBackend)
             try setECMP([1, 2, 3])
+        case .lbDrain: withdraw = try drainMidTraffic(1)
+        case .agentStop: withdraw = try stopAgentMidTraffic(1)
+        case .lbLinkDown: withdraw = try cutLinkMidTraffic(1)
         }
         Thread.sleep(forTimeInterval: 3)
         if scenario == .backendFail || scenario == .backendDrain {
@@ -240,6 +260,8 @@ extension Lab {
         result.newConnections = newConnections
         result.detectSeconds = detect
         result.flood = flood
+        result.withdrawSeconds = withdraw
+        if options.routing != .static { result.routing = "\(options.routing)" }
         for node in fill?.keys.sorted() ?? [] {
             fill?[node]?.backgroundAfter = try BackgroundFlowFill.census(pin: "\(dir)/bpffs/\(node)/sy_flows")
                 .background
@@ -262,7 +284,7 @@ extension Lab {
         result.durationSeconds = (Date().timeIntervalSince(started) * 10).rounded() / 10
         log(
             "\(scenario.rawValue): \(result.survived)/\(result.established) survived, \(result.failed) failed "
-                + "(\(result.expectedFailed) expected)")
+                + "(\(result.expectedFailed) expected)" + (withdraw.map { "; router dropped lb1 after \($0) s" } ?? ""))
         return result
     }
 

@@ -16,14 +16,14 @@ struct LabCommand: ParsableCommand {
 
     /// Builds a lab that is torn down on exit, Ctrl-C or SIGTERM.
     static func withLab<T>(
-        mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, flowTableCapacity: Int? = nil,
-        backgroundFill: Double? = nil, _ body: (Lab) throws -> T
+        mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, routing: LabRouting = .static,
+        flowTableCapacity: Int? = nil, backgroundFill: Double? = nil, _ body: (Lab) throws -> T
     ) throws -> T {
         if let reason = Privileges.bpfUnavailableReason() {
             printError("lab: \(reason)")
             throw ExitCode(2)
         }
-        var options = Lab.Options(mode: mode, store: store)
+        var options = Lab.Options(mode: mode, store: store, routing: routing)
         if let flowTableCapacity { options.flowTableCapacity = flowTableCapacity }
         options.backgroundFill = backgroundFill
         let lab = Lab(options: options, executable: executable())
@@ -43,9 +43,11 @@ struct LabCommand: ParsableCommand {
         @Option(
             help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
         var store: FlowStoreSettings.Kind = .redis
+        @OptionGroup var routing: RoutingOptions
 
         func run() throws {
-            let lab = Lab(options: .init(mode: mode, store: store), executable: LabCommand.executable())
+            let options = Lab.Options(mode: mode, store: store, routing: try routing.parsed())
+            let lab = Lab(options: options, executable: LabCommand.executable())
             // Interrupted or failed while building: nothing is left half-built. Built: it stays.
             let teardown = LabTeardown {
                 lab.interrupt()
@@ -61,8 +63,20 @@ struct LabCommand: ParsableCommand {
                 lab \(lab.id) is up (files in \(lab.dir)).
                   try:     ip netns exec \(lab.client) curl -s http://\(Lab.vip4)/
                            \(LabCommand.executable()) status --socket \(lab.dir)/lb1.sock
-                  remove:  \(LabCommand.executable()) lab down --id \(lab.id)
                 """)
+            if let router = options.routing.router {
+                let control =
+                    router == .bird
+                    ? "birdc -s \(lab.routerDirectory)/bird.ctl show protocols"
+                    : "vtysh --vty_socket \(lab.routerDirectory) -c 'show bgp summary'"
+                print(
+                    """
+                               \(control)
+                               ip -n \(lab.router) route show \(Lab.vip4)
+                               ip netns exec \(lab.lb(2)) \(LabCommand.executable()) drain --socket \(lab.dir)/lb2.sock
+                    """)
+            }
+            print("  remove:  \(LabCommand.executable()) lab down --id \(lab.id)")
         }
     }
 
@@ -98,9 +112,12 @@ struct LabCommand: ParsableCommand {
                 "Build a lab, send real traffic, report what happened (per backend, DSR, an LB change), tear down.")
         @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
         @Option(help: "Connections held through the LB-node change.") var connections: Int = 200
+        @OptionGroup var routing: RoutingOptions
 
         func run() throws {
-            let report = try LabCommand.withLab(mode: mode) { try $0.demo(connections: connections) }
+            let report = try LabCommand.withLab(mode: mode, routing: try routing.parsed()) {
+                try $0.demo(connections: connections)
+            }
             print(report)
             print(
                 "\nTeardown: namespaces, processes, pins and files removed "
@@ -191,6 +208,7 @@ struct LabCommand: ParsableCommand {
         @Option(
             help: "Fill each LB node's flow table to this fraction of its capacity (0-1) with background flows first.")
         var fill: Double?
+        @OptionGroup var routing: RoutingOptions
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
@@ -206,7 +224,14 @@ struct LabCommand: ParsableCommand {
                     "\(name) restarts the shared flow store: run it with --mode stateful "
                         + "--store redis")
             }
-            let result = try LabCommand.withLab(mode: mode, store: store, backgroundFill: fill) {
+            let routing = try self.routing.parsed()
+            if scenario.needsBGP, routing == .static {
+                throw CommandFailure("\(name) takes lb1 out of ECMP through BGP: run it with --routing bgp")
+            }
+            if scenario.needsBGP, mode == .stateful, store == .embedded {
+                throw CommandFailure("\(name) needs two LB nodes in ECMP; the embedded store routes to lb1 alone")
+            }
+            let result = try LabCommand.withLab(mode: mode, store: store, routing: routing, backgroundFill: fill) {
                 try $0.run(scenario, connections: connections)
             }
             if json {
@@ -217,7 +242,9 @@ struct LabCommand: ParsableCommand {
                 print(
                     "\(result.scenario) (\(result.mode)): \(result.established) established, "
                         + "\(result.survived) survived, \(result.failed) failed, "
-                        + "\(result.expectedFailed) expected to fail; \(result.durationSeconds) s")
+                        + "\(result.expectedFailed) expected to fail; \(result.durationSeconds) s"
+                        + (result.routing.map { ", routing \($0)" } ?? ""))
+                if let withdraw = result.withdrawSeconds { print("  the router dropped lb1 after \(withdraw) s") }
                 if let flood = result.flood { print("  flood: \(flood)") }
                 for (node, f) in (result.fill ?? [:]).sorted(by: { $0.key < $1.key }) {
                     print(
@@ -227,6 +254,23 @@ struct LabCommand: ParsableCommand {
                 }
                 for f in result.failures { print("  \(f)") }
             }
+        }
+    }
+}
+
+/// `--routing` and `--router`, shared by `lab up`, `lab demo` and `lab scenario`.
+struct RoutingOptions: ParsableArguments {
+    @Option(
+        help: "How the router learns the ECMP group: static (the lab writes the route) or bgp (the agents announce)."
+    )
+    var routing: String = "static"
+    @Option(help: "With --routing bgp: the router's daemon, bird (default) or frr.") var router: String?
+
+    func parsed() throws -> LabRouting {
+        do {
+            return try LabRouting.parse(routing: routing, router: router)
+        } catch {
+            throw CommandFailure(error.description)
         }
     }
 }

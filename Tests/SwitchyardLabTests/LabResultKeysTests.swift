@@ -25,6 +25,8 @@ struct LabResultKeysTests {
         r.newConnections = ["be2": 40]
         r.detectSeconds = 1.1
         r.flood = FloodReport(sent: 10, insertRateLimited: 1, flowSetBusy: 2, insertFailed: 3, storeEvicted: 4)
+        r.routing = "bgp/bird"
+        r.withdrawSeconds = 0.05
         r.failures = ["conn 3 (be1): closed by peer"]
         return r
     }()
@@ -33,13 +35,15 @@ struct LabResultKeysTests {
         #expect(
             try Self.keys(Self.scenario) == [
                 "scenario", "mode", "established", "survived", "failed", "expected_failed", "duration_s", "store",
-                "per_backend", "failed_per_backend", "new_connections", "detect_s", "flood", "failures",
+                "per_backend", "failed_per_backend", "new_connections", "detect_s", "flood", "failures", "routing",
+                "withdraw_s",
             ])
         #expect(
             try Self.keys(Self.scenario, at: ["flood"]) == [
                 "sent", "insert_rate_limited", "flow_set_busy", "insert_failed", "store_evicted",
             ])
-        // Optional parts are left out, as before: a stateless lb-remove has no store, flood or detect_s.
+        // Optional parts are left out, as before: a stateless lb-remove with static routes has no
+        // store, flood, detect_s, routing or withdraw_s.
         let plain = ScenarioResult(scenario: "lb-remove", mode: "stateless")
         #expect(
             try Self.keys(plain) == [
