@@ -75,6 +75,47 @@ import Testing
         #expect(state.programmed(ProgrammingResult()).announcements == [[Self.host: Self.route()]])
     }
 
+    /// A cut link fails every probe at once; when it comes back, the VIP waits until every backend
+    /// whose probes succeed again is up, so the rings it announces with hold them all (lab
+    /// scenario lb-link-down: announcing with the first backend up sent the others' connections
+    /// to it, which reset them).
+    @Test func afterLosingEveryBackendTheVIPWaitsForAllThatComeBack() throws {
+        let rise2 = HealthCheck(kind: .tcp, intervalSeconds: 1, timeoutSeconds: 0.5, rise: 2, fall: 1)
+        var config = Self.config()
+        config.services[0].healthCheck = rise2
+        var state = try Self.serving(config)
+        _ = state.probeReported(World.backend(1), ok: false, detail: "unreachable", at: .seconds(1))
+        _ = state.probeReported(World.backend(2), ok: false, detail: "unreachable", at: .seconds(1))
+        _ = state.programmed(ProgrammingResult())
+        #expect(state.announcementDecision.withheld == [Self.vip: .noHealthyBackend])
+        // The link is back: both succeed once (rising), then backend 1 reaches rise first.
+        _ = state.probeReported(World.backend(1), ok: true, detail: "ok", at: .seconds(2))
+        _ = state.probeReported(World.backend(2), ok: true, detail: "ok", at: .seconds(2))
+        _ = state.probeReported(World.backend(1), ok: true, detail: "ok", at: .seconds(3))
+        #expect(state.programmed(ProgrammingResult()).announcements.isEmpty, "backend 2 is still coming back")
+        #expect(state.announcementDecision.withheld == [Self.vip: .healthSettling])
+        _ = state.probeReported(World.backend(2), ok: true, detail: "ok", at: .seconds(3))
+        #expect(state.programmed(ProgrammingResult()).announcements == [[Self.host: Self.route()]])
+    }
+
+    /// A backend that stops coming back (fails again) releases the VIP it was holding back.
+    @Test func aBackendThatFailsAgainStopsHoldingTheVIPBack() throws {
+        let rise2 = HealthCheck(kind: .tcp, intervalSeconds: 1, timeoutSeconds: 0.5, rise: 2, fall: 1)
+        var config = Self.config()
+        config.services[0].healthCheck = rise2
+        var state = try Self.serving(config)
+        _ = state.probeReported(World.backend(1), ok: false, detail: "unreachable", at: .seconds(1))
+        _ = state.probeReported(World.backend(2), ok: false, detail: "unreachable", at: .seconds(1))
+        _ = state.programmed(ProgrammingResult())
+        _ = state.probeReported(World.backend(1), ok: true, detail: "ok", at: .seconds(2))
+        _ = state.probeReported(World.backend(2), ok: true, detail: "ok", at: .seconds(2))
+        _ = state.probeReported(World.backend(1), ok: true, detail: "ok", at: .seconds(3))
+        _ = state.programmed(ProgrammingResult())
+        #expect(state.announcementDecision.withheld == [Self.vip: .healthSettling])
+        let failed = state.probeReported(World.backend(2), ok: false, detail: "refused", at: .seconds(3))
+        #expect(failed.announcements == [[Self.host: Self.route()]])
+    }
+
     @Test func aDrainAnnouncesGracefulShutdownThenWithdrawsWhenThePeriodEnds() throws {
         var state = try Self.serving(Self.config(bgp: Self.bgp(drainSeconds: 30)))
         let drain = state.drainRequested(at: .seconds(100), trigger: "admin API")

@@ -21,9 +21,22 @@ import Testing
         case .notAttached: facts.attached = false
         case .storeNotLoaded: facts.flowStoreLoaded = false
         case .noHealthyBackend: facts.healthyBackends = 0
+        case .healthSettling: facts.risingBackends = 1
         case .draining: break
         }
         return facts
+    }
+
+    /// Backends still coming back hold back a VIP not yet announced, never withdraw an announced one.
+    @Test func risingBackendsHoldBackOnlyAVIPNotYetAnnounced() {
+        let policy = AnnouncementPolicy(drainPeriod: .seconds(30), nodeShard: 1)
+        var rising = Self.ready
+        rising.risingBackends = 1
+        var announcedRising = rising
+        announcedRising.announced = true
+        let decision = policy.decide([Self.vip4: rising, Self.vip6: announcedRising], at: .zero)
+        #expect(decision.withheld == [Self.vip4: .healthSettling])
+        #expect(decision.announced == [Self.vip6: .normal])
     }
 
     @Test func aReadyVIPIsAnnouncedNormally() {

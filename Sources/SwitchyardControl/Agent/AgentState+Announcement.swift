@@ -87,12 +87,17 @@ extension AgentState {
                 facts[vip]
                 ?? VIPAnnouncementFacts(
                     programmed: true, attached: attached, needsFlowStore: false, flowStoreLoaded: flowStoreLoaded,
-                    healthyBackends: 0, shard: service.shard)
+                    healthyBackends: 0, shard: service.shard,
+                    announced: announcementDecision.announced[vip] != nil)
             vipFacts.programmed = vipFacts.programmed && programmedServices.contains(service.key)
             vipFacts.needsFlowStore = vipFacts.needsFlowStore || service.mode == .stateful
             vipFacts.healthyBackends += service.backends.count(where: { backend in
                 let key = BackendKey(service: service.key, backend: backend.identity)
                 return DesiredState.effectiveState(backend, health: health[key]?.health) == .up
+            })
+            vipFacts.risingBackends += service.backends.count(where: { backend in
+                let key = BackendKey(service: service.key, backend: backend.identity)
+                return backend.state == .up && health[key]?.rising == true
             })
             facts[vip] = vipFacts
         }

@@ -7,9 +7,16 @@ extension AgentState {
     public mutating func probeReported(_ key: BackendKey, ok: Bool, detail: String, at now: Duration) -> [AgentAction] {
         guard let target = probeTargets[key] else { return [] }
         var machine = health[key] ?? HealthCheckStateMachine(rise: target.check.rise, fall: target.check.fall)
+        let wasRising = machine.rising
         let change = ok ? machine.probeSucceeded() : machine.probeFailed(reason: detail)
         health[key] = machine
-        guard case .changed(let from, let to, let reason)? = change else { return [] }
+        guard case .changed(let from, let to, let reason)? = change else {
+            // A backend that starts or stops coming back can hold back or release a VIP that
+            // waits for its backends to settle (`healthSettling`).
+            guard machine.rising != wasRising else { return [] }
+            clock = max(clock, now)
+            return reannounce()
+        }
         let pass = "health \(target.service) \(key.backend) \(to.rawValue)"
         var fields = [
             "service": target.service, "backend": "\(key.backend)", "node": config.node.name,

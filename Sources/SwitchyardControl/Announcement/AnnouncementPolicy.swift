@@ -55,6 +55,7 @@ public struct AnnouncementPolicy: Hashable, Sendable {
         if !facts.attached { return .notAttached }
         if facts.needsFlowStore && !facts.flowStoreLoaded { return .storeNotLoaded }
         if facts.healthyBackends <= 0 { return .noHealthyBackend }
+        if !facts.announced && facts.risingBackends > 0 { return .healthSettling }
         return nil
     }
 }

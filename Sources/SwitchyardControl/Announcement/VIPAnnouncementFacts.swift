@@ -18,10 +18,14 @@ public struct VIPAnnouncementFacts: Hashable, Sendable {
     public var healthyBackends: Int
     /// The shard the VIP belongs to; nil means every shard announces it.
     public var shard: UInt32?
+    /// Backends down whose latest probes succeed (they come back after `rise` in a row).
+    public var risingBackends: Int
+    /// The VIP is announced now (the previous decision).
+    public var announced: Bool
 
     public init(
         programmed: Bool, attached: Bool, needsFlowStore: Bool = false, flowStoreLoaded: Bool = false,
-        healthyBackends: Int, shard: UInt32? = nil
+        healthyBackends: Int, shard: UInt32? = nil, risingBackends: Int = 0, announced: Bool = false
     ) {
         self.programmed = programmed
         self.attached = attached
@@ -29,6 +33,8 @@ public struct VIPAnnouncementFacts: Hashable, Sendable {
         self.flowStoreLoaded = flowStoreLoaded
         self.healthyBackends = healthyBackends
         self.shard = shard
+        self.risingBackends = risingBackends
+        self.announced = announced
     }
 }
 
@@ -40,6 +46,11 @@ public enum AnnouncementWithheldReason: String, Hashable, Sendable, CaseIterable
     case notAttached
     case storeNotLoaded
     case noHealthyBackend
+    /// Not announced yet, and some backends are coming back (probes succeed, `rise` not reached):
+    /// after an outage of this node's own (a cut link fails every probe at once) its rings would
+    /// hold only the first backends to rise, and connections on the others would be sent
+    /// elsewhere. It waits until its view of the backends has settled.
+    case healthSettling
     /// The node is draining and the GRACEFUL_SHUTDOWN period is over.
     case draining
 

@@ -28,6 +28,9 @@ public struct HealthCheckStateMachine: Sendable, Equatable {
         health = initial
     }
 
+    /// Down, but its latest probes succeed: it will be up after `rise` of them in a row.
+    public var rising: Bool { health == .down && consecutiveSuccesses > 0 }
+
     public mutating func probeSucceeded() -> Action? {
         consecutiveSuccesses += 1
         consecutiveFailures = 0
