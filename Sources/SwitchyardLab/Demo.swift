@@ -109,5 +109,26 @@ extension Lab {
         return lines.joined(separator: "\n")
     }
 
+    /// The demo's last step: the same double change (lb3 joins while be4 is added) in each mode.
+    public static func doubleChangeReport(_ results: [ScenarioResult]) -> [String] {
+        var lines = [
+            "",
+            "5. Why stateful mode: the same double change in both modes — be4 is added and lb3 joins the "
+                + "ECMP group at once,",
+            "   so flows the router moves to lb3 find no entry there and Maglev now spreads over four backends",
+            "   mode        established  survived  lost",
+        ]
+        for r in results {
+            lines.append(
+                "   " + r.mode.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + String(r.established).padding(toLength: 13, withPad: " ", startingAt: 0)
+                    + String(r.survived).padding(toLength: 10, withPad: " ", startingAt: 0) + "\(r.failed)")
+        }
+        lines.append(
+            "   (stateless: each LB node knows only its own flows; stateful: every node holds every flow, "
+                + "shared through Redis)")
+        return lines
+    }
+
     private func mb(_ bytes: UInt64) -> String { String(format: "%.2f MB", Double(bytes) / 1e6) }
 }

@@ -34,9 +34,10 @@ public final class Lab: @unchecked Sendable {
         public var ecmp = [1, 2]
         public var inConfig = [1, 2, 3]
         /// How the router learns the ECMP group: written by the lab, or by BGP from the agents.
-        public var routing: LabRouting = .static
+        public var routing: LabRouting = .bgp(router: .bird)
         public init(
-            mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis, routing: LabRouting = .static
+            mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis,
+            routing: LabRouting = .bgp(router: .bird)
         ) {
             self.mode = mode
             self.store = store

@@ -16,7 +16,7 @@ struct LabCommand: ParsableCommand {
 
     /// Builds a lab that is torn down on exit, Ctrl-C or SIGTERM.
     static func withLab<T>(
-        mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, routing: LabRouting = .static,
+        mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, routing: LabRouting = .bgp(router: .bird),
         flowTableCapacity: Int? = nil, backgroundFill: Double? = nil, _ body: (Lab) throws -> T
     ) throws -> T {
         if let reason = Privileges.bpfUnavailableReason() {
@@ -115,10 +115,21 @@ struct LabCommand: ParsableCommand {
         @OptionGroup var routing: RoutingOptions
 
         func run() throws {
-            let report = try LabCommand.withLab(mode: mode, routing: try routing.parsed()) {
+            let routing = try routing.parsed()
+            let report = try LabCommand.withLab(mode: mode, routing: routing) {
                 try $0.demo(connections: connections)
             }
             print(report)
+            // Why Switchyard exists: the double change that breaks per-node state, once per mode,
+            // each on a fresh lab so both start from the same place.
+            var results: [ScenarioResult] = []
+            for mode in [ServiceMode.stateless, .stateful] {
+                results.append(
+                    try LabCommand.withLab(mode: mode, routing: routing) {
+                        try $0.run(.lbAddBackendAdd, connections: connections)
+                    })
+            }
+            print(Lab.doubleChangeReport(results).joined(separator: "\n"))
             print(
                 "\nTeardown: namespaces, processes, pins and files removed "
                     + "(\(NetworkNamespace.list(prefix: "sy").isEmpty ? "nothing left" : "some namespaces remain!"))."
@@ -263,7 +274,7 @@ struct RoutingOptions: ParsableArguments {
     @Option(
         help: "How the router learns the ECMP group: static (the lab writes the route) or bgp (the agents announce)."
     )
-    var routing: String = "static"
+    var routing: String = "bgp"
     @Option(help: "With --routing bgp: the router's daemon, bird (default) or frr.") var router: String?
 
     func parsed() throws -> LabRouting {

@@ -29,9 +29,9 @@ enum LabProbe {
 struct LabScenarioTests {
     static func run(
         _ scenario: Scenario, mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis,
-        connections: Int = 100, fill: Double? = nil
+        connections: Int = 100, fill: Double? = nil, routing: LabRouting = .bgp(router: .bird)
     ) throws -> ScenarioResult {
-        var options = Lab.Options(mode: mode, store: store)
+        var options = Lab.Options(mode: mode, store: store, routing: routing)
         options.backgroundFill = fill
         let lab = Lab(options: options, executable: LabProbe.executable)
         defer {
@@ -53,6 +53,14 @@ struct LabScenarioTests {
                 r.newConnections?["be1"] == nil && (r.newConnections?.values.reduce(0, +) ?? 0) == 40,
                 "new connections avoid the draining backend: \(r.newConnections ?? [:])")
         }
+    }
+
+    /// `--routing static`: the lab writes the router's ECMP route itself (no routing daemon).
+    @Test func staticRoutingStillMovesTraffic() throws {
+        let r = try Self.run(.lbAdd, routing: .static)
+        #expect(r.established == 100)
+        #expect(r.survived == r.established, "\(r.failures)")
+        #expect(r.routing == nil || r.routing == "static")
     }
 
     @Test func backendFailLosesOnlyItsOwnConnections() throws {
@@ -228,6 +236,7 @@ struct StatefulScenarioTests {
 
     @Test(arguments: [
         Scenario.agentRestart, .backendFail, .lbRemove, .lbRemoveBackendAdd, .lbReboot, .storeRestart, .flood,
+        .lbDrain, .agentStop, .lbLinkDown,
     ])
     func survivedIsEstablishedLessExpected(_ scenario: Scenario) throws {
         let r = try LabScenarioTests.run(scenario, mode: .stateful)
