@@ -160,6 +160,10 @@ public actor Agent {
         execute(state.probeReported(target.key, ok: ok, detail: detail, at: now))
     }
 
+    func bfdPathChanged(peer: IPAddress, up: Bool) {
+        execute(state.bfdPathChanged(peer: peer, up: up, at: now))
+    }
+
     func timerFired(_ timer: AgentTimer) {
         execute(state.timerFired(timer, at: now))
     }
@@ -170,7 +174,12 @@ public actor Agent {
     /// `AgentState` decides them.
     public func startBGP() {
         guard let speaker, !speakerStopped else { return }
-        if let bfd { AgentBFD.start(bfdPeers, on: bfd, reportingTo: speaker, logger: logger) }
+        if let bfd {
+            AgentBFD.start(bfdPeers, on: bfd, reportingTo: speaker, logger: logger) { [weak self] peer, up in
+                guard let self else { return }
+                Task { await self.bfdPathChanged(peer: peer, up: up) }
+            }
+        }
         speaker.start()
     }
 

@@ -50,13 +50,17 @@ enum AgentBFD {
     /// that peer then relies on its hold timer alone, as it would without `bfd`.
     @discardableResult
     static func start(
-        _ peers: [BFDPeerConfiguration], on service: BFDService, reportingTo speaker: BGPSpeaker, logger: Logger
+        _ peers: [BFDPeerConfiguration], on service: BFDService, reportingTo speaker: BGPSpeaker, logger: Logger,
+        pathChanged: @escaping @Sendable (IPAddress, Bool) -> Void = { _, _ in }
     ) -> [BFDSession] {
         peers.compactMap { peer in
             let address = peer.peerAddress
             do {
                 return try service.start(peer) { change in
-                    if let up = pathSignal(change) { speaker.bfdStateChanged(peer: address, up: up) }
+                    if let up = pathSignal(change) {
+                        speaker.bfdStateChanged(peer: address, up: up)
+                        pathChanged(address, up)
+                    }
                 }
             } catch {
                 logger.error(

@@ -28,7 +28,7 @@ struct LabBGPFabricTests {
     @Test(arguments: [Scenario.lbDrain, .agentStop, .lbLinkDown])
     func bgpScenariosRefuseWhatCannotRunThem(_ scenario: Scenario) {
         #expect(scenario.needsBGP)
-        let plain = Lab(options: .init(), executable: "/bin/false")
+        let plain = Lab(options: .init(routing: .static), executable: "/bin/false")
         let staticError = #expect(throws: NetworkNamespace.CommandError.self) { try plain.checkCanRun(scenario) }
         #expect(staticError?.description.contains("--routing bgp") == true)
         let embedded = Lab(
@@ -56,7 +56,7 @@ struct LabBGPFabricTests {
         #expect(bgp.peers.allSatisfy { $0.asn == 65000 })
         #expect(bgp.peers.allSatisfy { $0.bfd == BFDSettings(intervalMs: 300, multiplier: 3) })
         // Static routing: no BGP at all.
-        let plain = Lab(options: .init(), executable: "/bin/false")
+        let plain = Lab(options: .init(routing: .static), executable: "/bin/false")
         #expect(try ConfigLoader.parse(yaml: plain.config(2), file: "lb2.yaml").get().node.bgp == nil)
     }
 

@@ -165,8 +165,10 @@ extension AgentInLabTests {
     }
 
     /// SIGTERM stops the agent, not the datapath: traffic keeps flowing with no agent at all.
+    /// Static routes, so the router keeps sending to the LB nodes (with BGP the agents would
+    /// drain and withdraw first: the route itself would go, by design).
     @Test func sigtermLeavesTheDatapathForwarding() throws {
-        let lab = Lab(options: .init(), executable: LabProbe.executable)
+        let lab = Lab(options: .init(routing: .static), executable: LabProbe.executable)
         defer { lab.down() }
         try lab.up()
         for i in 1...3 {

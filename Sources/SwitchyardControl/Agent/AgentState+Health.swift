@@ -6,6 +6,9 @@ extension AgentState {
     /// ring; flows pointing at a down backend are re-picked).
     public mutating func probeReported(_ key: BackendKey, ok: Bool, detail: String, at now: Duration) -> [AgentAction] {
         guard let target = probeTargets[key] else { return [] }
+        // Cut off from every router: a failed probe says nothing about the backend (see
+        // AgentState+Isolation).
+        guard !isolated else { return [] }
         var machine = health[key] ?? HealthCheckStateMachine(rise: target.check.rise, fall: target.check.fall)
         let wasRising = machine.rising
         let change = ok ? machine.probeSucceeded() : machine.probeFailed(reason: detail)

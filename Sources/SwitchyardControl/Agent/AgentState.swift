@@ -54,6 +54,9 @@ public struct AgentState: Sendable {
     var armed: Set<AgentTimer> = []
     /// When each backend's health last changed (probe time), for logs.
     var healthChangedAt: [BackendKey: Duration] = [:]
+    /// BFD peers whose path is down (`bfdPathChanged`): when it is every BFD peer, the node is cut
+    /// off from its routers.
+    var bfdPathsDown: Set<IPAddress> = []
     /// Id → shared name lookups for the current allocation (rebuilt when it changes).
     var names = SharedNames()
     var savedAllocation: IDAllocation?
