@@ -39,7 +39,7 @@ extension Lab {
         let d = routerDirectory
         let hostname = "\(prefix)-router"
         try "hostname \(hostname)\n".write(toFile: "\(d)/zebra.conf", atomically: true, encoding: .utf8)
-        try bgpFabric.frrBFDConfiguration(hostname: hostname).write(
+        try bgpFabric.frrBFDConfiguration(hostname: hostname, logFile: "\(d)/bfdd.log").write(
             toFile: "\(d)/bfdd.conf", atomically: true, encoding: .utf8)
         try bgpFabric.frrBGPConfiguration(hostname: hostname).write(
             toFile: "\(d)/bgpd.conf", atomically: true, encoding: .utf8)

@@ -8,7 +8,10 @@ struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "A whole Switchyard deployment in network namespaces: client, router, LB nodes, backends.",
-        subcommands: [Up.self, Down.self, Demo.self, ScenarioCommand.self, BenchCommand.self, BenchSyncCommand.self])
+        subcommands: [
+            Up.self, Down.self, Demo.self, ScenarioCommand.self, BenchCommand.self, BenchSyncCommand.self,
+            BenchBGPCommand.self,
+        ])
 
     static func executable() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -158,6 +161,48 @@ struct LabCommand: ParsableCommand {
                             r.rate, r.reached, r.flows, r.p50Milliseconds, r.p99Milliseconds, r.maxMilliseconds)
                             + (r.storeBytesPerFlow.map { String(format: ", store %.0f B/flow", $0) } ?? ""))
                 }
+            }
+        }
+    }
+
+    struct BenchBGPCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench-bgp",
+            abstract:
+                "Time, on the router's kernel route: lb3's agent start until the route lists it, drain until it "
+                + "is gone, link cut until BFD removes it (p50/max over N runs, with where the time goes)."
+        )
+        @Option(help: "The router's daemon: bird or frr.") var router: String = "bird"
+        @Option(help: "Rounds of start, drain and cut on one lab.") var runs: Int = 10
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            guard (1...100).contains(runs) else { throw CommandFailure("--runs: expected 1 to 100, got \(runs)") }
+            let routing: LabRouting
+            do { routing = try LabRouting.parse(routing: "bgp", router: router) } catch {
+                throw CommandFailure(error.description)
+            }
+            let report = try LabCommand.withLab(mode: .stateless, routing: routing) { try $0.benchBGP(runs: runs) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                return
+            }
+            print("lab bench-bgp (\(report.router), \(report.runs) runs; seconds on the router's kernel route)")
+            func seconds(_ figure: BGPBenchFigure) -> String {
+                String(format: "p50 %.3f  max %.3f", figure.p50Seconds, figure.maxSeconds)
+            }
+            for (name, figure) in [
+                ("agent start → route (IPv4)", report.agentStartIPv4),
+                ("agent start → route (IPv6)", report.agentStartIPv6), ("drain → route gone", report.drain),
+                ("link cut → route gone (BFD)", report.linkCut),
+            ] {
+                print("  \(name.padding(toLength: 30, withPad: " ", startingAt: 0))\(seconds(figure))")
+            }
+            print("where the time goes:")
+            for stage in report.breakdown {
+                print("  \(stage.event): \(stage.stage): \(seconds(stage.figure))")
             }
         }
     }
