@@ -20,7 +20,8 @@ struct LabCommand: ParsableCommand {
     /// Builds a lab that is torn down on exit, Ctrl-C or SIGTERM.
     static func withLab<T>(
         mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, routing: LabRouting = .static,
-        flowTableCapacity: Int? = nil, backgroundFill: Double? = nil, _ body: (Lab) throws -> T
+        flowTableCapacity: Int? = nil, backgroundFill: Double? = nil, topology: LabTopology = .flat,
+        _ body: (Lab) throws -> T
     ) throws -> T {
         if let reason = Privileges.bpfUnavailableReason() {
             printError("lab: \(reason)")
@@ -29,6 +30,7 @@ struct LabCommand: ParsableCommand {
         var options = Lab.Options(mode: mode, store: store, routing: routing)
         if let flowTableCapacity { options.flowTableCapacity = flowTableCapacity }
         options.backgroundFill = backgroundFill
+        options.topology = topology
         let lab = Lab(options: options, executable: executable())
         let teardown = LabTeardown {
             lab.interrupt()
@@ -47,9 +49,11 @@ struct LabCommand: ParsableCommand {
             help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
         var store: FlowStoreSettings.Kind = .redis
         @OptionGroup var routing: RoutingOptions
+        @OptionGroup var topology: TopologyOption
 
         func run() throws {
-            let options = Lab.Options(mode: mode, store: store, routing: try routing.parsed())
+            var options = Lab.Options(mode: mode, store: store, routing: try routing.parsed())
+            options.topology = try topology.parsed(routing: options.routing)
             let lab = Lab(options: options, executable: LabCommand.executable())
             // Interrupted or failed while building: nothing is left half-built. Built: it stays.
             let teardown = LabTeardown {
@@ -254,6 +258,7 @@ struct LabCommand: ParsableCommand {
             help: "Fill each LB node's flow table to this fraction of its capacity (0-1) with background flows first.")
         var fill: Double?
         @OptionGroup var routing: RoutingOptions
+        @OptionGroup var topology: TopologyOption
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
@@ -276,7 +281,10 @@ struct LabCommand: ParsableCommand {
             if scenario.needsBGP, mode == .stateful, store == .embedded {
                 throw CommandFailure("\(name) needs two LB nodes in ECMP; the embedded store routes to lb1 alone")
             }
-            let result = try LabCommand.withLab(mode: mode, store: store, routing: routing, backgroundFill: fill) {
+            let topology = try self.topology.parsed(routing: routing)
+            let result = try LabCommand.withLab(
+                mode: mode, store: store, routing: routing, backgroundFill: fill, topology: topology
+            ) {
                 try $0.run(scenario, connections: connections)
             }
             if json {
@@ -314,6 +322,22 @@ struct RoutingOptions: ParsableArguments {
     func parsed() throws -> LabRouting {
         do {
             return try LabRouting.parse(routing: routing, router: router)
+        } catch {
+            throw CommandFailure(error.description)
+        }
+    }
+}
+
+/// `--topology`, shared by `lab up` and `lab scenario`.
+struct TopologyOption: ParsableArguments {
+    static let help =
+        "flat (the client on the router) or two-tier (with --routing bgp: the client behind an upstream "
+        + "router that learns one aggregate per VIP range)."
+    @Option(help: ArgumentHelp(Self.help)) var topology: String = "flat"
+
+    func parsed(routing: LabRouting) throws -> LabTopology {
+        do {
+            return try LabTopology.parse(topology, routing: routing)
         } catch {
             throw CommandFailure(error.description)
         }
