@@ -31,7 +31,7 @@ extension LabBGPFabric {
         var text = """
             ipv4 table aggregates4;
             ipv6 table aggregates6;
-            filter reachable {
+            filter only_reachable {
                 if dest = RTD_UNREACHABLE then reject;
                 accept;
             }
@@ -43,17 +43,17 @@ extension LabBGPFabric {
             for (n, vip) in vips.enumerated() {
                 let name = "agg\(suffix)_\(n + 1)"
                 text += """
-                    \(family) table \(name);
+                    \(family) table \(name)_table;
                     protocol static \(name) {
-                        \(family) { table \(name); };
+                        \(family) { table \(name)_table; };
                         igp table master\(suffix);
                         route \(range) recursive \(vip);
                     }
                     protocol pipe \(name)_pipe {
-                        table \(name);
+                        table \(name)_table;
                         peer table aggregates\(suffix);
                         import none;
-                        export filter reachable;
+                        export filter only_reachable;
                     }
 
                     """

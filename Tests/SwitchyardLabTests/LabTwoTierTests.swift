@@ -27,7 +27,7 @@ struct LabTwoTierConfigTests {
         #expect(text.contains("route 10.77.100.0/24 recursive 10.77.100.10;"))
         #expect(text.contains("route 10.77.100.0/24 recursive 10.77.100.20;"))
         #expect(text.contains("route fd77:100::/64 recursive fd77:100::10;"))
-        #expect(text.components(separatedBy: "export filter reachable;").count == 4)
+        #expect(text.components(separatedBy: "export filter only_reachable;").count == 4)
         #expect(text.components(separatedBy: "peer table aggregates4;").count == 3)
         #expect(text.contains("if dest = RTD_UNREACHABLE then reject;"))
         #expect(text.contains("ipv4 { table aggregates4; import none; export where net = 10.77.100.0/24; };"))
