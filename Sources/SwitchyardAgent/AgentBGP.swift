@@ -14,9 +14,12 @@ enum AgentBGP {
         bgp.peers.compactMap { peer in
             let families: [BGPAddressFamily] = peer.families.map { $0 == .ipv4 ? .ipv4Unicast : .ipv6Unicast }
             do {
+                // A node that can serve should be back in ECMP within a second or two of its
+                // router accepting it again: the first retry after 1 s, doubling to 60 s, instead
+                // of RFC 4271's flat 120 s (a router that keeps refusing is not hammered).
                 let session = try BGPSessionConfiguration(
                     localASN: bgp.asn, routerID: bgp.routerID, peerASN: peer.asn, holdTime: bgp.holdSeconds,
-                    families: families)
+                    families: families, connectRetry: .seconds(1), maxConnectRetry: .seconds(60))
                 let transport = BGPPeerTransport(
                     peerAddress: peer.address, peerPort: peer.port, sourceAddress: peer.sourceAddress,
                     md5Password: peer.password)

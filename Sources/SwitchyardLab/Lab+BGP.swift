@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardControl
+import SwitchyardCore
 import SwitchyardDatapath
 
 /// ECMP membership by BGP (`--routing bgp`): the lab never writes the router's route. A node
@@ -78,25 +79,49 @@ extension Lab {
         }
     }
 
-    /// Seconds from `since` until no VIP route on the router lists lb`i` (polled every 10 ms,
-    /// so the figure is within ~20 ms of the kernel's change).
-    func waitForRouterToDrop(_ i: Int, since: Date, timeout: Double = 15) throws -> Double {
+    /// Seconds from the start of `change` until no VIP route on the router lists lb`i`, timed by
+    /// the router's own route notifications (`RouteChangeWatcher`), so the figure is the
+    /// router's: the lab's `ip route` checks only confirm the state, and their cost is not counted.
+    func timeRouterDrop(_ i: Int, timeout: Double = 15, by change: () throws -> Void) throws -> Double {
         guard let node = bgpFabric.node(i) else {
             throw NetworkNamespace.CommandError(description: "the lab has no LB node \(i)")
         }
+        let watcher = try RouteChangeWatcher(namespace: router)
+        defer { watcher.stop() }
+        let since = Date()
+        try change()
+        let seconds = try timeRouterChange(
+            watcher, vips: Self.announcedVIPs.map(\.vip), since: since, timeout: timeout,
+            failure: "the router still routes to lb\(i)"
+        ) {
+            try Self.announcedVIPs.allSatisfy { vip, v6 in
+                !(try routerNextHops(vip).contains(v6 ? node.address6 : node.address4))
+            }
+        }
+        return (seconds * 1000).rounded() / 1000
+    }
+
+    /// Seconds from `since` until `holds` is true of the router's routes, taken from the arrival
+    /// of the last notification about one of `vips` that came before the check that saw it true
+    /// (0 when none came: it already held). Checks run when notifications arrive, and every
+    /// half second in case one was missed.
+    func timeRouterChange(
+        _ watcher: RouteChangeWatcher, vips: [String], since: Date, timeout: Double, failure: String,
+        holds: () throws -> Bool
+    ) throws -> Double {
+        let destinations = Set(vips.compactMap { IPAddress($0) })
+        let deadline = since.addingTimeInterval(timeout)
         while true {
-            var listed = false
-            for (vip, v6) in Self.announcedVIPs {
-                if try routerNextHops(vip).contains(v6 ? node.address6 : node.address4) { listed = true }
+            let before = watcher.count
+            if try holds() {
+                let changed = watcher.latestChange(to: destinations, since: since, upTo: watcher.count)
+                return changed.map { $0.timeIntervalSince(since) } ?? 0
             }
-            let elapsed = Date().timeIntervalSince(since)
-            if !listed { return (elapsed * 100).rounded() / 100 }
-            guard elapsed < timeout else {
+            guard Date() < deadline else {
                 throw NetworkNamespace.CommandError(
-                    description: "the router still routes to lb\(i) \(Int(timeout)) s after the change; "
-                        + "its sessions:\n\(routerSessions())")
+                    description: "\(failure) \(Int(timeout)) s after the change; its sessions:\n\(routerSessions())")
             }
-            usleep(10_000)
+            watcher.waitForMore(than: before, until: min(deadline, Date().addingTimeInterval(0.5)))
         }
     }
 

@@ -24,8 +24,9 @@ extension Lab {
 
     private func startBIRD() throws {
         let config = "\(routerDirectory)/bird.conf"
-        try bgpFabric.birdConfiguration(logFile: "\(routerDirectory)/bird.log").write(
-            toFile: config, atomically: true, encoding: .utf8)
+        var text = bgpFabric.birdConfiguration(logFile: "\(routerDirectory)/bird.log")
+        if options.topology == .twoTier { text += bgpFabric.birdAggregation(sources: aggregateSources) }
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
         try spawn(
             router, ["bird", "-f", "-c", config, "-s", birdSocket, "-P", "\(routerDirectory)/bird.pid"],
             log: "router/bird.out")
@@ -39,7 +40,7 @@ extension Lab {
         let d = routerDirectory
         let hostname = "\(prefix)-router"
         try "hostname \(hostname)\n".write(toFile: "\(d)/zebra.conf", atomically: true, encoding: .utf8)
-        try bgpFabric.frrBFDConfiguration(hostname: hostname).write(
+        try bgpFabric.frrBFDConfiguration(hostname: hostname, logFile: "\(d)/bfdd.log").write(
             toFile: "\(d)/bfdd.conf", atomically: true, encoding: .utf8)
         try bgpFabric.frrBGPConfiguration(hostname: hostname).write(
             toFile: "\(d)/bgpd.conf", atomically: true, encoding: .utf8)
@@ -56,7 +57,7 @@ extension Lab {
     }
 
     /// The spawned process is `setsid`, which may fork: the daemon's socket is the sign of life.
-    private func waitForRouterFile(_ path: String, log name: String) throws {
+    func waitForRouterFile(_ path: String, log name: String) throws {
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: path) { usleep(50_000) }
         guard FileManager.default.fileExists(atPath: path) else {
             let output = (try? String(contentsOfFile: "\(dir)/\(name).log", encoding: .utf8)) ?? ""

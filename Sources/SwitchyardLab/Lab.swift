@@ -31,6 +31,9 @@ public final class Lab: @unchecked Sendable {
         /// Scenarios: fill every LB node's flow table to this fraction of `flowTableCapacity`
         /// with crafted background flows before the connections open (`BackgroundFlowFill`).
         public var backgroundFill: Double?
+        /// Two-tier: the client reaches the VIPs through an upstream router that learns one
+        /// aggregate per VIP range from the router (BGP routing only; `LabTopology`).
+        public var topology: LabTopology = .flat
         public var ecmp = [1, 2]
         public var inConfig = [1, 2, 3]
         /// How the router learns the ECMP group: written by the lab, or by BGP from the agents.
@@ -59,6 +62,9 @@ public final class Lab: @unchecked Sendable {
     public var prefix: String { "sy\(id)" }
     public var client: String { "\(prefix)-client" }
     public var router: String { "\(prefix)-router" }
+    public var upstream: String { "\(prefix)-upstream" }
+    /// The namespace the client's link ends in: the router, or the upstream router (two-tier).
+    var edge: String { options.topology == .twoTier ? upstream : router }
     public func lb(_ i: Int) -> String { "\(prefix)-lb\(i)" }
     public func be(_ j: Int) -> String { "\(prefix)-be\(j)" }
     public internal(set) var ecmp: [Int]
@@ -137,7 +143,8 @@ public final class Lab: @unchecked Sendable {
             to: URL(fileURLWithPath: "\(dir)/lab.json"))
         try gated { try BPFFS.ensureMounted("\(dir)/bpffs") }
         log("building in namespaces \(prefix)-*")
-        for ns in [client, router] + (1...options.lbNodes).map(lb) + (1...options.backends).map(be) {
+        let upstreams = options.topology == .twoTier ? [upstream] : []
+        for ns in [client, router] + upstreams + (1...options.lbNodes).map(lb) + (1...options.backends).map(be) {
             _ = try gated { try NetworkNamespace(exactName: ns) }
             try sysctl(ns, ["net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0"])
         }
@@ -146,10 +153,10 @@ public final class Lab: @unchecked Sendable {
         try inNS(router, ["ip", "link", "set", "br0", "mtu", "1600", "up"])
         try inNS(router, ["ip", "addr", "add", "10.77.2.1/24", "dev", "br0"])
         try inNS(router, ["ip", "addr", "add", "fd77:2::1/64", "dev", "br0", "nodad"])
-        try sh(["ip", "-n", router, "link", "add", "cl0", "type", "veth", "peer", "name", "eth0", "netns", client])
-        try inNS(router, ["ip", "addr", "add", "10.77.1.1/24", "dev", "cl0"])
-        try inNS(router, ["ip", "addr", "add", "fd77:1::1/64", "dev", "cl0", "nodad"])
-        try inNS(router, ["ip", "link", "set", "cl0", "up"])
+        try sh(["ip", "-n", edge, "link", "add", "cl0", "type", "veth", "peer", "name", "eth0", "netns", client])
+        try inNS(edge, ["ip", "addr", "add", "10.77.1.1/24", "dev", "cl0"])
+        try inNS(edge, ["ip", "addr", "add", "fd77:1::1/64", "dev", "cl0", "nodad"])
+        try inNS(edge, ["ip", "link", "set", "cl0", "up"])
         try inNS(client, ["ip", "addr", "add", "10.77.1.2/24", "dev", "eth0"])
         try inNS(client, ["ip", "addr", "add", "fd77:1::2/64", "dev", "eth0", "nodad"])
         try inNS(client, ["ip", "link", "set", "eth0", "up"])
@@ -158,7 +165,8 @@ public final class Lab: @unchecked Sendable {
         // A real NIC completes checksums on the wire; veth leaves them partial, which native XDP
         // cannot carry. Turn TX offload off on every lab link (NOTES: XDP on veth).
         try inNS(client, ["ethtool", "-K", "eth0", "tx", "off"])
-        try inNS(router, ["ethtool", "-K", "cl0", "tx", "off"])
+        try inNS(edge, ["ethtool", "-K", "cl0", "tx", "off"])
+        if options.topology == .twoTier { try linkUpstream() }
         try sysctl(
             router,
             [
@@ -189,6 +197,7 @@ public final class Lab: @unchecked Sendable {
         }
         if options.redis { try startRedis() }
         if let daemon = options.routing.router { try startRouter(daemon) }
+        if options.topology == .twoTier { try startUpstream() }
         for j in 1...options.backends {
             try spawn(
                 be(j), [executable, "lab-server", "--name", "be\(j)", "--port", "\(Self.port)"], log: "be\(j)-server")
@@ -207,11 +216,12 @@ public final class Lab: @unchecked Sendable {
         }
         for i in 1...options.lbNodes { try waitForAgent(i) }
         try setECMP(ecmp)
+        if options.topology == .twoTier { try waitForAggregates() }
         try waitForServers()
         log(
             "up: \(options.lbNodes) LB nodes (ECMP over "
                 + "\(ecmp.map { "lb\($0)" }.joined(separator: ", "))), \(options.backends) backends, "
-                + "mode \(options.mode.rawValue), routing \(options.routing)"
+                + "mode \(options.mode.rawValue), routing \(options.routing), topology \(options.topology.rawValue)"
         )
     }
 

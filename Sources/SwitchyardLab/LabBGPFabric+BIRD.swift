@@ -9,9 +9,13 @@ extension LabBGPFabric {
     ///   route (BGP paths from different ASes merge: BIRD compares AS_PATH length, not content).
     /// - `error wait time 1, 5`: BIRD's default keeps a session down for 60 s after a hold-timer
     ///   expiry or a lost connection; a restarted or resumed agent must be able to rejoin at once.
+    /// - Log lines carry milliseconds, and session states and events are logged: bench-bgp reads
+    ///   when BFD declared a node down (`RouterLog`).
     public func birdConfiguration(logFile: String) -> String {
         var text = """
             log "\(logFile)" all;
+            timeformat log iso long ms;
+            debug protocols { states, events };
             router id \(Self.router4);
             protocol device {}
             protocol kernel k4 { ipv4 { import none; export all; }; merge paths on; }

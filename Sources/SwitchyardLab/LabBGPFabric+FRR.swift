@@ -63,12 +63,14 @@ extension LabBGPFabric {
 
     public static let frrBFDProfile = "lab"
 
-    /// bfdd's side: the profile the BGP neighbours name (300 ms × 3 both ways).
-    public func frrBFDConfiguration(hostname: String) -> String {
-        """
+    /// bfdd's side: the profile the BGP neighbours name (300 ms × 3 both ways). With `logFile`,
+    /// session state changes are logged there to the millisecond (bench-bgp's `RouterLog`).
+    public func frrBFDConfiguration(hostname: String, logFile: String? = nil) -> String {
+        let logging = logFile.map { "log file \($0) debugging\nlog timestamp precision 3\ndebug bfd peer\n" } ?? ""
+        return """
         frr defaults traditional
         hostname \(hostname)
-        bfd
+        \(logging)bfd
          profile \(Self.frrBFDProfile)
           receive-interval \(Self.bfdIntervalMs)
           transmit-interval \(Self.bfdIntervalMs)

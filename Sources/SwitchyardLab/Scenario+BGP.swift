@@ -30,9 +30,7 @@ extension Lab {
     /// lb-drain: `switchyard drain` on lb`i`. GRACEFUL_SHUTDOWN takes it out of the router's
     /// ECMP set at once; after the drain period its agent withdraws the VIPs.
     func drainMidTraffic(_ i: Int) throws -> Double {
-        let started = Date()
-        try drain(i)
-        let dropped = try waitForRouterToDrop(i, since: started)
+        let dropped = try timeRouterDrop(i) { try drain(i) }
         try waitForWithdrawal(i, timeout: LabBGPFabric.drainSeconds + 10)
         ecmp.removeAll { $0 == i }
         log("lb-drain: the router dropped lb\(i) after \(dropped) s; its VIPs are withdrawn")
@@ -45,11 +43,9 @@ extension Lab {
     func stopAgentMidTraffic(_ i: Int) throws -> Double {
         let agents = pids(lb(i), matching: " agent ")
         guard !agents.isEmpty else { throw NetworkNamespace.CommandError(description: "lb\(i) runs no agent") }
-        let started = Date()
-        for pid in agents { kill(pid, SIGSTOP) }
         let dropped: Double
         do {
-            dropped = try waitForRouterToDrop(i, since: started)
+            dropped = try timeRouterDrop(i) { for pid in agents { kill(pid, SIGSTOP) } }
         } catch {
             for pid in agents { kill(pid, SIGCONT) }
             throw error
@@ -66,11 +62,9 @@ extension Lab {
     func cutLinkMidTraffic(_ i: Int) throws -> Double {
         // IPv6 addresses survive the cut (the kernel's default flushes them); routes are put back.
         try sysctl(lb(i), ["net.ipv6.conf.eth0.keep_addr_on_down": "1"])
-        let started = Date()
-        try inNS(lb(i), ["ip", "link", "set", "eth0", "down"])
         let dropped: Double
         do {
-            dropped = try waitForRouterToDrop(i, since: started)
+            dropped = try timeRouterDrop(i) { try inNS(lb(i), ["ip", "link", "set", "eth0", "down"]) }
         } catch {
             try? restoreLink(i)
             throw error

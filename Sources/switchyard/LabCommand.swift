@@ -8,7 +8,10 @@ struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "A whole Switchyard deployment in network namespaces: client, router, LB nodes, backends.",
-        subcommands: [Up.self, Down.self, Demo.self, ScenarioCommand.self, BenchCommand.self, BenchSyncCommand.self])
+        subcommands: [
+            Up.self, Down.self, Demo.self, ScenarioCommand.self, BenchCommand.self, BenchSyncCommand.self,
+            BenchBGPCommand.self,
+        ])
 
     static func executable() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -17,7 +20,8 @@ struct LabCommand: ParsableCommand {
     /// Builds a lab that is torn down on exit, Ctrl-C or SIGTERM.
     static func withLab<T>(
         mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, routing: LabRouting = .bgp(router: .bird),
-        flowTableCapacity: Int? = nil, backgroundFill: Double? = nil, _ body: (Lab) throws -> T
+        flowTableCapacity: Int? = nil, backgroundFill: Double? = nil, topology: LabTopology = .flat,
+        _ body: (Lab) throws -> T
     ) throws -> T {
         if let reason = Privileges.bpfUnavailableReason() {
             printError("lab: \(reason)")
@@ -26,6 +30,7 @@ struct LabCommand: ParsableCommand {
         var options = Lab.Options(mode: mode, store: store, routing: routing)
         if let flowTableCapacity { options.flowTableCapacity = flowTableCapacity }
         options.backgroundFill = backgroundFill
+        options.topology = topology
         let lab = Lab(options: options, executable: executable())
         let teardown = LabTeardown {
             lab.interrupt()
@@ -44,9 +49,11 @@ struct LabCommand: ParsableCommand {
             help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
         var store: FlowStoreSettings.Kind = .redis
         @OptionGroup var routing: RoutingOptions
+        @OptionGroup var topology: TopologyOption
 
         func run() throws {
-            let options = Lab.Options(mode: mode, store: store, routing: try routing.parsed())
+            var options = Lab.Options(mode: mode, store: store, routing: try routing.parsed())
+            options.topology = try topology.parsed(routing: options.routing)
             let lab = Lab(options: options, executable: LabCommand.executable())
             // Interrupted or failed while building: nothing is left half-built. Built: it stays.
             let teardown = LabTeardown {
@@ -173,6 +180,48 @@ struct LabCommand: ParsableCommand {
         }
     }
 
+    struct BenchBGPCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench-bgp",
+            abstract:
+                "Time, on the router's kernel route: lb3's agent start until the route lists it, drain until it "
+                + "is gone, link cut until BFD removes it (p50/max over N runs, with where the time goes)."
+        )
+        @Option(help: "The router's daemon: bird or frr.") var router: String = "bird"
+        @Option(help: "Rounds of start, drain and cut on one lab.") var runs: Int = 10
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            guard (1...100).contains(runs) else { throw CommandFailure("--runs: expected 1 to 100, got \(runs)") }
+            let routing: LabRouting
+            do { routing = try LabRouting.parse(routing: "bgp", router: router) } catch {
+                throw CommandFailure(error.description)
+            }
+            let report = try LabCommand.withLab(mode: .stateless, routing: routing) { try $0.benchBGP(runs: runs) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                return
+            }
+            print("lab bench-bgp (\(report.router), \(report.runs) runs; seconds on the router's kernel route)")
+            func seconds(_ figure: BGPBenchFigure) -> String {
+                String(format: "p50 %.3f  max %.3f", figure.p50Seconds, figure.maxSeconds)
+            }
+            for (name, figure) in [
+                ("agent start → route (IPv4)", report.agentStartIPv4),
+                ("agent start → route (IPv6)", report.agentStartIPv6), ("drain → route gone", report.drain),
+                ("link cut → route gone (BFD)", report.linkCut),
+            ] {
+                print("  \(name.padding(toLength: 30, withPad: " ", startingAt: 0))\(seconds(figure))")
+            }
+            print("where the time goes:")
+            for stage in report.breakdown {
+                print("  \(stage.event): \(stage.stage): \(seconds(stage.figure))")
+            }
+        }
+    }
+
     struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "bench",
@@ -220,6 +269,7 @@ struct LabCommand: ParsableCommand {
             help: "Fill each LB node's flow table to this fraction of its capacity (0-1) with background flows first.")
         var fill: Double?
         @OptionGroup var routing: RoutingOptions
+        @OptionGroup var topology: TopologyOption
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
@@ -242,7 +292,10 @@ struct LabCommand: ParsableCommand {
             if scenario.needsBGP, mode == .stateful, store == .embedded {
                 throw CommandFailure("\(name) needs two LB nodes in ECMP; the embedded store routes to lb1 alone")
             }
-            let result = try LabCommand.withLab(mode: mode, store: store, routing: routing, backgroundFill: fill) {
+            let topology = try self.topology.parsed(routing: routing)
+            let result = try LabCommand.withLab(
+                mode: mode, store: store, routing: routing, backgroundFill: fill, topology: topology
+            ) {
                 try $0.run(scenario, connections: connections)
             }
             if json {
@@ -280,6 +333,22 @@ struct RoutingOptions: ParsableArguments {
     func parsed() throws -> LabRouting {
         do {
             return try LabRouting.parse(routing: routing, router: router)
+        } catch {
+            throw CommandFailure(error.description)
+        }
+    }
+}
+
+/// `--topology`, shared by `lab up` and `lab scenario`.
+struct TopologyOption: ParsableArguments {
+    static let help =
+        "flat (the client on the router) or two-tier (with --routing bgp: the client behind an upstream "
+        + "router that learns one aggregate per VIP range)."
+    @Option(help: ArgumentHelp(Self.help)) var topology: String = "flat"
+
+    func parsed(routing: LabRouting) throws -> LabTopology {
+        do {
+            return try LabTopology.parse(topology, routing: routing)
         } catch {
             throw CommandFailure(error.description)
         }
