@@ -117,6 +117,10 @@ extension Lab {
         let others = ecmp.filter { $0 != i }
         killAgent(i)
         try waitForRouterRoute(others)
+        // The router refuses a peer for a while after it failed (BIRD: `error wait time 1, 5`,
+        // growing with repeated errors): start the new agent once that is over, so the figure is
+        // a node starting, not the router's penalty for the previous round's kill.
+        Thread.sleep(forTimeInterval: LabBGPFabric.routerErrorWaitSeconds + 1)
         let watcher = try RouteChangeWatcher(namespace: router)
         defer { watcher.stop() }
         let since = Date()

@@ -48,7 +48,7 @@ extension LabBGPFabric {
                         neighbor \(neighbor) as \(node.asn);
                         passive on;
                         hold time \(Self.holdSeconds);
-                        error wait time 1, 5;
+                        error wait time 1, \(Int(Self.routerErrorWaitSeconds));
                         bfd on;
                         \(family) { import filter vips\(family == "ipv4" ? "4" : "6"); export none; };
                     }

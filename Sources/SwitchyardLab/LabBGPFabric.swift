@@ -21,6 +21,8 @@ public struct LabBGPFabric: Sendable, Hashable {
     public static let holdSeconds = 3
     /// Long enough for the router to move traffic off a draining node before its withdrawal.
     public static let drainSeconds = 2.0
+    /// The longest a BIRD router refuses a peer after a failed session (`error wait time 1, 5`).
+    public static let routerErrorWaitSeconds = 5.0
     /// Issue 12's detection target: three missed 300 ms packets, under a second.
     public static let bfdIntervalMs = 300, bfdMultiplier = 3
 
