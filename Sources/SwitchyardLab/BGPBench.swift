@@ -88,7 +88,8 @@ extension Lab {
         }
         func figure(_ key: String) -> BGPBenchFigure { BGPBenchFigure(samples: samples[key] ?? []) }
         func difference(_ total: String, _ part: String) -> BGPBenchFigure {
-            let whole = samples[total] ?? [], first = samples[part] ?? []
+            let whole = samples[total] ?? []
+            let first = samples[part] ?? []
             guard whole.count == first.count else { return BGPBenchFigure(samples: []) }
             return BGPBenchFigure(samples: zip(whole, first).map { $0 - $1 })
         }

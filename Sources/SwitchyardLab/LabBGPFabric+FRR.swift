@@ -68,16 +68,16 @@ extension LabBGPFabric {
     public func frrBFDConfiguration(hostname: String, logFile: String? = nil) -> String {
         let logging = logFile.map { "log file \($0) debugging\nlog timestamp precision 3\ndebug bfd peer\n" } ?? ""
         return """
-        frr defaults traditional
-        hostname \(hostname)
-        \(logging)bfd
-         profile \(Self.frrBFDProfile)
-          receive-interval \(Self.bfdIntervalMs)
-          transmit-interval \(Self.bfdIntervalMs)
-          detect-multiplier \(Self.bfdMultiplier)
-         exit
-        exit
+            frr defaults traditional
+            hostname \(hostname)
+            \(logging)bfd
+             profile \(Self.frrBFDProfile)
+              receive-interval \(Self.bfdIntervalMs)
+              transmit-interval \(Self.bfdIntervalMs)
+              detect-multiplier \(Self.bfdMultiplier)
+             exit
+            exit
 
-        """
+            """
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import CLibbpf
+import Foundation
 import Glibc
 import SwitchyardCore
 import SwitchyardDatapath

@@ -42,17 +42,19 @@ struct RouteNotification: Sendable, Hashable {
     private static func parseRoute(_ payload: ArraySlice<UInt8>, deleted: Bool) -> RouteNotification? {
         guard payload.count >= routeMessageSize else { return nil }
         let start = payload.startIndex
-        let family = payload[start], prefixLength = Int(payload[start + 1])
+        let family = payload[start]
+        let prefixLength = Int(payload[start + 1])
         var offset = start + routeMessageSize
         while offset + 4 <= payload.endIndex {
-            let length = Int(read16(payload, offset)), type = read16(payload, offset + 2)
+            let length = Int(read16(payload, offset))
+            let type = read16(payload, offset + 2)
             guard length >= 4, offset + length <= payload.endIndex else { return nil }
             if type & 0x3fff == destinationAttribute {
                 let value = Array(payload[(offset + 4)..<(offset + length)])
                 let address: IPAddress? =
                     switch (family, value.count) {
-                    case (2, 4): .v4(IPv4Address(value[0], value[1], value[2], value[3]))  // AF_INET
-                    case (10, 16): .v6(IPv6Address(bytes: value))  // AF_INET6
+                    case (2, 4): .v4(IPv4Address(value[0], value[1], value[2], value[3])) // AF_INET
+                    case (10, 16): .v6(IPv6Address(bytes: value)) // AF_INET6
                     default: nil
                     }
                 return address.map {
@@ -61,7 +63,7 @@ struct RouteNotification: Sendable, Hashable {
             }
             offset += align(length)
         }
-        return nil  // a default route carries no RTA_DST: not one the lab watches
+        return nil // a default route carries no RTA_DST: not one the lab watches
     }
 
     private static func align(_ length: Int) -> Int { (length + 3) & ~3 }

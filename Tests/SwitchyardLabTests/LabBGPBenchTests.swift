@@ -10,7 +10,7 @@ struct BGPBenchPartsTests {
     /// datagram, as the kernel batches them; a default route (no RTA_DST) is skipped.
     @Test func routeNotificationsNameTheirDestination() throws {
         func message(type: UInt16, family: UInt8, prefixLength: UInt8, destination: [UInt8]?) -> [UInt8] {
-            var attributes: [UInt8] = [8, 0, 15, 0, 254, 0, 0, 0]  // RTA_TABLE main first
+            var attributes: [UInt8] = [8, 0, 15, 0, 254, 0, 0, 0] // RTA_TABLE main first
             if let destination {
                 attributes += [UInt8(4 + destination.count), 0, 1, 0] + destination
             }
@@ -20,7 +20,8 @@ struct BGPBenchPartsTests {
                 [UInt8(length & 0xff), UInt8(length >> 8), 0, 0, UInt8(type), 0, 0, 0] + [UInt8](repeating: 0, count: 8)
             return header + body
         }
-        let v4 = try #require(IPAddress("10.77.100.10")), v6 = try #require(IPAddress("fd77:100::10"))
+        let v4 = try #require(IPAddress("10.77.100.10"))
+        let v6 = try #require(IPAddress("fd77:100::10"))
         let datagram =
             message(type: 24, family: 2, prefixLength: 32, destination: v4.bytes)
             + message(type: 24, family: 2, prefixLength: 0, destination: nil)
