@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import SwitchyardBFD
 import SwitchyardCore
+import SwitchyardNet
 
 /// BFD for the agent process (RFC 5880 asynchronous mode, RFC 5881 single hop): one session per
 /// peer, each executing its `BFDSessionStateMachine` on an event loop, all sessions on one local
@@ -15,7 +16,7 @@ import SwitchyardCore
 public final class BFDService: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let clock = BFDClock()
+    private let clock = ExecutorClock()
     private let registry = NIOLockedValueBox(Registry())
 
     struct Registry {

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import SwitchyardBFD
 import SwitchyardCore
+import SwitchyardNet
 
 /// One peer's session at run time: the state machine decides, this executes (`execute` is a
 /// `switch` over its actions). Every mutable field is confined to `eventLoop`, the loop of the
@@ -16,7 +17,7 @@ public final class BFDSession: @unchecked Sendable {
     let key: BFDReceiver.Key
     let eventLoop: any EventLoop
     private let sendSocket: CInt
-    private let clock: BFDClock
+    private let clock: ExecutorClock
     private var logger: Logger
     private let onChange: (@Sendable (BFDStateChange) -> Void)?
     private let continuation: AsyncStream<BFDStateChange>.Continuation
@@ -35,7 +36,7 @@ public final class BFDSession: @unchecked Sendable {
 
     init(
         peer: BFDPeerConfiguration, key: BFDReceiver.Key, localDiscriminator: UInt32, sendSocket: CInt,
-        eventLoop: any EventLoop, clock: BFDClock, logger: Logger,
+        eventLoop: any EventLoop, clock: ExecutorClock, logger: Logger,
         onChange: (@Sendable (BFDStateChange) -> Void)?, finished: @escaping @Sendable (BFDSession) -> Void
     ) {
         self.peer = peer

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import SwitchyardBGP
 import SwitchyardCore
+import SwitchyardNet
 
 /// One peer's session at run time: the state machine and the Adj-RIB-Out decide, this executes
 /// (`execute` is a `switch` over the machine's actions). Every method runs on `eventLoop`, the
@@ -10,7 +11,7 @@ import SwitchyardCore
 final class BGPPeer: @unchecked Sendable {
     let eventLoop: any EventLoop
     let configuration: BGPPeerConfiguration
-    private let clock: BGPSpeakerClock
+    private let clock: ExecutorClock
     private let connectPool: NIOThreadPool
     private var logger: Logger
 
@@ -27,7 +28,7 @@ final class BGPPeer: @unchecked Sendable {
     private var establishedAt: Duration?
 
     init(
-        configuration: BGPPeerConfiguration, eventLoop: any EventLoop, clock: BGPSpeakerClock,
+        configuration: BGPPeerConfiguration, eventLoop: any EventLoop, clock: ExecutorClock,
         connectPool: NIOThreadPool, logger: Logger
     ) {
         self.configuration = configuration

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import SwitchyardBGP
 import SwitchyardCore
+import SwitchyardNet
 
 /// A BGP-4 speaker that announces routes to its configured peers and learns none: one session
 /// per peer (IPv4 or IPv6 transport), active-only (it connects out and never listens, so the
@@ -21,7 +22,7 @@ public final class BGPSpeaker: Sendable {
         peers configurations: [BGPPeerConfiguration],
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
-        let clock = BGPSpeakerClock()
+        let clock = ExecutorClock()
         // Connects block (up to the connect timeout) and may enter a namespace: one thread per
         // peer keeps a silent peer from delaying the others.
         let pool = NIOThreadPool(numberOfThreads: max(1, configurations.count))

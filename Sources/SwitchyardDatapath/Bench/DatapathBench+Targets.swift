@@ -56,7 +56,9 @@ extension DatapathBench.Report {
         add(
             "established, random flows of a full table <= one cold read + 60 ns", ID.largeRandom,
             bound: net(ID.coldRead).map { $0 + 60 }, floor: ID.coldReadPair)
-        add("SYN flood on a full table <= established over it", ID.synFlood, bound: net(ID.largeRandom))
+        add(
+            "SYN flood on a full table <= established over it", ID.synFlood, bound: net(ID.largeRandom),
+            floor: ID.coldReadPair)
         add("FIB path (cached next hop) <= fixed MACs", ID.fib, bound: net(ID.establishedV4))
         return out
     }

@@ -25,14 +25,7 @@ extension FlowSet {
             raw.setTag(w, 0)
             return
         }
-        var slot = sy_flow_slot()
-        slot.key = sy_flow_key(way.key)
-        slot.backend = way.backend
-        slot.service = way.service
-        slot.flags = way.flags.rawValue
-        slot.check = way.check
-        slot.synced = way.synced
-        raw.setSlot(w, slot)
+        raw.setSlot(w, sy_flow_slot(way))
         raw.setTag(w, way.tag)
         raw.setLastSeen(w, way.lastSeen)
     }
@@ -41,6 +34,19 @@ extension FlowSet {
         var raw = sy_flow_set()
         for w in ways.indices { store(way: w, into: &raw) }
         return raw
+    }
+}
+
+extension sy_flow_slot {
+    /// A way's entry line (tag and last-seen live in the set's header line).
+    init(_ way: FlowWay) {
+        self.init()
+        key = sy_flow_key(way.key)
+        backend = way.backend
+        service = way.service
+        flags = way.flags.rawValue
+        check = way.check
+        synced = way.synced
     }
 }
 

@@ -67,15 +67,8 @@ struct FlowTableMemory {
             memory.storeBytes(of: UInt32(0), toByteOffset: tagAt, as: UInt32.self)
             atomicMemoryFence(ordering: .releasing)
         }
-        var slot = sy_flow_slot()
-        slot.key = sy_flow_key(way.key)
-        slot.backend = way.backend
-        slot.service = way.service
-        slot.flags = way.flags.rawValue
-        slot.check = way.check
-        slot.synced = way.synced
         memory.storeBytes(
-            of: slot, toByteOffset: base + Self.slotOffset + MemoryLayout<sy_flow_slot>.stride * w,
+            of: sy_flow_slot(way), toByteOffset: base + Self.slotOffset + MemoryLayout<sy_flow_slot>.stride * w,
             as: sy_flow_slot.self)
         memory.storeBytes(of: way.lastSeen, toByteOffset: base + Self.lastSeenOffset + 4 * w, as: UInt32.self)
         atomicMemoryFence(ordering: .releasing)
