@@ -120,6 +120,38 @@ struct FlowTablePressureTests {
         #expect(try harness.compareFlowTables().isEmpty)
     }
 
+    /// A node receiving a stateful entry from the store while both of its candidate sets hold busy
+    /// flows keeps it in the overflow, and the flow's packets find it there — in the model and the
+    /// kernel alike (a crowded joining node otherwise re-picks shared flows by Maglev).
+    @Test func remoteEntryWithBothSetsBusyIsHonouredFromTheOverflow() throws {
+        let harness = try DifferentialHarness(
+            tables: DatapathTables(config: SelftestConfig.config()), flowCapacity: 4,
+            now: DatapathTime(jiffies: 1_000, coarseNs: 1_000 * Self.nsPerJiffy))
+        try harness.setFlowPolicy(.init(evictIdle: 1_000))
+        var mismatches: [String] = []
+        for i in 0..<8 {
+            let frame = try PacketSpec.parse("tcp [2001:db8::\(i + 10)]:40000 > [2001:db8:200::10]:80 A").frame()
+            if let mismatch = try harness.run(frame) { mismatches.append(mismatch.description) }
+        }
+        let shared = try #require(harness.model.flows.entries.values.first, "the table holds the busy flows")
+        let key = FlowKey(
+            source: .v6(IPv6Address("2001:db8::2")!), destination: .v6(IPv6Address("2001:db8:200::10")!),
+            sourcePort: 40000, destinationPort: 80, proto: 6)
+        let installed = try harness.installFlows([key: shared], remote: true, protect: 100)
+        #expect(installed.model == installed.kernel)
+        #expect(installed.kernel.busy == 1, "both candidate sets are busy")
+        #expect(harness.model.flows.overflow == [key: shared])
+        #expect(try harness.compareFlowTables().isEmpty, "the kernel's overflow holds the same entry")
+        if let mismatch = try harness.run(
+            try PacketSpec.parse("tcp [2001:db8::2]:40000 > [2001:db8:200::10]:80 A").frame())
+        {
+            mismatches.append(mismatch.description)
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.first ?? "")")
+        #expect(harness.lastResult?.decision?.flow == .hit, "found in the overflow, not re-picked by the ring")
+        #expect(harness.lastResult?.decision?.backend == shared.backend)
+    }
+
     /// Where inserts went, judged on the model's table before and after the packet.
     struct PlacementTally: CustomStringConvertible {
         var intoSecond = 0

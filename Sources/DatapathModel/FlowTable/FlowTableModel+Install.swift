@@ -71,7 +71,8 @@ extension FlowTableModel {
         public var written = 0
         /// Entries already present as given: only their protection was extended (if any).
         public var present = 0
-        /// Entries skipped because their set held only busy flows.
+        /// Entries skipped because their set held only busy flows (remote ones went to the
+        /// overflow instead).
         public var busy = 0
         public init() {}
 
@@ -109,6 +110,13 @@ extension FlowTableModel {
             key, hash: hash, entry: entry, remote: remote, now: now,
             evictIdle: evictIdle, protect: protect)
         if let changed { replaceSet(changed.set, with: candidates.set(changed.set)) }
+        // An entry from the store (remote) that no way can take goes to the overflow; one that
+        // has a way leaves it.
+        if case .busy = placement {
+            if remote { overflow[key] = entry }
+        } else {
+            overflow[key] = nil
+        }
         return placement
     }
 

@@ -31,6 +31,9 @@ public struct FlowTableModel: Sendable, Equatable {
 
     public let layout: FlowTableLayout
     public var policy: Policy
+    /// Stateful entries installed from the store that found both candidate sets busy
+    /// (`sy_flow_overflow`): a stateful flow with no way in the table is looked up here.
+    public var overflow: [FlowKey: DatapathTables.FlowEntry] = [:]
     /// One CPU's budget: the model is one CPU (the differential harness keeps the kernel's CPUs
     /// in step with it).
     public var insertBudget = InsertBudget()
@@ -87,12 +90,16 @@ public struct FlowTableModel: Sendable, Equatable {
     public var count: Int { sets.values.reduce(0) { $0 + $1.ways.count { $0 != nil } } }
 
     /// Empties the table; settings and the insert budget stay.
-    public mutating func removeAll() { sets = [:] }
+    public mutating func removeAll() {
+        sets = [:]
+        overflow = [:]
+    }
 
     /// Empties the way holding `key`, as user space does (the tag goes to 0).
     @discardableResult
     public mutating func remove(_ key: FlowKey) -> Bool {
-        guard let found = find(key, hash: key.hash), !found.torn else { return false }
+        let overflowed = overflow.removeValue(forKey: key) != nil
+        guard let found = find(key, hash: key.hash), !found.torn else { return overflowed }
         updateWay(nil, at: found.place)
         return true
     }

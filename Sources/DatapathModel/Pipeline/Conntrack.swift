@@ -54,6 +54,12 @@ enum Conntrack {
             }
             stale = entry.backend
         }
+        // A stateful flow with no way in the table: the store's entry may sit in the overflow.
+        if found == nil, service.stateful, let entry = tables.flows.overflow[key], entry.service == service.id,
+            let backend = tables.backends[entry.backend], backend.state != .down
+        {
+            return .success(Pick(backend: entry.backend, outcome: .hit, staleBackend: nil))
+        }
         guard let ring = tables.rings[service.id] else { return .failure(.init(SY_DROP_NO_BACKEND)) }
         let slot = Int(SwitchyardHash.ringSlot(hash, ringSize: service.ringSize))
         guard slot < ring.count, ring[slot] != SY_BACKEND_NONE else { return .failure(.init(SY_DROP_NO_BACKEND)) }

@@ -165,7 +165,12 @@ struct sy_flow_key {
 				       * until the handshake's ACK, so a SYN flood never reaches the
 				       * store or the other nodes */
 
-/* What a flow maps to. */
+/* What a flow maps to. Also the value of `sy_flow_overflow`: a stateful service's entry from the
+ * flow store that found both candidate sets full of busy flows; a lookup that finds no way for a
+ * stateful flow tries it (an LRU hash of SY_FLOW_OVERFLOW_ENTRIES, written by user space only), so
+ * a node that joins with a crowded table still keeps every shared connection on its backend. */
+#define SY_FLOW_OVERFLOW_ENTRIES 65536u
+
 struct sy_flow_entry {
 	__u32 backend; /* index into `backends` */
 	__u32 service; /* sy_service.id the flow belongs to */

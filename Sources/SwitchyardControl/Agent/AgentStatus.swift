@@ -111,7 +111,8 @@ public struct FlowSharing: Codable, Sendable, Equatable {
     public var published = 0, refreshed = 0, ended = 0, purged = 0
     /// Entries installed from other nodes or the store; records for entries already present
     /// (an owner's refresh: their protection is extended); records naming an unknown service or
-    /// backend; entries not installed because their set held only busy flows.
+    /// backend; entries that found their sets full of busy flows and went to the overflow map
+    /// instead (the datapath looks there for stateful flows with no way).
     public var installed = 0, extended = 0, unresolved = 0, busy = 0
     /// Writes waiting for the store, dropped because the wait queue was full, refused by the
     /// store (e.g. out of memory); failed attempts to reach it.

@@ -35,6 +35,8 @@ public final class LBDatapath: @unchecked Sendable {
     public let rings: BPFMap
     public let backends: BPFMap
     public let flows: BPFMap
+    /// Stateful entries from the store that found no way in `flows` (an LRU hash).
+    public let flowOverflow: BPFMap
     public let node: BPFMap
     public let serviceStats: BPFMap
     public let backendStats: BPFMap
@@ -74,6 +76,7 @@ public final class LBDatapath: @unchecked Sendable {
         "sy_rings": (4, 4),
         "sy_backends": (4, MemoryLayout<sy_backend>.size),
         "sy_flows": (4, MemoryLayout<sy_flow_set>.size),
+        "sy_flow_overflow": (MemoryLayout<sy_flow_key>.size, MemoryLayout<sy_flow_entry>.size),
         "sy_clock": (4, MemoryLayout<sy_clock>.size),
         "sy_nexthops": (4, MemoryLayout<sy_nexthop>.size),
         "sy_fib_generation": (4, 4),
@@ -155,6 +158,7 @@ public final class LBDatapath: @unchecked Sendable {
             rings = try handle("sy_rings")
             backends = try handle("sy_backends")
             flows = try handle("sy_flows")
+            flowOverflow = try handle("sy_flow_overflow")
             node = try handle("sy_node")
             serviceStats = try handle("sy_service_stats")
             backendStats = try handle("sy_backend_stats")

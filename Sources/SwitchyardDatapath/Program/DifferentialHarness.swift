@@ -160,6 +160,10 @@ public final class DifferentialHarness: @unchecked Sendable {
         for index in indices where kernel[index] ?? FlowSet() != model.flows.set(index) {
             problems += describe(set: index, model: model.flows.set(index), kernel: kernel[index] ?? FlowSet())
         }
+        let overflow = try writer.flowTable.overflow()
+        if overflow != model.flows.overflow {
+            problems.append("flow overflow: model \(model.flows.overflow), kernel \(overflow)")
+        }
         return problems
     }
 

@@ -60,12 +60,23 @@ public struct FlowTable: Sendable {
     ) throws -> InstallResult {
         let now = try now ?? UInt32(truncatingIfNeeded: datapath.readClock().jiffies)
         var result = InstallResult()
+        // The overflow (see FlowTableModel.overflow) is touched only when it holds anything or an
+        // entry must go there: a bulk install into a roomy table costs no syscall per entry.
+        var overflowInUse = try !overflowKeys().isEmpty
         try withMapping(writable: true) { memory, _ in
             let table = FlowTableMemory(memory: memory, layout: layout)
             for (key, entry) in FlowTableModel.installOrder(flows) {
                 let placement = table.install(
                     key, entry: entry, remote: remote, now: now, evictIdle: evictIdle, protect: protect)
                 result.count(placement)
+                if case .busy = placement {
+                    guard remote else { continue }
+                    try datapath.flowOverflow.update(
+                        sy_flow_key(key), sy_flow_entry(backend: entry.backend, service: entry.service))
+                    overflowInUse = true
+                } else if overflowInUse {
+                    _ = try datapath.flowOverflow.delete(sy_flow_key(key))
+                }
             }
         }
         return result
@@ -73,20 +84,20 @@ public struct FlowTable: Sendable {
 
     @discardableResult
     public func remove(_ key: FlowKey) throws -> Bool {
-        var removed = false
-        try withMapping(writable: true) { memory, _ in
-            removed = FlowTableMemory(memory: memory, layout: layout).remove(key)
-        }
-        return removed
+        try remove([key]) > 0
     }
 
     /// Removes every key it finds (one mapping for all of them); returns how many were there.
     @discardableResult
     public func remove(_ keys: some Sequence<FlowKey>) throws -> Int {
         var removed = 0
+        let overflowInUse = try !overflowKeys().isEmpty
         try withMapping(writable: true) { memory, _ in
             let table = FlowTableMemory(memory: memory, layout: layout)
-            for key in keys where table.remove(key) { removed += 1 }
+            for key in keys {
+                let inOverflow = overflowInUse ? try datapath.flowOverflow.delete(sy_flow_key(key)) : false
+                if table.remove(key) || inOverflow { removed += 1 }
+            }
         }
         return removed
     }
@@ -96,6 +107,7 @@ public struct FlowTable: Sendable {
         try withMapping(writable: true) { memory, length in
             memory.initializeMemory(as: UInt8.self, repeating: 0, count: length)
         }
+        for key in try overflowKeys() { _ = try datapath.flowOverflow.delete(key) }
     }
 
     /// Every live entry (a scan of all sets).
@@ -115,8 +127,21 @@ public struct FlowTable: Sendable {
         return result
     }
 
+    /// The overflow's entries (stateful entries from the store that found no way).
+    public func overflow() throws -> [FlowKey: DatapathTables.FlowEntry] {
+        var result: [FlowKey: DatapathTables.FlowEntry] = [:]
+        for key in try overflowKeys() {
+            guard let entry = try datapath.flowOverflow.lookup(key, as: sy_flow_entry.self) else { continue }
+            result[key.model] = DatapathTables.FlowEntry(backend: entry.backend, service: entry.service)
+        }
+        return result
+    }
+
+    private func overflowKeys() throws -> [sy_flow_key] { try datapath.flowOverflow.keys(as: sy_flow_key.self) }
+
     /// Calls `body` for every live entry with its flags (SY_FLOW_F_*), reading the table through
-    /// a read-only mapping (no syscall per set; entries may change while it runs).
+    /// a read-only mapping (no syscall per set; entries may change while it runs), then the
+    /// overflow's entries (flagged remote).
     public func scan(_ body: (FlowKey, DatapathTables.FlowEntry, UInt32) throws -> Void) throws {
         try withSets { _, raw in
             for w in 0..<FlowTableLayout.ways where raw.tag(w) != 0 {
@@ -127,6 +152,7 @@ public struct FlowTable: Sendable {
                 try body(slot.key.model, entry, slot.flags)
             }
         }
+        for (key, entry) in try overflow() { try body(key, entry, SY_FLOW_F_REMOTE) }
     }
 
     /// Each set with a non-zero tag, by index (the tags open the set: `tag[0]` is at offset 0).

@@ -317,6 +317,23 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 		}
 	}
 
+	/* A stateful flow with no way in the table: the store's entry may sit in the overflow. */
+	if (w < 0 && stateful) {
+		struct sy_flow_entry *o = bpf_map_lookup_elem(&sy_flow_overflow, key);
+
+		if (o && o->service == svc->id) {
+			__u32 idx = o->backend;
+
+			be = bpf_map_lookup_elem(&sy_backends, &idx);
+			if (be && (be->state == SY_BACKEND_UP || be->state == SY_BACKEND_DRAINING)) {
+				out->backend = idx;
+				out->outcome = PICK_HIT;
+				out->be = be;
+				return SY_CONTINUE;
+			}
+		}
+	}
+
 	ring = bpf_map_lookup_elem(&sy_rings, &svc->id);
 	if (!ring)
 		return count_drop(SY_DROP_NO_BACKEND);

@@ -88,6 +88,14 @@ struct {
 	__type(value, struct sy_clock);
 } sy_clock SEC(".maps");
 
+/* Stateful entries from the store that did not fit the flow table (see SY_FLOW_OVERFLOW_ENTRIES). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SY_FLOW_OVERFLOW_ENTRIES);
+	__type(key, struct sy_flow_key);
+	__type(value, struct sy_flow_entry);
+} sy_flow_overflow SEC(".maps");
+
 /* Per backend index: the FIB's answer for its address (see struct sy_nexthop). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
