@@ -28,25 +28,12 @@ final class RouteChangeWatcher: @unchecked Sendable {
     /// Opens the socket in namespace `namespace` (the socket stays bound to it) and starts reading.
     init(namespace: String) throws {
         fd = try NetworkNamespace(existingName: namespace).inside { () throws -> Int32 in
-            let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
-            guard fd >= 0 else {
-                throw NetworkNamespace.CommandError(description: "cannot open a routing netlink socket: errno \(errno)")
-            }
-            var address = sockaddr_nl()
-            address.nl_family = sa_family_t(AF_NETLINK)
-            address.nl_groups = Self.groups
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
-                }
-            }
-            guard bound == 0 else {
-                let error = errno
-                close(fd)
+            do {
+                return try RoutingNetlink.open(groups: Self.groups)
+            } catch {
                 throw NetworkNamespace.CommandError(
-                    description: "cannot join the route netlink groups in \(namespace): errno \(error)")
+                    description: "cannot listen to route changes in \(namespace): \(error)")
             }
-            return fd
         }
         let thread = Thread { [self] in listen() }
         thread.name = "route-watcher"

@@ -62,7 +62,7 @@ public struct FlowTable: Sendable {
         var result = InstallResult()
         // The overflow (see FlowTableModel.overflow) is touched only when it holds anything or an
         // entry must go there: a bulk install into a roomy table costs no syscall per entry.
-        var overflowInUse = try !overflowKeys().isEmpty
+        var overflowInUse = try !datapath.flowOverflow.isEmpty
         try withMapping(writable: true) { memory, _ in
             let table = FlowTableMemory(memory: memory, layout: layout)
             for (key, entry) in FlowTableModel.installOrder(flows) {
@@ -91,7 +91,7 @@ public struct FlowTable: Sendable {
     @discardableResult
     public func remove(_ keys: some Sequence<FlowKey>) throws -> Int {
         var removed = 0
-        let overflowInUse = try !overflowKeys().isEmpty
+        let overflowInUse = try !datapath.flowOverflow.isEmpty
         try withMapping(writable: true) { memory, _ in
             let table = FlowTableMemory(memory: memory, layout: layout)
             for key in keys {

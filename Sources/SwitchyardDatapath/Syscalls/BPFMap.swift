@@ -130,6 +130,17 @@ public struct BPFMap: Sendable, CustomStringConvertible {
     }
 
     /// Every key, by iteration (a snapshot: concurrent changes may or may not show).
+    /// True when the map holds no key: one `get_next_key`, not a walk of every key.
+    public var isEmpty: Bool {
+        get throws {
+            let next = UnsafeMutableRawPointer.allocate(byteCount: keySize, alignment: 8)
+            defer { next.deallocate() }
+            guard bpf_map_get_next_key(fd, nil, next) != 0 else { return false }
+            if Glibc.errno == ENOENT { return true }
+            throw BPFError("look into \(name)", errno: Glibc.errno)
+        }
+    }
+
     public func keys<K: BitwiseCopyable>(as: K.Type) throws -> [K] {
         precondition(MemoryLayout<K>.size == keySize, "\(name): key size")
         var result: [K] = []

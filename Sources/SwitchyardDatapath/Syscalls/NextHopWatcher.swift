@@ -21,21 +21,7 @@ public final class NextHopWatcher: @unchecked Sendable {
     /// makes the current generation new, so no answer cached by an earlier agent is trusted.
     public init(datapath: LBDatapath) throws {
         self.datapath = datapath
-        let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
-        guard fd >= 0 else { throw BPFError("open a routing netlink socket", errno: errno) }
-        var address = sockaddr_nl()
-        address.nl_family = sa_family_t(AF_NETLINK)
-        address.nl_groups = Self.groups
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
-            }
-        }
-        guard bound == 0 else {
-            let error = errno
-            close(fd)
-            throw BPFError("join the neighbour, route and link netlink groups", errno: error)
-        }
+        let fd = try RoutingNetlink.open(groups: Self.groups)
         self.fd = fd
         try advance()
     }
