@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // The ABI header shared by the BPF programs and Swift: map layouts, constants, drop reasons,
@@ -166,6 +168,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
+        // Pure: typed subsets of the Kubernetes objects Switchyard reads and writes, the address
+        // allocator and the leader-election state machine. Time is an input; no I/O.
+        .target(name: "SwitchyardKubernetes", dependencies: ["SwitchyardCore"]),
+        .testTarget(name: "SwitchyardKubernetesTests", dependencies: ["SwitchyardKubernetes", "SwitchyardCore"]),
         .testTarget(name: "SwitchyardConfigTests", dependencies: ["SwitchyardConfig"]),
         .testTarget(
             name: "DatapathModelTests", dependencies: ["DatapathModel", "DatapathFixtures", "SwitchyardConfig"]),
