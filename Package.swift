@@ -172,6 +172,25 @@ let package = Package(
         // allocator and the leader-election state machine. Time is an input; no I/O.
         .target(name: "SwitchyardKubernetes", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "SwitchyardKubernetesTests", dependencies: ["SwitchyardKubernetes", "SwitchyardCore"]),
+        // I/O: a small Kubernetes API client over AsyncHTTPClient (no Swift Kubernetes client is
+        // available on these machines): kubeconfig and in-cluster config, typed verbs, watch, reflector.
+        .target(
+            name: "SwitchyardKubeClient",
+            dependencies: [
+                "SwitchyardKubernetes", "SwitchyardCore", "Yams",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Against the test API server (Tests/kubernetes/apiserver, Python) with its real TLS and tokens.
+        .testTarget(
+            name: "SwitchyardKubeClientTests",
+            dependencies: [
+                "SwitchyardKubeClient", "SwitchyardKubernetes",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "SwitchyardConfigTests", dependencies: ["SwitchyardConfig"]),
         .testTarget(
             name: "DatapathModelTests", dependencies: ["DatapathModel", "DatapathFixtures", "SwitchyardConfig"]),
