@@ -342,3 +342,13 @@ def test_manifests_agent_gets_host_network_bpffs_and_only_the_listed_capabilitie
     config_map = volumes[mounts["/etc/switchyard"]]["configMap"]["name"]
     config = yaml.safe_load(find("ConfigMap", config_map)["data"]["switchyard.yaml"])
     assert config["node"]["pinDirectory"].startswith("/sys/fs/bpf/")
+
+
+def test_manifests_agent_config_map_passes_switchyard_validate(tmp_path):
+    binary = REPO / "dist" / "switchyard"
+    if not binary.exists():
+        pytest.skip("dist/switchyard is missing: build it with scripts/release.sh")
+    config = tmp_path / "switchyard.yaml"
+    config.write_text(find("ConfigMap", "switchyard-agent")["data"]["switchyard.yaml"])
+    result = subprocess.run([str(binary), "validate", str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
