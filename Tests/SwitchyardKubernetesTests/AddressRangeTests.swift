@@ -1,5 +1,8 @@
-import SwitchyardCore
 import Testing
+
+import enum SwitchyardCore.IPAddress
+import struct SwitchyardCore.IPv4Address
+import struct SwitchyardCore.IPv6Address
 
 @testable import SwitchyardKubernetes
 
@@ -64,7 +67,8 @@ import Testing
         let full = PoolAddresses(entries: ["255.255.255.254/31"])
         #expect(full.lowestFree(.v4, taken: [ip("255.255.255.254"), ip("255.255.255.255")]) == nil)
         let top = PoolAddresses(entries: ["ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"])
-        #expect(top.lowestFree(.v6, taken: [ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")])
-            == ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))
+        #expect(
+            top.lowestFree(.v6, taken: [ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")])
+                == ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))
     }
 }

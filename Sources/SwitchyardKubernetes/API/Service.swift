@@ -139,3 +139,7 @@ public struct PortStatus: Codable, Sendable, Hashable {
         self.error = error
     }
 }
+
+/// `Service` under a name that does not clash with `SwitchyardCore.Service` in files that
+/// import both modules.
+public typealias KubeService = Service
