@@ -83,22 +83,22 @@ struct AllocatorHarness {
         autoSettle = false
         defer { autoSettle = saved }
         guard var service = services[write.key] else {
-            feed(.serviceStatusWritten(write.key, .rejected(message: "404 not found")))
+            feed(.serviceStatusWritten(write, .rejected(message: "404 not found")))
             return
         }
         if let forced {
-            feed(.serviceStatusWritten(write.key, forced))
+            feed(.serviceStatusWritten(write, forced))
             return
         }
         guard service.metadata.resourceVersion == write.resourceVersion else {
-            feed(.serviceStatusWritten(write.key, .conflict))
+            feed(.serviceStatusWritten(write, .conflict))
             feed(.serviceUpserted(service))
             return
         }
         service = write.applied(to: service)
         service.metadata.resourceVersion = nextVersion()
         services[write.key] = service
-        feed(.serviceStatusWritten(write.key, .succeeded(service)))
+        feed(.serviceStatusWritten(write, .succeeded(service)))
     }
 
     mutating func applyPoolWrite(_ write: PoolStatusWrite) {
@@ -106,18 +106,18 @@ struct AllocatorHarness {
         autoSettle = false
         defer { autoSettle = saved }
         guard var pool = pools[write.name] else {
-            feed(.poolStatusWritten(name: write.name, .rejected(message: "404 not found")))
+            feed(.poolStatusWritten(write, .rejected(message: "404 not found")))
             return
         }
         guard pool.metadata.resourceVersion == write.resourceVersion else {
-            feed(.poolStatusWritten(name: write.name, .conflict))
+            feed(.poolStatusWritten(write, .conflict))
             feed(.poolUpserted(pool))
             return
         }
         pool.status = write.status
         pool.metadata.resourceVersion = nextVersion()
         pools[write.name] = pool
-        feed(.poolStatusWritten(name: write.name, .succeeded(pool)))
+        feed(.poolStatusWritten(write, .succeeded(pool)))
     }
 
     mutating func store(_ service: Service) {
@@ -143,6 +143,9 @@ struct AllocatorHarness {
 
     @discardableResult
     mutating func create(_ service: Service) -> [AllocatorAction] {
+        var service = service
+        // A re-created Service is a new object.
+        service.metadata.uid = "uid-\(revision)"
         store(service)
         return feed(.serviceUpserted(services[NamespacedName(service)] ?? service))
     }

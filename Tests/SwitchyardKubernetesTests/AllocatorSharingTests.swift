@@ -125,7 +125,7 @@ import struct SwitchyardCore.IPv6Address
         #expect(cluster.serviceWrites.count == 1)
         let write = try #require(cluster.serviceWrites.first)
         cluster.serviceWrites.removeAll()
-        cluster.feed(.serviceStatusWritten(key("a"), .conflict))
+        cluster.feed(.serviceStatusWritten(write, .conflict))
         #expect(cluster.serviceWrites.isEmpty)
         // The same stale object again: still waiting.
         var stale = try #require(cluster.services[key("a")])
@@ -138,12 +138,13 @@ import struct SwitchyardCore.IPv6Address
         #expect(cluster.serviceWrites.first?.status.loadBalancer?.ingress?.first?.ip == "10.0.0.0")
     }
 
-    @Test func aRejectedWriteIsNotRetriedUntilTheServiceChanges() {
+    @Test func aRejectedWriteIsNotRetriedUntilTheServiceChanges() throws {
         var cluster = AllocatorHarness()
         cluster.autoSettle = false
         cluster.start(pools: [pool], services: [makeService("a", age: 1)])
+        let write = try #require(cluster.serviceWrites.first)
         cluster.serviceWrites.removeAll()
-        cluster.feed(.serviceStatusWritten(key("a"), .rejected(message: "422")))
+        cluster.feed(.serviceStatusWritten(write, .rejected(message: "422")))
         cluster.feed(.poolUpserted(cluster.pools["p"] ?? pool))
         #expect(cluster.serviceWrites.isEmpty)
         cluster.update(key("a")) { $0.metadata.labels = ["x": "1"] }

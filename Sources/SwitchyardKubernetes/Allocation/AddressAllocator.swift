@@ -115,10 +115,10 @@ public struct AddressAllocator: Sendable {
             upsertService(service)
         case .serviceDeleted(let key):
             actions += removeService(key)
-        case .serviceStatusWritten(let key, let outcome):
-            serviceWritten(key, outcome)
-        case .poolStatusWritten(let name, let outcome):
-            poolWritten(name, outcome)
+        case .serviceStatusWritten(let write, let outcome):
+            serviceWritten(write, outcome)
+        case .poolStatusWritten(let write, let outcome):
+            poolWritten(write, outcome)
         }
         guard isSynced else { return [] }
         actions += decide()
@@ -219,8 +219,11 @@ public struct AddressAllocator: Sendable {
         return actions
     }
 
-    private mutating func serviceWritten(_ key: NamespacedName, _ outcome: WriteOutcome<Service>) {
-        guard case .inFlight(let basedOn, let release) = serviceWrites[key] else { return }
+    private mutating func serviceWritten(_ write: ServiceStatusWrite, _ outcome: WriteOutcome<Service>) {
+        let key = write.key
+        guard case .inFlight(let basedOn, let release) = serviceWrites[key], basedOn == write.resourceVersion,
+            services[key]?.metadata.uid == write.uid
+        else { return }
         switch outcome {
         case .succeeded(let service):
             serviceWrites[key] = nil
@@ -231,8 +234,9 @@ public struct AddressAllocator: Sendable {
         }
     }
 
-    private mutating func poolWritten(_ name: String, _ outcome: WriteOutcome<AddressPool>) {
-        guard case .inFlight(let basedOn, _) = poolWrites[name] else { return }
+    private mutating func poolWritten(_ write: PoolStatusWrite, _ outcome: WriteOutcome<AddressPool>) {
+        let name = write.name
+        guard case .inFlight(let basedOn, _) = poolWrites[name], basedOn == write.resourceVersion else { return }
         switch outcome {
         case .succeeded(let pool):
             poolWrites[name] = nil

@@ -59,8 +59,11 @@ public enum AllocatorInput: Sendable, Hashable {
     case namespaceDeleted(name: String)
     case serviceUpserted(Service)
     case serviceDeleted(NamespacedName)
-    case serviceStatusWritten(NamespacedName, WriteOutcome<Service>)
-    case poolStatusWritten(name: String, WriteOutcome<AddressPool>)
+    /// The result of executing a `writeServiceStatus` action: pass the write back as it was
+    /// given, so a late result of an older write (a Service deleted and re-created meanwhile)
+    /// is told apart from the current one.
+    case serviceStatusWritten(ServiceStatusWrite, WriteOutcome<Service>)
+    case poolStatusWritten(PoolStatusWrite, WriteOutcome<AddressPool>)
 }
 
 /// What the I/O layer must do.
