@@ -20,7 +20,7 @@ import enum SwitchyardCore.IPAddress
         var subject: NamespacedName?
     }
 
-    @Test(arguments: [11, 12, 13] as [UInt64])
+    @Test(arguments: [11, 12] as [UInt64])
     func randomEventsKeepTheAllocatorsPromises(seed: UInt64) throws {
         var random = SeededGenerator(seed: seed)
         var cluster = AllocatorHarness()
@@ -30,7 +30,7 @@ import enum SwitchyardCore.IPAddress
         var creation = 0
         var ownChanges: Set<NamespacedName> = []
         var eventCount = 0
-        for stepNumber in 0..<700 {
+        for stepNumber in 0..<1000 {
             let before = liveAddresses(cluster)
             let step = randomStep(&cluster, &random, creation: &creation)
             if stepNumber % 97 == 96 {
@@ -141,9 +141,10 @@ import enum SwitchyardCore.IPAddress
         let pending: Set<AssignmentReason> = [
             .noMatchingPool, .poolExhausted, .requestedIPUnavailable, .sharingConflict, .invalidAnnotation,
         ]
+        let assignments = cluster.allocator.assignments
         for (key, service) in cluster.services where cluster.allocator.isOurs(service) {
             guard let decided = cluster.allocator.assignmentReason(for: key) else { continue }
-            if cluster.allocator.assignments[key] == nil {
+            if assignments[key] == nil {
                 try #require(pending.contains(decided.reason), "\(key) pending with \(decided.reason) (step \(step))")
                 try #require(!decided.message.isEmpty, "\(key): a pending Service says why")
             }

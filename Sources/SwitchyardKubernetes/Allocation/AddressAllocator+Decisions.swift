@@ -15,16 +15,19 @@ extension AddressAllocator {
     /// on a tie the order is still the same on every run.
     func byAge(_ keys: some Sequence<NamespacedName>) -> [NamespacedName] {
         let far = KubeTime(seconds: .max)
-        let aged = keys.map { key in
-            (key, services[key]?.metadata.creationTimestamp.flatMap { KubeTime($0) } ?? far)
-        }
-        return aged.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
+        return keys.map { ($0, ages[$0] ?? far) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
     }
 
+    /// Releases what stopped being ours, imports what is new, then decides — touching only the
+    /// Services that changed or still wait (all of them when a pool or namespace changed), so a
+    /// write result costs little with thousands of Services.
     mutating func decide() -> [AllocatorAction] {
         var actions: [AllocatorAction] = []
-        for key in services.keys.sorted() {
-            guard let service = services[key], !isOurs(service) else { continue }
+        for key in releaseCandidates.sorted() {
+            guard let service = services[key], !isOurs(service) else {
+                releaseCandidates.remove(key)
+                continue
+            }
             if imported.contains(key) || holdings[key] != nil {
                 actions += release(key)
             } else if Self.carriesOurCondition(service), !clearing.contains(key) {
@@ -35,14 +38,19 @@ extension AddressAllocator {
                 clearing.remove(key)
                 clearReservation(key)
             }
+            if !clearing.contains(key) { releaseCandidates.remove(key) }
         }
-        let ours = byAge(services.filter { isOurs($0.value) }.keys)
-        for key in ours where !imported.contains(key) { actions += importExisting(key) }
-        let decideAll = everythingChanged
+        let order: [NamespacedName]
+        if everythingChanged {
+            let all = ageOrder ?? byAge(services.keys)
+            ageOrder = all
+            order = all.filter { oursKeys.contains($0) }
+        } else {
+            order = byAge(dirty.union(unsettled).intersection(oursKeys))
+        }
         everythingChanged = false
-        for key in ours where decideAll || dirty.contains(key) || outcomes[key]?.reason != .assigned {
-            actions += reconcile(key)
-        }
+        for key in order where !imported.contains(key) { actions += importExisting(key) }
+        for key in order { actions += reconcile(key) }
         sharingRecheck.removeAll()
         return actions
     }
@@ -54,6 +62,7 @@ extension AddressAllocator {
         for address in held { unhold(key, address) }
         holdings[key] = nil
         outcomes[key] = nil
+        unsettled.remove(key)
         imported.remove(key)
         lastEvent[key] = nil
         sharingRecheck.remove(key)
@@ -114,6 +123,11 @@ extension AddressAllocator {
         var failures: [Failure] = []
         if intent.problems.isEmpty { failures = allocateMissing(key, intent, notes: &notes) }
         let outcome = makeOutcome(key, intent, failures)
+        if outcome.reason == .assigned {
+            unsettled.remove(key)
+        } else {
+            unsettled.insert(key)
+        }
         if outcomes[key] != outcome {
             outcomes[key] = outcome
             dirty.insert(key)

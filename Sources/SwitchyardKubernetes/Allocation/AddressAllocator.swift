@@ -33,6 +33,16 @@ public struct AddressAllocator: Sendable {
     var namespaces: [String: Namespace] = [:]
     var services: [NamespacedName: Service] = [:]
     var intents: [NamespacedName: ServiceIntent] = [:]
+    /// Every Service key, oldest first (`byAge`); nil when a Service came, went or changed age.
+    var ageOrder: [NamespacedName]?
+    /// `creationTimestamp` parsed once.
+    var ages: [NamespacedName: KubeTime] = [:]
+    /// Services that are ours (`isOurs`) as last observed.
+    var oursKeys: Set<NamespacedName> = []
+    /// Services not ours that may hold or show something of ours (checked, then dropped).
+    var releaseCandidates: Set<NamespacedName> = []
+    /// Services of ours whose last decision was not `Assigned`: decided again on every input.
+    var unsettled: Set<NamespacedName> = []
     var poolsSynced = false, namespacesSynced = false, servicesSynced = false
 
     // What was decided.
@@ -189,6 +199,16 @@ public struct AddressAllocator: Sendable {
         {
             sharingRecheck.insert(key)
         }
+        if services[key]?.metadata.creationTimestamp != service.metadata.creationTimestamp || services[key] == nil {
+            ageOrder = nil
+            ages[key] = service.metadata.creationTimestamp.flatMap { KubeTime($0) }
+        }
+        if isOurs(service) {
+            oursKeys.insert(key)
+        } else {
+            oursKeys.remove(key)
+            releaseCandidates.insert(key)
+        }
         services[key] = service
         intents[key] = intent
         dirty.insert(key)
@@ -208,6 +228,11 @@ public struct AddressAllocator: Sendable {
         holdings[key] = nil
         outcomes[key] = nil
         services[key] = nil
+        ageOrder = nil
+        ages[key] = nil
+        oursKeys.remove(key)
+        releaseCandidates.remove(key)
+        unsettled.remove(key)
         intents[key] = nil
         imported.remove(key)
         clearing.remove(key)
