@@ -216,4 +216,19 @@ import struct SwitchyardCore.IPv6Address
         cluster.create(makeService("s3", age: 3))
         #expect(cluster.pools["a"]?.status?.assignedIPv4 == 3 && cluster.pools["b"]?.status?.assignedIPv4 == 0)
     }
+
+    @Test func aPoolWithAnInvalidSelectorOrDefaultIsInvalidAndMakesNoAllocations() throws {
+        var cluster = AllocatorHarness()
+        let badSelector = makePool(
+            "sel", ["10.0.0.0/30"],
+            namespaceSelectors: [LabelSelector(matchExpressions: [.init(key: "env", operator: "In")])])
+        let badDefaults = makePool("def", ["10.0.1.0/30"], defaults: .init(mode: "turbo"))
+        cluster.start(pools: [badSelector, badDefaults], services: [makeService("a", age: 1)])
+        #expect(cluster.reason(key("a")) == "NoMatchingPool")
+        let selectorValid = try #require(cluster.pools["sel"]?.status?.conditions?.first { $0.type == "Valid" })
+        #expect(selectorValid.status == "False" && selectorValid.reason == "InvalidSpec")
+        #expect(selectorValid.message.contains("namespaceSelectors[0]"))
+        let defaultsValid = try #require(cluster.pools["def"]?.status?.conditions?.first { $0.type == "Valid" })
+        #expect(defaultsValid.status == "False" && defaultsValid.message.contains("\"turbo\""))
+    }
 }

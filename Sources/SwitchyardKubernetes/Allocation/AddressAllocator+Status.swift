@@ -116,13 +116,15 @@ extension AddressAllocator {
             let used = assigned[family] ?? 0
             return Int64(clamping: capacity > used ? capacity - used : 0)
         }
-        let errors = pool.addresses.errors
+        let errors = pool.addresses.errors.map(\.description)
+        let reason = errors.isEmpty ? (pool.selectorErrors.isEmpty ? "Valid" : "InvalidSpec") : "InvalidAddresses"
+        let problems = errors + pool.selectorErrors
         let valid = Condition(
-            type: "Valid", status: errors.isEmpty ? "True" : "False", lastTransitionTime: now.rfc3339,
-            reason: errors.isEmpty ? "Valid" : "InvalidAddresses",
-            message: errors.isEmpty
+            type: "Valid", status: problems.isEmpty ? "True" : "False", lastTransitionTime: now.rfc3339,
+            reason: reason,
+            message: problems.isEmpty
                 ? "every address entry parses"
-                : errors.map(\.description).joined(separator: "; ") + "; the pool makes no new allocations until fixed")
+                : problems.joined(separator: "; ") + "; the pool makes no new allocations until fixed")
         let others = orderedPools.filter { $0.name != pool.name && Self.overlap($0.addresses, pool.addresses) }
             .map(\.name).sorted()
         let overlapping = Condition(

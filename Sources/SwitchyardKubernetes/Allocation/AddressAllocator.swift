@@ -15,13 +15,18 @@ import SwitchyardCore
 ///   rules by its own change (then it alone loses the shared address and is allocated afresh);
 /// - a changed request (`spec.loadBalancerIP`, `switchyard.io/loadBalancerIPs`) is honoured only
 ///   when the new address can be had; otherwise the old address stays and the condition says
-///   `RequestedIPUnavailable` (status True);
+///   `RequestedIPUnavailable` (status True) — and the Service moves to the requested address
+///   as soon as it becomes free, since that is the one address its owner asked for;
+/// - an imported address of a family the Service does not use (`ipFamilies`) is not kept;
 /// - the condition's status is True exactly when the Service holds an address; its reason says
 ///   the most important fact (see `outcome`);
 /// - `flow-key` resolves as: the annotation, else `source-ip` when `sessionAffinity: ClientIP`,
 ///   else the pool's default, else `connection` (the Service's own setting beats the pool's);
-/// - one status write per Service at a time; a conflict waits for the fresh object; an address
-///   being released stays reserved until the clearing write is done or the Service is gone.
+/// - one status write per Service at a time; a conflict waits for the fresh object; a refused
+///   write waits for the Service to change; an address being released stays reserved until the
+///   clearing write is done or the Service is gone;
+/// - a pool with an entry, selector or default that does not parse makes no new allocations
+///   (Valid False says why); an invalid pool or selector never widens who is served.
 public struct AddressAllocator: Sendable {
     public let configuration: AllocatorConfiguration
 

@@ -13,6 +13,7 @@ struct PoolRules: Hashable {
     var serviceSelectors: [LabelSelector]
     var mode: ForwardingMode?
     var flowKey: FlowKeyKind?
+    var invalidDefaults: [String]
 
     init(_ pool: AddressPool) {
         name = pool.metadata.name ?? ""
@@ -25,12 +26,34 @@ struct PoolRules: Hashable {
         serviceSelectors = pool.spec.serviceAllocation?.serviceSelectors ?? []
         mode = pool.spec.defaults?.mode.flatMap(ForwardingMode.init(rawValue:))
         flowKey = pool.spec.defaults?.flowKey.flatMap(FlowKeyKind.init(rawValue:))
+        var invalid: [String] = []
+        if let text = pool.spec.defaults?.mode, mode == nil {
+            invalid.append("defaults.mode: \"\(text)\" is neither stateless nor stateful")
+        }
+        if let text = pool.spec.defaults?.flowKey, flowKey == nil {
+            invalid.append("defaults.flowKey: \"\(text)\" is neither connection nor source-ip")
+        }
+        invalidDefaults = invalid
     }
 
     /// Valid and not disabled: may make new allocations. A pool with an entry that does not parse
     /// makes none until it is fixed (its Valid condition says which entry), so a typo never
     /// hands out a half-intended range; its parsed entries still cover existing addresses.
-    var allocates: Bool { !disabled && addresses.errors.isEmpty }
+    var allocates: Bool { !disabled && addresses.errors.isEmpty && selectorErrors.isEmpty }
+
+    /// Selectors the server would reject (and the values of `defaults` it would not know), named
+    /// for the pool's Valid condition. Such a pool makes no new allocations either.
+    var selectorErrors: [String] {
+        var errors: [String] = []
+        for (index, selector) in namespaceSelectors.enumerated() {
+            errors += selector.validationErrors.map { "namespaceSelectors[\(index)]: \($0)" }
+        }
+        for (index, selector) in serviceSelectors.enumerated() {
+            errors += selector.validationErrors.map { "serviceSelectors[\(index)]: \($0)" }
+        }
+        errors += invalidDefaults
+        return errors
+    }
 
     /// MetalLB's rule: `namespaces` and `namespaceSelectors` together list the namespaces served
     /// (empty both = all); `serviceSelectors` must match one when given.
