@@ -92,8 +92,8 @@ extension AddressAllocator {
             guard holdings[key]?[address.family] == nil else { continue }
             if let (other, problem) = firstSharingProblem(key, intent, address) {
                 let message =
-                    "\(address) is already held by \(other), an older Service (\(problem)); "
-                    + "this Service gets another address"
+                    "\(address) is already held by \(other), which had it first (\(problem)); "
+                    + "this Service is the duplicate and gets another address"
                 actions.append(event(key, .warning, "DuplicateAddress", message))
                 continue
             }
