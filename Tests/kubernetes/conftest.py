@@ -160,7 +160,7 @@ class Server:
                 item.setdefault("apiVersion", doc.get("apiVersion"))
                 self.record(item)
             return
-        if kind and doc.get("apiVersion"):
+        if kind and doc.get("apiVersion") and (doc.get("metadata") or {}).get("name"):
             self.emitted.append(copy.deepcopy(doc))
 
 

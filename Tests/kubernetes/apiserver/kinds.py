@@ -86,6 +86,11 @@ def admit(store, rt: ResourceType, obj: dict, old, subresource, query: dict, war
         else:
             obj.pop("status", None)
 
+    # Go's omitempty: empty metadata maps and lists are not written.
+    for k in ("labels", "annotations", "finalizers", "ownerReferences"):
+        if k in obj["metadata"] and not obj["metadata"][k]:
+            del obj["metadata"][k]
+
     # Validation.
     causes = validate_meta(rt, obj, old)
     if def_name and rt.crd is None:

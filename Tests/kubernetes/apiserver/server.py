@@ -336,7 +336,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if method == "DELETE":
             options = self._body() or {}
             obj, gone = store.delete(rt, ns, name, options if isinstance(options, dict) else {})
-            if gone:
+            if gone and not (rt.crd is not None or (rt.group == "" and rt.plural == "services")):
+                # Most kinds answer a deletion with a Status; Services and custom resources with the object.
                 details = {"name": name, "kind": rt.plural, "uid": obj["metadata"]["uid"]}
                 if rt.group:
                     details["group"] = rt.group
