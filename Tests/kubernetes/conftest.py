@@ -35,6 +35,13 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-m", "apiserver", "--state-dir", tmp, *args], cwd=HERE,
                                      stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, "server.log"), "wb"),
                                      text=True)
+        self.emitted = []
+        self.url = None
+
+    def wait_ready(self):
+        if self.url:
+            return self
+        tmp = self.dir
         ready, _, _ = select.select([self.proc.stdout], [], [], 20)
         line = self.proc.stdout.readline().strip() if ready else ""
         if not line.startswith("READY https://"):
@@ -46,7 +53,7 @@ class Server:
         self.kubeconfig = os.path.join(tmp, "kubeconfig")
         self.kubeconfig_cert = os.path.join(tmp, "kubeconfig-cert")
         self.ca = os.path.join(tmp, "ca.crt")
-        self.emitted = []
+        return self
 
     def stop(self):
         if self.proc.poll() is None:
@@ -231,22 +238,53 @@ def validate_emitted(server: Server, crd_schemas: dict):
     return len(seen)
 
 
+class _Spares:
+    """A server with the default arguments is spawned one test ahead, so its start-up (mostly imports) runs
+    while the previous test does; the suite stays well under its time budget."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="sy-apiserver-")
+        self.count = 0
+        self.spare = None
+
+    def spawn(self, *args):
+        self.count += 1
+        d = os.path.join(self.tmp, str(self.count))
+        os.makedirs(d)
+        return Server(d, "--bookmark-interval", "0.3", *args)
+
+    def take(self, *args):
+        if args:
+            return self.spawn(*args).wait_ready()
+        s = self.spare or self.spawn()
+        self.spare = self.spawn()
+        return s.wait_ready()
+
+    def close(self):
+        if self.spare:
+            self.spare.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def _spares():
+    spares = _Spares()
+    yield spares
+    spares.close()
+
+
 @pytest.fixture
-def start_server():
-    """Factory: start_server(*extra_args) → Server; every server started is stopped at teardown."""
+def start_server(_spares):
+    """Factory: start_server(*extra_args) → a ready Server; every server started is stopped at teardown."""
     started = []
-    tmp = tempfile.mkdtemp(prefix="sy-apiserver-")
 
     def start(*args):
-        d = os.path.join(tmp, str(len(started)))
-        os.makedirs(d)
-        s = Server(d, "--bookmark-interval", "0.3", *args)
+        s = _spares.take(*args)
         started.append(s)
         return s
     yield start
     for s in started:
         s.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture

@@ -84,9 +84,9 @@ def _python_client(server):
 def test_get_watch_sees_a_change(server):
     server.kubectl("apply", "-f", _write(server, "ns.yaml", NAMESPACE, SERVICE))
     proc = server.kubectl_popen("get", "-n", "shop", "svc", "web", "-w", "-o", "json", "--output-watch-events",
-                                "--request-timeout=3s")
+                                "--request-timeout=2s")
     try:
-        time.sleep(1.0)
+        time.sleep(0.7)
         _python_client(server).patch_namespaced_service("web", "shop", {"metadata": {"labels": {"tier": "edge"}}})
         out, err = proc.communicate(timeout=15)
     finally:

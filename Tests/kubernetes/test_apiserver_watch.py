@@ -39,10 +39,10 @@ def _events(server, stream):
 def test_list_then_watch_from_its_resource_version_with_bookmarks(server, api):
     api.create_namespaced_service("shop", _svc("a"))
     listed = api.list_namespaced_service("shop")
-    t = _later(0.4, lambda: api.create_namespaced_service("shop", _svc("b")))
+    t = _later(0.2, lambda: api.create_namespaced_service("shop", _svc("b")))
     w = watch.Watch()
     events = _events(server, w.stream(api.list_namespaced_service, "shop", resource_version=listed.metadata.
-                                      resource_version, allow_watch_bookmarks=True, timeout_seconds=2))
+                                      resource_version, allow_watch_bookmarks=True, timeout_seconds=1))
     t.join()
     kinds = [(e["type"], e["raw_object"]["metadata"].get("name")) for e in events]
     assert ("ADDED", "b") in kinds and ("ADDED", "a") not in kinds, kinds
@@ -77,9 +77,9 @@ def test_modified_deleted_and_selector_transitions(server, api):
         api.patch_namespaced_service("a", "shop", {"metadata": {"labels": {"tier": "edge"}}})  # comes back
         api.patch_namespaced_service("a", "shop", {"metadata": {"annotations": {"x": "y"}}})
         api.delete_namespaced_service("a", "shop")
-    t = _later(0.3, writes)
+    t = _later(0.1, writes)
     events = _events(server, watch.Watch().stream(api.list_namespaced_service, "shop", resource_version=rv,
-                                                  label_selector="tier=edge", timeout_seconds=2))
+                                                  label_selector="tier=edge", timeout_seconds=1))
     t.join()
     assert [e["type"] for e in events] == ["DELETED", "ADDED", "MODIFIED", "DELETED"]
     rvs = [int(e["raw_object"]["metadata"]["resourceVersion"]) for e in events]
@@ -192,8 +192,8 @@ def test_clients_cope_with_split_and_coalesced_chunks(start_server, mode):
     def writes():
         for i in range(3, 6):
             api.create_namespaced_service("shop", _svc(f"s{i}"))
-    t = _later(0.3, writes)
+    t = _later(0.1, writes)
     events = _events(server, watch.Watch().stream(api.list_namespaced_service, "shop", resource_version=rv,
-                                                  timeout_seconds=2))
+                                                  timeout_seconds=1))
     t.join()
     assert [e["raw_object"]["metadata"]["name"] for e in events] == ["s3", "s4", "s5"]
