@@ -47,6 +47,7 @@ def main(argv=None) -> int:
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
+        store.stop_watches()
         server.server_close()
     return 0
 

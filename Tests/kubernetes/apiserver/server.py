@@ -12,7 +12,7 @@ import urllib.parse
 
 from . import errors, openapi
 from .errors import ApiError
-from .store import CLOSE, Store
+from .store import CLOSE, STOP, Store
 
 VERSION_INFO = {"major": "1", "minor": "37", "emulationMajor": "1", "emulationMinor": "37",
                 "minCompatibilityMajor": "1", "minCompatibilityMinor": "36", "gitVersion": "v1.37.0-switchyard",
@@ -408,6 +408,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if item is CLOSE:
                     self._abort()
                     return
+                if item is STOP:
+                    break
                 batch = [item]
                 if opts.chunking in ("coalesce", "random"):
                     while True:
@@ -415,10 +417,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             more = watcher.queue.get_nowait()
                         except queue.Empty:
                             break
-                        if more is CLOSE:
-                            self._write_events([self._event(rt, t, o) for t, o in batch])
-                            self._abort()
-                            return
+                        if more is CLOSE or more is STOP:
+                            watcher.queue.put(more)
+                            break
                         batch.append(more)
                 self._write_events([self._event(rt, t, o) for t, o in batch])
             self.wfile.write(b"0\r\n\r\n")

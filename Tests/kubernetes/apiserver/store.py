@@ -22,6 +22,7 @@ def now_rfc3339() -> str:
 Event = collections.namedtuple("Event", "rv key type obj old")
 
 CLOSE = object()     # queue sentinel: the watch ends abruptly (as if the server went away)
+STOP = object()      # queue sentinel: the watch ends properly (final chunk), the server is stopping
 
 
 class Watcher:
@@ -321,6 +322,19 @@ class Store:
         with self.lock:
             self.history.clear()
             self.floor = self.rv
+
+    def stop_watches(self, wait: float = 2.0):
+        """Ends every watch with its final chunk and waits (bounded) until their handlers are done."""
+        import time
+        with self.lock:
+            for w in self.watchers:
+                w.queue.put(STOP)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.watchers:
+                    return
+            time.sleep(0.02)
 
     def close_watches(self) -> int:
         with self.lock:
