@@ -210,6 +210,9 @@ def test_finalizers_delay_deletion(api):
     assert pending.metadata.deletion_grace_period_seconds == 0
     still = api.read_namespaced_service("web", "shop")
     assert still.metadata.deletion_timestamp is not None
+    with pytest.raises(ApiException) as e:
+        api.patch_namespaced_service("web", "shop", {"metadata": {"finalizers": ["switchyard.io/address", "x.io/y"]}})
+    assert e.value.status == 422 and "no new finalizers can be added" in _status(e.value)["message"]
     # deletionTimestamp cannot be taken back.
     kept = api.patch_namespaced_service("web", "shop", {"metadata": {"deletionTimestamp": None}})
     assert kept.metadata.deletion_timestamp == still.metadata.deletion_timestamp

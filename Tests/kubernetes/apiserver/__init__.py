@@ -43,5 +43,9 @@ What this server does NOT reproduce:
   resourceVersion starts at "now" instead of waiting; bookmarks carry the global revision.
 - Validation of built-in kinds is the published JSON schema plus the Service/Lease/Namespace/CRD/name rules
   Switchyard relies on; most other per-field rules of the real server are not checked.
+- metadata.generation is kept on every kind (bumped when anything but metadata/status changes); the real
+  server keeps it only where the kind's strategy does (custom resources, CRDs, Deployments, DaemonSets...).
+- GET/PUT/PATCH/DELETE of an object in an absent namespace is a plain NotFound for the object (as real); only
+  create checks the namespace.
 - No persistence: --state-dir holds only credentials; the objects live in memory.
 """

@@ -4,6 +4,7 @@ contents with it). Kind-specific rules are the ones Switchyard relies on, with t
 
 import copy
 import ipaddress
+import json
 import re
 
 from . import errors, schema
@@ -25,7 +26,6 @@ def _cause(field, message, reason="FieldValueInvalid"):
 
 
 def _q(v):
-    import json
     return json.dumps(v)
 
 
@@ -163,6 +163,12 @@ def validate_meta(rt, obj, old) -> list:
         causes.append(_cause("metadata.name", f"Invalid value: {_q(name)}: a lowercase RFC 1123 subdomain must "
                              "consist of lower case alphanumeric characters, '-' or '.', and must start and end "
                              "with an alphanumeric character"))
+    if old is not None and old["metadata"].get("deletionTimestamp"):
+        added = set(meta.get("finalizers") or []) - set(old["metadata"].get("finalizers") or [])
+        if added:
+            causes.append(_cause("metadata.finalizers", "Forbidden: no new finalizers can be added if the object "
+                                 "is being deleted, found new finalizers " + json.dumps(sorted(added)),
+                                 "FieldValueForbidden"))
     for k, v in (meta.get("labels") or {}).items():
         if not isinstance(v, str) or len(v) > 63 or not LABEL_VALUE.match(v):
             causes.append(_cause(f"metadata.labels", f"Invalid value: {_q(v)}: a valid label must be an empty "

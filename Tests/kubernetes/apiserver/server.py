@@ -102,11 +102,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         return True
         return False
 
-    def _body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
+    def _read_body(self) -> bytes:
+        """Read before anything can answer: a body left unread would be parsed as the next request."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            raw = self._read_chunked()
+            return self._read_chunked()
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            n = 0
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _body(self):
+        raw = self._raw_body
         if not raw:
             return None
         ct = self.headers.get("Content-Type", "application/json")
@@ -151,6 +158,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = url.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
         store = self.server.store
+        self._raw_body = self._read_body()
         try:
             if path in ANONYMOUS_PATHS:
                 if path == "/version":

@@ -202,7 +202,6 @@ class Store:
             key = (ns if rt.namespaced else None, name)
             old = self.objects[rt.key].get(key)
             if old is None:
-                self._check_namespace(rt, ns)
                 raise errors.not_found(rt, name)
             if not isinstance(body, dict) or not isinstance(body.get("metadata", {}), dict):
                 raise errors.bad_request("the request body must be a JSON object with object metadata")
@@ -254,7 +253,6 @@ class Store:
             current = self.get(rt, ns, name) if self.objects[rt.key].get((ns if rt.namespaced else None, name)) \
                 else None
             if current is None:
-                self._check_namespace(rt, ns)
                 raise errors.not_found(rt, name)
             current["apiVersion"], current["kind"] = rt.api_version, rt.kind
             ct = content_type.split(";")[0].strip()
@@ -287,7 +285,6 @@ class Store:
             key = (ns if rt.namespaced else None, name)
             old = self.objects[rt.key].get(key)
             if old is None:
-                self._check_namespace(rt, ns)
                 raise errors.not_found(rt, name)
             pre = (options or {}).get("preconditions") or {}
             if pre.get("uid") and pre["uid"] != old["metadata"]["uid"]:
