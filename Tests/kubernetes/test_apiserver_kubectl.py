@@ -65,8 +65,9 @@ def test_apply_multi_document_then_reapply_patches(server):
     pool = json.loads(server.kubectl("get", "ap", "public", "-o", "json").stdout)
     assert pool["spec"]["autoAssign"] is False and pool["metadata"]["generation"] == 2
 
-    listed = server.kubectl("get", "addresspools")
-    assert "public" in listed.stdout
+    listed = server.kubectl("get", "addresspools").stdout.splitlines()
+    assert listed[0].split() == ["NAME", "ADDRESSES"]       # the CRD's printer column
+    assert listed[1].split() == ["public", '["192.0.2.0/28","2001:db8::/120"]']
 
 
 def test_apply_strict_field_validation_rejects_unknown_fields(server):
@@ -120,6 +121,11 @@ def test_wait_for_jsonpath_completes_after_a_status_write(server):
             proc.wait()
     assert proc.returncode == 0, err
     assert "condition met" in out
+    # Server-side printing: the columns of the real Service table.
+    table = server.kubectl("get", "-n", "shop", "svc").stdout.splitlines()
+    assert table[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    assert table[1].split()[:5] == ["web", "LoadBalancer", table[1].split()[2], "192.0.2.7",
+                                    f"80:{table[1].split()[4].split(':')[1]}"]
 
 
 def test_delete(server):

@@ -37,8 +37,10 @@ What this server does NOT reproduce:
   ServiceAccounts get no tokens, Events are stored as written. A CRD is Established in the same write that
   creates it (the real server needs a moment and a second revision).
 - CRD versions are served without conversion (every served version shows the same stored fields).
-- Only JSON (no protobuf, no CBOR, no Table output: kubectl prints NAME/AGE columns); no aggregated
-  discovery (clients fall back to /api, /apis); /openapi/v2 is an empty document (kubectl uses /openapi/v3).
+- Only JSON (no protobuf, no CBOR); Table output (kubectl's columns) exists for Services, Namespaces,
+  ConfigMaps, Leases, Deployments, CRDs' additionalPrinterColumns (simple `.a.b` paths), else Name/Age;
+  no aggregated discovery (clients fall back to /api, /apis); /openapi/v2 is an empty document (kubectl
+  uses /openapi/v3).
 - Watches: no watch cache semantics beyond one global event history of --watch-history events; a too-new
   resourceVersion starts at "now" instead of waiting; bookmarks carry the global revision.
 - Validation of built-in kinds is the published JSON schema plus the Service/Lease/Namespace/CRD/name rules

@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.parse
 
-from . import errors, openapi
+from . import errors, openapi, tables
 from .errors import ApiError
 from .store import CLOSE, STOP, Store
 
@@ -307,14 +307,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with store.lock:
             store.stats[verb] += 1
             store.stats[f"{verb} {rt.qualified}{'/' + sub if sub else ''}"] += 1
+        table_version = tables.wanted(self.headers.get("Accept", "")) if method == "GET" else None
         if method == "GET" and name is not None:
-            return self._send_json(200, store.output(rt, store.get(rt, ns, name)))
+            obj = store.output(rt, store.get(rt, ns, name))
+            if table_version:
+                obj = tables.table(rt, [obj], table_version, query.get("includeObject"),
+                                   obj["metadata"].get("resourceVersion"))
+            return self._send_json(200, obj)
         if method == "GET" and watch:
-            return self._watch(rt, ns, query)
+            return self._watch(rt, ns, query, table_version)
         if method == "GET":
             if rt.namespaced and ns is not None and not store.namespace_exists(ns):
                 pass  # the real server lists an absent namespace as empty
             items, rv = store.list(rt, ns, query.get("labelSelector", ""), query.get("fieldSelector", ""))
+            if table_version:
+                doc = tables.table(rt, [store.output(rt, o) for o in items], table_version,
+                                   query.get("includeObject"), rv)
+                return self._send_json(200, doc)
             doc = {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, "metadata": {"resourceVersion": rv},
                    "items": [store.output(rt, o, in_list=True) for o in items]}
             return self._send_json(200, doc)
@@ -355,7 +364,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # --- watch ---------------------------------------------------------------------------------------------
 
-    def _watch(self, rt, ns, query):
+    def _watch(self, rt, ns, query, table_version=None):
         store = self.server.store
         opts = self.server.options
         initial = None
@@ -385,6 +394,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except ValueError:
                 raise errors.bad_request(f"invalid timeoutSeconds: {query['timeoutSeconds']!r}")
         deadline = time.monotonic() + timeout if timeout else None
+        self._table = (table_version, query.get("includeObject"), [True])
         try:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -394,7 +404,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             pending = [self._event(rt, t, o) for t, o in events]
             if initial and bookmarks:
-                pending.append(self._bookmark(rt, {"k8s.io/initial-events-end": "true"}))
+                pending.append(self._bookmark(rt, str(watcher.start_rv), {"k8s.io/initial-events-end": "true"}))
             self._write_events(pending)
             next_bookmark = time.monotonic() + opts.bookmark_interval
             while not self.server.stopping.is_set():
@@ -409,7 +419,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     item = watcher.queue.get(timeout=wait)
                 except queue.Empty:
                     if bookmarks and time.monotonic() >= next_bookmark:
-                        self._write_events([self._bookmark(rt)])
+                        rv = store.bookmark_rv(watcher)
+                        if rv is not None:
+                            self._write_events([self._bookmark(rt, rv)])
                     if time.monotonic() >= next_bookmark:
                         next_bookmark = time.monotonic() + opts.bookmark_interval
                     continue
@@ -449,10 +461,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _event(self, rt, typ, obj):
-        return {"type": typ, "object": self.server.store.output(rt, obj)}
+        out = self.server.store.output(rt, obj)
+        version, include, first = getattr(self, "_table", (None, None, None))
+        if version:
+            # Column definitions in the first event only, as the real server sends them.
+            out = tables.table(rt, [out], version, include, out["metadata"].get("resourceVersion"),
+                               headers=first[0])
+            first[0] = False
+        return {"type": typ, "object": out}
 
-    def _bookmark(self, rt, annotations=None):
-        meta = {"resourceVersion": str(self.server.store.rv)}
+    def _bookmark(self, rt, rv, annotations=None):
+        meta = {"resourceVersion": rv}
         if annotations:
             meta["annotations"] = annotations
         return {"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}}

@@ -150,7 +150,14 @@ class Store:
                             initial.append(t)
             self.watchers.add(w)
             self.stats["open_watches"] = len(self.watchers)
+            w.start_rv = self.rv
             return w, initial
+
+    def bookmark_rv(self, w):
+        """The revision a bookmark may promise: only when nothing is queued for the watch (events are queued
+        under the same lock), so a client resuming from it cannot skip an event still on its way."""
+        with self.lock:
+            return str(self.rv) if w.queue.empty() else None
 
     def unwatch(self, w):
         with self.lock:
