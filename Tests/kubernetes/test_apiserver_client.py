@@ -84,7 +84,6 @@ def test_label_selectors(api):
 def test_stale_put_conflicts_and_unconditional_put_wins(api):
     svc = api.create_namespaced_service("shop", _service())
     fresh = api.patch_namespaced_service("web", "shop", {"metadata": {"labels": {"a": "1"}}})
-    stale = svc.to_dict()
     stale = api.api_client.sanitize_for_serialization(svc)
     stale["metadata"]["labels"] = {"b": "2"}
     with pytest.raises(ApiException) as e:

@@ -2,7 +2,6 @@
 authentication by token and by client certificate."""
 
 import json
-import threading
 import time
 
 import kubernetes

@@ -8,7 +8,6 @@ import json
 import re
 
 from . import errors, schema
-from .errors import ApiError
 from .resources import ResourceType
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

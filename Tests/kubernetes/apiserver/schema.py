@@ -171,8 +171,6 @@ def to_json_schema(node):
     if node.get("nullable") and "type" in out:
         types = out["type"] if isinstance(out["type"], list) else [out["type"]]
         out["type"] = types + ["null"]
-    if node.get("x-kubernetes-preserve-unknown-fields") and "type" not in node:
-        pass
     return out
 
 

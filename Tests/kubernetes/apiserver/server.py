@@ -317,8 +317,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if method == "GET" and watch:
             return self._watch(rt, ns, query, table_version)
         if method == "GET":
-            if rt.namespaced and ns is not None and not store.namespace_exists(ns):
-                pass  # the real server lists an absent namespace as empty
+            # An absent namespace lists as empty (as real).
             items, rv = store.list(rt, ns, query.get("labelSelector", ""), query.get("fieldSelector", ""))
             if table_version:
                 doc = tables.table(rt, [store.output(rt, o) for o in items], table_version,
@@ -444,8 +443,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._write_events([self._event(rt, t, o) for t, o in batch])
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
-        except ApiError:
-            raise
         except (BrokenPipeError, ConnectionError, ssl.SSLError, OSError):
             pass
         finally:

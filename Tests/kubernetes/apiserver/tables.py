@@ -4,7 +4,6 @@ Name/Age for the rest."""
 
 import datetime
 
-from .selectors import _lookup
 
 
 def wanted(accept: str):
