@@ -81,7 +81,9 @@ def _python_client(server):
     return kubernetes.client.CoreV1Api(server.api_client())
 
 
-def test_get_watch_sees_a_change(server):
+def test_get_watch_sees_a_change(start_server):
+    # Events split across chunks: kubectl's decoder must put them back together.
+    server = start_server("--chunking", "split")
     server.kubectl("apply", "-f", _write(server, "ns.yaml", NAMESPACE, SERVICE))
     proc = server.kubectl_popen("get", "-n", "shop", "svc", "web", "-w", "-o", "json", "--output-watch-events",
                                 "--request-timeout=2s")
@@ -102,6 +104,8 @@ def test_get_watch_sees_a_change(server):
     assert events[1]["object"]["metadata"]["labels"] == {"tier": "edge"}
     for e in events:
         server.record(e["object"])
+    from conftest import validate_emitted
+    validate_emitted(server, {})
 
 
 def test_wait_for_jsonpath_completes_after_a_status_write(server):
@@ -153,3 +157,17 @@ def test_client_certificate_kubeconfig(server):
         assert "token" not in yaml.safe_load(f)["users"][0]["user"]
     v1 = kubernetes.client.CoreV1Api(server.api_client(server.kubeconfig_cert))
     assert v1.read_namespace("default").metadata.name == "default"
+
+
+def test_kubectl_create_generators_send_protobuf(server):
+    # `kubectl create namespace|configmap|serviceaccount` send typed protobuf bodies.
+    assert "namespace/shop created" in server.kubectl("create", "namespace", "shop").stdout
+    server.kubectl("create", "configmap", "-n", "shop", "cfg", "--from-literal=a=b", "--from-literal=c=d")
+    server.kubectl("create", "serviceaccount", "-n", "shop", "switchyard-agent")
+    ns = json.loads(server.kubectl("get", "ns", "shop", "-o", "json").stdout)
+    assert ns["spec"] == {"finalizers": ["kubernetes"]} and "generateName" not in ns["metadata"]
+    cm = json.loads(server.kubectl("get", "cm", "-n", "shop", "cfg", "-o", "json").stdout)
+    assert cm["data"] == {"a": "b", "c": "d"}
+    server.kubectl("get", "sa", "-n", "shop", "switchyard-agent")
+    other = server.kubectl("create", "deployment", "-n", "shop", "d", "--image=x", check=False)
+    assert other.returncode == 1 and "send JSON" in other.stderr

@@ -37,7 +37,9 @@ What this server does NOT reproduce:
   ServiceAccounts get no tokens, Events are stored as written. A CRD is Established in the same write that
   creates it (the real server needs a moment and a second revision).
 - CRD versions are served without conversion (every served version shows the same stored fields).
-- Only JSON (no protobuf, no CBOR); Table output (kubectl's columns) exists for Services, Namespaces,
+- Responses are JSON only (clients that offer protobuf accept JSON back). Protobuf request bodies are
+  read only for v1 Namespace, ConfigMap and ServiceAccount (what `kubectl create namespace|configmap|
+  serviceaccount` send); other kinds answer 415 (kubectl apply/create -f send JSON). No CBOR. Table output (kubectl's columns) exists for Services, Namespaces,
   ConfigMaps, Leases, Deployments, CRDs' additionalPrinterColumns (simple `.a.b` paths), else Name/Age;
   no aggregated discovery (clients fall back to /api, /apis); /openapi/v2 is an empty document (kubectl
   uses /openapi/v3).

@@ -271,8 +271,10 @@ def _node_port(store):
 
 def _namespace_defaults(store, obj, old):
     spec = obj.setdefault("spec", {})
-    if isinstance(spec, dict):
-        spec.setdefault("finalizers", ["kubernetes"])
+    if isinstance(spec, dict) and old is None:
+        finalizers = spec.setdefault("finalizers", [])
+        if isinstance(finalizers, list) and "kubernetes" not in finalizers:
+            finalizers.append("kubernetes")
     labels = obj["metadata"].setdefault("labels", {})
     if isinstance(labels, dict):
         labels["kubernetes.io/metadata.name"] = obj["metadata"].get("name", "")

@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.parse
 
-from . import errors, openapi, tables
+from . import errors, openapi, protobuf, tables
 from .errors import ApiError
 from .store import CLOSE, STOP, Store
 
@@ -117,6 +117,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not raw:
             return None
         ct = self.headers.get("Content-Type", "application/json")
+        if ct.startswith("application/vnd.kubernetes.protobuf"):
+            try:
+                return protobuf.decode(raw)
+            except protobuf.Unsupported as e:
+                raise ApiError(415, "UnsupportedMediaType", f"the Switchyard test API server reads protobuf request "
+                                                            f"bodies only for v1 Namespace, ConfigMap, ServiceAccount "
+                                                            f"(not {e}); send JSON (kubectl apply/create -f does)")
+            except ValueError as e:
+                raise errors.bad_request(f"the request body is not valid protobuf: {e}")
         try:
             if "yaml" in ct:
                 import yaml
