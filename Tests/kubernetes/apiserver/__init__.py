@@ -39,10 +39,11 @@ What this server does NOT reproduce:
 - CRD versions are served without conversion (every served version shows the same stored fields).
 - Responses are JSON only (clients that offer protobuf accept JSON back). Protobuf request bodies are
   read only for v1 Namespace, ConfigMap and ServiceAccount (what `kubectl create namespace|configmap|
-  serviceaccount` send); other kinds answer 415 (kubectl apply/create -f send JSON). No CBOR. Table output (kubectl's columns) exists for Services, Namespaces,
-  ConfigMaps, Leases, Deployments, CRDs' additionalPrinterColumns (simple `.a.b` paths), else Name/Age;
-  no aggregated discovery (clients fall back to /api, /apis); /openapi/v2 is an empty document (kubectl
-  uses /openapi/v3).
+  serviceaccount` send); other kinds answer 415 (kubectl apply/create -f send JSON). No CBOR.
+- Table output (kubectl's columns) for Services, Namespaces, ConfigMaps, Leases, Deployments and CRDs'
+  additionalPrinterColumns (simple `.a.b` paths only); other kinds print Name/Age or Name/Created At.
+- No aggregated discovery (clients fall back to /api, /apis); /openapi/v3 has the served kinds' schemas
+  and paths; /openapi/v2 is an empty document (kubectl only falls back to it).
 - Watches: no watch cache semantics beyond one global event history of --watch-history events; a too-new
   resourceVersion starts at "now" instead of waiting; bookmarks carry the global revision.
 - Validation of built-in kinds is the published JSON schema plus the Service/Lease/Namespace/CRD/name rules
