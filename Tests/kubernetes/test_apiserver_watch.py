@@ -197,3 +197,20 @@ def test_clients_cope_with_split_and_coalesced_chunks(start_server, mode):
                                                   timeout_seconds=1))
     t.join()
     assert [e["raw_object"]["metadata"]["name"] for e in events] == ["s3", "s4", "s5"]
+
+
+def test_a_client_that_goes_away_no_longer_counts_as_a_watch(server, api):
+    import socket
+    sock = socket.create_connection((server.host, server.port), timeout=5)
+    tls = server.ssl_context().wrap_socket(sock, server_hostname="localhost")
+    tls.sendall(f"GET /api/v1/namespaces/shop/services?watch=1 HTTP/1.1\r\nHost: localhost\r\n"
+                f"Authorization: Bearer {server.token}\r\n\r\n".encode())
+    assert tls.recv(4096).startswith(b"HTTP/1.1 200")
+    deadline = time.monotonic() + 5
+    while server.raw("GET", "/testing/stats", record=False)[2].get("open_watches", 0) != 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    tls.close()
+    while server.raw("GET", "/testing/stats", record=False)[2].get("open_watches", 0) != 0:
+        assert time.monotonic() < deadline, "the server still counts a watch whose client closed"
+        time.sleep(0.05)

@@ -4,6 +4,7 @@ import http.server
 import json
 import queue
 import random
+import select
 import socket
 import ssl
 import threading
@@ -423,6 +424,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if deadline is not None:
                     wait = min(wait, deadline - now)
                 wait = min(max(wait, 0.0), 0.5)
+                if self._peer_gone():
+                    return
                 try:
                     item = watcher.queue.get(timeout=wait)
                 except queue.Empty:
@@ -456,6 +459,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass
         finally:
             store.unwatch(watcher)
+
+    def _peer_gone(self) -> bool:
+        """A watch with nothing to send would otherwise only notice a client that went away at its next write
+        (and count as open until then)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if not readable and not self.connection.pending():
+                return False
+            self.connection.settimeout(0.05)
+            try:
+                return self.connection.recv(1) == b""
+            finally:
+                self.connection.settimeout(None)
+        except (socket.timeout, ssl.SSLWantReadError):
+            return False
+        except (OSError, ValueError):
+            return True
 
     def _abort(self):
         """Ends the stream without the last chunk, as a dying server would."""

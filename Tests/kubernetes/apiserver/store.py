@@ -242,7 +242,7 @@ class Store:
             meta["resourceVersion"] = old["metadata"]["resourceVersion"]
             if obj == old:
                 return copy.deepcopy(old)           # no-op: no new revision, no event
-            if _content(obj) != _content(old):
+            if _content(obj, rt) != _content(old, rt):
                 meta["generation"] = old["metadata"].get("generation", 1) + 1
             meta["resourceVersion"] = str(self._next_rv())
             if meta.get("deletionTimestamp") and not meta.get("finalizers"):
@@ -348,8 +348,10 @@ class Store:
             return len(ws)
 
 
-def _content(obj):
-    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+def _content(obj, rt):
+    """What metadata.generation counts: all but metadata (and status where it is a subresource)."""
+    skip = ("metadata", "status", "apiVersion", "kind") if rt.status else ("metadata", "apiVersion", "kind")
+    return {k: v for k, v in obj.items() if k not in skip}
 
 
 def _selectors(label_selector, field_selector):
