@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGINT, stop)
     print(f"READY {url}", flush=True)
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.serve_forever(poll_interval=0.05)
     finally:
         store.stop_watches()
         server.server_close()
