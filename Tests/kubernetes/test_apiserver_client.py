@@ -340,3 +340,18 @@ def test_discovery_and_version(server, custom):
     assert status == 200 and doc["minor"] == "37"
     status, _, doc = server.raw("GET", "/openapi/v3")
     assert f"apis/{GROUP}/{VERSION}" in doc["paths"] and "api/v1" in doc["paths"]
+
+
+def test_dry_run_stores_nothing(server, api):
+    created = api.create_namespaced_service("shop", _service(), dry_run="All")
+    assert created.metadata.uid and created.metadata.resource_version is None
+    assert api.list_namespaced_service("shop").items == []
+    with pytest.raises(ApiException) as e:
+        api.create_namespaced_service("shop", _service("bad", type="Weird"), dry_run="All")
+    assert e.value.status == 422
+    real = api.create_namespaced_service("shop", _service())
+    patched = api.patch_namespaced_service("web", "shop", {"metadata": {"labels": {"a": "b"}}}, dry_run="All")
+    assert patched.metadata.labels == {"a": "b"} and patched.metadata.resource_version == real.metadata.resource_version
+    api.delete_namespaced_service("web", "shop", dry_run="All")
+    kept = api.read_namespaced_service("web", "shop")
+    assert kept.metadata.labels is None and kept.metadata.resource_version == real.metadata.resource_version

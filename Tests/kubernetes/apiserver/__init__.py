@@ -28,7 +28,8 @@ What this server does NOT reproduce:
 - Server-side apply (`application/apply-patch+yaml`) answers 415; managedFields are never written.
   Strategic merge patch honours the published patch merge keys, `$patch`, `$setElementOrder`,
   `$retainKeys`, `$deleteFromPrimitiveList`, but not every corner of the real implementation.
-- `dryRun` is refused (400). DeleteOptions: only `preconditions` are honoured; no grace periods (an object
+- `dryRun=All` runs defaults and validation and stores nothing (Service cluster IPs/node ports it picks are
+  not handed back to the pool). DeleteOptions: only `preconditions` are honoured; no grace periods (an object
   without finalizers disappears at once; with finalizers it gets deletionTimestamp and
   deletionGracePeriodSeconds 0 and goes when the last finalizer is removed); propagationPolicy and
   ownerReferences garbage collection are ignored.

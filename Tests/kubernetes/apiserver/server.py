@@ -342,8 +342,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
                                                         "resource")
             body = self._body()
-            if query.get("dryRun"):
-                raise errors.bad_request("dryRun is not supported by the Switchyard test API server")
             obj = store.create(rt, ns, body, query, warnings)
             return self._send_json(201, store.output(rt, obj), hdrs())
         if name is None:
@@ -361,7 +359,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._send_json(200, store.output(rt, obj), hdrs())
         if method == "DELETE":
             options = self._body() or {}
-            obj, gone = store.delete(rt, ns, name, options if isinstance(options, dict) else {})
+            obj, gone = store.delete(rt, ns, name, options if isinstance(options, dict) else {}, query)
             if gone and not (rt.crd is not None or (rt.group == "" and rt.plural == "services")):
                 # Most kinds answer a deletion with a Status; Services and custom resources with the object.
                 details = {"name": name, "kind": rt.plural, "uid": obj["metadata"]["uid"]}

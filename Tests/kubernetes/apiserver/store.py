@@ -198,6 +198,8 @@ class Store:
             meta["uid"] = str(uuid.uuid4())
             meta["creationTimestamp"] = now_rfc3339()
             meta["generation"] = 1
+            if _dry_run(query):
+                return copy.deepcopy(obj)           # as real: no resourceVersion, nothing stored
             meta["resourceVersion"] = str(self._next_rv())
             self.objects[rt.key][(meta.get("namespace"), name)] = obj
             kinds.after_write(self, rt, obj, None)
@@ -244,6 +246,8 @@ class Store:
                 return copy.deepcopy(old)           # no-op: no new revision, no event
             if _content(obj, rt) != _content(old, rt):
                 meta["generation"] = old["metadata"].get("generation", 1) + 1
+            if _dry_run(query):
+                return copy.deepcopy(obj)
             meta["resourceVersion"] = str(self._next_rv())
             if meta.get("deletionTimestamp") and not meta.get("finalizers"):
                 del self.objects[rt.key][key]
@@ -287,7 +291,7 @@ class Store:
                 raise errors.bad_request("the patch did not produce an object")
             return self.update(rt, ns, name, patched, query, subresource, warnings, from_patch=True)
 
-    def delete(self, rt, ns, name, options=None):
+    def delete(self, rt, ns, name, options=None, query=None):
         with self.lock:
             key = (ns if rt.namespaced else None, name)
             old = self.objects[rt.key].get(key)
@@ -301,6 +305,8 @@ class Store:
                 raise ApiError(409, "Conflict", f"Precondition failed: ResourceVersion in precondition: "
                                                 f"{pre['resourceVersion']}, ResourceVersion in object meta: "
                                                 f"{old['metadata']['resourceVersion']}")
+            if _dry_run(query) or (options or {}).get("dryRun"):
+                return copy.deepcopy(old), not old["metadata"].get("finalizers")
             if old["metadata"].get("finalizers"):
                 if old["metadata"].get("deletionTimestamp"):
                     return copy.deepcopy(old), False
@@ -346,6 +352,10 @@ class Store:
             for w in ws:
                 w.queue.put(CLOSE)
             return len(ws)
+
+
+def _dry_run(query) -> bool:
+    return bool((query or {}).get("dryRun"))
 
 
 def _content(obj, rt):
