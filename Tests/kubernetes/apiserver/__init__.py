@@ -18,6 +18,11 @@ Test-only endpoints (bearer token or client certificate required, like everythin
                                "delete") and by "verb resource[/status]", open_watches, resourceVersion,
                                unauthorized.
 
+Status subresource, as the real strategies: the main endpoint keeps the stored status (create starts with an
+empty one); /status keeps the stored spec. Services and Namespaces take metadata changes through /status
+(kubernetes/kubernetes#92022), Deployments/DaemonSets keep their labels, custom resources keep everything
+but status.
+
 What this server does NOT reproduce:
 - CEL (`x-kubernetes-validations`) rules of CRD schemas are not evaluated; neither are admission webhooks,
   ValidatingAdmissionPolicies, RBAC authorization (any authenticated client may do anything), quota.
