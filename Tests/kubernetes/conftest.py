@@ -9,6 +9,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -27,6 +28,15 @@ VENV_BIN = os.path.dirname(sys.executable)
 KUBECTL = os.path.join(VENV_BIN, "kubectl")
 
 
+def _die_with_parent():
+    """Linux: the server gets SIGTERM if pytest dies without its teardown (killed, timed out)."""
+    import ctypes
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Server:
     """One running server process and clients for it."""
 
@@ -34,7 +44,7 @@ class Server:
         self.dir = tmp
         self.proc = subprocess.Popen([sys.executable, "-m", "apiserver", "--state-dir", tmp, *args], cwd=HERE,
                                      stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, "server.log"), "wb"),
-                                     text=True)
+                                     text=True, preexec_fn=_die_with_parent)
         self.emitted = []
         self.url = None
 

@@ -4,6 +4,7 @@ import argparse
 import os
 import secrets
 import signal
+import socket
 import sys
 import threading
 
@@ -31,10 +32,12 @@ def main(argv=None) -> int:
     # The certificate files must exist before the TLS context loads them; the kubeconfigs need the port.
     paths = certs.write_files(args.state_dir, pki, None, token)
     ctx = make_ssl_context(paths["server.crt"], paths["server.key"], paths["ca.crt"])
-    server = APIServer((host or "127.0.0.1", int(port or 0)), store, Options(token, args.bookmark_interval,
-                                                                              args.chunking), ctx)
+    host = (host or "127.0.0.1").strip("[]")
+    if ":" in host:
+        APIServer.address_family = socket.AF_INET6
+    server = APIServer((host, int(port or 0)), store, Options(token, args.bookmark_interval, args.chunking), ctx)
     bound_host, bound_port = server.server_address[:2]
-    url = f"https://{bound_host}:{bound_port}"
+    url = f"https://[{bound_host}]:{bound_port}" if ":" in bound_host else f"https://{bound_host}:{bound_port}"
     certs.write_files(args.state_dir, pki, url, token)
 
     def stop(signum, frame):
