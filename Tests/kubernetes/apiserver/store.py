@@ -261,10 +261,7 @@ class Store:
 
     def patch(self, rt, ns, name, content_type, body, query, subresource=None, warnings=None):
         with self.lock:
-            current = self.get(rt, ns, name) if self.objects[rt.key].get((ns if rt.namespaced else None, name)) \
-                else None
-            if current is None:
-                raise errors.not_found(rt, name)
+            current = self.get(rt, ns, name)
             current["apiVersion"], current["kind"] = rt.api_version, rt.kind
             ct = content_type.split(";")[0].strip()
             try:
