@@ -261,8 +261,10 @@ def test_namespace_rules(api):
 def test_leases(server, api):
     coord = kubernetes.client.CoordinationV1Api(server.api_client())
     lease = coord.create_namespaced_lease("shop", {"metadata": {"name": "switchyard-controller"}, "spec": {
-        "holderIdentity": "a", "leaseDurationSeconds": 15, "acquireTime": "2026-01-01T00:00:00.000000Z",
-        "renewTime": "2026-01-01T00:00:01.000000Z", "leaseTransitions": 0}})
+        "holderIdentity": "a", "leaseDurationSeconds": 15, "acquireTime": "2026-01-01T00:00:00.250000Z",
+        "renewTime": "2026-01-01T00:00:01.500000Z", "leaseTransitions": 0}})
+    # (Non-zero microseconds: the Python client writes a datetime without them as "...T00:00:00+00:00", which
+    # the real server, and this one, cannot decode as a MicroTime.)
     assert lease.spec.holder_identity == "a"
     body = server.api_client().sanitize_for_serialization(lease)
     body["spec"]["holderIdentity"] = "b"
@@ -271,11 +273,19 @@ def test_leases(server, api):
         coord.replace_namespaced_lease("switchyard-controller", "shop", body)   # stale
     assert e.value.status == 409
     for spec, field in [({"leaseDurationSeconds": 0}, "spec.leaseDurationSeconds"),
-                        ({"leaseDurationSeconds": "x"}, "spec.leaseDurationSeconds"),
-                        ({"renewTime": "yesterday"}, "spec.renewTime")]:
+                        ({"leaseDurationSeconds": "x"}, "spec.leaseDurationSeconds")]:
         with pytest.raises(ApiException) as e:
             coord.patch_namespaced_lease("switchyard-controller", "shop", {"spec": spec})
         assert e.value.status == 422 and field in [c["field"] for c in _status(e.value)["details"]["causes"]]
+    # MicroTime, as Go decodes it: exactly six fractional digits, else the body cannot be decoded (400).
+    for bad in ("yesterday", "2026-01-01T00:00:02Z", "2026-01-01T00:00:02.123Z"):
+        with pytest.raises(ApiException) as e:
+            coord.patch_namespaced_lease("switchyard-controller", "shop", {"spec": {"renewTime": bad}})
+        assert e.value.status == 400 and "cannot be handled as a Lease" in _status(e.value)["message"]
+    coord.patch_namespaced_lease("switchyard-controller", "shop", {"spec": {
+        "renewTime": "2026-01-01T02:00:02.123456+02:00"}})
+    _, _, stored = server.raw("GET", "/apis/coordination.k8s.io/v1/namespaces/shop/leases/switchyard-controller")
+    assert stored["spec"]["renewTime"] == "2026-01-01T00:00:02.123456Z"      # written back in UTC
 
 
 def test_crd_defaults_validation_and_status(custom, server):
@@ -303,6 +313,7 @@ def test_crd_defaults_validation_and_status(custom, server):
             {"type": "Valid", "status": "True", "reason": "Valid", "message": "",
              "lastTransitionTime": "2026-01-01T00:00:00Z"}]}})
     assert updated["status"]["assignedIPv4"] == 3
+    assert updated["status"]["conditions"][0]["lastTransitionTime"] == "2026-01-01T00:00:00Z"
     assert updated["spec"]["disabled"] is False and "labels" not in updated["metadata"]  # only status counts
     assert updated["metadata"]["generation"] == 1
     changed = custom.patch_cluster_custom_object(GROUP, VERSION, PLURAL, "public", {

@@ -23,6 +23,10 @@ empty one); /status keeps the stored spec. Services and Namespaces take metadata
 (kubernetes/kubernetes#92022), Deployments/DaemonSets keep their labels, custom resources keep everything
 but status.
 
+Times in built-in kinds, as Go decodes them: metav1.Time takes any RFC 3339 time and is written back in UTC
+whole seconds; metav1.MicroTime (Lease acquireTime/renewTime, Event eventTime) needs exactly six fractional
+digits, else 400 "... cannot be handled as a Lease: parsing time ...".
+
 What this server does NOT reproduce:
 - CEL (`x-kubernetes-validations`) rules of CRD schemas are not evaluated; neither are admission webhooks,
   ValidatingAdmissionPolicies, RBAC authorization (any authenticated client may do anything), quota.

@@ -15,7 +15,6 @@ DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
 
@@ -52,6 +51,11 @@ def admit(store, rt: ResourceType, obj: dict, old, subresource, query: dict, war
     if unknown and mode == "Warn" and warnings is not None:
         warnings.extend(f'unknown field "{u}"' for u in unknown)
 
+    if def_name and rt.crd is None:
+        try:
+            schema.normalize_times(obj, def_name)
+        except schema.TimeError as e:
+            raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {e}')
     if crd_schema:
         schema.apply_defaults(obj, crd_schema)
     defaults = DEFAULTS.get((rt.group, rt.kind))
@@ -393,11 +397,6 @@ def _validate_lease(store, obj, old, subresource):
     t = spec.get("leaseTransitions")
     if t is not None and isinstance(t, int) and t < 0:
         causes.append(_cause("spec.leaseTransitions", f"Invalid value: {t}: must be greater than or equal to 0"))
-    for k in ("acquireTime", "renewTime"):
-        v = spec.get(k)
-        if v is not None and (not isinstance(v, str) or not RFC3339.match(v)):
-            causes.append(_cause(f"spec.{k}", f"Invalid value: {_q(v)}: must be an RFC 3339 time with "
-                                 "microseconds"))
     return causes
 
 

@@ -221,3 +221,66 @@ def causes_from(validator, obj) -> list:
                         "message": f"Invalid value: {_value_repr(err.instance)}: {fp} in body {err.message}",
                         "field": fp})
     return out
+
+
+# --- metav1.Time and metav1.MicroTime, as Go decodes and encodes them ------------------------------------------
+
+_TIME = "io.k8s.apimachinery.pkg.apis.meta.v1.Time"
+_MICRO = "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime"
+_RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-]\d\d:\d\d)$")
+
+
+class TimeError(Exception):
+    pass
+
+
+def _parse_time(value, micro):
+    import datetime
+    m = _RFC3339.match(value) if isinstance(value, str) else None
+    layout = "2006-01-02T15:04:05.000000Z07:00" if micro else "2006-01-02T15:04:05Z07:00"
+    if not m or (micro and (not m.group(7) or len(m.group(7)) != 7)):
+        raise TimeError(f'parsing time {json.dumps(value)} as "{layout}": cannot parse it (Go\'s time.Parse'
+                        + (", which wants exactly six fractional digits here)" if micro else ")"))
+    frac = m.group(7) or ""
+    tz = m.group(8).upper()
+    try:
+        base = datetime.datetime.strptime(value[:19].replace("t", "T"), "%Y-%m-%dT%H:%M:%S")
+    except ValueError as e:
+        raise TimeError(f"parsing time {json.dumps(value)}: {e}") from e
+    offset = datetime.timedelta(0) if tz == "Z" else \
+        (1 if tz[0] == "+" else -1) * datetime.timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
+    utc = base - offset
+    if micro:
+        return utc.strftime("%Y-%m-%dT%H:%M:%S") + frac[:7] + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalize_times(obj, def_name):
+    """metav1.Time accepts RFC 3339 (any fraction) and is written back in UTC whole seconds; metav1.MicroTime
+    needs exactly six fractional digits. Raises TimeError as the real decoder fails (400)."""
+    _times(obj, {"$ref": f"#/$defs/{def_name}"})
+
+
+def _times(obj, node):
+    ref = node.get("$ref", "") if isinstance(node, dict) else ""
+    name = ref.rsplit("/", 1)[-1]
+    if name in (_TIME, _MICRO):
+        return _parse_time(obj, name == _MICRO) if obj is not None else None
+    node = _resolve_builtin(node)
+    if not isinstance(node, dict):
+        return None
+    if isinstance(obj, dict):
+        props = node.get("properties") or {}
+        addl = node.get("additionalProperties")
+        for k, v in obj.items():
+            sub = props.get(k) or (addl if isinstance(addl, dict) else None)
+            if sub is not None:
+                out = _times(v, sub)
+                if out is not None:
+                    obj[k] = out
+    elif isinstance(obj, list) and isinstance(node.get("items"), dict):
+        for i, v in enumerate(obj):
+            out = _times(v, node["items"])
+            if out is not None:
+                obj[i] = out
+    return None
