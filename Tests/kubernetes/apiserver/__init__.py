@@ -60,7 +60,7 @@ What this server does NOT reproduce:
   Switchyard relies on; most other per-field rules of the real server are not checked.
 - metadata.generation is kept on every kind (bumped when anything but metadata/status changes); the real
   server keeps it only where the kind's strategy does (custom resources, CRDs, Deployments, DaemonSets...).
-- GET/PUT/PATCH/DELETE of an object in an absent namespace is a plain NotFound for the object (as real); only
-  create checks the namespace.
+- A client certificate the test CA did not sign fails the TLS handshake (the real server answers 401);
+  any CA-signed certificate with a CN is authenticated.
 - No persistence: --state-dir holds only credentials; the objects live in memory.
 """
