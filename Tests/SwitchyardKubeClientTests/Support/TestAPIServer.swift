@@ -70,9 +70,12 @@ final class TestAPIServer: Sendable {
         }
     }
 
+    /// SIGTERM, then SIGKILL if it has not gone within 1 s (a stuck server must not hang the suite).
     func stop() {
         if process.isRunning {
             process.terminate()
+            for _ in 0..<20 where process.isRunning { usleep(50_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: stateDirectory)
