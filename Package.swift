@@ -107,8 +107,11 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore", "SwitchyardConfig", "DatapathModel", "SwitchyardDatapath", "DatapathFixtures",
-                "SwitchyardControl", "SwitchyardAgent", "SwitchyardLab",
+                "SwitchyardControl", "SwitchyardAgent", "SwitchyardLab", "SwitchyardController", "SwitchyardKubeClient",
+                "SwitchyardKubernetes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Pure: the BGP-4 codec (RFC 4271, 4760, 6793, 7606, 8092, 9003) and the session state machine
@@ -184,11 +187,20 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        // Against the test API server (Tests/kubernetes/apiserver, Python) with its real TLS and tokens.
+        // I/O: `switchyard controller` — executes the leader elector's and the allocator's actions.
+        .target(
+            name: "SwitchyardController",
+            dependencies: [
+                "SwitchyardKubeClient", "SwitchyardKubernetes", "SwitchyardCore", "SwitchyardNet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // Against the test API server (Tests/kubernetes/apiserver, Python) with its real TLS and tokens,
+        // kubectl and the Python client: the client, and the controller end to end.
         .testTarget(
             name: "SwitchyardKubeClientTests",
             dependencies: [
-                "SwitchyardKubeClient", "SwitchyardKubernetes",
+                "SwitchyardKubeClient", "SwitchyardKubernetes", "SwitchyardController",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "SwitchyardConfigTests", dependencies: ["SwitchyardConfig"]),

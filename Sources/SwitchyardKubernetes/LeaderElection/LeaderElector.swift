@@ -183,6 +183,15 @@ public struct LeaderElector: Sendable {
         writeEnded(at: now)
     }
 
+    /// The read failed (timeout, 5xx): the next attempt, a retry period after this one started,
+    /// reads again — a leader keeps its deadline, so a few failed reads cost nothing.
+    public mutating func readFailed(at now: Instant) -> [Action] {
+        guard phase != .stopped, case .reading = pending else { return [] }
+        pending = nil
+        if let lost = checkDeadline(now.monotonic) { return [lost] }
+        return [.wakeUp(at: nextWakeUp(now.monotonic))]
+    }
+
     /// Graceful shutdown: step down first, then release the lease so a successor need not wait.
     public mutating func shutdownRequested(at now: Instant) -> [Action] {
         let wasLeader = isLeader(at: now.monotonic)
