@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SwitchyardStore", targets: ["SwitchyardStore"]),
         .library(name: "SwitchyardBGP", targets: ["SwitchyardBGP"]),
         .library(name: "SwitchyardBFD", targets: ["SwitchyardBFD"]),
+        .library(name: "SwitchyardKubernetes", targets: ["SwitchyardKubernetes"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

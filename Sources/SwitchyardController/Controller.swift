@@ -238,7 +238,8 @@ public actor Controller {
     private func writeServiceStatus(_ write: ServiceStatusWrite) async {
         let key = write.key
         do {
-            let body = try JSONEncoder().encode(StatusPatch(resourceVersion: write.resourceVersion, status: write.status))
+            let body = try JSONEncoder().encode(
+                StatusPatch(resourceVersion: write.resourceVersion, status: write.status))
             let updated = try await client.patch(
                 Service.self, namespace: key.namespace, name: key.name, subresource: "status", body: body)
             counters.serviceWrites += 1
@@ -280,7 +281,8 @@ public actor Controller {
 
     private func writePoolStatus(_ write: PoolStatusWrite) async {
         do {
-            let body = try JSONEncoder().encode(PoolStatusPatch(resourceVersion: write.resourceVersion, status: write.status))
+            let body = try JSONEncoder().encode(
+                PoolStatusPatch(resourceVersion: write.resourceVersion, status: write.status))
             let updated = try await client.patch(
                 AddressPool.self, namespace: nil, name: write.name, subresource: "status", body: body)
             counters.poolWrites += 1

@@ -17,16 +17,27 @@ public struct ControllerCounters: Sendable, Equatable {
     public var prometheusText: String {
         let lines: [(String, String, String, Int)] = [
             ("switchyard_controller_leading", "gauge", "1 while this instance holds the lease", leading ? 1 : 0),
-            ("switchyard_controller_synced", "gauge", "1 once pools, namespaces and services are listed", synced ? 1 : 0),
-            ("switchyard_controller_service_status_writes_total", "counter", "Service status writes that succeeded",
-                serviceWrites),
-            ("switchyard_controller_service_status_conflicts_total", "counter",
-                "Service status writes refused with 409 (re-read and decided again)", serviceWriteConflicts),
-            ("switchyard_controller_service_status_failures_total", "counter", "Service status writes that failed",
-                serviceWriteFailures),
+            (
+                "switchyard_controller_synced", "gauge", "1 once pools, namespaces and services are listed",
+                synced ? 1 : 0
+            ),
+            (
+                "switchyard_controller_service_status_writes_total", "counter", "Service status writes that succeeded",
+                serviceWrites
+            ),
+            (
+                "switchyard_controller_service_status_conflicts_total", "counter",
+                "Service status writes refused with 409 (re-read and decided again)", serviceWriteConflicts
+            ),
+            (
+                "switchyard_controller_service_status_failures_total", "counter", "Service status writes that failed",
+                serviceWriteFailures
+            ),
             ("switchyard_controller_pool_status_writes_total", "counter", "AddressPool status writes", poolWrites),
-            ("switchyard_controller_pool_status_failures_total", "counter", "AddressPool status writes that failed",
-                poolWriteFailures),
+            (
+                "switchyard_controller_pool_status_failures_total", "counter", "AddressPool status writes that failed",
+                poolWriteFailures
+            ),
             ("switchyard_controller_events_total", "counter", "Events recorded", events),
             ("switchyard_controller_event_failures_total", "counter", "Events the server refused", eventFailures),
             ("switchyard_controller_services_assigned", "gauge", "Services holding an address", assigned),

@@ -21,7 +21,9 @@ public struct ControllerHTTPServer: Sendable {
         let endpoint = try HostPort(parsing: address)
         try await ConnectionServer.run(
             .tcp(host: endpoint.host.description, port: Int(endpoint.port)),
-            ready: { [address, logger] in logger.info("metrics and health listening", metadata: ["address": "\(address)"]) },
+            ready: { [address, logger] in
+                logger.info("metrics and health listening", metadata: ["address": "\(address)"])
+            },
             handler: serve)
     }
 

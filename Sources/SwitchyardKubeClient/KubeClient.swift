@@ -65,7 +65,8 @@ public final class KubeClient: Sendable {
     private static func query(_ items: [(String, String?)]) -> String {
         let parts = items.compactMap { key, value -> String? in
             guard let value else { return nil }
-            let escaped = value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"]))
+            let escaped = value.addingPercentEncoding(
+                withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"]))
             return "\(key)=\(escaped ?? value)"
         }
         return parts.isEmpty ? "" : "?" + parts.joined(separator: "&")
@@ -99,7 +100,8 @@ public final class KubeClient: Sendable {
     /// A patch of the object or of a subresource (`status`). A merge patch carrying
     /// `metadata.resourceVersion` is a precondition: 409 when the object changed meanwhile.
     public func patch<R: KubeResource>(
-        _ type: R.Type, namespace: String?, name: String, subresource: String? = nil, type patchType: PatchType = .merge,
+        _ type: R.Type, namespace: String?, name: String, subresource: String? = nil,
+        type patchType: PatchType = .merge,
         body: Data
     ) async throws -> R {
         try await send(
@@ -110,7 +112,8 @@ public final class KubeClient: Sendable {
     /// PUT: replaces the object; its `metadata.resourceVersion` must be current (409 otherwise).
     public func update<R: KubeResource>(_ object: R, subresource: String? = nil) async throws -> R {
         let body = try JSONEncoder().encode(object)
-        let path = Self.path(R.self, namespace: object.metadata.namespace, name: object.metadata.name ?? "",
+        let path = Self.path(
+            R.self, namespace: object.metadata.namespace, name: object.metadata.name ?? "",
             subresource: subresource)
         return try await send(.PUT, path, body: body, as: R.self)
     }
@@ -147,7 +150,7 @@ public final class KubeClient: Sendable {
                 }
             }
         } catch let error as HTTPClientError where error == .deadlineExceeded {
-            return  // the server did not end it on time; the caller watches again from where it got
+            return // the server did not end it on time; the caller watches again from where it got
         }
         if let last = splitter.finish() { try await onEvent(try WatchEvent<R>.decode(line: last, decoder: decoder)) }
     }
@@ -209,4 +212,3 @@ public final class KubeClient: Sendable {
         return KubeAPIError(code: Int(status.code), status: decoded, request: request)
     }
 }
-

@@ -66,8 +66,9 @@ public struct KubeReflector<Object: KubeResource>: Sendable {
                 counts?(tally)
                 let timeout = max(1, watchTimeout * Int.random(in: 80...120) / 100)
                 var delivered = false
-                try await client.watch(Object.self, namespace: namespace, resourceVersion: version, timeoutSeconds: timeout)
-                { event in
+                try await client.watch(
+                    Object.self, namespace: namespace, resourceVersion: version, timeoutSeconds: timeout
+                ) { event in
                     switch event {
                     case .added(let object), .modified(let object):
                         version = object.metadata.resourceVersion ?? version

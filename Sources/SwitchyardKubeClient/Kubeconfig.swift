@@ -131,7 +131,8 @@ public struct Kubeconfig: Decodable, Sendable {
         var credentials = KubeConnection.Credentials.none
         if let userName = context.user {
             guard let user = users?.first(where: { $0.name == userName })?.value else {
-                throw KubeConfigError("kubeconfig \(path): context \(name) names user \(userName), which is not defined")
+                throw KubeConfigError(
+                    "kubeconfig \(path): context \(name) names user \(userName), which is not defined")
             }
             credentials = try self.credentials(user, name: userName)
         }

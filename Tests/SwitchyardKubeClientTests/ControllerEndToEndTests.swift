@@ -83,15 +83,18 @@ import Testing
                 """
                 import kubernetes
                 kubernetes.config.load_kube_config()
+                v1 = kubernetes.client.CoreV1Api()
                 for i in range(5):
-                    kubernetes.client.CoreV1Api().create_namespaced_service("default", {"metadata": {"name": f"old-{i}"},
+                    v1.create_namespaced_service("default", {"metadata": {"name": f"old-{i}"},
                         "spec": {"ports": [{"port": 80}], "selector": {"app": "x"}}})
                 """)
-            try await Task.sleep(nanoseconds: 1_100_000_000)  // a later creationTimestamp for the rest
+            try await Task.sleep(nanoseconds: 1_100_000_000) // a later creationTimestamp for the rest
             try Self.createServices(server, prefix: "svc", count: 200)
             // First controller: killed (SIGKILL) part way through allocating.
             let first = try ControllerProcess(server: server, identity: "a")
-            try await Self.waitFor("some allocations") { try Self.addresses(server).values.filter { !$0.isEmpty }.count >= 40 }
+            try await Self.waitFor("some allocations") {
+                try Self.addresses(server).values.filter { !$0.isEmpty }.count >= 40
+            }
             first.kill9()
             let atKill = try Self.addresses(server).filter { !$0.value.isEmpty }
             #expect(atKill.count < 200, "the kill should land mid-allocation")
@@ -263,7 +266,8 @@ import Testing
             }
             // The pool shrinks away from the live address: it is kept and marked, never moved.
             try server.kubectl([
-                "patch", "addresspool", "small", "--type=merge", "-p", #"{"spec":{"addresses":["10.30.0.2-10.30.0.3"]}}"#,
+                "patch", "addresspool", "small", "--type=merge", "-p",
+                #"{"spec":{"addresses":["10.30.0.2-10.30.0.3"]}}"#,
             ])
             try await Self.waitFor("AddressOutsidePool") {
                 try server.kubectl(["get", "service", "web", "-o", "json"]).contains("AddressOutsidePool")

@@ -24,13 +24,14 @@ struct TestConfigMap: KubeResource, Equatable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try "secret-token\n".write(toFile: "\(directory)/token", atomically: true, encoding: .utf8)
+        let ca = Data("CA".utf8).base64EncodedString()
         let text = """
             apiVersion: v1
             kind: Config
             current-context: b
             clusters:
             - name: one
-              cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: "\(Data("CA".utf8).base64EncodedString())"}
+              cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: "\(ca)"}
             contexts:
             - name: a
               context: {cluster: one, user: nobody}
@@ -53,8 +54,12 @@ struct TestConfigMap: KubeResource, Equatable {
         }
         #expect(try source.current() == "secret-token")
         // A context naming an undefined user is an error that says which.
-        #expect(throws: KubeConfigError.self) { try Kubeconfig.load(path: "\(directory)/config").connection(context: "a") }
-        #expect(throws: KubeConfigError.self) { try Kubeconfig.load(path: "\(directory)/config").connection(context: "zz") }
+        #expect(throws: KubeConfigError.self) {
+            try Kubeconfig.load(path: "\(directory)/config").connection(context: "a")
+        }
+        #expect(throws: KubeConfigError.self) {
+            try Kubeconfig.load(path: "\(directory)/config").connection(context: "zz")
+        }
     }
 
     @Test func anExecPluginIsRefusedNotIgnored() throws {
@@ -161,8 +166,9 @@ struct TestConfigMap: KubeResource, Equatable {
             try server.testing("compact")
             var sawGone = false
             do {
-                try await client.watch(TestConfigMap.self, namespace: "default", resourceVersion: version, timeoutSeconds: 5)
-                { event in
+                try await client.watch(
+                    TestConfigMap.self, namespace: "default", resourceVersion: version, timeoutSeconds: 5
+                ) { event in
                     if case .error(let status) = event, status.code == 410 { sawGone = true }
                 }
             } catch let error as KubeAPIError where error.isGone {

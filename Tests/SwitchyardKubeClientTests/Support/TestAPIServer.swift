@@ -82,14 +82,18 @@ final class TestAPIServer: Sendable {
     }
 
     func client(certificate: Bool = false) throws -> KubeClient {
-        try KubeClient(connection: try Kubeconfig.load(path: certificate ? certificateKubeconfig : kubeconfig).connection())
+        try KubeClient(
+            connection: try Kubeconfig.load(path: certificate ? certificateKubeconfig : kubeconfig).connection())
     }
 
     /// `POST /testing/compact` or `/testing/close-watches`.
     func testing(_ what: String) throws {
         _ = try Self.run(
-            "/usr/bin/curl", ["-sS", "--fail", "--cacert", "\(stateDirectory)/ca.crt", "-X", "POST",
-                "-H", "Authorization: Bearer \(token)", "\(url)/testing/\(what)"])
+            "/usr/bin/curl",
+            [
+                "-sS", "--fail", "--cacert", "\(stateDirectory)/ca.crt", "-X", "POST",
+                "-H", "Authorization: Bearer \(token)", "\(url)/testing/\(what)",
+            ])
     }
 
     /// kubectl v1.37 from the venv against this server.
