@@ -144,8 +144,10 @@ public actor Controller {
     private func release() async {
         for action in elector.shutdownRequested(at: instant()) {
             if case .updateLease(let lease) = action {
-                _ = try? await client.update(lease)
-                logger.info("lease released")
+                // A task of its own: this one is cancelled, and a cancelled request is never sent.
+                let client = client
+                let released = await Task { (try? await client.update(lease)) != nil }.value
+                logger.info(released ? "lease released" : "lease release failed; it expires on its own")
             }
         }
         counters.leading = false

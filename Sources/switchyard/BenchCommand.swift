@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures (build with -c release).",
-        subcommands: [ModelBench.self])
+        subcommands: [ModelBench.self, ControllerBench.self])
 }
 
 /// Maglev build times and the model pipeline's cost per packet. The pipeline cases are
