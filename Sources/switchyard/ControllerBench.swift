@@ -35,7 +35,8 @@ struct ControllerBench: AsyncParsableCommand {
         let pure = Self.pureAllocatorFigures(services: services, clock: clock)
 
         _ = try await client.create(Namespace(metadata: ObjectMeta(name: namespace)), namespace: nil)
-        var pool = AddressPool(metadata: ObjectMeta(name: namespace), spec: AddressPoolSpec(addresses: ["198.18.0.0/16"]))
+        var pool = AddressPool(
+            metadata: ObjectMeta(name: namespace), spec: AddressPoolSpec(addresses: ["198.18.0.0/16"]))
         pool.spec.serviceAllocation = AddressPoolSpec.ServiceAllocation(namespaces: [namespace])
         _ = try await client.create(pool, namespace: nil)
         let created = clock.now
@@ -76,7 +77,7 @@ struct ControllerBench: AsyncParsableCommand {
         let restartTask = Task { try await restart.run() }
         _ = try await Self.waitUntil(restart) { $0.synced && $0.assigned >= services }
         let restartSeconds = seconds(restartStart.duration(to: clock.now))
-        try await Task.sleep(for: .milliseconds(500))  // room for any write it would (wrongly) make
+        try await Task.sleep(for: .milliseconds(500)) // room for any write it would (wrongly) make
         let restartCounters = await restart.snapshot
         restartTask.cancel()
         _ = await restartTask.result
@@ -106,8 +107,11 @@ struct ControllerBench: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("controller bench: \(services) Services, \(inFlight) writes in flight (created in \(fmt(createSeconds)) s)")
-        for (name, value) in figures { print("  \(name.padding(toLength: 58, withPad: " ", startingAt: 0)) \(fmt(value))") }
+        print(
+            "controller bench: \(services) Services, \(inFlight) writes in flight (created in \(fmt(createSeconds)) s)")
+        for (name, value) in figures {
+            print("  \(name.padding(toLength: 58, withPad: " ", startingAt: 0)) \(fmt(value))")
+        }
         print(
             "  cold start / baseline = \(fmt(ratio))x; cold writes \(coldCounters.serviceWrites), "
                 + "409s \(coldCounters.serviceWriteConflicts), events \(coldCounters.events); "
@@ -162,8 +166,9 @@ struct ControllerBench: AsyncParsableCommand {
                 _ = fresh.handle(.namespacesListed([Namespace(metadata: ObjectMeta(name: "bench"))]), at: now)
                 again = fresh.handle(.servicesListed(written), at: now)
             }
-            restartWrites = again.filter { if case .writeServiceStatus = $0 { return true } else { return false } }.count
-            if round > 0 {  // round 0 is the warm-up
+            restartWrites =
+                again.filter { if case .writeServiceStatus = $0 { return true } else { return false } }.count
+            if round > 0 { // round 0 is the warm-up
                 coldTimes.append(Double(cold.components.attoseconds) / 1e18 + Double(cold.components.seconds))
                 restartTimes.append(Double(restart.components.attoseconds) / 1e18 + Double(restart.components.seconds))
             }

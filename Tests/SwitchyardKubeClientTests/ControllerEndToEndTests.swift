@@ -282,7 +282,8 @@ import Testing
             controller.stop()
             #expect(controller.output.contains("lease released"))
             let holder = try server.kubectl([
-                "get", "lease", "switchyard-controller", "-n", "switchyard-system", "-o", "jsonpath={.spec.holderIdentity}",
+                "get", "lease", "switchyard-controller", "-n", "switchyard-system", "-o",
+                "jsonpath={.spec.holderIdentity}",
             ])
             #expect(holder.isEmpty, "a stopped controller hands its lease back (holder now \(holder))")
         }
