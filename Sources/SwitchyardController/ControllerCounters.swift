@@ -10,7 +10,6 @@ public struct ControllerCounters: Sendable, Equatable {
     public var events = 0
     public var eventFailures = 0
     public var assigned = 0
-    public var pending = 0
     public var relists = 0
 
     /// Prometheus text exposition (counters and gauges, no library needed for a dozen lines).
@@ -41,7 +40,6 @@ public struct ControllerCounters: Sendable, Equatable {
             ("switchyard_controller_events_total", "counter", "Events recorded", events),
             ("switchyard_controller_event_failures_total", "counter", "Events the server refused", eventFailures),
             ("switchyard_controller_services_assigned", "gauge", "Services holding an address", assigned),
-            ("switchyard_controller_services_pending", "gauge", "Services of our class without an address", pending),
             ("switchyard_controller_relists_total", "counter", "Lists after a watch expired (410)", relists),
         ]
         return lines.map { name, type, help, value in

@@ -264,6 +264,13 @@ import Testing
                 let json = try server.kubectl(["get", "service", "wants-taken", "-o", "json"])
                 return json.contains("RequestedIPUnavailable")
             }
+            // The pool's status counts one address in use (shared by two Services) and two free.
+            try await Self.waitFor("the pool's counts") {
+                let counts = try server.kubectl([
+                    "get", "addresspool", "small", "-o", "jsonpath={.status.assignedIPv4}/{.status.availableIPv4}",
+                ])
+                return counts == "1/2"
+            }
             // The pool shrinks away from the live address: it is kept and marked, never moved.
             try server.kubectl([
                 "patch", "addresspool", "small", "--type=merge", "-p",
