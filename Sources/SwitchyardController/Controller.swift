@@ -240,8 +240,9 @@ public actor Controller {
     private func writeServiceStatus(_ write: ServiceStatusWrite) async {
         let key = write.key
         do {
-            let body = try JSONEncoder().encode(
-                StatusPatch(resourceVersion: write.resourceVersion, status: write.status))
+            let patch = StatusPatch(
+                resourceVersion: write.resourceVersion, status: ServiceStatusPatchBody(status: write.status))
+            let body = try JSONEncoder().encode(patch)
             let updated = try await client.patch(
                 Service.self, namespace: key.namespace, name: key.name, subresource: "status", body: body)
             counters.serviceWrites += 1
@@ -284,7 +285,7 @@ public actor Controller {
     private func writePoolStatus(_ write: PoolStatusWrite) async {
         do {
             let body = try JSONEncoder().encode(
-                PoolStatusPatch(resourceVersion: write.resourceVersion, status: write.status))
+                StatusPatch(resourceVersion: write.resourceVersion, status: write.status))
             let updated = try await client.patch(
                 AddressPool.self, namespace: nil, name: write.name, subresource: "status", body: body)
             counters.poolWrites += 1
@@ -331,40 +332,38 @@ public struct ControllerConfigurationError: Error, CustomStringConvertible {
     public var description: String { problems.joined(separator: "; ") }
 }
 
-/// `PATCH …/status` (merge patch): the resourceVersion the decision was based on (409 if the
-/// Service changed since), the ingress list and the conditions — explicit nulls clear them.
-struct StatusPatch: Encodable {
+/// `PATCH …/status` (merge patch) carrying the resourceVersion the decision was based on: 409 when
+/// the object changed since, and the decision is made again on the fresh object.
+struct StatusPatch<Status: Encodable>: Encodable {
     var resourceVersion: String?
-    var status: ServiceStatus
-
-    func encode(to encoder: any Encoder) throws {
-        var root = encoder.container(keyedBy: Key.self)
-        var metadata = root.nestedContainer(keyedBy: Key.self, forKey: "metadata")
-        try metadata.encode(resourceVersion, forKey: "resourceVersion")
-        var statusContainer = root.nestedContainer(keyedBy: Key.self, forKey: "status")
-        var loadBalancer = statusContainer.nestedContainer(keyedBy: Key.self, forKey: "loadBalancer")
-        if let ingress = status.loadBalancer?.ingress, !ingress.isEmpty {
-            try loadBalancer.encode(ingress, forKey: "ingress")
-        } else {
-            try loadBalancer.encodeNil(forKey: "ingress")
-        }
-        if let conditions = status.conditions, !conditions.isEmpty {
-            try statusContainer.encode(conditions, forKey: "conditions")
-        } else {
-            try statusContainer.encodeNil(forKey: "conditions")
-        }
-    }
-}
-
-struct PoolStatusPatch: Encodable {
-    var resourceVersion: String?
-    var status: AddressPoolStatus
+    var status: Status
 
     func encode(to encoder: any Encoder) throws {
         var root = encoder.container(keyedBy: Key.self)
         var metadata = root.nestedContainer(keyedBy: Key.self, forKey: "metadata")
         try metadata.encode(resourceVersion, forKey: "resourceVersion")
         try root.encode(status, forKey: "status")
+    }
+}
+
+/// A Service's status as a merge patch: the ingress list and the conditions, explicit nulls
+/// clearing what Switchyard no longer holds (an absent key would leave the old value).
+struct ServiceStatusPatchBody: Encodable {
+    var status: ServiceStatus
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        var loadBalancer = container.nestedContainer(keyedBy: Key.self, forKey: "loadBalancer")
+        if let ingress = status.loadBalancer?.ingress, !ingress.isEmpty {
+            try loadBalancer.encode(ingress, forKey: "ingress")
+        } else {
+            try loadBalancer.encodeNil(forKey: "ingress")
+        }
+        if let conditions = status.conditions, !conditions.isEmpty {
+            try container.encode(conditions, forKey: "conditions")
+        } else {
+            try container.encodeNil(forKey: "conditions")
+        }
     }
 }
 
