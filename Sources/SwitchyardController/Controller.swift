@@ -21,7 +21,11 @@ public actor Controller {
     private var counters = ControllerCounters()
     private var leadershipWaiters: [CheckedContinuation<Void, Never>] = []
     private var writesInFlight = 0
-    private var queued: [AllocatorAction] = []
+    /// Service status writes go first: they are what a user waits for. Pool status and Events
+    /// follow (each list keeps its order; `Deque` would avoid removeFirst's copy, but the lists are
+    /// drained as fast as the server answers and stay short).
+    private var queuedStatus: [AllocatorAction] = []
+    private var queuedOther: [AllocatorAction] = []
 
     public init(client: KubeClient, options: ControllerOptions, logger: Logger) {
         self.client = client
@@ -143,14 +147,37 @@ public actor Controller {
     /// Graceful shutdown: step down, then hand the lease back so a successor starts at once.
     private func release() async {
         for action in elector.shutdownRequested(at: instant()) {
-            if case .updateLease(let lease) = action {
+            if case .updateLease(let release) = action {
                 // A task of its own: this one is cancelled, and a cancelled request is never sent.
-                let client = client
-                let released = await Task { (try? await client.update(lease)) != nil }.value
+                let (client, identity) = (client, options.identity)
+                let released = await Task { await Self.handBack(release, client: client, identity: identity) }.value
                 logger.info(released ? "lease released" : "lease release failed; it expires on its own")
             }
         }
         counters.leading = false
+    }
+
+    /// PUTs the elector's release. A renewal cut short by the shutdown may have landed after the
+    /// record the release was built on (409): then the same edit goes onto the fresh record, as
+    /// long as that record still names this instance — never onto someone else's.
+    private static func handBack(_ release: Lease, client: KubeClient, identity: String) async -> Bool {
+        var attempt = release
+        for _ in 0..<3 {
+            do {
+                _ = try await client.update(attempt)
+                return true
+            } catch let error as KubeAPIError where error.isConflict {
+                let name = release.metadata.name ?? ""
+                guard var fresh = try? await client.get(Lease.self, namespace: release.metadata.namespace, name: name),
+                    fresh.spec.holderIdentity == identity
+                else { return false }
+                fresh.spec = release.spec
+                attempt = fresh
+            } catch {
+                return false
+            }
+        }
+        return false
     }
 
     private func waitForLeadership() async {
@@ -199,31 +226,36 @@ public actor Controller {
     }
 
     /// One input into the allocator; its actions are executed (writes at most
-    /// `maxWritesInFlight` at once, the rest queued in order).
+    /// `maxWritesInFlight` at once, the rest queued: Service statuses first, then the rest).
     func feed(_ input: AllocatorInput, relist: Bool = false) {
         if relist && counters.synced { counters.relists += 1 }
         let actions = allocator.handle(input, at: KubeTime(Date()))
         counters.synced = allocator.isSynced
         counters.assigned = allocator.assignments.count
-        queued += actions
+        for action in actions {
+            if case .writeServiceStatus = action { queuedStatus.append(action) } else { queuedOther.append(action) }
+        }
         pump()
     }
 
     private func pump() {
-        while writesInFlight < options.maxWritesInFlight, !queued.isEmpty {
-            let action = queued.removeFirst()
+        while writesInFlight < options.maxWritesInFlight, !queuedStatus.isEmpty || !queuedOther.isEmpty {
+            let action = queuedStatus.isEmpty ? queuedOther.removeFirst() : queuedStatus.removeFirst()
             writesInFlight += 1
             Task {
                 await self.execute(action)
                 self.finished()
             }
         }
+        updateBacklog()
     }
 
     private func finished() {
         writesInFlight -= 1
         pump()
     }
+
+    private func updateBacklog() { counters.backlog = writesInFlight + queuedStatus.count + queuedOther.count }
 
     private func execute(_ action: AllocatorAction) async {
         guard mayWrite() else {

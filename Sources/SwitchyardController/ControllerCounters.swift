@@ -11,6 +11,8 @@ public struct ControllerCounters: Sendable, Equatable {
     public var eventFailures = 0
     public var assigned = 0
     public var relists = 0
+    /// Writes queued or in flight (Service statuses, pool statuses, Events).
+    public var backlog = 0
 
     /// Prometheus text exposition (counters and gauges, no library needed for a dozen lines).
     public var prometheusText: String {
@@ -41,6 +43,7 @@ public struct ControllerCounters: Sendable, Equatable {
             ("switchyard_controller_event_failures_total", "counter", "Events the server refused", eventFailures),
             ("switchyard_controller_services_assigned", "gauge", "Services holding an address", assigned),
             ("switchyard_controller_relists_total", "counter", "Lists after a watch expired (410)", relists),
+            ("switchyard_controller_write_backlog", "gauge", "Writes queued or in flight", backlog),
         ]
         return lines.map { name, type, help, value in
             "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
