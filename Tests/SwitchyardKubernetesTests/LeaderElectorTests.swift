@@ -120,28 +120,23 @@ struct LeaseSimulation {
                 inFlight[index].result = .failed
                 continue
             }
+            /// The server's one revision counter: a write that passes its precondition gets the next.
+            func accept(_ written: Lease) -> Result {
+                var stored = written
+                revision += 1
+                stored.metadata.resourceVersion = String(revision)
+                lease = stored
+                return .written(stored)
+            }
             var result: Result
             switch request.request {
             case .read:
                 result = .read(lease)
-            case .create(var new):
-                if lease != nil {
-                    result = .conflict
-                } else {
-                    revision += 1
-                    new.metadata.resourceVersion = String(revision)
-                    lease = new
-                    result = .written(new)
-                }
-            case .update(var new):
-                if lease?.metadata.resourceVersion != new.metadata.resourceVersion || lease == nil {
-                    result = .conflict
-                } else {
-                    revision += 1
-                    new.metadata.resourceVersion = String(revision)
-                    lease = new
-                    result = .written(new)
-                }
+            case .create(let new):
+                result = lease != nil ? .conflict : accept(new)
+            case .update(let new):
+                let current = lease != nil && lease?.metadata.resourceVersion == new.metadata.resourceVersion
+                result = current ? accept(new) : .conflict
             }
             if request.failure == .afterApplying { result = .failed }
             inFlight[index].result = result
