@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SwitchyardKubeClient
 import SwitchyardKubernetes
+import SwitchyardNet
 
 /// `switchyard controller`: the I/O around two pure state machines. `LeaderElector` decides
 /// whether this instance may act; `AddressAllocator` decides every address, status and Event.
@@ -17,7 +18,8 @@ public actor Controller {
     let logger: Logger
     private var elector: LeaderElector
     private var allocator: AddressAllocator
-    private let origin = ContinuousClock.now
+    /// The elector's monotonic time, as every executor here keeps it.
+    private let clock = ExecutorClock()
     private var counters = ControllerCounters()
     private var leadershipWaiters: [CheckedContinuation<Void, Never>] = []
     private var writesInFlight = 0
@@ -70,7 +72,7 @@ public actor Controller {
     // MARK: Leader election
 
     private func instant() -> LeaderElector.Instant {
-        LeaderElector.Instant(monotonic: origin.duration(to: .now), wall: KubeTime(Date()))
+        LeaderElector.Instant(monotonic: clock.now, wall: KubeTime(Date()))
     }
 
     private func electionLoop() async throws {

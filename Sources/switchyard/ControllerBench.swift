@@ -29,7 +29,6 @@ struct ControllerBench: AsyncParsableCommand {
         let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let namespace = "switchyard-bench-\(tag)"
         let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
         // The pure allocator alone (no I/O): cold and import, median of 5 after a warm-up.
         let pure = Self.pureAllocatorFigures(services: services, clock: clock)
@@ -43,7 +42,7 @@ struct ControllerBench: AsyncParsableCommand {
         try await Self.concurrently(services, inFlight) { index in
             _ = try await client.create(Self.service(index, namespace: namespace), namespace: namespace)
         }
-        let createSeconds = seconds(created.duration(to: clock.now))
+        let createSeconds = Self.seconds(created.duration(to: clock.now))
 
         // Baseline: N status PATCHes (another writer's condition, which the controller keeps).
         let floorStart = clock.now
@@ -55,7 +54,7 @@ struct ControllerBench: AsyncParsableCommand {
             _ = try await client.patch(
                 Service.self, namespace: namespace, name: "bench-\(index)", subresource: "status", body: body)
         }
-        let floorSeconds = seconds(floorStart.duration(to: clock.now))
+        let floorSeconds = Self.seconds(floorStart.duration(to: clock.now))
 
         var options = ControllerOptions(
             namespace: namespace, leaseName: "bench", identity: "bench-cold",
@@ -66,9 +65,9 @@ struct ControllerBench: AsyncParsableCommand {
         let coldStart = clock.now
         let coldTask = Task { try await cold.run() }
         let coldCounters = try await Self.waitUntil(cold) { $0.synced && $0.serviceWrites >= services }
-        let coldSeconds = seconds(coldStart.duration(to: clock.now))
+        let coldSeconds = Self.seconds(coldStart.duration(to: clock.now))
         let drained = try await Self.waitUntil(cold) { $0.backlog == 0 }
-        let drainedSeconds = seconds(coldStart.duration(to: clock.now))
+        let drainedSeconds = Self.seconds(coldStart.duration(to: clock.now))
         coldTask.cancel()
         _ = await coldTask.result
 
@@ -78,7 +77,7 @@ struct ControllerBench: AsyncParsableCommand {
         let restartStart = clock.now
         let restartTask = Task { try await restart.run() }
         _ = try await Self.waitUntil(restart) { $0.synced && $0.assigned >= services }
-        let restartSeconds = seconds(restartStart.duration(to: clock.now))
+        let restartSeconds = Self.seconds(restartStart.duration(to: clock.now))
         try await Task.sleep(for: .milliseconds(500)) // room for any write it would (wrongly) make
         let restartCounters = await restart.snapshot
         restartTask.cancel()
@@ -124,6 +123,10 @@ struct ControllerBench: AsyncParsableCommand {
     }
 
     private func fmt(_ value: Double) -> String { String(format: "%.3f", value) }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
 
     static func service(_ index: Int, namespace: String) -> Service {
         var service = Service(metadata: ObjectMeta(name: "bench-\(index)", namespace: namespace))
@@ -174,8 +177,8 @@ struct ControllerBench: AsyncParsableCommand {
             restartWrites =
                 again.filter { if case .writeServiceStatus = $0 { return true } else { return false } }.count
             if round > 0 { // round 0 is the warm-up
-                coldTimes.append(Double(cold.components.attoseconds) / 1e18 + Double(cold.components.seconds))
-                restartTimes.append(Double(restart.components.attoseconds) / 1e18 + Double(restart.components.seconds))
+                coldTimes.append(seconds(cold))
+                restartTimes.append(seconds(restart))
             }
         }
         return (coldTimes.sorted()[coldTimes.count / 2], restartTimes.sorted()[restartTimes.count / 2], restartWrites)
