@@ -31,6 +31,8 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Seconds a leader keeps acting without a successful renewal.") var renewDeadline: Double = 10
     @Option(help: "Seconds between lease attempts.") var retryPeriod: Double = 2
     @Option(help: "host:port for /metrics and /healthz ('' = none).") var metrics = "[::]:9101"
+    @Option(help: "The ingress ipMode published: Proxy (default; kube-proxy leaves the address alone) or VIP.")
+    var ipMode = "Proxy"
 
     func run() async throws {
         StructuredLogHandler.bootstrap()
@@ -42,12 +44,17 @@ struct ControllerCommand: AsyncParsableCommand {
             printError("controller: \(error)")
             throw ExitCode(1)
         }
+        guard let mode = IngressIPMode(rawValue: ipMode) else {
+            printError("controller: --ip-mode: expected Proxy or VIP, got '\(ipMode)'")
+            throw ExitCode(1)
+        }
         let environment = ProcessInfo.processInfo.environment
         let name = identity ?? environment["POD_NAME"] ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let options = ControllerOptions(
             namespace: namespace, leaseName: leaseName, identity: name,
             allocator: AllocatorConfiguration(
-                loadBalancerClass: loadBalancerClass, servesServicesWithoutClass: serveUnclassedServices),
+                loadBalancerClass: loadBalancerClass, servesServicesWithoutClass: serveUnclassedServices,
+                ipMode: mode),
             leaseDuration: .milliseconds(Int64(leaseDuration * 1000)),
             renewDeadline: .milliseconds(Int64(renewDeadline * 1000)),
             retryPeriod: .milliseconds(Int64(retryPeriod * 1000)))

@@ -28,7 +28,7 @@ import struct SwitchyardCore.IPv6Address
         #expect(cluster.ingress(key("old")) == ["192.0.2.0"])
         #expect(cluster.ingress(key("young")) == ["192.0.2.1"])
         #expect(cluster.reason(key("old")) == "Assigned" && cluster.condition(key("old"))?.status == "True")
-        #expect(cluster.services[key("old")]?.status?.loadBalancer?.ingress?.first?.ipMode == "VIP")
+        #expect(cluster.services[key("old")]?.status?.loadBalancer?.ingress?.first?.ipMode == "Proxy")
     }
 
     @Test func servicesOfOtherClassesOrTypesAreNeverTouched() {

@@ -99,8 +99,8 @@ enum NodeObjects {
     @Test func oneServicePerAddressAndPortWithExternalIPsAndFamiliesKeptApart() throws {
         let service = NodeObjects.service(
             "dual", ingress: ["192.0.2.10", "2001:db8::10"],
-            ports:
-                #"[{"name":"http","port":80},{"name":"dns","protocol":"UDP","port":53},{"name":"s","protocol":"SCTP","port":9}]"#,
+            ports: #"[{"name":"http","port":80},{"name":"dns","protocol":"UDP","port":53},"#
+                + #"{"name":"s","protocol":"SCTP","port":9}]"#,
             extra: #","externalIPs":["198.51.100.7"]"#)
         let v4 = NodeObjects.slice("d4", service: "dual", endpoints: [("10.1.0.1", "w1", true, true, false)])
         let v6 = NodeObjects.slice(

@@ -30,12 +30,12 @@ extension AddressAllocator {
         return actions
     }
 
-    /// Ingress = the held addresses (primary family first) with ipMode VIP; conditions = the
+    /// Ingress = the held addresses (primary family first) with the configured ipMode; conditions = the
     /// observed ones with ours replaced in place.
     private func desiredStatus(_ key: NamespacedName, _ service: Service, at now: KubeTime) -> ServiceStatus? {
         guard let outcome = outcomes[key], let intent = intents[key] else { return nil }
         let addresses = orderedAddresses(holdings[key] ?? [:], intent: intent)
-        let ingress = addresses.map { LoadBalancerIngress(ip: $0.description, ipMode: SwitchyardNames.ipMode) }
+        let ingress = addresses.map { LoadBalancerIngress(ip: $0.description, ipMode: configuration.ipMode.rawValue) }
         let condition = Condition(
             type: SwitchyardNames.conditionType, status: addresses.isEmpty ? "False" : "True",
             observedGeneration: service.metadata.generation, lastTransitionTime: now.rfc3339,

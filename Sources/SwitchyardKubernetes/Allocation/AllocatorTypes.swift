@@ -26,13 +26,31 @@ public struct AllocatorConfiguration: Sendable, Hashable {
     /// Also serve `LoadBalancer` Services with no class (off by default: another load balancer
     /// may own those).
     public var servesServicesWithoutClass: Bool
+    /// The `ipMode` written with every ingress address.
+    public var ipMode: IngressIPMode
 
     public init(
-        loadBalancerClass: String = SwitchyardGroup.defaultLoadBalancerClass, servesServicesWithoutClass: Bool = false
+        loadBalancerClass: String = SwitchyardGroup.defaultLoadBalancerClass, servesServicesWithoutClass: Bool = false,
+        ipMode: IngressIPMode = .proxy
     ) {
         self.loadBalancerClass = loadBalancerClass
         self.servesServicesWithoutClass = servesServicesWithoutClass
+        self.ipMode = ipMode
     }
+}
+
+/// `status.loadBalancer.ingress[].ipMode` (KEP-1860; beta and on by default from Kubernetes 1.30).
+///
+/// Switchyard publishes `Proxy` by default. With `VIP`, kube-proxy treats the address as if it were local to
+/// every node: it DNATs traffic *to* it from pods and nodes straight to endpoints (bypassing the LB tier, its
+/// flow table and its source ranges), and in IPVS mode it binds the address to `kube-ipvs0` on every node —
+/// which makes the node drop the pods' DSR replies passing through it, whose source is that address, as
+/// martians (a forwarded packet may not come from a local address). With `Proxy`, kube-proxy leaves the
+/// address alone: in-cluster clients go through the LB nodes like everyone else. `VIP` is for clusters that
+/// want kube-proxy's in-cluster shortcut and run it in iptables or nftables mode.
+public enum IngressIPMode: String, Sendable, Hashable, CaseIterable {
+    case proxy = "Proxy"
+    case vip = "VIP"
 }
 
 /// How a write the allocator asked for ended.
@@ -162,6 +180,4 @@ public enum SwitchyardNames {
     public static let mode = "\(SwitchyardGroup.name)/mode"
     public static let flowKey = "\(SwitchyardGroup.name)/flow-key"
     public static let addressPool = "\(SwitchyardGroup.name)/address-pool"
-    /// The `ipMode` written with every ingress address.
-    public static let ipMode = "VIP"
 }
