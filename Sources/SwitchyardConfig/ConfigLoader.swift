@@ -6,9 +6,12 @@ import Yams
 /// each at its file, line and field. The rules live in `ConfigValidation`; this file reads YAML
 /// into a `ConfigSpec` and places the core's problems on lines. Nothing past it sees YAML.
 public enum ConfigLoader {
-    public static func load(path: String) -> Result<SwitchyardConfig, ConfigErrors> {
+    /// `adjust` changes the spec read before the rules run (Kubernetes mode fills in the node's name).
+    public static func load(path: String, adjust: ((inout ConfigSpec) -> Void)? = nil)
+        -> Result<SwitchyardConfig, ConfigErrors>
+    {
         switch ConfigFile.contents(of: path) {
-        case .success(let text): parse(yaml: text, file: path)
+        case .success(let text): parse(yaml: text, file: path, adjust: adjust)
         case .failure(let error): .failure(ConfigErrors([error]))
         }
     }
@@ -45,7 +48,9 @@ public enum ConfigLoader {
         return .success(spec)
     }
 
-    public static func parse(yaml: String, file: String) -> Result<SwitchyardConfig, ConfigErrors> {
+    public static func parse(yaml: String, file: String, adjust: ((inout ConfigSpec) -> Void)? = nil)
+        -> Result<SwitchyardConfig, ConfigErrors>
+    {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -62,7 +67,8 @@ public enum ConfigLoader {
             return .failure(ConfigErrors(YAMLSyntax.errors(for: error, in: yaml, file: file)))
         }
         let log = ReadLog()
-        let spec = SpecReader(log: log).read(Located(node: root, path: .root))
+        var spec = SpecReader(log: log).read(Located(node: root, path: .root))
+        adjust?(&spec)
         var errors = log.entries.map {
             ConfigError(file: file, line: $0.line, field: $0.path.description, message: $0.message)
         }

@@ -14,12 +14,15 @@ public struct KubernetesConfigSource: ConfigSource {
     public let watcher: ClusterWatcher
     public let translator: LBServiceTranslator
     public let server: String
+    /// The node's name when the file gives none (a DaemonSet's one file for every node: `$NODE_NAME`).
+    public let nodeName: String?
     let logger: Logger
 
     public init(
         nodeFile: String, watcher: ClusterWatcher, translator: LBServiceTranslator, server: String,
-        logger: Logger
+        nodeName: String? = nil, logger: Logger
     ) {
+        self.nodeName = nodeName
         self.nodeFile = nodeFile
         self.watcher = watcher
         self.translator = translator
@@ -31,14 +34,15 @@ public struct KubernetesConfigSource: ConfigSource {
 
     public func load() async -> Result<SwitchyardConfig, ConfigSourceError> {
         // The file alone must be valid (it is the node's part); then the Services are added to its spec.
-        if case .failure(let errors) = ConfigLoader.load(path: nodeFile) {
+        if case .failure(let errors) = ConfigLoader.load(path: nodeFile, adjust: fillIn) {
             return .failure(ConfigSourceError(problems: errors.errors.map(\.description)))
         }
-        let spec: ConfigSpec
+        var spec: ConfigSpec
         switch ConfigLoader.spec(path: nodeFile) {
         case .success(let read): spec = read
         case .failure(let errors): return .failure(ConfigSourceError(problems: errors.errors.map(\.description)))
         }
+        fillIn(&spec)
         await watcher.synced()
         let translated = translator.translate(await watcher.objects)
         let assembly = NodeConfigAssembler.assemble(node: spec, services: translated)
@@ -55,6 +59,11 @@ public struct KubernetesConfigSource: ConfigSource {
             return .failure(ConfigSourceError(problems: assembly.nodeProblems.map { "\(nodeFile): \($0)" }))
         }
         return .success(config)
+    }
+
+    /// What the file may leave to the environment.
+    func fillIn(_ spec: inout ConfigSpec) {
+        if let nodeName, spec.node?.name == nil { spec.node?.name = nodeName }
     }
 
     /// The node file's changes and the cluster's, one stream (a burst of cluster changes is one reload).

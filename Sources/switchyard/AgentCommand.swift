@@ -35,7 +35,7 @@ struct AgentCommand: AsyncParsableCommand {
     var serveUnclassedServices = false
 
     func run() async throws {
-        if case .failure(let errors) = ConfigLoader.load(path: config) {
+        if !kubernetes, case .failure(let errors) = ConfigLoader.load(path: config) {
             for error in errors.errors { printError(error.description) }
             throw ExitCode(1)
         }
@@ -65,7 +65,8 @@ struct AgentCommand: AsyncParsableCommand {
                 loadBalancerClass: loadBalancerClass, servesServicesWithoutClass: serveUnclassedServices))
         logger.info("waiting for the cluster's Services", metadata: ["server": "\(connection.server)"])
         let source = KubernetesConfigSource(
-            nodeFile: config, watcher: watcher, translator: translator, server: connection.server, logger: logger)
+            nodeFile: config, watcher: watcher, translator: translator, server: connection.server,
+            nodeName: ProcessInfo.processInfo.environment["NODE_NAME"], logger: logger)
         try await AgentRunner.main(source: source, logger: logger)
         try? await client.shutdown()
     }
