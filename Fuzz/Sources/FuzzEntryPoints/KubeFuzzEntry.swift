@@ -1,6 +1,9 @@
 import Foundation
 import SwitchyardKubernetes
 
+import struct SwitchyardCore.ConfigSpec
+import struct SwitchyardCore.NodeSpec
+
 /// The Kubernetes watch path's fuzz entry, shared by the libFuzzer target (Fuzz/) and the test suite
 /// (symlinked into Tests/SwitchyardKubernetesTests). The input is a watch response body from a
 /// server we do not trust; its first octet picks how the transport cuts it into chunks. Every line
@@ -54,6 +57,7 @@ public enum KubeFuzzEntry {
                 _ = allocator.handle(.namespaceUpserted(namespace), at: now)
             }
         }
+        nodeSide(lines)
         var holders: [IPAddressKey: [NamespacedName]] = [:]
         for (key, addresses) in allocator.assignments {
             for address in addresses { holders[IPAddressKey(text: "\(address)"), default: []].append(key) }
@@ -62,6 +66,42 @@ public enum KubeFuzzEntry {
             let sharingKeys = Set(keys.map { services[$0]?.metadata.annotations?[SwitchyardNames.allowSharedIP] })
             check(
                 sharingKeys.count == 1 && !sharingKeys.contains(nil), "\(address.text) held by \(keys) without sharing")
+        }
+    }
+
+    /// The same lines as an LB node and an endpoint agent see them (Services, EndpointSlices, pools): the
+    /// translation must never trap, must keep the node's own settings, and the services it keeps must be unique.
+    static func nodeSide(_ lines: [[UInt8]]) {
+        var objects = ClusterObjects()
+        objects.apply(.servicesListed([]))
+        objects.apply(.slicesListed([]))
+        objects.apply(.poolsListed([]))
+        for line in lines {
+            if let event = try? WatchEvent<Service>.decode(line: line) {
+                switch event {
+                case .added(let service), .modified(let service): objects.apply(.serviceUpserted(service))
+                case .deleted(let service): objects.apply(.serviceDeleted(service))
+                case .bookmark, .error: break
+                }
+            }
+            if let event = try? WatchEvent<EndpointSlice>.decode(line: line) {
+                switch event {
+                case .added(let slice), .modified(let slice): objects.apply(.sliceUpserted(slice))
+                case .deleted(let slice): objects.apply(.sliceDeleted(slice))
+                case .bookmark, .error: break
+                }
+            }
+            if case .added(let pool)? = try? WatchEvent<AddressPool>.decode(line: line) {
+                objects.apply(.poolUpserted(pool))
+            }
+        }
+        let translated = LBServiceTranslator().translate(objects)
+        let node = ConfigSpec(node: NodeSpec(name: "lb1", ipv4Source: "10.0.0.11", interface: "eth0"), services: [])
+        let assembly = NodeConfigAssembler.assemble(node: node, services: translated)
+        guard let config = assembly.config else { return check(false, "the node's settings were lost") }
+        check(Set(config.services.map(\.key)).count == config.services.count, "one service key twice")
+        for (pod, plan) in PodPlanner(nodeName: "w1").plans(objects) {
+            check(plan.podAddress == pod && !plan.addresses.isEmpty, "an empty plan for \(pod)")
         }
     }
 
