@@ -109,7 +109,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore", "SwitchyardConfig", "DatapathModel", "SwitchyardDatapath", "DatapathFixtures",
                 "SwitchyardControl", "SwitchyardAgent", "SwitchyardLab", "SwitchyardController", "SwitchyardKubeClient",
-                "SwitchyardKubernetes",
+                "SwitchyardKubernetes", "SwitchyardKubeNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -196,12 +196,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // I/O: the node side of Kubernetes — the LB agent's config source (Services and EndpointSlices) and
+        // `switchyard endpoint-agent` (pods as DSR backends). Executes the pure translators in SwitchyardKubernetes.
+        .target(
+            name: "SwitchyardKubeNode",
+            dependencies: [
+                "SwitchyardKubeClient", "SwitchyardKubernetes", "SwitchyardCore", "SwitchyardConfig", "SwitchyardAgent",
+                "SwitchyardDatapath",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Against the test API server (Tests/kubernetes/apiserver, Python) with its real TLS and tokens,
         // kubectl and the Python client: the client, and the controller end to end.
         .testTarget(
             name: "SwitchyardKubeClientTests",
             dependencies: [
-                "SwitchyardKubeClient", "SwitchyardKubernetes", "SwitchyardController",
+                "SwitchyardKubeClient", "SwitchyardKubernetes", "SwitchyardController", "SwitchyardKubeNode",
+                "SwitchyardConfig", "SwitchyardCore",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "SwitchyardConfigTests", dependencies: ["SwitchyardConfig"]),

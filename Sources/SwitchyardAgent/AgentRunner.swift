@@ -120,8 +120,12 @@ public struct AgentRunner: ServiceLifecycle.Service {
     /// The whole process: structured logs, the runner under a service group that handles SIGTERM.
     public static func main(configPath: String) async throws {
         StructuredLogHandler.bootstrap()
-        let logger = Logger(label: "switchyard.agent")
-        let runner = try await start(source: FileConfigSource(path: configPath), logger: logger)
+        try await main(source: FileConfigSource(path: configPath), logger: Logger(label: "switchyard.agent"))
+    }
+
+    /// The same with any source (Kubernetes mode); the caller bootstraps logging.
+    public static func main(source: any ConfigSource, logger: Logger) async throws {
+        let runner = try await start(source: source, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: runner, successTerminationBehavior: .gracefullyShutdownGroup)],

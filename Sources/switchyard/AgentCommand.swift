@@ -1,10 +1,14 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SwitchyardAgent
 import SwitchyardConfig
 import SwitchyardControl
 import SwitchyardCore
 import SwitchyardDatapath
+import SwitchyardKubeClient
+import SwitchyardKubeNode
+import SwitchyardKubernetes
 
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +23,16 @@ struct AgentCommand: AsyncParsableCommand {
             structured line per state change, on stderr.
             """)
 
-    @Option(help: "The YAML config file.") var config: String
+    @Option(help: "The YAML config file (with --kubernetes: the node's settings, services: []).") var config: String
+    @Flag(help: "Take services from Kubernetes: Services of the class with an address, and their EndpointSlices.")
+    var kubernetes = false
+    @Option(help: "With --kubernetes: a kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config).")
+    var kubeconfig: String?
+    @Option(help: "With --kubernetes: the kubeconfig context.") var context: String?
+    @Option(help: "With --kubernetes: the spec.loadBalancerClass served.")
+    var loadBalancerClass = SwitchyardGroup.defaultLoadBalancerClass
+    @Flag(help: "With --kubernetes: also serve LoadBalancer Services with no loadBalancerClass.")
+    var serveUnclassedServices = false
 
     func run() async throws {
         if case .failure(let errors) = ConfigLoader.load(path: config) {
@@ -30,7 +43,31 @@ struct AgentCommand: AsyncParsableCommand {
             printError("agent: \(reason)")
             throw ExitCode(2)
         }
-        try await AgentRunner.main(configPath: config)
+        guard kubernetes else {
+            try await AgentRunner.main(configPath: config)
+            return
+        }
+        StructuredLogHandler.bootstrap()
+        let logger = Logger(label: "switchyard.agent")
+        let connection: KubeConnection
+        do {
+            connection = try KubeConnection.resolve(kubeconfig: kubeconfig, context: context)
+        } catch {
+            printError("agent: \(error)")
+            throw ExitCode(1)
+        }
+        let client = try KubeClient(connection: connection)
+        let watcher = ClusterWatcher(client: client, logger: logger)
+        let feed = Task { await watcher.run() }
+        defer { feed.cancel() }
+        let translator = LBServiceTranslator(
+            configuration: AllocatorConfiguration(
+                loadBalancerClass: loadBalancerClass, servesServicesWithoutClass: serveUnclassedServices))
+        logger.info("waiting for the cluster's Services", metadata: ["server": "\(connection.server)"])
+        let source = KubernetesConfigSource(
+            nodeFile: config, watcher: watcher, translator: translator, server: connection.server, logger: logger)
+        try await AgentRunner.main(source: source, logger: logger)
+        try? await client.shutdown()
     }
 }
 
