@@ -160,7 +160,8 @@ extension Lab {
         for i in 1...options.lbNodes {
             while true {
                 if let status = try? agentStatus(i) {
-                    let have = status.services.filter { $0.key.contains(address) }.flatMap(\.backends)
+                    // Named `<namespace>/<name> <address>:<port>/<protocol>` by the agent.
+                    let have = status.services.filter { $0.name.contains(" \(address):") }.flatMap(\.backends)
                     let seen = Dictionary(have.map { ($0.address, $0.configured) }, uniquingKeysWith: { a, _ in a })
                     if seen == want { break }
                     last = "\(seen.sorted { $0.key < $1.key })"
@@ -173,7 +174,7 @@ extension Lab {
                 usleep(100_000)
             }
         }
-        for pod in cluster.pods(of: service) where pod.state == .ready {
+        for pod in cluster.pods(of: service) where pod.state == .ready && options.endpointAgents {
             while !((try? inNS(podNamespace(pod), ["ip", "-4", "addr", "show", "dev", "lo"])) ?? "").contains(address) {
                 guard Date() < deadline else {
                     throw NetworkNamespace.CommandError(

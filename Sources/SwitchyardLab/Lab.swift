@@ -42,10 +42,11 @@ public final class Lab: @unchecked Sendable {
         /// from a Kubernetes API server.
         public var kubernetes = false
         public var workers = 2
-        /// With `kubernetes`: LB-node agents with `--kubernetes` and endpoint agents on the workers.
-        /// Off, the LB agents run with no services and the workers with none: the topology, the
+        /// With `kubernetes`: LB-node agents with `--kubernetes` (off: they run with no services),
+        /// and endpoint agents on the workers (off: none). Both off leaves the topology, the
         /// control plane, pods and slices alone.
         public var kubernetesAgents = true
+        public var endpointAgents = true
         public init(
             mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis,
             routing: LabRouting = .bgp(router: .bird)
@@ -237,7 +238,7 @@ public final class Lab: @unchecked Sendable {
             try startAgent(i)
         }
         for i in 1...options.lbNodes { try waitForAgent(i) }
-        for n in workerIndices where options.kubernetesAgents { try startEndpointAgent(n) }
+        for n in workerIndices where options.endpointAgents { try startEndpointAgent(n) }
         try setECMP(ecmp)
         if options.topology == .twoTier { try waitForAggregates() }
         try waitForServers()

@@ -85,20 +85,24 @@ enum KubernetesLabProbe {
         else { return "no .venv-k8s/bin/kubectl in the checkout: run scripts/py-env.sh" }
         return nil
     }()
-    static let agentsReason: String? = {
+    static let lbAgentReason: String? = {
         if let reason { return reason }
         let help = (try? NetworkNamespace.run([LabProbe.executable, "agent", "--help"])) ?? ""
-        guard help.contains("--kubernetes") else { return "this switchyard's agent has no --kubernetes yet" }
+        return help.contains("--kubernetes") ? nil : "this switchyard's agent has no --kubernetes yet"
+    }()
+    static let agentsReason: String? = {
+        if let reason = lbAgentReason { return reason }
         guard (try? NetworkNamespace.run([LabProbe.executable, "endpoint-agent", "--help"])) != nil else {
             return "this switchyard has no endpoint-agent yet"
         }
         return nil
     }()
 
-    static func lab(mode: ServiceMode = .stateless, agents: Bool = true) -> Lab {
+    static func lab(mode: ServiceMode = .stateless, agents: Bool = true, endpointAgents: Bool? = nil) -> Lab {
         var options = Lab.Options(mode: mode)
         options.kubernetes = true
         options.kubernetesAgents = agents
+        options.endpointAgents = endpointAgents ?? agents
         return Lab(options: options, executable: LabProbe.executable)
     }
 
@@ -148,6 +152,39 @@ struct LabKubernetesControlPlaneTests {
             "get", "endpointslice", "web-lab", "-o", "jsonpath={.endpoints[*].addresses[0]}",
         ])
         #expect(remaining == second.address)
+    }
+}
+
+/// The LB nodes' half: `agent --kubernetes` turns the Service and its slice into a service with
+/// the pods as backends (terminating → draining), and announces the address to the router only
+/// while it has them; a deleted Service's address is withdrawn and goes back to the pool.
+@Suite(
+    .enabled(
+        if: KubernetesLabProbe.lbAgentReason == nil,
+        Comment(rawValue: "skipped: \(KubernetesLabProbe.lbAgentReason ?? "")")),
+    .serialized)
+struct LabKubernetesLBNodeTests {
+    @Test func servicesAndSlicesBecomeAnnouncedServices() throws {
+        let lab = KubernetesLabProbe.lab(mode: .stateful, endpointAgents: false)
+        defer { KubernetesLabProbe.teardown(lab) }
+        try lab.up()
+        let address = try lab.applyService(.init(name: "web", mode: "stateful"))
+        let pods = [try lab.startPod("web"), try lab.startPod("web")]
+        try lab.waitForEndpoints("web")
+        try lab.waitForRouterRoute(lab.ecmp)
+        #expect(try lab.routerNextHops(address) == ["10.77.2.11", "10.77.2.12"])
+        try lab.terminatePod(pods[0].name)
+        try lab.waitForEndpoints("web") // pods[0] draining on every LB node
+        let status = try lab.agentStatus(1)
+        let web = try #require(status.services.first { $0.name.contains(" \(address):80") })
+        #expect(web.mode == "stateful" && web.backends.allSatisfy { $0.port == 8080 }, "\(web)")
+        let assigned = try lab.poolAssignedIPv4()
+        try lab.deleteService("web")
+        try lab.waitForRouterRoute(lab.ecmp) // no Service: the router routes nothing of the pool
+        #expect(try lab.routerNextHops(address).isEmpty)
+        let deadline = Date().addingTimeInterval(10)
+        while try lab.poolAssignedIPv4() == assigned, Date() < deadline { usleep(200_000) }
+        #expect(try lab.poolAssignedIPv4() == (assigned ?? 1) - 1, "the address went back to the pool")
     }
 }
 
