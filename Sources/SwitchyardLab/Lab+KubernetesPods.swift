@@ -77,6 +77,14 @@ extension Lab {
             [executable, "lab-server", "--name", pod.name, "--port", "\(KubernetesLabCluster.targetPort)"],
             log: "pod-\(pod.name)")
         try waitForPort(podNamespace(pod), KubernetesLabCluster.targetPort)
+        if options.podDSRStandIn, let address = serviceAddresses[service] {
+            try spawn(
+                podNamespace(pod),
+                [executable, "lab-server", "--name", pod.name, "--port", "\(KubernetesLabCluster.servicePort)"],
+                log: "pod-\(pod.name)-80")
+            try inNS(podNamespace(pod), [executable, "backend", "--vip", address, "--interface", "eth0"])
+            try waitForPort(podNamespace(pod), KubernetesLabCluster.servicePort)
+        }
         try apply(KubernetesLabCluster.podObject(pod), name: "pod-\(pod.name)")
         try writePodStatus(pod)
         try apply(cluster.endpointSlice(for: service), name: "slice-\(service)")
@@ -103,7 +111,9 @@ extension Lab {
 
     /// Established connections the pod's server holds.
     func podConnections(_ pod: KubernetesLabCluster.Pod) -> Int {
-        let text = (try? inNS(podNamespace(pod), ["ss", "-Htn", "state", "established", "sport = :8080"])) ?? ""
+        let text =
+            (try? inNS(podNamespace(pod), ["ss", "-Htn", "state", "established", "( sport = :8080 or sport = :80 )"]))
+            ?? ""
         return text.split(separator: "\n").count
     }
 
@@ -174,7 +184,8 @@ extension Lab {
                 usleep(100_000)
             }
         }
-        for pod in cluster.pods(of: service) where pod.state == .ready && options.endpointAgents {
+        for pod in cluster.pods(of: service)
+        where pod.state == .ready && (options.endpointAgents || options.podDSRStandIn) {
             while !((try? inNS(podNamespace(pod), ["ip", "-4", "addr", "show", "dev", "lo"])) ?? "").contains(address) {
                 guard Date() < deadline else {
                     throw NetworkNamespace.CommandError(

@@ -166,8 +166,11 @@ extension Lab {
         clients = []
         api = nil
         result.expectedFailed = exited.reduce(0) { $0 + (result.perBackend[$1] ?? 0) }
-        result.drained = scenario == .podKill ? nil : result.expectedFailed
-        result.terminatingSurvived = scenario == .podKill ? nil : drainedAlive
+        // Pods that terminate and then exit: scale, rolling update. A killed pod or a deleted
+        // Service's pods do not drain.
+        let drains = scenario != .podKill && scenario != .serviceDelete
+        result.drained = drains ? result.expectedFailed : nil
+        result.terminatingSurvived = drains ? drainedAlive : nil
         result.durationSeconds = (Date().timeIntervalSince(started) * 10).rounded() / 10
         log(
             "\(scenario.rawValue): \(result.survived)/\(result.established) survived, \(result.failed) failed "
