@@ -96,6 +96,10 @@ extension Lab {
         try inNS(ns, ["ethtool", "-K", "eth0", "tx", "off"])
         try inNS(ns, ["ip", "addr", "add", "\(pod.address)/24", "dev", "eth0"])
         try inNS(ns, ["ip", "route", "add", "default", "via", KubernetesLabCluster.workerPodGateway(pod.worker)])
+        // A pod's address is reused once its pod has gone (as a CNI's IPAM does): the worker must
+        // not keep sending to the old pod's MAC until its neighbour entry times out (seen: 7 of 40
+        // new connections lost 3 s after a rolling update), so the entry goes with the old pod.
+        try inNS(worker(pod.worker), ["ip", "neigh", "flush", "to", pod.address])
     }
 
     // MARK: - Control plane

@@ -146,6 +146,7 @@ extension Lab {
     private func removePod(_ pod: KubernetesLabCluster.Pod, reason: String) throws {
         for pid in pids(podNamespace(pod), matching: "lab-server") { kill(pid, SIGKILL) }
         NetworkNamespace.delete(named: podNamespace(pod))
+        _ = try? inNS(worker(pod.worker), ["ip", "neigh", "flush", "to", pod.address])
         cluster.remove(pod.name)
         try apply(cluster.endpointSlice(for: pod.service), name: "slice-\(pod.service)")
         try kubectl(["delete", "pod", pod.name, "-n", KubernetesLabCluster.namespace, "--ignore-not-found"])

@@ -189,9 +189,12 @@ struct LabKubernetesLBNodeTests {
 
     /// The k8s scenarios' accounting through the LB nodes, with the lab readying pods itself
     /// (`podDSRStandIn`) where no endpoint agent runs.
-    @Test(arguments: [KubernetesScenario.rollingUpdate, .scale, .podKill, .serviceDelete, .lbNodeChange])
-    func scenariosWithStandInPods(_ scenario: KubernetesScenario) throws {
-        var options = Lab.Options(mode: .stateful)
+    @Test(arguments: [
+        (KubernetesScenario.rollingUpdate, ServiceMode.stateful), (.rollingUpdate, .stateless), (.scale, .stateful),
+        (.podKill, .stateful), (.serviceDelete, .stateful), (.lbNodeChange, .stateful),
+    ])
+    func scenariosWithStandInPods(_ scenario: KubernetesScenario, _ mode: ServiceMode) throws {
+        var options = Lab.Options(mode: mode)
         options.kubernetes = true
         options.endpointAgents = false
         options.podDSRStandIn = true
