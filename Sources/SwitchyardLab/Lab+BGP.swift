@@ -11,6 +11,13 @@ extension Lab {
     /// The VIPs every LB node announces, with the fabric address family their next hops have.
     static let announcedVIPs: [(vip: String, v6: Bool)] = [(vip4, false), (vip6, true), (benchVIP, false)]
 
+    /// The addresses the router should route to the ECMP group: the fixed VIPs, or with
+    /// `--kubernetes` the addresses the controller has assigned to the lab's Services.
+    var routedVIPs: [(vip: String, v6: Bool)] {
+        guard options.kubernetes else { return Self.announcedVIPs }
+        return serviceAddresses.values.sorted().map { ($0, $0.contains(":")) }
+    }
+
     /// The next hops the router's kernel uses for `vip` (one for a plain route, several for
     /// ECMP), empty when it has no route for it.
     public func routerNextHops(_ vip: String) throws -> Set<String> {
@@ -63,7 +70,7 @@ extension Lab {
         var last: [String: Set<String>] = [:]
         while true {
             var matched = true
-            for (vip, v6) in Self.announcedVIPs {
+            for (vip, v6) in routedVIPs {
                 let hops = try routerNextHops(vip)
                 last[vip] = hops
                 if hops != expectedNextHops(lbs, v6: v6) { matched = false }
@@ -91,10 +98,10 @@ extension Lab {
         let since = Date()
         try change()
         let seconds = try timeRouterChange(
-            watcher, vips: Self.announcedVIPs.map(\.vip), since: since, timeout: timeout,
+            watcher, vips: routedVIPs.map(\.vip), since: since, timeout: timeout,
             failure: "the router still routes to lb\(i)"
         ) {
-            try Self.announcedVIPs.allSatisfy { vip, v6 in
+            try routedVIPs.allSatisfy { vip, v6 in
                 !(try routerNextHops(vip).contains(v6 ? node.address6 : node.address4))
             }
         }

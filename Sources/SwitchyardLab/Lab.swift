@@ -38,6 +38,19 @@ public final class Lab: @unchecked Sendable {
         public var inConfig = [1, 2, 3]
         /// How the router learns the ECMP group: written by the lab, or by BGP from the agents.
         public var routing: LabRouting = .bgp(router: .bird)
+        /// `lab up --kubernetes` (`Lab+Kubernetes`): workers with pods instead of backends, Services
+        /// from a Kubernetes API server.
+        public var kubernetes = false
+        public var workers = 2
+        /// With `kubernetes`: LB-node agents with `--kubernetes` (off: they run with no services),
+        /// and endpoint agents on the workers (off: none). Both off leaves the topology, the
+        /// control plane, pods and slices alone.
+        public var kubernetesAgents = true
+        public var endpointAgents = true
+        /// Without endpoint agents: the lab readies each pod for DSR itself with `switchyard
+        /// backend` (decap, the Service address on lo) and, as that maps no ports, runs the pod's
+        /// server on port 80 too. A stand-in to exercise the scenarios, not the product's pod side.
+        public var podDSRStandIn = false
         public init(
             mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis,
             routing: LabRouting = .bgp(router: .bird)
@@ -71,6 +84,10 @@ public final class Lab: @unchecked Sendable {
     /// BGP routing: the LB nodes whose agents were told to drain (and have not restarted since).
     public internal(set) var drained: Set<Int> = []
     public private(set) var backendStates: [Int: BackendState] = [:]
+    /// `--kubernetes`: the pods the lab runs, and each Service's address once the controller
+    /// assigned it (what the LB nodes announce).
+    public internal(set) var cluster: KubernetesLabCluster
+    public internal(set) var serviceAddresses: [String: String] = [:]
     /// Held while a command that builds or changes the lab runs; see `interrupt()`.
     private let gate = NSLock()
     private let interrupted = Atomic<Bool>(false)
@@ -80,6 +97,7 @@ public final class Lab: @unchecked Sendable {
         self.options = options
         self.executable = executable
         ecmp = options.ecmp
+        cluster = KubernetesLabCluster(workers: options.workers)
         for j in options.inConfig { backendStates[j] = .up }
     }
 
@@ -144,7 +162,8 @@ public final class Lab: @unchecked Sendable {
         try gated { try BPFFS.ensureMounted("\(dir)/bpffs") }
         log("building in namespaces \(prefix)-*")
         let upstreams = options.topology == .twoTier ? [upstream] : []
-        for ns in [client, router] + upstreams + (1...options.lbNodes).map(lb) + (1...options.backends).map(be) {
+        let hosts = [client, router] + upstreams + (1...options.lbNodes).map(lb) + backendIndices.map(be)
+        for ns in hosts + workerIndices.map(worker) {
             _ = try gated { try NetworkNamespace(exactName: ns) }
             try sysctl(ns, ["net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0"])
         }
@@ -176,7 +195,8 @@ public final class Lab: @unchecked Sendable {
                 "net.ipv6.fib_multipath_hash_policy": "3", "net.ipv6.fib_multipath_hash_fields": "0x37",
             ])
         for (host, address, port) in (1...options.lbNodes).map({ (lb($0), 10 + $0, "l\($0)") })
-            + (1...options.backends).map({ (be($0), 20 + $0, "b\($0)") })
+            + backendIndices.map({ (be($0), 20 + $0, "b\($0)") })
+            + workerIndices.map({ (worker($0), 30 + $0, "w\($0)") })
         {
             try sh(["ip", "-n", router, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", host])
             try inNS(router, ["ip", "link", "set", port, "mtu", "1600", "master", "br0", "up"])
@@ -198,7 +218,11 @@ public final class Lab: @unchecked Sendable {
         if options.redis { try startRedis() }
         if let daemon = options.routing.router { try startRouter(daemon) }
         if options.topology == .twoTier { try startUpstream() }
-        for j in 1...options.backends {
+        if options.kubernetes {
+            try buildWorkers()
+            try startControlPlane()
+        }
+        for j in backendIndices {
             try spawn(
                 be(j), [executable, "lab-server", "--name", "be\(j)", "--port", "\(Self.port)"], log: "be\(j)-server")
             try inNS(
@@ -211,16 +235,22 @@ public final class Lab: @unchecked Sendable {
             try inNS(lb(i), ["ip", "route", "add", "blackhole", "\(Self.vip4)/32"])
             try inNS(lb(i), ["ip", "-6", "route", "add", "blackhole", "\(Self.vip6)/128"])
             try inNS(lb(i), ["ip", "route", "add", "blackhole", "\(Self.benchVIP)/32"])
+            if options.kubernetes {
+                try inNS(lb(i), ["ip", "route", "add", "blackhole", KubernetesLabCluster.poolRange])
+            }
             try writeConfig(i)
             try startAgent(i)
         }
         for i in 1...options.lbNodes { try waitForAgent(i) }
+        for n in workerIndices where options.endpointAgents { try startEndpointAgent(n) }
         try setECMP(ecmp)
         if options.topology == .twoTier { try waitForAggregates() }
         try waitForServers()
+        let workload =
+            options.kubernetes ? "\(options.workers) workers (Kubernetes)" : "\(options.backends) backends"
         log(
             "up: \(options.lbNodes) LB nodes (ECMP over "
-                + "\(ecmp.map { "lb\($0)" }.joined(separator: ", "))), \(options.backends) backends, "
+                + "\(ecmp.map { "lb\($0)" }.joined(separator: ", "))), \(workload), "
                 + "mode \(options.mode.rawValue), routing \(options.routing), topology \(options.topology.rawValue)"
         )
     }
@@ -248,7 +278,8 @@ public final class Lab: @unchecked Sendable {
 
     func startAgent(_ i: Int) throws {
         drained.remove(i) // a new agent starts undrained
-        try spawn(lb(i), [executable, "agent", "--config", "\(dir)/lb\(i).yaml"], log: "lb\(i)")
+        try spawn(
+            lb(i), [executable, "agent"] + kubernetesAgentArguments + ["--config", "\(dir)/lb\(i).yaml"], log: "lb\(i)")
     }
 
     /// What lb`i`'s agent reports (`switchyard status --json`), decoded with the admin API's own
@@ -291,7 +322,7 @@ public final class Lab: @unchecked Sendable {
     }
 
     func waitForServers() throws {
-        for j in 1...options.backends {
+        for j in backendIndices {
             let deadline = Date().addingTimeInterval(10)
             while (try? inNS(be(j), ["ss", "-Hltn", "sport = :\(Self.port)"]))?.isEmpty ?? true {
                 guard Date() < deadline else {

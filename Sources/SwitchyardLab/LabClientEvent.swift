@@ -6,6 +6,8 @@ import Foundation
 public enum LabClientEvent: Sendable, Equatable {
     case established(perBackend: [String: Int])
     case probe(perBackend: [String: Int])
+    /// Connections per backend still answering (`alive`).
+    case alive(perBackend: [String: Int])
     case result(TrafficClient.Report)
 }
 
@@ -23,11 +25,13 @@ extension LabClientEvent: Codable {
             self = .established(perBackend: try container.decode([String: Int].self, forKey: .perBackend))
         case "probe":
             self = .probe(perBackend: try container.decode([String: Int].self, forKey: .perBackend))
+        case "alive":
+            self = .alive(perBackend: try container.decode([String: Int].self, forKey: .perBackend))
         case "result": self = .result(try TrafficClient.Report(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .event, in: container,
-                debugDescription: "unknown lab-client event '\(event)'; expected established, probe or result")
+                debugDescription: "unknown lab-client event '\(event)'; expected established, probe, alive or result")
         }
     }
 
@@ -40,6 +44,9 @@ extension LabClientEvent: Codable {
         case .probe(let perBackend):
             try container.encode("probe", forKey: .event)
             try container.encode(perBackend, forKey: .perBackend)
+        case .alive(let perBackend):
+            try container.encode("alive", forKey: .event)
+            try container.encode(perBackend, forKey: .perBackend)
         case .result(let report):
             try container.encode("result", forKey: .event)
             try report.encode(to: encoder)
@@ -49,7 +56,7 @@ extension LabClientEvent: Codable {
     /// Connections per backend, for the events that carry them.
     var perBackend: [String: Int]? {
         switch self {
-        case .established(let perBackend), .probe(let perBackend): perBackend
+        case .established(let perBackend), .probe(let perBackend), .alive(let perBackend): perBackend
         case .result: nil
         }
     }

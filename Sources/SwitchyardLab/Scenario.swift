@@ -75,10 +75,19 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     /// lb-drain, agent-stop, lb-link-down: seconds from the change until the router's kernel
     /// route no longer listed the node.
     public var withdrawSeconds: Double?
+    /// Kubernetes scenarios: connections to pods that exited during the change (ended by the
+    /// exit, so counted in `expected_failed`), and how many of them were still answering just
+    /// before their pod exited (a terminating pod keeps its connections until then).
+    public var drained: Int?
+    public var terminatingSurvived: Int?
+    /// k8s-service-delete: the deleted Service's address went back to the pool (its status count).
+    public var addressReleased: Bool?
     public var failures: [String]
 
     enum CodingKeys: String, CodingKey {
-        case scenario, mode, established, survived, failed, store, flood, fill, failures, routing
+        case scenario, mode, established, survived, failed, store, flood, fill, failures, routing, drained
+        case terminatingSurvived = "terminating_survived"
+        case addressReleased = "address_released"
         case withdrawSeconds = "withdraw_s"
         case expectedFailed = "expected_failed"
         case durationSeconds = "duration_s"

@@ -140,6 +140,39 @@ public actor TrafficClient {
             failedPerBackend: failedPerBackend, failures: Array(failures))
     }
 
+    /// Connections per backend that have no error and answered within the last `seconds`: the
+    /// ones still alive right now (a terminating pod's, just before it exits).
+    public func alive(within seconds: Double = 1) -> [String: Int] {
+        let cutoff = now() - seconds
+        var counts: [String: Int] = [:]
+        for r in records.values where r.error == nil && r.lastPong >= cutoff {
+            if let backend = r.backend { counts[backend, default: 0] += 1 }
+        }
+        return counts
+    }
+
+    /// One connection, `WHO`: the backend that answered and the client address it saw; nil when
+    /// no answer came.
+    public static func whoami(host: String, port: Int) async -> (backend: String, client: String)? {
+        do {
+            let channel = try await ConnectionClient.connect(host: host, port: port, timeout: .seconds(2))
+            let text = try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(string: "WHO\n"))
+                var text = ""
+                for try await chunk in inbound {
+                    text += String(buffer: chunk)
+                    if text.contains("\n") { break }
+                }
+                return text
+            }
+            let words = text.split(whereSeparator: \.isWhitespace)
+            guard words.count == 3, words[0] == "YOU" else { return nil }
+            return (String(words[2]), String(words[1]))
+        } catch {
+            return nil
+        }
+    }
+
     /// `count` short connections, one PING each: which backends new connections reach.
     public static func probe(host: String, port: Int, count: Int) async -> [String: Int] {
         var result: [String: Int] = [:]

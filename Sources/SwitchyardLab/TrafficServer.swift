@@ -4,7 +4,9 @@ import NIOPosix
 import SwitchyardNet
 
 /// The lab's backend server, on [::]:port (both families). Line protocol: each `PING n` is
-/// answered `PONG n NAME`, so the client knows which backend holds each connection. HTTP:
+/// answered `PONG n NAME`, so the client knows which backend holds each connection; `WHO` is
+/// answered `YOU ADDRESS NAME` with the client address the server sees (DSR keeps the client's
+/// own; a proxy would show its). HTTP:
 /// `GET /` answers the backend's name, `GET /bytes/N` N bytes (bulk, for the DSR proof).
 public struct TrafficServer: Sendable {
     public let name: String
@@ -20,6 +22,9 @@ public struct TrafficServer: Sendable {
     }
 
     @Sendable private func serve(_ connection: ConnectionServer.Connection) async throws {
+        // Listening on [::], an IPv4 client shows as ::ffff:a.b.c.d: report the address it used.
+        var peer = connection.channel.remoteAddress?.ipAddress ?? "unknown"
+        if peer.hasPrefix("::ffff:"), peer.contains(".") { peer.removeFirst(7) }
         try await connection.executeThenClose { inbound, outbound in
             var pending = ""
             var chunks = inbound.makeAsyncIterator() // one iterator: NIO allows no second
@@ -48,6 +53,8 @@ public struct TrafficServer: Sendable {
                     pending = String(pending[pending.index(after: newline)...])
                     if line.hasPrefix("PING ") {
                         try await outbound.write(ByteBuffer(string: "PONG \(line.dropFirst(5)) \(name)\n"))
+                    } else if line == "WHO" {
+                        try await outbound.write(ByteBuffer(string: "YOU \(peer) \(name)\n"))
                     }
                 }
             }

@@ -21,7 +21,7 @@ struct LabCommand: ParsableCommand {
     static func withLab<T>(
         mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, routing: LabRouting = .bgp(router: .bird),
         flowTableCapacity: Int? = nil, backgroundFill: Double? = nil, topology: LabTopology = .flat,
-        _ body: (Lab) throws -> T
+        kubernetes: Bool = false, _ body: (Lab) throws -> T
     ) throws -> T {
         if let reason = Privileges.bpfUnavailableReason() {
             printError("lab: \(reason)")
@@ -31,6 +31,7 @@ struct LabCommand: ParsableCommand {
         if let flowTableCapacity { options.flowTableCapacity = flowTableCapacity }
         options.backgroundFill = backgroundFill
         options.topology = topology
+        options.kubernetes = kubernetes
         let lab = Lab(options: options, executable: executable())
         let teardown = LabTeardown {
             lab.interrupt()
@@ -50,10 +51,12 @@ struct LabCommand: ParsableCommand {
         var store: FlowStoreSettings.Kind = .redis
         @OptionGroup var routing: RoutingOptions
         @OptionGroup var topology: TopologyOption
+        @Flag(help: ArgumentHelp(LabCommand.kubernetesHelp)) var kubernetes = false
 
         func run() throws {
             var options = Lab.Options(mode: mode, store: store, routing: try routing.parsed())
             options.topology = try topology.parsed(routing: options.routing)
+            options.kubernetes = kubernetes
             let lab = Lab(options: options, executable: LabCommand.executable())
             // Interrupted or failed while building: nothing is left half-built. Built: it stays.
             let teardown = LabTeardown {
@@ -71,6 +74,13 @@ struct LabCommand: ParsableCommand {
                   try:     ip netns exec \(lab.client) curl -s http://\(Lab.vip4)/
                            \(LabCommand.executable()) status --socket \(lab.dir)/lb1.sock
                 """)
+            if kubernetes {
+                print(
+                    """
+                               ip netns exec \(lab.router) env HOME=\(lab.kubeDirectory)/home kubectl \
+                    --kubeconfig \(lab.kubeconfig) get svc,endpointslices,pods
+                    """)
+            }
             if let router = options.routing.router {
                 let control =
                     router == .bird
@@ -270,15 +280,32 @@ struct LabCommand: ParsableCommand {
         var fill: Double?
         @OptionGroup var routing: RoutingOptions
         @OptionGroup var topology: TopologyOption
+        @Flag(help: ArgumentHelp(LabCommand.kubernetesHelp)) var kubernetes = false
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             if let fill, !(0...1).contains(fill) {
                 throw CommandFailure("--fill takes a fraction from 0 to 1, not \(fill)")
             }
+            if let scenario = KubernetesScenario(rawValue: name) {
+                guard fill == nil, try self.topology.parsed(routing: routing.parsed()) == .flat else {
+                    throw CommandFailure("\(name) runs on the flat Kubernetes lab: drop --fill and --topology")
+                }
+                let result = try LabCommand.withLab(
+                    mode: mode, store: store, routing: routing.parsed(), kubernetes: true
+                ) {
+                    try $0.run(scenario, connections: connections)
+                }
+                return try report(result)
+            }
             guard let scenario = Scenario(rawValue: name) else {
-                let names = Scenario.allCases.map(\.rawValue).joined(separator: ", ")
+                let names = (Scenario.allCases.map(\.rawValue) + KubernetesScenario.allCases.map(\.rawValue))
+                    .joined(separator: ", ")
                 throw CommandFailure("unknown scenario '\(name)'; expected one of \(names)")
+            }
+            if kubernetes {
+                let names = KubernetesScenario.allCases.map(\.rawValue).joined(separator: ", ")
+                throw CommandFailure("\(name) needs the lab's backends; with --kubernetes run one of \(names)")
             }
             if scenario.needsRedis, mode != .stateful || store != .redis {
                 throw CommandFailure(
@@ -298,6 +325,10 @@ struct LabCommand: ParsableCommand {
             ) {
                 try $0.run(scenario, connections: connections)
             }
+            try report(result)
+        }
+
+        private func report(_ result: ScenarioResult) throws {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -308,7 +339,13 @@ struct LabCommand: ParsableCommand {
                         + "\(result.survived) survived, \(result.failed) failed, "
                         + "\(result.expectedFailed) expected to fail; \(result.durationSeconds) s"
                         + (result.routing.map { ", routing \($0)" } ?? ""))
-                if let withdraw = result.withdrawSeconds { print("  the router dropped lb1 after \(withdraw) s") }
+                if let withdraw = result.withdrawSeconds { print("  the router's route changed after \(withdraw) s") }
+                if let drained = result.drained {
+                    print(
+                        "  \(drained) connections drained with their pods; \(result.terminatingSurvived ?? 0) of them "
+                            + "still answering when their pod exited")
+                }
+                if let released = result.addressReleased { print("  address released to the pool: \(released)") }
                 if let flood = result.flood { print("  flood: \(flood)") }
                 for (node, f) in (result.fill ?? [:]).sorted(by: { $0.key < $1.key }) {
                     print(
@@ -355,6 +392,12 @@ struct TopologyOption: ParsableArguments {
     }
 }
 
+extension LabCommand {
+    static let kubernetesHelp =
+        "Workers with pods instead of backends; Services, EndpointSlices and addresses from a Kubernetes API "
+        + "server in the router namespace (the test one: the lab plays the kubelet and the EndpointSlice controller)."
+}
+
 extension ServiceMode: ExpressibleByArgument {}
 extension FlowStoreSettings.Kind: ExpressibleByArgument {}
 
@@ -397,6 +440,23 @@ struct LabServerCommand: AsyncParsableCommand {
     func run() async throws { try await TrafficServer(name: name, port: port).run() }
 }
 
+/// One `WHO` to a Service: which pod answered and the client address it saw (JSON).
+struct LabWhoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lab-who", shouldDisplay: false)
+    @Option var host: String
+    @Option var port: Int = 80
+    func run() async throws {
+        guard let answer = await TrafficClient.whoami(host: host, port: port) else {
+            throw CommandFailure("no WHO answer from \(host):\(port)")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(
+            String(
+                decoding: try encoder.encode(WhoAnswer(backend: answer.backend, client: answer.client)), as: UTF8.self))
+    }
+}
+
 struct LabHTTPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lab-http", shouldDisplay: false)
     @Option var host: String
@@ -436,6 +496,8 @@ struct LabClientCommand: AsyncParsableCommand {
             let words = line.split(separator: " ")
             if words.first == "probe", let n = words.dropFirst().first.flatMap({ Int($0) }) {
                 try emit(.probe(perBackend: await TrafficClient.probe(host: host, port: port, count: n)))
+            } else if words.first == "alive" {
+                try emit(.alive(perBackend: await client.alive()))
             } else if words.first == "stop" {
                 try emit(.result(await client.finish()))
                 return

@@ -13,7 +13,8 @@ struct Switchyard: AsyncParsableCommand {
             BackendCommand.self,
             LabCommand.self,
             MaglevCommand.self, TraceCommand.self, DatapathCommand.self, BenchCommand.self, LabServerCommand.self,
-            LabClientCommand.self, LabHTTPCommand.self, LabConnRateCommand.self, LabFloodCommand.self,
+            LabClientCommand.self, LabHTTPCommand.self, LabWhoCommand.self, LabConnRateCommand.self,
+            LabFloodCommand.self,
             LabPingCommand.self,
         ]
     )

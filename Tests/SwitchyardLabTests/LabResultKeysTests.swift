@@ -27,6 +27,9 @@ struct LabResultKeysTests {
         r.flood = FloodReport(sent: 10, insertRateLimited: 1, flowSetBusy: 2, insertFailed: 3, storeEvicted: 4)
         r.routing = "bgp/bird"
         r.withdrawSeconds = 0.05
+        r.drained = 3
+        r.terminatingSurvived = 3
+        r.addressReleased = true
         r.failures = ["conn 3 (be1): closed by peer"]
         return r
     }()
@@ -36,7 +39,7 @@ struct LabResultKeysTests {
             try Self.keys(Self.scenario) == [
                 "scenario", "mode", "established", "survived", "failed", "expected_failed", "duration_s", "store",
                 "per_backend", "failed_per_backend", "new_connections", "detect_s", "flood", "failures", "routing",
-                "withdraw_s",
+                "withdraw_s", "drained", "terminating_survived", "address_released",
             ])
         #expect(
             try Self.keys(Self.scenario, at: ["flood"]) == [
@@ -90,14 +93,16 @@ struct LabResultKeysTests {
             established: 2, survived: 1, failed: 1, perBackend: ["be1": 2],
             failedPerBackend: ["be1": 1], failures: ["conn 1 (be1): closed by peer"])
         let events: [LabClientEvent] = [
-            .established(perBackend: ["be1": 2]), .probe(perBackend: ["be2": 40]), .result(report),
+            .established(perBackend: ["be1": 2]), .probe(perBackend: ["be2": 40]), .alive(perBackend: ["be1": 1]),
+            .result(report),
         ]
         for event in events {
             #expect(try JSONDecoder().decode(LabClientEvent.self, from: JSONEncoder().encode(event)) == event)
         }
         #expect(try Self.keys(events[0]) == ["event", "per_backend"])
+        #expect(try Self.keys(events[2]) == ["event", "per_backend"])
         #expect(
-            try Self.keys(events[2]) == [
+            try Self.keys(events[3]) == [
                 "event", "established", "survived", "failed", "perBackend", "failedPerBackend", "failures",
             ])
         let unknown = #expect(throws: DecodingError.self) {

@@ -43,9 +43,10 @@ What this server does NOT reproduce:
   deletionGracePeriodSeconds 0 and goes when the last finalizer is removed); propagationPolicy and
   ownerReferences garbage collection are ignored.
 - Deleting a namespace removes its objects at once (no Terminating phase, no namespace controller).
-- No controllers: Deployments/DaemonSets never get status, no EndpointSlices are made for Services,
-  ServiceAccounts get no tokens, Events are stored as written. A CRD is Established in the same write that
-  creates it (the real server needs a moment and a second revision).
+- No controllers: Deployments/DaemonSets never get status, Pods are never run (a test writes their status as
+  the kubelet would), no EndpointSlices are made for Services, ServiceAccounts get no tokens, Events are
+  stored as written. A CRD is Established in the same write that creates it (the real server needs a moment
+  and a second revision).
 - CRD versions are served without conversion (every served version shows the same stored fields).
 - Responses are JSON only (clients that offer protobuf accept JSON back). Protobuf request bodies are
   read only for v1 Namespace, ConfigMap and ServiceAccount (what `kubectl create namespace|configmap|

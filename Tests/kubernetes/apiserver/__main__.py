@@ -26,7 +26,8 @@ def main(argv=None) -> int:
 
     host, _, port = args.listen.rpartition(":")
     token = args.token or secrets.token_hex(16)
-    pki = certs.PKI()
+    # The certificate covers the listen host too: clients in other network namespaces dial that address.
+    pki = certs.PKI(extra_hosts=[host] if host else [])
     os.makedirs(args.state_dir, exist_ok=True)
     store = Store(history=args.watch_history)
     # The certificate files must exist before the TLS context loads them; the kubeconfigs need the port.

@@ -1,5 +1,6 @@
-"""The test PKI: a CA, a server certificate for 127.0.0.1/localhost and a client certificate (CN admin,
-O system:masters), plus the two kubeconfig files clients use.
+"""The test PKI: a CA, a server certificate for 127.0.0.1/::1/localhost (and the host the server listens on,
+when that is another one) and a client certificate (CN admin, O system:masters), plus the two kubeconfig files
+clients use.
 
 Elliptic-curve keys keep start-up fast (RSA generation costs tens of milliseconds per key on a shared core).
 """
@@ -36,10 +37,32 @@ def _builder(subject, issuer, public_key, days=30):
             .not_valid_after(now + datetime.timedelta(days=days)))
 
 
-class PKI:
-    """Everything generated once per server start; PEM bytes ready to write."""
+def subject_alternative_names(extra_hosts=()) -> list:
+    """The server certificate's names: the loopback ones every client uses, then each of `extra_hosts` (an IP
+    address or a DNS name, e.g. the lab's 10.77.2.1 where pods and agents reach the server). A wildcard listen
+    address (0.0.0.0, ::) is no name a client connects to, so it adds nothing."""
+    names = [x509.DNSName("localhost"), x509.DNSName("kubernetes"), x509.DNSName("kubernetes.default.svc"),
+             x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
+    for host in extra_hosts:
+        host = host.strip("[]")
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            name = x509.DNSName(host)
+        else:
+            if address.is_unspecified:
+                continue
+            name = x509.IPAddress(address)
+        if name not in names:
+            names.append(name)
+    return names
 
-    def __init__(self):
+
+class PKI:
+    """Everything generated once per server start; PEM bytes ready to write. `extra_hosts`: names the server
+    certificate covers beside the loopback ones (see `subject_alternative_names`)."""
+
+    def __init__(self, extra_hosts=()):
         ca_key = _key()
         ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "switchyard-test-ca")])
         ca_cert = (_builder(ca_name, ca_name, ca_key.public_key())
@@ -52,11 +75,8 @@ class PKI:
         server_key = _key()
         server_cert = (_builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
                                 ca_name, server_key.public_key())
-                       .add_extension(x509.SubjectAlternativeName([
-                           x509.DNSName("localhost"), x509.DNSName("kubernetes"),
-                           x509.DNSName("kubernetes.default.svc"),
-                           x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                           x509.IPAddress(ipaddress.ip_address("::1"))]), critical=False)
+                       .add_extension(x509.SubjectAlternativeName(subject_alternative_names(extra_hosts)),
+                                      critical=False)
                        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
                        .sign(ca_key, hashes.SHA256()))
         client_key = _key()

@@ -56,6 +56,8 @@ BUILTINS = [
     _rt("", "v1", "namespaces", "Namespace", False, ["ns"], status=True),
     _rt("", "v1", "services", "Service", True, ["svc"], status=True, categories=["all"]),
     _rt("", "v1", "configmaps", "ConfigMap", True, ["cm"]),
+    # The lab schedules pods itself (no kubelet): it writes Pod objects and their status.
+    _rt("", "v1", "pods", "Pod", True, ["po"], status=True, categories=["all"]),
     _rt("", "v1", "serviceaccounts", "ServiceAccount", True, ["sa"]),
     _rt("", "v1", "events", "Event", True, ["ev"]),
     _rt("events.k8s.io", "v1", "events", "Event", True, ["ev"]),
