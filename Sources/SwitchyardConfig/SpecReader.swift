@@ -21,7 +21,7 @@ struct SpecReader {
     ]
     static let serviceKeys: Set = [
         "name", "vip", "ports", "mode", "flowKey", "encap", "guePort", "backends", "healthCheck", "shard",
-        "communities", "largeCommunities",
+        "communities", "largeCommunities", "sourceRanges",
     ]
     static let healthKeys: Set = ["type", "path", "expectStatus", "intervalSeconds", "timeoutSeconds", "rise", "fall"]
     static let portKeys: Set = ["port", "protocol"]
@@ -90,7 +90,8 @@ struct SpecReader {
             mode: m.string("mode"), flowKey: m.string("flowKey"), encap: m.string("encap"),
             guePort: m.integer("guePort"), backends: m.sequence("backends")?.map(readBackend),
             healthCheck: m["healthCheck"].map(readHealthCheck), shard: m.integer("shard"),
-            communities: m.strings("communities"), largeCommunities: m.strings("largeCommunities"))
+            communities: m.strings("communities"), largeCommunities: m.strings("largeCommunities"),
+            sourceRanges: m.strings("sourceRanges"))
     }
 
     private func readPort(_ at: Located) -> PortSpec {

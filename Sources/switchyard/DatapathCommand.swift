@@ -21,7 +21,9 @@ extension DatapathCommand {
                 + "every disagreement.",
             discussion: """
                 Random packets (--packets, --seed) or every frame of a capture (--pcap). Tables come from
-                --config, or a built-in config that uses every service option. Needs root (BPF).
+                --config, or a built-in config that uses every service option; with it, random runs also give
+                half the services random source ranges and re-draw one service's every 2,000 packets. Needs
+                root (BPF).
                 """)
 
         @Option(help: "Random packets to generate.") var packets: Int = 100_000
@@ -50,6 +52,12 @@ extension DatapathCommand {
             let harness = try DifferentialHarness(tables: DatapathTables(config: loaded))
             // Without node MACs the kernel asks this namespace's FIB, which the model cannot.
             harness.ignoreMACs = loaded.node.sourceMAC == nil
+            // The built-in config's random runs exercise source ranges too (a given config keeps its own).
+            var ranges = config == nil && pcap == nil ? SourceRangeGenerator(seed: seed) : nil
+            for (index, key) in harness.model.services.keys.sorted().enumerated() where index % 2 == 0 {
+                if let list = ranges?.ranges(for: key.vip.family) { try harness.setSourceRanges(list, service: key) }
+            }
+            var rangeOutcomes = SourceRangeOutcomes()
             var frames: AnyIterator<[UInt8]>
             var total = packets
             if let pcap {
@@ -78,10 +86,14 @@ extension DatapathCommand {
                 // The datapath's clocks move 0.5 ms a packet (HZ 250): entries age, refresh, become
                 // evictable; both sides read the same time.
                 try harness.advance(jiffies: count % 8 == 7 ? 1 : 0, nanoseconds: 500_000)
+                if count % 2000 == 1999, let change = ranges?.change(in: harness.model) {
+                    try harness.setSourceRanges(change.ranges, service: change.service)
+                }
                 if let m = try harness.run(frame) {
                     mismatchCount += 1
                     if mismatches.count < show { mismatches.append(m) }
                 }
+                rangeOutcomes.count(harness.lastResult, tables: harness.model)
                 count += 1
                 if count % 10_000 == 0 { tableProblems += try harness.compareFlowTables() }
                 if count % 200_000 == 0 { try harness.clearFlows() }
@@ -100,6 +112,7 @@ extension DatapathCommand {
                     "packets": count, "mismatches": mismatchCount, "seed": pcap == nil ? seed : 0,
                     "source": pcap ?? "random", "kernel_untestable": harness.kernelUntestable,
                     "flow_table_differences": tableProblems.count,
+                    "source_range_dropped": rangeOutcomes.dropped, "source_range_admitted": rangeOutcomes.admitted,
                     "first_mismatches": mismatches.map(\.description),
                 ]
                 print(
@@ -110,7 +123,7 @@ extension DatapathCommand {
                 print(
                     "selftest: \(count) packets (\(pcap ?? "random, seed \(seed)")), \(mismatchCount) "
                         + "mismatches, \(harness.kernelUntestable) shorter than Ethernet (model only), "
-                        + "\(Int(seconds)) s"
+                        + "\(Int(seconds)) s; source ranges: \(rangeOutcomes)"
                 )
                 for m in mismatches { print("\n" + m.description) }
             }

@@ -91,6 +91,7 @@ import Testing
         #expect(MemoryLayout<sy_service_key>.size == 20)
         #expect(MemoryLayout<sy_service>.size == 16)
         #expect(MemoryLayout<sy_backend>.size == 20)
+        #expect(MemoryLayout<sy_source_range_key>.size == 24)
         #expect(MemoryLayout<sy_node>.size == 56)
         #expect(MemoryLayout<sy_flow_event>.size == 56)
         #expect(MemoryLayout<sy_vip_addr>.size == 20)

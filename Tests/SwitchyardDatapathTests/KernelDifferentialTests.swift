@@ -42,20 +42,30 @@ struct KernelDifferentialTests {
         #expect(problems.isEmpty, "\(name): \(problems)")
     }
 
-    /// Seeded random packets, valid and damaged, with backends changing state and the flow table
-    /// emptied now and then. The CLI runs the same with any seed and count.
+    /// Seeded random packets, valid and damaged, with backends changing state, the flow table
+    /// emptied now and then, and source ranges on half the services, re-drawn for one service
+    /// every 2,000 packets (prefixes around the generator's clients: some admitted, some not).
+    /// The CLI runs the same with any seed and count.
     @Test func randomPacketsAgree() throws {
         let config = SelftestConfig.config()
         let harness = try DifferentialHarness(tables: DatapathTables(config: config))
         var generator = PacketGenerator(seed: 7, config: config)
+        var ranges = SourceRangeGenerator(seed: 7)
         var rng = SplitMix64(seed: 7)
+        for (index, key) in harness.model.services.keys.sorted().enumerated() where index % 2 == 0 {
+            try harness.setSourceRanges(ranges.ranges(for: key.vip.family), service: key)
+        }
         var mismatches: [DifferentialHarness.Mismatch] = []
         var verdicts: [String: Int] = [:]
+        var rangeOutcomes = SourceRangeOutcomes()
         let backends = Array(harness.model.backends.keys).sorted()
         for i in 0..<100_000 {
             if i % 5000 == 4999 {
                 let index = backends[Int(rng.next() % UInt64(backends.count))]
                 try harness.setBackendState(index, [.up, .down, .draining][Int(rng.next() % 3)])
+            }
+            if i % 2000 == 1999, let change = ranges.change(in: harness.model) {
+                try harness.setSourceRanges(change.ranges, service: change.service)
             }
             if i % 20000 == 19999 { try harness.clearFlows() }
             try harness.advance(jiffies: i % 8 == 0 ? 1 : 0, nanoseconds: 500_000)
@@ -66,15 +76,18 @@ struct KernelDifferentialTests {
             }
             let verdict = harness.lastResult.map { String(describing: $0.verdict) } ?? ""
             verdicts[verdict.components(separatedBy: " ").first ?? "", default: 0] += 1
+            rangeOutcomes.count(harness.lastResult, tables: harness.model)
         }
         let table = try harness.compareFlowTables()
+        print("random differential: \(verdicts), source ranges: \(rangeOutcomes), \(mismatches.count) mismatches")
         #expect(table.isEmpty, "\(table.prefix(5))")
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches; first:\n\(mismatches.first?.description ?? "")")
-        // The generator reaches every kind of outcome.
+        // The generator reaches every kind of outcome, and the ranges both admit and drop.
         #expect(
             verdicts["tx", default: 0] > 20_000 && verdicts["drop", default: 0] > 10_000
                 && verdicts["pass", default: 0] > 5_000,
             "\(verdicts)")
+        #expect(rangeOutcomes.dropped > 2_000 && rangeOutcomes.admitted > 2_000, "\(rangeOutcomes)")
     }
 }
 

@@ -33,9 +33,12 @@ public struct DatapathTables: Sendable, Equatable {
         public var gue: Bool
         public var guePort: UInt16
         public var ringSize: UInt32
+        /// Client prefixes the service admits, as configured; empty admits every client.
+        public var sourceRanges: [IPPrefix] = []
 
         public var flags: UInt32 {
             (stateful ? SY_SVC_F_STATEFUL : 0) | (sourceIPKey ? SY_SVC_F_SOURCE_IP : 0) | (gue ? SY_SVC_F_GUE : 0)
+                | (sourceRanges.isEmpty ? 0 : SY_SVC_F_SOURCE_RANGES)
         }
     }
 
@@ -108,7 +111,8 @@ public struct DatapathTables: Sendable, Equatable {
             vips.insert(service.key.vip)
             services[service.key] = ServiceEntry(
                 id: id, stateful: service.mode == .stateful, sourceIPKey: service.flowKey == .sourceIP,
-                gue: service.encap == .gue, guePort: service.guePort, ringSize: UInt32(n.maglevTableSize))
+                gue: service.encap == .gue, guePort: service.guePort, ringSize: UInt32(n.maglevTableSize),
+                sourceRanges: service.sourceRanges)
             serviceNames[id] = service.name
             var effective = service
             for (i, backend) in service.backends.enumerated() {

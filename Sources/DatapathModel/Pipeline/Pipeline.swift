@@ -7,9 +7,12 @@ import SwitchyardCore
 ///
 ///     parse → VIP? ─no─► pass
 ///       │ICMP echo request → echo reply from the VIP (tx)
-///       │ICMP error → quoted flow → service → flow table / ring (no insert) → encap
+///       │ICMP error → quoted flow → service → source ranges (the quoted client)
+///       │    → flow table / ring (no insert) → encap
 ///       ▼
-///     service → flow table hit? ─yes─► backend        (down backend: treated as a miss)
+///     service → client in its source ranges (if any)? ─no─► drop source_range
+///       ▼
+///     flow table hit? ─yes─► backend                  (down backend: treated as a miss)
 ///       │no
 ///       ▼
 ///     Maglev ring → backend (must be up) → insert entry (not for TCP RST)
@@ -54,6 +57,7 @@ public enum Pipeline {
         else {
             return drop(SY_DROP_NO_SERVICE)
         }
+        guard SourceRange.admits(service, client: ip.source) else { return drop(.sourceRange) }
 
         let key = Conntrack.key(
             service, source: ip.source, destination: ip.destination, sourcePort: sourcePort,
@@ -123,6 +127,10 @@ public enum Pipeline {
         else {
             return drop(SY_DROP_NO_SERVICE)
         }
+        // The flow's client is the quoted destination, not the sender (a router on the path, which
+        // need not be in the ranges: path MTU discovery must work). A client outside the ranges
+        // has no flow here, so an error about one concerns none.
+        guard SourceRange.admits(service, client: quoted.client) else { return drop(.sourceRange) }
         let key = Conntrack.key(
             service, source: quoted.client, destination: quoted.vip, sourcePort: quoted.clientPort,
             destinationPort: quoted.vipPort, proto: quoted.proto)

@@ -89,9 +89,10 @@ struct sy_service_key {
 	__u8 family; /* SY_FAMILY_V4 or SY_FAMILY_V6 */
 };
 
-#define SY_SVC_F_STATEFUL  (1u << 0) /* flows are shared through the flow store */
-#define SY_SVC_F_SOURCE_IP (1u << 1) /* flow key is the client address only */
-#define SY_SVC_F_GUE	   (1u << 2) /* encapsulate in GUE (else IPIP / IPv6-in-IPv6) */
+#define SY_SVC_F_STATEFUL      (1u << 0) /* flows are shared through the flow store */
+#define SY_SVC_F_SOURCE_IP     (1u << 1) /* flow key is the client address only */
+#define SY_SVC_F_GUE	       (1u << 2) /* encapsulate in GUE (else IPIP / IPv6-in-IPv6) */
+#define SY_SVC_F_SOURCE_RANGES (1u << 3) /* clients must match one of its sy_source_ranges prefixes */
 
 struct sy_service {
 	__u32 id;	 /* index of this service's Maglev ring and counters, < SY_MAX_SERVICES */
@@ -127,6 +128,33 @@ static inline __u32 sy_service_index_slot(const struct sy_service_key *k)
 	x ^= ((__u32)k->port << 16) ^ ((__u32)k->proto << 8) ^ k->family;
 	return (x * 0x9e3779b1u) >> (32 - 13); /* 13 = log2(SY_SERVICE_INDEX_SLOTS) */
 }
+
+/*
+ * Source ranges (Kubernetes' loadBalancerSourceRanges): a service flagged SY_SVC_F_SOURCE_RANGES
+ * admits only clients inside one of its prefixes; any other packet for it is dropped with
+ * SY_DROP_SOURCE_RANGE. A service without the flag costs one bit test, never a trie lookup.
+ *
+ * One LPM trie for every service: the key's data is the service id then the address, and its
+ * prefixlen counts both, so a lookup with prefixlen 32 + 32 (IPv4) or 32 + 128 (IPv6) finds a
+ * prefix of that service or nothing. The id is always matched whole, so its byte order does not
+ * matter; the address is network order, IPv4 in addr[0], host bits zero. The writer stores only
+ * prefixes of the VIP's family (a packet to a VIP has a source of the same family), so an IPv6
+ * prefix never admits an IPv4 client; a flagged service with no prefix of its family admits none.
+ *
+ * SY_SOURCE_RANGES_MAX prefixes per service: one cloud security group's worth (AWS allows 60
+ * inbound rules per group by default), rounded up. The trie is not preallocated; the bound caps
+ * what it can grow to at SY_MAX_SERVICES x 64 = 262,144 prefixes (roughly 50 MB at most, inner
+ * nodes included). A lookup walks at most 32 + 128 bits however many prefixes there are.
+ */
+#define SY_SOURCE_RANGES_MAX	 64u
+#define SY_SOURCE_RANGES_ENTRIES (SY_MAX_SERVICES * SY_SOURCE_RANGES_MAX)
+#define SY_SOURCE_RANGE_ID_BITS	 32u /* prefixlen bits taken by the service id */
+
+struct sy_source_range_key {
+	__u32 prefixlen; /* SY_SOURCE_RANGE_ID_BITS + the prefix length */
+	__u32 service;	 /* sy_service.id */
+	__be32 addr[4];
+};
 
 /* ---- backends ----------------------------------------------------------------------------- */
 
@@ -386,7 +414,8 @@ enum sy_drop_reason {
 	SY_DROP_ICMP_QUOTE_TRUNCATED = 16, /* ICMP error quotes too little to find the flow */
 	SY_DROP_ENCAP_FAILED = 17,	   /* the kernel refused to grow the packet */
 	SY_DROP_NO_SOURCE_ADDRESS = 18,	   /* node has no outer source address of that family */
-	SY_DROP__COUNT = 19,
+	SY_DROP_SOURCE_RANGE = 19,	   /* client outside the service's source ranges */
+	SY_DROP__COUNT = 20,
 };
 
 /* Things the datapath counts that are not drops. Append only. */
@@ -466,6 +495,8 @@ static inline const char *sy_drop_reason_name(__u32 reason)
 		return "encap_failed";
 	case SY_DROP_NO_SOURCE_ADDRESS:
 		return "no_source_address";
+	case SY_DROP_SOURCE_RANGE:
+		return "source_range";
 	default:
 		return 0;
 	}
@@ -559,6 +590,8 @@ _Static_assert(sizeof(struct sy_service) == 16, "sy_service");
 _Static_assert(sizeof(struct sy_service_slot) == 40, "sy_service_slot");
 _Static_assert(SY_SERVICE_INDEX_SLOTS == 1u << 13, "sy_service_index_slot reduces to 13 bits");
 _Static_assert(SY_SERVICE_INDEX_SLOTS >= 2 * SY_MAX_SERVICES, "sy_service_index: at most half full");
+_Static_assert(sizeof(struct sy_source_range_key) == 24, "sy_source_range_key: prefixlen + 20 bytes of data");
+_Static_assert(SY_SOURCE_RANGE_ID_BITS == 8 * sizeof(__u32), "sy_source_range_key: the id is matched whole");
 _Static_assert(sizeof(struct sy_backend) == 20, "sy_backend");
 _Static_assert(sizeof(struct sy_flow_key) == 40, "sy_flow_key: hashed as five u64 words");
 _Static_assert(sizeof(struct sy_flow_entry) == 8, "sy_flow_entry");

@@ -15,6 +15,7 @@ extension ConfigChecker {
         let shard = shard(spec.shard, path.key("shard"))
         let communities = communities(spec.communities, path.key("communities"))
         let largeCommunities = largeCommunities(spec.largeCommunities, path.key("largeCommunities"))
+        let sourceRanges = sourceRanges(spec.sourceRanges, path.key("sourceRanges"), vip: vip)
         if spec.guePort != nil, encapKnown, encap != .gue {
             report(path.key("guePort"), "is set but encap is \(encap.rawValue); set encap: gue or remove guePort")
         }
@@ -34,9 +35,61 @@ extension ConfigChecker {
                 backends: backends.map {
                     Backend(address: $0.address, port: $0.port ?? entry.port, weight: $0.weight, state: $0.state)
                 },
-                healthCheck: health, shard: shard, communities: communities, largeCommunities: largeCommunities)
+                healthCheck: health, shard: shard, communities: communities, largeCommunities: largeCommunities,
+                sourceRanges: sourceRanges)
             return PlacedService(service: service, entryName: name, index: index, portIndex: entry.index)
         }
+    }
+
+    /// A service's `sourceRanges`: prefixes without host bits, at most SY_SOURCE_RANGES_MAX (the
+    /// datapath's per-service bound), each once; a list that names none of the VIP's family would
+    /// drop every client, so it is refused too.
+    private mutating func sourceRanges(_ texts: [String]?, _ path: FieldPath, vip: IPAddress?) -> [IPPrefix] {
+        guard let texts else { return [] }
+        let limit = Int(SY_SOURCE_RANGES_MAX)
+        if texts.count > limit {
+            report(
+                path,
+                "has \(texts.count) prefixes, at most \(limit) are allowed per service; "
+                    + "merge neighbouring prefixes into shorter ones")
+        }
+        var first: [IPPrefix: Int] = [:]
+        var ranges: [IPPrefix] = []
+        var allParsed = true
+        for (index, text) in texts.enumerated() {
+            let at = path.index(index)
+            guard let prefix = sourceRange(text, at) else {
+                allParsed = false
+                continue
+            }
+            if let earlier = first[prefix] {
+                report(at, "duplicate prefix \(prefix)", firstAt: path.index(earlier))
+                continue
+            }
+            first[prefix] = index
+            ranges.append(prefix)
+        }
+        if let vip, allParsed, !ranges.isEmpty, !ranges.contains(where: { $0.address.family == vip.family }) {
+            let family = vip.family == .v4 ? "IPv4" : "IPv6"
+            let all = vip.family == .v4 ? "0.0.0.0/0" : "::/0"
+            report(
+                path,
+                "has no \(family) prefix but VIP \(vip) is \(family), so every client would be dropped; "
+                    + "add an \(family) prefix (\(all) admits all) or remove sourceRanges")
+        }
+        return ranges
+    }
+
+    /// One prefix of `sourceRanges`; host bits below the length are refused with the prefix meant.
+    private mutating func sourceRange(_ text: String, _ at: FieldPath) -> IPPrefix? {
+        if let prefix = IPPrefix(text) { return prefix }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 2, let address = IPAddress(parts[0]), let length = Int(parts[1]),
+            let meant = IPPrefix(covering: address, length: length)
+        {
+            return refuse(at, "'\(text)' has host bits set below /\(length); did you mean \(meant)?")
+        }
+        return reject(at, expected: "a prefix such as 203.0.113.0/24 or 2001:db8::/32", got: "'\(text)'")
     }
 
     /// The valid `{port, protocol}` entries, each with its index in `ports`.

@@ -18,12 +18,14 @@ public struct ServiceSpec: Hashable, Sendable {
     public var communities: [String]?
     /// `A:B:C` (RFC 8092).
     public var largeCommunities: [String]?
+    /// Client prefixes admitted, `203.0.113.0/24` or `2001:db8::/32`; absent or empty admits all.
+    public var sourceRanges: [String]?
 
     public init(
         name: String? = nil, vip: String? = nil, ports: [PortSpec]? = nil, mode: String? = nil,
         flowKey: String? = nil, encap: String? = nil, guePort: Int? = nil, backends: [BackendSpec]? = nil,
         healthCheck: HealthCheckSpec? = nil, shard: Int? = nil, communities: [String]? = nil,
-        largeCommunities: [String]? = nil
+        largeCommunities: [String]? = nil, sourceRanges: [String]? = nil
     ) {
         self.name = name
         self.vip = vip
@@ -37,6 +39,7 @@ public struct ServiceSpec: Hashable, Sendable {
         self.shard = shard
         self.communities = communities
         self.largeCommunities = largeCommunities
+        self.sourceRanges = sourceRanges
     }
 }
 

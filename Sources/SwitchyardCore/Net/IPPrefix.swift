@@ -20,6 +20,13 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
         guard contains(address), IPPrefix.masked(address, length) == address else { return nil }
     }
 
+    /// The prefix of `length` bits that holds `address` (host bits cleared): what an operator
+    /// who wrote `10.0.0.1/8` meant. Nil for a length out of range.
+    public init?(covering address: IPAddress, length: Int) {
+        guard (0...(address.family == .v4 ? 32 : 128)).contains(length) else { return nil }
+        self.init(address: IPPrefix.masked(address, length), length: length)
+    }
+
     public func contains(_ other: IPAddress) -> Bool {
         other.family == address.family && IPPrefix.masked(other, length) == IPPrefix.masked(address, length)
     }

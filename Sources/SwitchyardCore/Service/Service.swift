@@ -93,11 +93,16 @@ public struct Service: Sendable, Hashable {
     /// theirs to its one route.
     public var communities: [RouteCommunity]
     public var largeCommunities: [LargeRouteCommunity]
+    /// Client prefixes admitted (Kubernetes' `loadBalancerSourceRanges`); empty admits every
+    /// client. A prefix of the other family than the VIP's never matches: a non-empty list with
+    /// none of the VIP's family admits nobody.
+    public var sourceRanges: [IPPrefix]
 
     public init(
         name: String, key: ServiceKey, mode: ServiceMode = .stateless, flowKey: FlowKeyKind = .connection,
         encap: Encapsulation = .ipip, guePort: UInt16 = 6080, backends: [Backend], healthCheck: HealthCheck? = nil,
-        shard: UInt32? = nil, communities: [RouteCommunity] = [], largeCommunities: [LargeRouteCommunity] = []
+        shard: UInt32? = nil, communities: [RouteCommunity] = [], largeCommunities: [LargeRouteCommunity] = [],
+        sourceRanges: [IPPrefix] = []
     ) {
         self.name = name
         self.key = key
@@ -110,6 +115,7 @@ public struct Service: Sendable, Hashable {
         self.shard = shard
         self.communities = communities
         self.largeCommunities = largeCommunities
+        self.sourceRanges = sourceRanges
     }
 
     /// The ring members: backends that may take new flows.

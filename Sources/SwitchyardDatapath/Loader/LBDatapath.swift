@@ -32,6 +32,8 @@ public final class LBDatapath: @unchecked Sendable {
     /// The array mirror of `services` the program reads first, and which of its halves is live.
     public let serviceIndex: BPFMap
     public let serviceGeneration: BPFMap
+    /// Per service id, the client prefixes it admits (an LPM trie; services flagged only).
+    public let sourceRanges: BPFMap
     public let rings: BPFMap
     public let backends: BPFMap
     public let flows: BPFMap
@@ -73,6 +75,7 @@ public final class LBDatapath: @unchecked Sendable {
         "sy_services": (MemoryLayout<sy_service_key>.size, MemoryLayout<sy_service>.size),
         "sy_service_index": (4, MemoryLayout<sy_service_slot>.size),
         "sy_service_generation": (4, 4),
+        "sy_source_ranges": (MemoryLayout<sy_source_range_key>.size, 4),
         "sy_rings": (4, 4),
         "sy_backends": (4, MemoryLayout<sy_backend>.size),
         "sy_flows": (4, MemoryLayout<sy_flow_set>.size),
@@ -155,6 +158,7 @@ public final class LBDatapath: @unchecked Sendable {
             services = try handle("sy_services")
             serviceIndex = try handle("sy_service_index")
             serviceGeneration = try handle("sy_service_generation")
+            sourceRanges = try handle("sy_source_ranges")
             rings = try handle("sy_rings")
             backends = try handle("sy_backends")
             flows = try handle("sy_flows")

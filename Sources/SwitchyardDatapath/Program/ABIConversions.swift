@@ -51,6 +51,14 @@ extension sy_service {
     }
 }
 
+extension sy_source_range_key {
+    init(_ entry: SourceRangeEntry) {
+        self.init(
+            prefixlen: SY_SOURCE_RANGE_ID_BITS + UInt32(entry.prefix.length), service: entry.service,
+            addr: entry.prefix.address.abiWords)
+    }
+}
+
 extension sy_backend {
     init(_ entry: DatapathTables.BackendEntry) {
         let state: sy_backend_state =

@@ -51,6 +51,9 @@ public final class DatapathWriter: @unchecked Sendable {
         public var servicesWritten = 0
         public var servicesRemoved = 0
         public var backendsWritten = 0
+        /// Prefixes added to and removed from the source-range trie.
+        public var sourceRangesWritten = 0
+        public var sourceRangesRemoved = 0
         /// Services the index had no free slot for within its probe limit: the program finds
         /// them in the services map instead (slower, same verdicts).
         public var servicesNotIndexed = 0
@@ -76,6 +79,14 @@ public final class DatapathWriter: @unchecked Sendable {
             try swapRing(id: id, slots: ring)
             changes.ringsSwapped += 1
         }
+        // A service's prefixes before its flag, so a packet never finds it flagged with half its
+        // list; prefixes that go are removed after the services (below).
+        let ranges = desired.sourceRangeEntries
+        let previousRanges = previous?.sourceRangeEntries
+        for entry in ranges where previousRanges?.contains(entry) != true {
+            try d.sourceRanges.update(sy_source_range_key(entry), UInt32(0))
+            changes.sourceRangesWritten += 1
+        }
         for (key, entry) in desired.services.sorted(by: { $0.key < $1.key }) where previous?.services[key] != entry {
             try d.services.update(sy_service_key(key), sy_service(entry))
             changes.servicesWritten += 1
@@ -99,6 +110,17 @@ public final class DatapathWriter: @unchecked Sendable {
         let staleServices: [sy_service_key]
         let staleRings: [UInt32]
         let staleBackends: [UInt32]
+        let staleRanges: [sy_source_range_key]
+        if let previousRanges {
+            staleRanges = previousRanges.subtracting(ranges).map(sy_source_range_key.init)
+        } else if datapath.reusedPinnedMaps {
+            let want = Set(ranges.map { structBytes(sy_source_range_key($0)) })
+            staleRanges = try d.sourceRanges.keys(as: sy_source_range_key.self).filter {
+                !want.contains(structBytes($0))
+            }
+        } else {
+            staleRanges = []
+        }
         if let previous {
             staleVIPs = previous.vips.subtracting(desired.vips).map(sy_vip_addr.init)
             staleServices = previous.services.keys.filter { desired.services[$0] == nil }.map(sy_service_key.init)
@@ -125,6 +147,10 @@ public final class DatapathWriter: @unchecked Sendable {
         for key in staleServices {
             try d.services.delete(key)
             changes.servicesRemoved += 1
+        }
+        for key in staleRanges {
+            try d.sourceRanges.delete(key)
+            changes.sourceRangesRemoved += 1
         }
         for id in staleRings { try d.rings.delete(id) }
         for index in staleBackends { try d.backends.update(index, sy_backend()) }

@@ -189,6 +189,14 @@ public final class DifferentialHarness: @unchecked Sendable {
         model = tables
     }
 
+    /// Replaces a service's source ranges in both (an empty list admits every client).
+    public func setSourceRanges(_ ranges: [IPPrefix], service key: ServiceKey) throws {
+        var tables = model
+        tables.services[key]?.sourceRanges = ranges
+        try writer.apply(tables)
+        model = tables
+    }
+
     /// Replaces one flow set in both (tests: torn entries, states no packet sequence makes).
     public func replaceFlowSet(_ index: UInt32, with set: FlowSet) throws {
         try writer.flowTable.write(set, at: index)

@@ -9,6 +9,7 @@
 #include "drop.h"
 #include "lookup.h"
 #include "parse.h"
+#include "source_range.h"
 #include "conntrack.h"
 #include "encap.h"
 #include "icmp.h"
@@ -78,6 +79,12 @@ static __always_inline int steer_icmp(struct xdp_md *ctx, struct pkt *p, const s
 	svc = lookup_service(q.vip, p->family, q.vip_port, q.proto);
 	if (!svc)
 		return count_drop(SY_DROP_NO_SERVICE);
+	/* The flow's client is the quoted packet's destination, not this packet's source (a router
+	 * on the path, which need not be in the ranges: path MTU discovery must still work). A
+	 * client outside the ranges has no flow here, so an error about one concerns none. */
+	rc = check_source_range(svc, q.client, p->family);
+	if (rc != SY_CONTINUE)
+		return rc;
 	make_flow_key(&key, svc, q.client, q.vip, q.client_port, q.vip_port, q.proto, p->family);
 	hash = sy_flow_hash(&key);
 	rc = pick_backend(svc, &key, hash, 0, 0, node, &pick);
@@ -119,6 +126,9 @@ int switchyard_lb(struct xdp_md *ctx)
 	svc = p.svc ? p.svc : lookup_service(p.dst, p.family, p.dport, p.proto);
 	if (!svc)
 		return count_drop(SY_DROP_NO_SERVICE);
+	rc = check_source_range(svc, p.src, p.family);
+	if (rc != SY_CONTINUE)
+		return rc;
 
 	make_flow_key(&key, svc, p.src, p.dst, p.sport, p.dport, p.proto, p.family);
 	hash = sy_flow_hash(&key);

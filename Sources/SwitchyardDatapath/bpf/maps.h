@@ -45,6 +45,16 @@ struct {
 	__type(value, __u32);
 } sy_service_generation SEC(".maps");
 
+/* Per service, the client prefixes it admits (struct sy_source_range_key in the ABI header);
+ * read only for services flagged SY_SVC_F_SOURCE_RANGES. The value is reserved (zero). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SY_SOURCE_RANGES_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sy_source_range_key);
+	__type(value, __u32);
+} sy_source_ranges SEC(".maps");
+
 /* One Maglev ring per service id: an array of backend indices. The agent builds a new inner map
  * and swaps it in with one update, so a packet sees the old ring or the new one, never a mix.
  * BPF_F_INNER_MAP lets rings differ in size; BPF_F_MMAPABLE lets the agent fill them by mmap. */
