@@ -98,6 +98,7 @@ import Testing
             #expect(web.key == ServiceKey(vip: IPAddress("192.0.2.10")!, port: 80, proto: .tcp))
             #expect(web.backends.map(\.identity.description) == ["10.78.1.10:8080", "10.78.2.10:8080"])
             #expect(web.backends.allSatisfy { $0.state == .up })
+            #expect(web.sourceRanges.map(\.description) == ["203.0.113.0/24"])
 
             let triggers = Triggers()
             let watching = Task { await source.watch { await triggers.add($0) } }

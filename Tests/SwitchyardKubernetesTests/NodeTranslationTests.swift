@@ -140,6 +140,18 @@ enum NodeObjects {
         #expect(bySpec["sticky"]?.sourceRanges == ["203.0.113.0/24"])
         #expect(bySpec["legacy"]?.sourceRanges == ["198.51.100.0/24", "2001:db8::/32"])
         #expect(bySpec["legacy"]?.affinityTimeoutSeconds == nil)
+        #expect(bySpec["sticky"]?.specs.first?.sourceRanges == ["203.0.113.0/24"])
+        #expect(bySpec["legacy"]?.specs.first?.sourceRanges == ["198.51.100.0/24"], "this address's family only")
+    }
+
+    @Test func rangesOfOneFamilyLeaveTheOtherFamilysAddressUnserved() throws {
+        let dual = NodeObjects.service(
+            "dual", ingress: ["192.0.2.10", "2001:db8::10"], extra: #","loadBalancerSourceRanges":["203.0.113.0/24"]"#)
+        let translated = try #require(translator.translate(NodeObjects.objects(services: [dual])).first)
+        #expect(translated.specs.map(\.vip) == ["192.0.2.10"])
+        #expect(translated.problems.contains { $0.contains("no IPv6 prefix") || $0.contains("no v6 prefix") })
+        let assembly = NodeConfigAssembler.assemble(node: NodeObjects.nodeSpec, services: [translated])
+        #expect(assembly.config?.services.first?.sourceRanges.map(\.description) == ["203.0.113.0/24"])
     }
 
     @Test func othersAndUnaddressedServicesAreNotOurs() {

@@ -93,13 +93,23 @@ public struct LBServiceTranslator: Sendable {
                 continue
             }
             for address in addresses {
+                // Ranges apply per family; a list with none of this address's family admits no one there
+                // (fail closed), so that address is not served rather than served to everyone.
+                let familyRanges = ranges?.filter { Self.family(ofPrefix: $0).map { $0 == address.family } ?? true }
+                if let ranges, !ranges.isEmpty, familyRanges?.isEmpty ?? true {
+                    problems.append(
+                        "spec.loadBalancerSourceRanges: no \(address.family) prefix, so \(address) port \(port.port) "
+                            + "admits no one and is not served")
+                    continue
+                }
                 let backends = Self.backends(for: port, proto: proto, family: address.family, slices: slices)
                 let target = address.family == .v6 ? "[\(address)]:\(port.port)" : "\(address):\(port.port)"
-                let spec = SwitchyardCore.ServiceSpec(
+                var spec = SwitchyardCore.ServiceSpec(
                     name: "\(key) \(target)/\(proto)",
                     vip: address.description, ports: [PortSpec(port: Int(port.port), protocol: proto)],
                     mode: mode.rawValue, flowKey: flowKey == .sourceIP ? "sourceIP" : "connection", encap: encap,
                     backends: backends)
+                spec.sourceRanges = familyRanges
                 specs.append(spec)
             }
         }
@@ -109,6 +119,12 @@ public struct LBServiceTranslator: Sendable {
         return TranslatedService(
             key: key, created: service.metadata.creationTimestamp.flatMap { KubeTime($0) }, specs: specs,
             problems: problems, affinityTimeoutSeconds: timeout, sourceRanges: ranges)
+    }
+
+    /// The family a prefix's address part is written in (nil when it is not an address: the config rules
+    /// report it).
+    static func family(ofPrefix text: String) -> IPAddress.Family? {
+        IPAddress(String(text.split(separator: "/", maxSplits: 1).first ?? ""))?.family
     }
 
     /// Kubernetes' default `sessionAffinityConfig.clientIP.timeoutSeconds` (3 hours).
