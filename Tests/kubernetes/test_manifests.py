@@ -1,15 +1,16 @@
 """deploy/kubernetes/ and examples/kubernetes/, checked offline.
 
-Every manifest against the published schemas of every Kubernetes version Switchyard claims
-(kubernetes-validate --strict), the AddressPool examples against the CRD's own openAPIV3Schema both
-ways (the good ones pass, the deliberately bad ones fail), the CRD's structural-schema rules, and the
-RBAC rules against the exact least-privilege sets the controller and the agent need: adding a verb,
-a resource or a wildcard fails here first.
+Every manifest and every built-in-kind example against the published schemas of every Kubernetes version
+Switchyard claims (kubernetes-validate --strict), the AddressPool examples against the CRD's own
+openAPIV3Schema both ways (the good ones pass, the deliberately bad ones fail), the CRD's structural-schema
+rules, the RBAC rules against the exact least-privilege sets the controller and the two agents need (adding
+a verb, a resource or a wildcard fails here first), and the agents' pods: exactly the capabilities listed.
 
 Run: `$(scripts/py-env.sh)/bin/pytest -q Tests/kubernetes -k manifests`.
 """
 
 import copy
+import ipaddress
 import re
 import subprocess
 import sys
@@ -29,12 +30,17 @@ VENV_BIN = Path(sys.executable).parent
 KUBERNETES_VERSIONS = [f"1.{minor}.0" for minor in range(29, 38)]
 
 MANIFESTS = sorted(DEPLOY.glob("*.yaml"))
-GOOD_EXAMPLES = sorted(EXAMPLES.glob("*.yaml"))
 BAD_EXAMPLES = sorted((EXAMPLES / "invalid").glob("*.yaml"))
 
 
 def load_all(path):
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+# AddressPools are checked against the CRD's schema; everything else (Services) against the published ones.
+GOOD_EXAMPLES = sorted(path for path in EXAMPLES.glob("*.yaml")
+                       if all(obj["kind"] == "AddressPool" for obj in load_all(path)))
+OTHER_EXAMPLES = sorted(set(EXAMPLES.glob("*.yaml")) - set(GOOD_EXAMPLES))
 
 
 def all_objects():
@@ -78,17 +84,32 @@ def schema_errors(obj):
 
 
 def test_manifests_exist_in_apply_order():
-    names = [path.name for path in MANIFESTS]
-    assert names, "deploy/kubernetes/ holds no manifests"
+    """kubectl apply -f applies by file name: whatever an object names must come in an earlier file (the
+    namespace, the CRD, the service accounts before the bindings and the pods that use them)."""
+    assert [path.name for path in MANIFESTS] == [
+        "00-namespace.yaml", "10-crd-addresspools.yaml", "15-service-accounts.yaml", "20-rbac-agent.yaml",
+        "20-rbac-controller.yaml", "20-rbac-endpoint-agent.yaml", "30-controller.yaml",
+        "40-agent-daemonset.yaml", "50-endpoint-agent-daemonset.yaml",
+    ]
     kinds_in_order = [obj["kind"] for _, obj in all_objects()]
     assert kinds_in_order[0] == "Namespace", "kubectl apply -f applies by file name: the namespace goes first"
     assert kinds_in_order[1] == "CustomResourceDefinition", "the CRD follows the namespace"
+    first_file = {}
+    for file, obj in all_objects():
+        first_file.setdefault((obj["kind"], obj["metadata"]["name"]), file)
+    for file, obj in all_objects():
+        if obj["kind"] in ("RoleBinding", "ClusterRoleBinding"):
+            for subject in obj["subjects"]:
+                assert first_file[("ServiceAccount", subject["name"])] < file, f"{file}: {subject} not yet made"
+        if obj["kind"] in ("Deployment", "DaemonSet"):
+            account = obj["spec"]["template"]["spec"]["serviceAccountName"]
+            assert first_file[("ServiceAccount", account)] < file, f"{file}: {account} not yet made"
 
 
-@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-def test_manifests_validate_strictly_against_published_schemas(version):
+def validate_strictly(version, paths):
+    """kubernetes-validate --strict on `paths`; the names of the objects that passed."""
     result = subprocess.run(
-        [str(VENV_BIN / "kubernetes-validate"), "--strict", "-k", version, *map(str, MANIFESTS)],
+        [str(VENV_BIN / "kubernetes-validate"), "--strict", "-k", version, *map(str, paths)],
         capture_output=True, text=True, timeout=60,
     )
     output = result.stdout + result.stderr
@@ -96,8 +117,21 @@ def test_manifests_validate_strictly_against_published_schemas(version):
     # kubernetes-validate only warns (exit 0) for a kind it has no schema for: require a pass for
     # every object instead.
     assert "WARN" not in output and "ERROR" not in output, output
-    passed = re.findall(r"passed for resource (\S+)", output)
-    assert len(passed) == len(all_objects()), output
+    return re.findall(r"passed for resource (\S+)", output)
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_manifests_validate_strictly_against_published_schemas(version):
+    passed = validate_strictly(version, MANIFESTS)
+    assert len(passed) == len(all_objects())
+    assert "daemonset/switchyard-endpoint-agent" in passed
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_manifests_service_examples_validate_strictly_against_published_schemas(version):
+    assert OTHER_EXAMPLES, "examples/kubernetes/ holds no Service example"
+    passed = validate_strictly(version, OTHER_EXAMPLES)
+    assert len(passed) == sum(len(load_all(path)) for path in OTHER_EXAMPLES)
 
 
 # --- the CRD -----------------------------------------------------------------------------------
@@ -188,6 +222,22 @@ def test_manifests_bad_example_pools_are_rejected(path):
 def test_manifests_examples_cover_the_three_shapes_and_the_bad_ones():
     assert len(GOOD_EXAMPLES) >= 3, "a MetalLB-style pool, a dual-stack pool, a pool with selectors and defaults"
     assert {path.name for path in BAD_EXAMPLES} >= {"bad-mode.yaml", "missing-addresses.yaml"}
+    assert "service-port-mapping.yaml" in {path.name for path in OTHER_EXAMPLES}
+
+
+def test_manifests_service_example_maps_a_port_for_the_endpoint_agent():
+    """What the example promises in its comments: a Service of our class, port 80 to 8080, stateful, ClientIP
+    affinity, source ranges that are network addresses (a host bit below the length is refused)."""
+    (service,) = load_all(EXAMPLES / "service-port-mapping.yaml")
+    assert service["kind"] == "Service"
+    spec = service["spec"]
+    assert spec["type"] == "LoadBalancer" and spec["loadBalancerClass"] == "switchyard.io/lb"
+    assert service["metadata"]["annotations"] == {"switchyard.io/mode": "stateful"}
+    assert [(port["port"], port["targetPort"], port["protocol"]) for port in spec["ports"]] == [(80, 8080, "TCP")]
+    assert spec["sessionAffinity"] == "ClientIP"
+    assert spec["loadBalancerSourceRanges"]
+    for prefix in spec["loadBalancerSourceRanges"]:
+        assert str(ipaddress.ip_network(prefix, strict=True)) == prefix
 
 
 @pytest.mark.parametrize("entry", [
@@ -258,6 +308,10 @@ AGENT_CLUSTER_GRANTS = (
     read("", "services") | read("discovery.k8s.io", "endpointslices") | read("switchyard.io", "addresspools")
     | {("", "nodes", "get", None), ("", "events", "create", None)}
 )
+# Read-only: no nodes, no pods, no events.
+ENDPOINT_AGENT_CLUSTER_GRANTS = (
+    read("", "services") | read("discovery.k8s.io", "endpointslices") | read("switchyard.io", "addresspools")
+)
 
 
 def test_manifests_rbac_has_no_wildcards_or_escalation_paths():
@@ -282,21 +336,39 @@ def test_manifests_agent_rbac_is_exactly_what_it_needs():
     assert grants(find("ClusterRole", "switchyard-agent")) == AGENT_CLUSTER_GRANTS
 
 
+def test_manifests_endpoint_agent_rbac_is_exactly_what_it_needs():
+    role = find("ClusterRole", "switchyard-endpoint-agent")
+    assert grants(role) == ENDPOINT_AGENT_CLUSTER_GRANTS
+    assert not any(rule.get("resourceNames") or rule.get("nonResourceURLs") for rule in role["rules"])
+
+
 def test_manifests_roles_are_bound_to_their_own_service_account_only():
+    # binding → (role, the one service account it binds)
     expected = {
-        ("ClusterRoleBinding", "switchyard-controller"): ("ClusterRole", "switchyard-controller"),
+        ("ClusterRoleBinding", "switchyard-controller"): ("ClusterRole", "switchyard-controller",
+                                                          "switchyard-controller"),
         ("RoleBinding", "switchyard-controller-leader-election"):
-            ("Role", "switchyard-controller-leader-election"),
-        ("ClusterRoleBinding", "switchyard-agent"): ("ClusterRole", "switchyard-agent"),
+            ("Role", "switchyard-controller-leader-election", "switchyard-controller"),
+        ("ClusterRoleBinding", "switchyard-agent"): ("ClusterRole", "switchyard-agent", "switchyard-agent"),
+        ("ClusterRoleBinding", "switchyard-endpoint-agent"):
+            ("ClusterRole", "switchyard-endpoint-agent", "switchyard-endpoint-agent"),
     }
     bindings = {(obj["kind"], obj["metadata"]["name"]): obj for _, obj in all_objects()
                 if obj["kind"] in ("RoleBinding", "ClusterRoleBinding")}
     assert set(bindings) == set(expected)
     for key, binding in bindings.items():
-        assert (binding["roleRef"]["kind"], binding["roleRef"]["name"]) == expected[key]
-        account = "switchyard-agent" if "agent" in key[1] else "switchyard-controller"
+        role_kind, role_name, account = expected[key]
+        assert (binding["roleRef"]["kind"], binding["roleRef"]["name"]) == (role_kind, role_name)
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": account, "namespace": "switchyard-system"}]
+
+
+def test_manifests_each_component_has_its_own_service_account():
+    accounts = {obj["metadata"]["name"] for _, obj in all_objects() if obj["kind"] == "ServiceAccount"}
+    assert accounts == {"switchyard-controller", "switchyard-agent", "switchyard-endpoint-agent"}
+    used = [obj["spec"]["template"]["spec"]["serviceAccountName"] for _, obj in all_objects()
+            if obj["kind"] in ("Deployment", "DaemonSet")]
+    assert sorted(used) == sorted(accounts), "one workload per account"
 
 
 # --- workloads ---------------------------------------------------------------------------------
@@ -323,32 +395,132 @@ def test_manifests_controller_runs_locked_down():
     assert {"requests", "limits"} <= set(container["resources"])
 
 
-def test_manifests_agent_gets_host_network_bpffs_and_only_the_listed_capabilities():
-    daemonset = find("DaemonSet", "switchyard-agent")
-    pod = daemonset["spec"]["template"]["spec"]
+def pod_and_container(kind, name):
+    pod = find(kind, name)["spec"]["template"]["spec"]
     (container,) = pod["containers"]
+    return pod, container
+
+
+def env_from_field(container):
+    return {var["name"]: var["valueFrom"]["fieldRef"]["fieldPath"] for var in container.get("env", [])
+            if "fieldRef" in var.get("valueFrom", {})}
+
+
+def host_paths(pod, container):
+    """mountPath → (host path, mountPropagation, readOnly) for every hostPath mount."""
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    return {mount["mountPath"]: (volumes[mount["name"]]["hostPath"]["path"], mount.get("mountPropagation"),
+                                 mount.get("readOnly", False))
+            for mount in container["volumeMounts"] if "hostPath" in volumes[mount["name"]]}
+
+
+def agent_node_file():
+    """The LB agents' node.yaml, as the ConfigMap mounted at /etc/switchyard holds it."""
+    pod, container = pod_and_container("DaemonSet", "switchyard-agent")
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    config_map = volumes[mounts["/etc/switchyard"]]["configMap"]["name"]
+    return find("ConfigMap", config_map)["data"]["node.yaml"]
+
+
+def test_manifests_agent_gets_host_network_bpffs_and_only_the_listed_capabilities():
+    pod, container = pod_and_container("DaemonSet", "switchyard-agent")
     assert pod["hostNetwork"] is True and pod["dnsPolicy"] == "ClusterFirstWithHostNet"
     assert pod["nodeSelector"] == {"switchyard.io/lb-node": "true"}
     assert pod["serviceAccountName"] == "switchyard-agent"
-    assert container["args"] == ["agent", "--config", "/etc/switchyard/switchyard.yaml"]
     security = container["securityContext"]
     assert "privileged" not in security
     assert security["capabilities"]["drop"] == ["ALL"]
     assert set(security["capabilities"]["add"]) == {"NET_ADMIN", "SYS_ADMIN", "BPF", "PERFMON", "SYS_RESOURCE",
                                                     "NET_RAW"}
-    volumes = {volume["name"]: volume for volume in pod["volumes"]}
-    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
-    assert volumes[mounts["/sys/fs/bpf"]]["hostPath"]["path"] == "/sys/fs/bpf"
-    config_map = volumes[mounts["/etc/switchyard"]]["configMap"]["name"]
-    config = yaml.safe_load(find("ConfigMap", config_map)["data"]["switchyard.yaml"])
+    assert host_paths(pod, container)["/sys/fs/bpf"] == ("/sys/fs/bpf", "HostToContainer", False)
+    config = yaml.safe_load(agent_node_file())
     assert config["node"]["pinDirectory"].startswith("/sys/fs/bpf/")
 
 
-def test_manifests_agent_config_map_passes_switchyard_validate(tmp_path):
+def test_manifests_agent_runs_in_kubernetes_mode_with_a_node_only_file():
+    """The services come from the API; the one file every LB node shares holds no node name (each agent
+    takes its Node's from NODE_NAME) and no services."""
+    _, container = pod_and_container("DaemonSet", "switchyard-agent")
+    assert container["args"] == ["agent", "--kubernetes", "--config", "/etc/switchyard/node.yaml"]
+    assert env_from_field(container)["NODE_NAME"] == "spec.nodeName"
+    config = yaml.safe_load(agent_node_file())
+    assert config["services"] == []
+    assert "name" not in config["node"]
+    assert {"interface", "pinDirectory", "stateDirectory", "metricsAddress", "adminSocket"} <= set(config["node"])
+    # The flow store and BGP blocks are there to be uncommented, not on by default.
+    assert "flowStore" not in config["node"] and "bgp" not in config["node"]
+    assert "# flowStore:" in agent_node_file() and "# bgp:" in agent_node_file()
+
+
+def test_manifests_endpoint_agent_runs_locked_down_on_every_node():
+    daemonset = find("DaemonSet", "switchyard-endpoint-agent")
+    pod, container = pod_and_container("DaemonSet", "switchyard-endpoint-agent")
+    assert pod["serviceAccountName"] == "switchyard-endpoint-agent"
+    assert container["image"] == "localhost/switchyard:latest"
+    assert container["command"] == ["/usr/local/bin/switchyard"]
+    assert container["args"][0] == "endpoint-agent"
+    assert "--node-name=$(NODE_NAME)" in container["args"]
+    assert env_from_field(container)["NODE_NAME"] == "spec.nodeName"
+    # Every node, whatever its taints: pods run everywhere.
+    assert "nodeSelector" not in pod and "affinity" not in pod
+    assert pod["tolerations"] == [{"operator": "Exists"}]
+    assert pod["priorityClassName"] == "system-node-critical"
+    assert daemonset["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}
+    # setns into the pods' namespace files needs no host network.
+    assert pod.get("hostNetwork", False) is False
+    assert not {"hostPID", "hostIPC"} & set(pod)
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    security = container["securityContext"]
+    assert "privileged" not in security and "privileged" not in pod["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert sorted(security["capabilities"]["add"]) == ["BPF", "NET_ADMIN", "PERFMON", "SYS_ADMIN"]
+    assert {"requests", "limits"} <= set(container["resources"])
+    assert "memory" in container["resources"]["limits"]
+
+
+def test_manifests_endpoint_agent_sees_the_hosts_pins_namespaces_and_state():
+    pod, container = pod_and_container("DaemonSet", "switchyard-endpoint-agent")
+    mounts = host_paths(pod, container)
+    assert mounts == {
+        "/sys/fs/bpf": ("/sys/fs/bpf", "HostToContainer", False),
+        # New pods' namespace files are bind mounts made after the agent started: only propagation shows them.
+        "/var/run/netns": ("/var/run/netns", "HostToContainer", True),
+        "/var/lib/switchyard": ("/var/lib/switchyard", None, False),
+    }
+    args = container["args"]
+    assert "--netns-dir=/var/run/netns" in args
+    pin = next(arg.split("=", 1)[1] for arg in args if arg.startswith("--pin-directory="))
+    state = next(arg.split("=", 1)[1] for arg in args if arg.startswith("--state-file="))
+    assert pin.startswith("/sys/fs/bpf/") and state.startswith("/var/lib/switchyard/")
+    # Not the LB agent's pins: both may run on one node.
+    lb_pins = yaml.safe_load(agent_node_file())["node"]["pinDirectory"]
+    assert pin != lb_pins
+
+
+def agent_node_file_with(name, *, uncomment=False):
+    """The node file as one LB node's agent reads it: NODE_NAME filled in; with `uncomment`, also the
+    commented flowStore and bgp blocks switched on (and the address a node with BGP needs)."""
+    text = agent_node_file()
+    assert text.startswith("node:\n")
+    extra = f"  name: {name}\n" + ("  ipv4Source: 192.0.2.11\n" if uncomment else "")
+    text = "node:\n" + extra + text[len("node:\n"):]
+    if uncomment:
+        text = re.sub(r"^(\s*)# (flowStore:|bgp:)", r"\1\2", text, flags=re.M)
+        text = re.sub(r"^(\s*)#   ", r"\1  ", text, flags=re.M)
+    return text
+
+
+@pytest.mark.parametrize("uncomment", [False, True], ids=["as-shipped", "flowstore-and-bgp-on"])
+def test_manifests_agent_config_map_passes_switchyard_validate(tmp_path, uncomment):
     binary = REPO / "dist" / "switchyard"
     if not binary.exists():
         pytest.skip("dist/switchyard is missing: build it with scripts/release.sh")
-    config = tmp_path / "switchyard.yaml"
-    config.write_text(find("ConfigMap", "switchyard-agent")["data"]["switchyard.yaml"])
+    config = tmp_path / "node.yaml"
+    config.write_text(agent_node_file_with("lb-1", uncomment=uncomment))
+    if uncomment:
+        assert "flowStore" in yaml.safe_load(config.read_text())["node"]
+        assert "bgp" in yaml.safe_load(config.read_text())["node"]
     result = subprocess.run([str(binary), "validate", str(config)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
