@@ -16,12 +16,16 @@ public struct KubernetesConfigSource: ConfigSource {
     public let server: String
     /// The node's name when the file gives none (a DaemonSet's one file for every node: `$NODE_NAME`).
     public let nodeName: String?
+    /// The node's address (`$NODE_IP`, the Pod's `status.hostIP`): its family's tunnel source when the file
+    /// gives none.
+    public let nodeAddress: IPAddress?
     let logger: Logger
 
     public init(
         nodeFile: String, watcher: ClusterWatcher, translator: LBServiceTranslator, server: String,
-        nodeName: String? = nil, logger: Logger
+        nodeName: String? = nil, nodeAddress: IPAddress? = nil, logger: Logger
     ) {
+        self.nodeAddress = nodeAddress
         self.nodeName = nodeName
         self.nodeFile = nodeFile
         self.watcher = watcher
@@ -64,6 +68,11 @@ public struct KubernetesConfigSource: ConfigSource {
     /// What the file may leave to the environment.
     func fillIn(_ spec: inout ConfigSpec) {
         if let nodeName, spec.node?.name == nil { spec.node?.name = nodeName }
+        switch nodeAddress?.family {
+        case .v4? where spec.node?.ipv4Source == nil: spec.node?.ipv4Source = nodeAddress?.description
+        case .v6? where spec.node?.ipv6Source == nil: spec.node?.ipv6Source = nodeAddress?.description
+        default: break
+        }
     }
 
     /// The node file's changes and the cluster's, one stream (a burst of cluster changes is one reload).

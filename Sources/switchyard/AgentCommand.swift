@@ -66,7 +66,8 @@ struct AgentCommand: AsyncParsableCommand {
         logger.info("waiting for the cluster's Services", metadata: ["server": "\(connection.server)"])
         let source = KubernetesConfigSource(
             nodeFile: config, watcher: watcher, translator: translator, server: connection.server,
-            nodeName: ProcessInfo.processInfo.environment["NODE_NAME"], logger: logger)
+            nodeName: ProcessInfo.processInfo.environment["NODE_NAME"],
+            nodeAddress: ProcessInfo.processInfo.environment["NODE_IP"].flatMap { IPAddress($0) }, logger: logger)
         try await AgentRunner.main(source: source, logger: logger)
         try? await client.shutdown()
     }

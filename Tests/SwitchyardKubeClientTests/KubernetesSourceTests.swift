@@ -140,6 +140,19 @@ import Testing
                 return
             }
             #expect(error.problems.contains { $0.contains("node.yaml:1") && $0.contains("ipv4Source") }, "\(error)")
+
+            // One file for every node (a DaemonSet's ConfigMap): name and tunnel source from the environment.
+            try server.kubectl(["apply", "-f", "\(TestAPIServer.repository)/deploy/kubernetes/"])
+            try "node: {interface: eth0}\nservices: []\n".write(
+                toFile: "\(dir)/shared.yaml", atomically: true, encoding: .utf8)
+            let feed = Task { await watcher.run() }
+            defer { feed.cancel() }
+            let shared = KubernetesConfigSource(
+                nodeFile: "\(dir)/shared.yaml", watcher: watcher, translator: LBServiceTranslator(),
+                server: server.url, nodeName: "lb9", nodeAddress: IPAddress("10.77.2.19"),
+                logger: Logger(label: "test.source"))
+            let config = try await Self.withinSeconds(20) { try await shared.load().get() }
+            #expect(config.node.name == "lb9" && config.node.ipv4Source?.description == "10.77.2.19")
             try await client.shutdown()
         }
     }
