@@ -59,6 +59,7 @@ let package = Package(
                 "SwitchyardCore", "CSwitchyardTCP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // I/O: the flow store's client — RESP2 over SwiftNIO, written here because no Swift Redis
         // client is available on these machines: pipelining, AUTH, pub/sub, typed error replies;

@@ -47,6 +47,26 @@ public actor EndpointAgent {
     /// The pods set up now (for status and tests).
     public var applied: [IPAddress: PodPlan] { reconciler.applied }
 
+    /// Prometheus text for `/metrics`.
+    public var prometheusText: String {
+        """
+        # HELP switchyard_endpoint_pods_configured Pods of this node set up as DSR backends.
+        # TYPE switchyard_endpoint_pods_configured gauge
+        switchyard_endpoint_pods_configured \(reconciler.applied.count)
+        # HELP switchyard_endpoint_pods_desired Pods of this node that back a Service of ours.
+        # TYPE switchyard_endpoint_pods_desired gauge
+        switchyard_endpoint_pods_desired \(reconciler.desired.count)
+        # HELP switchyard_endpoint_pods_retrying Pods whose last setup or cleanup failed and will be retried.
+        # TYPE switchyard_endpoint_pods_retrying gauge
+        switchyard_endpoint_pods_retrying \(reconciler.retries.count)
+        # HELP switchyard_endpoint_actions_total Pod setups, updates and cleanups, by outcome.
+        # TYPE switchyard_endpoint_actions_total counter
+        switchyard_endpoint_actions_total{outcome="done"} \(appliedCount)
+        switchyard_endpoint_actions_total{outcome="failed"} \(failedCount)
+
+        """
+    }
+
     /// Runs until the calling task is cancelled.
     public func run() async {
         let changes = await watcher.subscribe()
