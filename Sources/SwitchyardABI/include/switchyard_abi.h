@@ -371,9 +371,12 @@ struct sy_decap_config {
 };
 
 enum sy_decap_stat {
-	SY_DECAP_OK = 0,     /* outer header removed */
-	SY_DECAP_FAILED = 1, /* the kernel refused to shrink the packet */
-	SY_DECAP__COUNT = 2,
+	SY_DECAP_OK = 0,	   /* outer header removed */
+	SY_DECAP_FAILED = 1,	   /* the kernel refused to shrink the packet */
+	SY_DECAP_PORT_MAPPED = 2,  /* inner destination port rewritten to the target port */
+	SY_DECAP_REPLY_MAPPED = 3, /* pod egress: reply source port rewritten to the service port */
+	SY_DECAP_MAP_FAILED = 4,   /* the kernel refused a port rewrite; the packet was dropped */
+	SY_DECAP__COUNT = 5,
 };
 
 /* ---- counters ----------------------------------------------------------------------------- */
@@ -607,5 +610,33 @@ _Static_assert(sizeof(struct sy_flow_event) == 56, "sy_flow_event");
 _Static_assert(sizeof(struct sy_decap_config) == 8, "sy_decap_config");
 _Static_assert(sizeof(struct sy_service_counters) == 32, "sy_service_counters");
 _Static_assert(sizeof(struct sy_backend_counters) == 32, "sy_backend_counters");
+
+/* ---- pods as DSR backends: port mapping (decap ingress, pod egress) ---------------------- */
+
+/*
+ * A Kubernetes Service maps its port to the pod's targetPort; with DSR no proxy does that, so the
+ * pod's own tc programs do: after decapsulation the inner destination (vip, servicePort, proto) is
+ * looked up in `sy_port_in` and its port becomes the target port; on the pod's egress a reply's
+ * source (vip, targetPort, proto) is looked up in `sy_port_out` and its port becomes the service
+ * port again. Both are stateless, so (vip, proto, targetPort) must name one service port per pod.
+ * A pod answers for few Service ports: SY_PORT_MAPPINGS_MAX bounds each map (hash, not
+ * preallocated, so an idle pod costs almost nothing).
+ */
+#define SY_PORT_MAPPINGS_MAX 256u
+
+struct sy_port_key {
+	__be32 addr[4]; /* IPv4 in addr[0] */
+	__be16 port;
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* SY_FAMILY_V4 or SY_FAMILY_V6 */
+};
+
+struct sy_port_value {
+	__be16 port; /* the port to write instead */
+	__u16 pad;
+};
+
+_Static_assert(sizeof(struct sy_port_key) == 20, "sy_port_key");
+_Static_assert(sizeof(struct sy_port_value) == 4, "sy_port_value");
 
 #endif /* SWITCHYARD_ABI_H */

@@ -86,14 +86,27 @@ public final class NetworkNamespace: @unchecked Sendable {
     /// Runs `body` on this thread with the thread inside the namespace, then moves it back.
     /// setns is per thread: keep `body` synchronous.
     public func inside<T>(_ body: () throws -> T) throws -> T {
-        let home = open("/proc/thread-self/ns/net", O_RDONLY)
+        try Self.inside(path: "/run/netns/\(name)", body)
+    }
+
+    /// Runs `body` on this thread inside the namespace at `path` (a bind-mounted netns file or
+    /// /proc/PID/ns/net), then moves the thread back. setns is per thread: `body` must not
+    /// suspend or hop threads; processes it spawns inherit the namespace. Needs CAP_SYS_ADMIN.
+    /// CLONE_NEWNET (<sched.h>; Glibc does not export it to Swift).
+    static let newNet: Int32 = 0x4000_0000
+
+    public static func inside<T>(path: String, _ body: () throws -> T) throws -> T {
+        let home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         guard home >= 0 else { throw BPFError("open own netns", errno: errno) }
         defer { close(home) }
-        let target = open("/run/netns/\(name)", O_RDONLY)
-        guard target >= 0 else { throw BPFError("open netns \(name)", errno: errno) }
+        let target = open(path, O_RDONLY | O_CLOEXEC)
+        guard target >= 0 else { throw BPFError("open netns \(path)", errno: errno) }
         defer { close(target) }
-        try BPFError.check(setns(target, 0x4000_0000), "enter netns \(name)")
-        defer { _ = setns(home, 0x4000_0000) }
+        try BPFError.check(setns(target, Self.newNet), "enter netns \(path)")
+        defer {
+            // Failing to return would leave this thread (a pool's) in the pod: nothing may run on.
+            if setns(home, Self.newNet) != 0 { fatalError("could not return from netns \(path): errno \(errno)") }
+        }
         return try body()
     }
 

@@ -3,6 +3,10 @@
  * Backend-side decapsulation (tc ingress). Strips the outer header the LB added — IPIP,
  * IPv6-in-IPv6, or GUE variant 1 on the configured UDP port — so the inner packet, addressed
  * to a VIP on `lo`, reaches the local stack. Everything else passes untouched.
+ *
+ * In a pod, the inner destination port may then be mapped to the pod's target port
+ * (`sy_port_in`), and `switchyard_pod_egress` (tc egress of the pod's interface) maps the
+ * replies' source port back (`sy_port_out`), so the client sees the service port.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -15,6 +19,8 @@
 #include <bpf/bpf_endian.h>
 
 #include "switchyard_abi.h"
+#include "decap_maps.h"
+#include "port_map.h"
 
 /* Missing from older uapi headers (the running kernel's BTF has them). */
 #ifndef BPF_F_ADJ_ROOM_DECAP_L3_IPV4
@@ -22,27 +28,21 @@
 #define BPF_F_ADJ_ROOM_DECAP_L3_IPV6 (1ULL << 8)
 #endif
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sy_decap_config);
-} sy_decap_config SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SY_DECAP__COUNT);
-	__type(key, __u32);
-	__type(value, __u64);
-} sy_decap_stats SEC(".maps");
-
-static __always_inline int count(__u32 which, int verdict)
+/* The decapsulated packet's destination port → target port, if a mapping says so. */
+static __always_inline int map_destination_port(struct __sk_buff *skb)
 {
-	__u64 *n = bpf_map_lookup_elem(&sy_decap_stats, &which);
+	struct sy_port_key key = {};
+	struct sy_port_value *to;
+	__u32 l4 = sy_port_key_of(skb, &key, SY_PORT_END_DESTINATION);
 
-	if (n)
-		*n += 1;
-	return verdict;
+	if (!l4)
+		return TC_ACT_OK;
+	to = bpf_map_lookup_elem(&sy_port_in, &key);
+	if (!to)
+		return TC_ACT_OK;
+	if (sy_port_rewrite(skb, l4, key.proto, SY_PORT_END_DESTINATION, key.port, to->port))
+		return count(SY_DECAP_MAP_FAILED, TC_ACT_SHOT);
+	return count(SY_DECAP_PORT_MAPPED, TC_ACT_OK);
 }
 
 /* Remove `len` bytes after the Ethernet header; the inner family sets the new EtherType. */
@@ -55,7 +55,8 @@ static __always_inline int strip(struct __sk_buff *skb, __u32 len, __u8 inner_ve
 		return count(SY_DECAP_FAILED, TC_ACT_SHOT);
 	if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto, sizeof(proto), 0))
 		return count(SY_DECAP_FAILED, TC_ACT_SHOT);
-	return count(SY_DECAP_OK, TC_ACT_OK);
+	count(SY_DECAP_OK, TC_ACT_OK);
+	return map_destination_port(skb);
 }
 
 static __always_inline int inner_version(void *data, void *data_end, __u32 off)
@@ -115,6 +116,27 @@ int switchyard_decap(struct __sk_buff *skb)
 		return strip(skb, outer + sizeof(*uh), v);
 	}
 	return TC_ACT_OK;
+}
+
+/*
+ * tc egress of a pod's interface: a reply from (vip, targetPort, proto) of a mapping leaves
+ * from the service port, as the client addressed it. Everything else passes untouched.
+ */
+SEC("tc")
+int switchyard_pod_egress(struct __sk_buff *skb)
+{
+	struct sy_port_key key = {};
+	struct sy_port_value *to;
+	__u32 l4 = sy_port_key_of(skb, &key, SY_PORT_END_SOURCE);
+
+	if (!l4)
+		return TC_ACT_OK;
+	to = bpf_map_lookup_elem(&sy_port_out, &key);
+	if (!to)
+		return TC_ACT_OK;
+	if (sy_port_rewrite(skb, l4, key.proto, SY_PORT_END_SOURCE, key.port, to->port))
+		return count(SY_DECAP_MAP_FAILED, TC_ACT_SHOT);
+	return count(SY_DECAP_REPLY_MAPPED, TC_ACT_OK);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
