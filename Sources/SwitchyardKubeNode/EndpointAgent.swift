@@ -90,30 +90,42 @@ public actor EndpointAgent {
 
     func reconcile(trigger: String) async {
         let plans = planner.plans(await watcher.objects)
-        execute(reconciler.desiredChanged(plans, now: now), trigger: trigger)
+        await execute(reconciler.desiredChanged(plans, now: now), trigger: trigger)
     }
 
-    func retryDue() { execute(reconciler.tick(now: now), trigger: "retry") }
+    func retryDue() async { await execute(reconciler.tick(now: now), trigger: "retry") }
 
     func secondsToNextRetry() -> Double {
         guard let next = reconciler.nextRetry else { return 1 }
         return min(1, max(0.05, next - now))
     }
 
-    private func execute(_ actions: [PodReconciler.Action], trigger: String) {
+    /// Pod work enters namespaces with setns and runs `ip`: it blocks, so it runs on its own thread, one
+    /// action at a time, never on the concurrency pool's few threads.
+    private static let podQueue = DispatchQueue(label: "switchyard.endpoint-agent.pods")
+
+    private func perform(_ action: PodReconciler.Action) async -> PodReconciler.Outcome {
+        let network = network
+        return await withCheckedContinuation { continuation in
+            Self.podQueue.async {
+                do {
+                    switch action {
+                    case .apply(let plan, let previous): try network.apply(plan, previous: previous)
+                    case .remove(let plan): try network.remove(plan)
+                    }
+                    continuation.resume(returning: .done)
+                } catch {
+                    continuation.resume(returning: .failed("\(error)"))
+                }
+            }
+        }
+    }
+
+    private func execute(_ actions: [PodReconciler.Action], trigger: String) async {
         var pending = actions
         while !pending.isEmpty {
             let action = pending.removeFirst()
-            let outcome: PodReconciler.Outcome
-            do {
-                switch action {
-                case .apply(let plan, let previous): try network.apply(plan, previous: previous)
-                case .remove(let plan): try network.remove(plan)
-                }
-                outcome = .done
-            } catch {
-                outcome = .failed("\(error)")
-            }
+            let outcome = await perform(action)
             log(action, outcome, trigger: trigger)
             pending += reconciler.finished(action, outcome, now: now)
         }

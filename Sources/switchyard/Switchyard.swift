@@ -9,7 +9,8 @@ struct Switchyard: AsyncParsableCommand {
             "An L4 load balancer for bare-metal Kubernetes and Linux fleets: XDP datapath, Maglev, shared flow state.",
         version: SwitchyardVersion.current,
         subcommands: [
-            ValidateCommand.self, AgentCommand.self, ControllerCommand.self, StatusCommand.self, DrainCommand.self,
+            ValidateCommand.self, AgentCommand.self, ControllerCommand.self, EndpointAgentCommand.self, StatusCommand.self,
+            DrainCommand.self,
             BackendCommand.self,
             LabCommand.self,
             MaglevCommand.self, TraceCommand.self, DatapathCommand.self, BenchCommand.self, LabServerCommand.self,
