@@ -26,7 +26,7 @@ public struct PodDSRNetwork: PodNetwork {
         self.logger = logger
     }
 
-    public struct NotFound: Error, CustomStringConvertible {
+    public struct PodNetworkError: Error, CustomStringConvertible {
         public var description: String
     }
 
@@ -38,23 +38,25 @@ public struct PodDSRNetwork: PodNetwork {
         PodDSR.Plan(
             namespacePath: namespacePath, podAddress: plan.podAddress, addresses: plan.addresses,
             mappings: plan.mappings.map {
-                DecapPortMapping(vip: $0.address, proto: $0.proto, servicePort: $0.servicePort, targetPort: $0.targetPort)
+                DecapPortMapping(
+                    vip: $0.address, proto: $0.proto, servicePort: $0.servicePort, targetPort: $0.targetPort)
             }, guePort: guePort, pathMTU: pathMTU, pinDirectory: pinDirectory)
     }
 
     public func apply(_ plan: PodPlan, previous: PodPlan?) throws {
         guard let path = try namespace(of: plan.podAddress) else {
-            throw NotFound(
+            throw PodNetworkError(
                 description: "no network namespace in \(namespaceDirectory) holds pod address \(plan.podAddress) "
                     + "(not wired by the CNI yet, or on another node)")
         }
-        let applied = try PodDSR.apply(dsrPlan(plan, namespacePath: path))
-        for warning in applied.warnings {
+        let outcome = try run(PodDSRRequest(.apply, dsrPlan(plan, namespacePath: path)))
+        for warning in outcome.warnings {
             logger.warning("pod setup", metadata: ["pod": "\(plan.podAddress)", "warning": "\(warning)"])
         }
-        if !applied.changes.isEmpty {
+        if !outcome.changes.isEmpty {
             logger.debug(
-                "pod changes", metadata: ["pod": "\(plan.podAddress)", "changes": "\(applied.changes.joined(separator: "; "))"])
+                "pod changes",
+                metadata: ["pod": "\(plan.podAddress)", "changes": "\(outcome.changes.joined(separator: "; "))"])
         }
     }
 
@@ -66,8 +68,39 @@ public struct PodDSRNetwork: PodNetwork {
             }
             return
         }
-        try PodDSR.remove(dsrPlan(plan, namespacePath: path))
+        _ = try run(PodDSRRequest(.remove, dsrPlan(plan, namespacePath: path)))
     }
+
+    /// This binary's `pod-dsr` with the request on stdin (see `PodDSRRequest` for why a child process).
+    func run(_ request: PodDSRRequest) throws -> PodDSRRequest.Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["pod-dsr"]
+        let input = Pipe()
+        let output = Pipe()
+        let errorPath = NSTemporaryDirectory() + "switchyard-pod-dsr-\(getpid())-\(UUID().uuidString.prefix(8)).err"
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errorPath) }
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: errorPath)
+        try process.run()
+        try input.fileHandleForWriting.write(contentsOf: JSONEncoder().encode(request))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+            throw PodNetworkError(
+                description: "pod-dsr \(request.operation.rawValue) in \(request.namespacePath) failed: "
+                    + text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return try JSONDecoder().decode(PodDSRRequest.Outcome.self, from: data)
+    }
+
+    /// This very binary (argv[0] may be relative or a symlink).
+    static let executable: String =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 
     /// Pins of pods deleted while no agent ran.
     public func removeStalePins() -> [String] {

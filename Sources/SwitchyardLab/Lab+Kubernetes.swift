@@ -87,6 +87,18 @@ extension Lab {
         _ = try gated { try NetworkNamespace(exactName: ns) }
         try sysctl(ns, ["net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0"])
         let host = "p\(pod.slot)"
+        // The slot's previous pod: its namespace is deleted, but the kernel tears a namespace (and the veth
+        // end in it) down asynchronously, later under load. A CNI would pick a fresh name; the lab waits for
+        // the old link, then removes it itself.
+        let deadline = Date().addingTimeInterval(3)
+        while (try? inNS(worker(pod.worker), ["ip", "link", "show", host])) != nil {
+            guard Date() < deadline else {
+                log("pod \(pod.name): \(host) of the slot's previous pod still there after 3 s; removing it")
+                _ = try? inNS(worker(pod.worker), ["ip", "link", "del", host])
+                break
+            }
+            usleep(50_000)
+        }
         try sh([
             "ip", "-n", worker(pod.worker), "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns,
         ])

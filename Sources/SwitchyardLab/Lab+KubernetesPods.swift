@@ -77,14 +77,6 @@ extension Lab {
             [executable, "lab-server", "--name", pod.name, "--port", "\(KubernetesLabCluster.targetPort)"],
             log: "pod-\(pod.name)")
         try waitForPort(podNamespace(pod), KubernetesLabCluster.targetPort)
-        if options.podDSRStandIn, let address = serviceAddresses[service] {
-            try spawn(
-                podNamespace(pod),
-                [executable, "lab-server", "--name", pod.name, "--port", "\(KubernetesLabCluster.servicePort)"],
-                log: "pod-\(pod.name)-80")
-            try inNS(podNamespace(pod), [executable, "backend", "--vip", address, "--interface", "eth0"])
-            try waitForPort(podNamespace(pod), KubernetesLabCluster.servicePort)
-        }
         try apply(KubernetesLabCluster.podObject(pod), name: "pod-\(pod.name)")
         try writePodStatus(pod)
         try apply(cluster.endpointSlice(for: service), name: "slice-\(service)")
@@ -186,7 +178,7 @@ extension Lab {
             }
         }
         for pod in cluster.pods(of: service)
-        where pod.state == .ready && (options.endpointAgents || options.podDSRStandIn) {
+        where pod.state == .ready && options.endpointAgents {
             while !((try? inNS(podNamespace(pod), ["ip", "-4", "addr", "show", "dev", "lo"])) ?? "").contains(address) {
                 guard Date() < deadline else {
                     throw NetworkNamespace.CommandError(

@@ -47,10 +47,6 @@ public final class Lab: @unchecked Sendable {
         /// control plane, pods and slices alone.
         public var kubernetesAgents = true
         public var endpointAgents = true
-        /// Without endpoint agents: the lab readies each pod for DSR itself with `switchyard
-        /// backend` (decap, the Service address on lo) and, as that maps no ports, runs the pod's
-        /// server on port 80 too. A stand-in to exercise the scenarios, not the product's pod side.
-        public var podDSRStandIn = false
         public init(
             mode: ServiceMode = .stateless, store: FlowStoreSettings.Kind = .redis,
             routing: LabRouting = .bgp(router: .bird)

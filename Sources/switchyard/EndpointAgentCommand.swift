@@ -95,3 +95,26 @@ struct EndpointAgentCommand: AsyncParsableCommand {
         try? await client.shutdown()
     }
 }
+
+/// The endpoint agent's child: one pod's setup or cleanup (a `PodDSRRequest` on stdin, the outcome as JSON on
+/// stdout), in a process of its own so no thread of the agent is ever left inside a pod's namespace.
+struct PodDSRCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pod-dsr", abstract: "Set up or clean up one pod (the endpoint agent's child).",
+        shouldDisplay: false)
+
+    func run() throws {
+        let data = FileHandle.standardInput.readDataToEndOfFile()
+        let request = try JSONDecoder().decode(PodDSRRequest.self, from: data)
+        let plan = try request.plan()
+        let outcome: PodDSRRequest.Outcome
+        switch request.operation {
+        case .apply:
+            let applied = try PodDSR.apply(plan)
+            outcome = .init(changes: applied.changes, warnings: applied.warnings)
+        case .remove:
+            outcome = .init(changes: try PodDSR.remove(plan), warnings: [])
+        }
+        FileHandle.standardOutput.write(try JSONEncoder().encode(outcome))
+    }
+}

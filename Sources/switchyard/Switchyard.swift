@@ -9,7 +9,8 @@ struct Switchyard: AsyncParsableCommand {
             "An L4 load balancer for bare-metal Kubernetes and Linux fleets: XDP datapath, Maglev, shared flow state.",
         version: SwitchyardVersion.current,
         subcommands: [
-            ValidateCommand.self, AgentCommand.self, ControllerCommand.self, EndpointAgentCommand.self, StatusCommand.self,
+            ValidateCommand.self, AgentCommand.self, ControllerCommand.self, EndpointAgentCommand.self,
+            PodDSRCommand.self, StatusCommand.self,
             DrainCommand.self,
             BackendCommand.self,
             LabCommand.self,

@@ -186,33 +186,6 @@ struct LabKubernetesLBNodeTests {
         while try lab.poolAssignedIPv4() == assigned, Date() < deadline { usleep(200_000) }
         #expect(try lab.poolAssignedIPv4() == (assigned ?? 1) - 1, "the address went back to the pool")
     }
-
-    /// The k8s scenarios' accounting through the LB nodes, with the lab readying pods itself
-    /// (`podDSRStandIn`) where no endpoint agent runs.
-    @Test(arguments: [
-        (KubernetesScenario.rollingUpdate, ServiceMode.stateful), (.rollingUpdate, .stateless), (.scale, .stateful),
-        (.podKill, .stateful), (.serviceDelete, .stateful), (.lbNodeChange, .stateful),
-    ])
-    func scenariosWithStandInPods(_ scenario: KubernetesScenario, _ mode: ServiceMode) throws {
-        var options = Lab.Options(mode: mode)
-        options.kubernetes = true
-        options.endpointAgents = false
-        options.podDSRStandIn = true
-        let lab = Lab(options: options, executable: LabProbe.executable)
-        defer { KubernetesLabProbe.teardown(lab) }
-        try lab.up()
-        let r = try lab.run(scenario, connections: 60)
-        #expect(r.established >= 60)
-        #expect(r.survived == r.established - r.expectedFailed, "\(r.failures)")
-        #expect(r.terminatingSurvived == r.drained, "terminating pods keep their connections until they exit")
-        #expect(r.newConnections?["failed"] == nil, "\(r.newConnections ?? [:])")
-        switch scenario {
-        case .rollingUpdate: #expect(r.expectedFailed > 0 && r.survived > 0, "old pods drained, new pods kept theirs")
-        case .podKill: #expect(r.expectedFailed > 0 && r.drained == nil)
-        case .serviceDelete: #expect(r.addressReleased == true && (r.withdrawSeconds ?? 99) < 5)
-        case .scale, .lbNodeChange: #expect(r.failed == 0, "\(r.failures)")
-        }
-    }
 }
 
 /// End to end through the LB nodes and into pods: Services from the API server, EndpointSlices
@@ -289,5 +262,16 @@ struct LabKubernetesTests {
         try lab.waitForEndpoints("web")
         let answers = try lab.http(address, count: 5)
         #expect(answers.perBackend == ["failed": 5], "\(answers.perBackend)")
+        // The same Service once its ranges list the client's network: the rule, not a broken path, kept it out.
+        service.sourceRanges = ["192.0.2.0/24", "10.77.1.0/24"]
+        _ = try lab.applyService(service)
+        let deadline = Date().addingTimeInterval(10)
+        var admitted = try lab.http(address, count: 1)
+        while admitted.perBackend["failed"] != nil, Date() < deadline {
+            usleep(200_000)
+            admitted = try lab.http(address, count: 1)
+        }
+        let after = try lab.http(address, count: 5)
+        #expect(after.perBackend["failed"] == nil && after.perBackend.values.reduce(0, +) == 5, "\(after.perBackend)")
     }
 }
