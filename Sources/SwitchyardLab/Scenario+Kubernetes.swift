@@ -13,7 +13,9 @@ public enum KubernetesScenario: String, CaseIterable, Sendable {
 
     public var summary: String {
         switch self {
-        case .scale: "web scales from 4 to 6 pods, then back to 4 (the two new pods terminate and exit)"
+        case .scale:
+            "web scales from 4 to 6 pods, a second batch of connections opens, then back to 4 (the two new "
+                + "pods terminate and exit)"
         case .rollingUpdate:
             "web's 4 pods are replaced one by one (new pod ready, old pod terminating, old pod exits after "
                 + "its grace period); a second batch of connections opens half way"
@@ -87,6 +89,11 @@ extension Lab {
         case .scale:
             let added = [try startPod("web"), try startPod("web")]
             try waitForEndpoints("web")
+            // A second batch while 6 pods serve, so the two that go again have connections to drain.
+            let second = try ClientProcess(lab: self, host: address, connections: connections / 2)
+            clients.append(second)
+            let opened = try second.next().perBackend ?? [:]
+            log("scale: second batch \(opened.sorted { $0.key < $1.key })")
             Thread.sleep(forTimeInterval: 2)
             for pod in added { try retire(pod.name) }
             try waitForEndpoints("web")

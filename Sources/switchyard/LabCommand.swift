@@ -130,9 +130,18 @@ struct LabCommand: ParsableCommand {
         @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
         @Option(help: "Connections held through the LB-node change.") var connections: Int = 200
         @OptionGroup var routing: RoutingOptions
+        @Flag(help: "The Kubernetes demo: a Service from kubectl, pods as DSR backends, a rolling update (stateful).")
+        var kubernetes = false
 
         func run() throws {
             let routing = try routing.parsed()
+            if kubernetes {
+                let report = try LabCommand.withLab(mode: .stateful, routing: routing, kubernetes: true) {
+                    try $0.kubernetesDemo(connections: connections)
+                }
+                print(report)
+                return
+            }
             let report = try LabCommand.withLab(mode: mode, routing: routing) {
                 try $0.demo(connections: connections)
             }

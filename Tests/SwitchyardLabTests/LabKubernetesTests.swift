@@ -274,4 +274,56 @@ struct LabKubernetesTests {
         let after = try lab.http(address, count: 5)
         #expect(after.perBackend["failed"] == nil && after.perBackend.values.reduce(0, +) == 5, "\(after.perBackend)")
     }
+
+    /// kube-proxy beside Switchyard, its rules written with iptables on the workers as kube-proxy (iptables
+    /// mode) writes them: with `ipMode: VIP` it DNATs the Service address on every node — yet a packet
+    /// delivered into a pod is not re-balanced (it crosses the node encapsulated to the pod's own address);
+    /// its conntrack-INVALID drop (installed unless nf_conntrack_tcp_be_liberal=1) does kill the pods' replies,
+    /// whose SYN-ACK is the first packet of their flow the node tracks; a raw-table NOTRACK for the pool's
+    /// addresses (the README's advice) brings them back.
+    @Test func kubeProxyRulesDoNotRebalanceAndItsInvalidDropNeedsTheReadmesFix() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables") else {
+            Issue.record("iptables is not installed (scripts/install-deps.sh installs it)")
+            return
+        }
+        let lab = KubernetesLabProbe.lab()
+        defer { KubernetesLabProbe.teardown(lab) }
+        try lab.up()
+        let address = try lab.applyService(.init(name: "web", mode: "stateless"))
+        let pods = [try lab.startPod("web"), try lab.startPod("web")]
+        #expect(Set(pods.map(\.worker)).count == 2, "one pod per worker")
+        try lab.waitForRouterRoute(lab.ecmp)
+        try lab.waitForEndpoints("web")
+        for n in [1, 2] {
+            try lab.inNS(
+                lab.worker(n),
+                [
+                    "iptables", "-t", "nat", "-A", "PREROUTING", "-d", "\(address)/32", "-p", "tcp", "--dport", "80",
+                    "-j", "DNAT", "--to-destination", "\(pods[0].address):8080",
+                ])
+        }
+        let spread = try lab.http(address, count: 20)
+        #expect(spread.perBackend["failed"] == nil && spread.perBackend.count == 2, "not all DNATed: \(spread)")
+        #expect(try lab.who(address).client == "10.77.1.2")
+
+        for n in [1, 2] {
+            try lab.inNS(
+                lab.worker(n),
+                [
+                    "iptables", "-A", "FORWARD", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP",
+                ])
+        }
+        let dropped = try lab.http(address, count: 4)
+        #expect(dropped.perBackend == ["failed": 4], "kube-proxy's INVALID drop kills DSR replies: \(dropped)")
+
+        for n in [1, 2] {
+            try lab.inNS(
+                lab.worker(n),
+                [
+                    "iptables", "-t", "raw", "-A", "PREROUTING", "-s", KubernetesLabCluster.poolRange, "-j", "NOTRACK",
+                ])
+        }
+        let fixed = try lab.http(address, count: 10)
+        #expect(fixed.perBackend["failed"] == nil && fixed.perBackend.values.reduce(0, +) == 10, "\(fixed)")
+    }
 }
