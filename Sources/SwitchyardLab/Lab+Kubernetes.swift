@@ -184,7 +184,8 @@ extension Lab {
             [
                 executable, "endpoint-agent", "--kubeconfig", kubeconfig, "--node-name", "w\(n)",
                 "--netns-dir", "/run/netns", "--netns-prefix", podNamespacePrefix(worker: n),
-                "--pin-directory", "\(dir)/bpffs/w\(n)", "--path-mtu", "1600", "--metrics", "127.0.0.1:9401",
+                "--pin-directory", "\(dir)/bpffs/w\(n)", "--state-file", "\(dir)/w\(n)-endpoint-agent.json",
+                "--path-mtu", "1600", "--metrics", "127.0.0.1:9401",
             ], log: "w\(n)-endpoint-agent")
     }
 }

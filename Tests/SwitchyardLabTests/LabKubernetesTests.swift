@@ -326,4 +326,47 @@ struct LabKubernetesTests {
         let fixed = try lab.http(address, count: 10)
         #expect(fixed.perBackend["failed"] == nil && fixed.perBackend.values.reduce(0, +) == 10, "\(fixed)")
     }
+
+    /// The endpoint agents killed (-9) and started again under traffic: from their state files they know
+    /// what the pods hold, so they touch nothing, and every connection survives.
+    @Test func endpointAgentRestartLeavesWorkingPodsAlone() throws {
+        let lab = KubernetesLabProbe.lab()
+        defer { KubernetesLabProbe.teardown(lab) }
+        try lab.up()
+        let address = try lab.applyService(.init(name: "web", mode: "stateless"))
+        for _ in 0..<2 { try lab.startPod("web") }
+        try lab.waitForRouterRoute(lab.ecmp)
+        try lab.waitForEndpoints("web")
+        let client = try ClientProcess(lab: lab, host: address, connections: 40)
+        defer { if client.process.isRunning { client.process.terminate() } }
+        _ = try client.next()
+        var offsets: [Int: Int] = [:]
+        for n in [1, 2] {
+            for pid in lab.pids(lab.worker(n), matching: "endpoint-agent") { kill(pid, SIGKILL) }
+            let deadline = Date().addingTimeInterval(5)
+            while !lab.pids(lab.worker(n), matching: "endpoint-agent").isEmpty, Date() < deadline { usleep(50_000) }
+            offsets[n] = (FileManager.default.contents(atPath: "\(lab.dir)/w\(n)-endpoint-agent.log") ?? Data()).count
+            try lab.startEndpointAgent(n)
+        }
+        func restartedLog(_ n: Int) -> String {
+            let data = FileManager.default.contents(atPath: "\(lab.dir)/w\(n)-endpoint-agent.log") ?? Data()
+            return String(decoding: data.dropFirst(offsets[n] ?? 0), as: UTF8.self)
+        }
+        let deadline = Date().addingTimeInterval(15)
+        while ![1, 2].allSatisfy({ restartedLog($0).contains("cluster state synced") }), Date() < deadline {
+            usleep(100_000)
+        }
+        Thread.sleep(forTimeInterval: 1)
+        for n in [1, 2] {
+            let text = restartedLog(n)
+            #expect(text.contains("cluster state synced"), "w\(n)'s agent restarted: \(text)")
+            #expect(!text.contains("pod set up") && !text.contains("pod updated") && !text.contains("pod cleaned up"))
+        }
+        client.send("stop")
+        guard case .result(let report) = try client.next() else {
+            Issue.record("no report from the lab client")
+            return
+        }
+        #expect(report.established == 40 && report.survived == 40, "\(report.failures)")
+    }
 }
