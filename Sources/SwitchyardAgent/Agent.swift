@@ -89,6 +89,11 @@ public actor Agent {
                 "reused_pinned_maps": "\(datapath.reusedPinnedMaps)",
                 "flow_capacity": "\(node.flowTableCapacity)", "hz": "\(hz)",
             ])
+        for replaced in datapath.replacedPins {
+            logger.error(
+                "pinned map of another layout replaced; its contents are lost",
+                metadata: ["node": "\(node.name)", "map": "\(replaced)"])
+        }
     }
 
     /// The bpffs mount that holds the pin directory (the directory itself if none above it).

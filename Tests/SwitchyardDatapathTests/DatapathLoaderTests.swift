@@ -57,6 +57,25 @@ struct DatapathLoaderTests {
         LBDatapath.unpin(directory: fs.path)
     }
 
+    /// A pinned map this build cannot use as is (here the flow table, resized; after an upgrade, a table
+    /// that grew, such as the drop counters when a reason is added) is replaced and reported; the others
+    /// are re-used. Without that, libbpf refuses the pin and the agent cannot start.
+    @Test func aPinnedMapOfAnotherLayoutIsReplacedAndTheRestReused() throws {
+        let fs = try PrivateBPFFS()
+        defer { LBDatapath.unpin(directory: fs.path) }
+        let servicesID: UInt32
+        do {
+            let first = try LBDatapath(options: .init(flowCapacity: 4096, pinDirectory: fs.path))
+            try DatapathWriter(datapath: first).apply(Self.tables())
+            servicesID = try first.services.id()
+            #expect(first.replacedPins.isEmpty)
+        }
+        let resized = try LBDatapath(options: .init(flowCapacity: 65536, pinDirectory: fs.path))
+        #expect(resized.replacedPins.count == 1 && resized.replacedPins[0].hasPrefix("sy_flows: entries "))
+        let reusedID = try resized.services.id()
+        #expect(resized.reusedPinnedMaps && reusedID == servicesID)
+    }
+
     /// The rings in the kernel are the model's rings, slot for slot; a change to one service
     /// swaps that service's ring only.
     @Test func ringsMatchAndOnlyChangedOnesSwap() throws {

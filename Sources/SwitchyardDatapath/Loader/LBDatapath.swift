@@ -64,6 +64,10 @@ public final class LBDatapath: @unchecked Sendable {
     public let forwardFloorProgramFD: Int32?
     /// True when the maps were found pinned and re-used rather than created.
     public let reusedPinnedMaps: Bool
+    /// Pinned maps left by another build whose layout (type, key, value, entries) this one cannot use —
+    /// after an upgrade that grew a table (a new drop reason, a resized flow table) — unpinned and created
+    /// afresh, each with what differed. Their contents (counters; for `sy_flows`, the flows) are lost.
+    public let replacedPins: [String]
 
     private let object: OpaquePointer
     private let objectBytes: [UInt8]
@@ -111,6 +115,7 @@ public final class LBDatapath: @unchecked Sendable {
             return m
         }
         var reused = false
+        var replaced: [String] = []
         let layout = FlowTableLayout(capacity: options.flowCapacity)
         flowLayout = layout
         do {
@@ -118,7 +123,14 @@ public final class LBDatapath: @unchecked Sendable {
             if let dir = options.pinDirectory {
                 for name in Self.layout.keys {
                     let path = "\(dir)/\(name)"
-                    if access(path, F_OK) == 0 { reused = true }
+                    if access(path, F_OK) == 0 {
+                        if let mismatch = Self.pinMismatch(path: path, map: try map(name)) {
+                            unlink(path)
+                            replaced.append("\(name): \(mismatch)")
+                        } else {
+                            reused = true
+                        }
+                    }
                     try BPFError.check(bpf_map__set_pin_path(try map(name), path), "pin path for \(name)")
                 }
             }
@@ -130,6 +142,7 @@ public final class LBDatapath: @unchecked Sendable {
             throw error
         }
         reusedPinnedMaps = reused
+        replacedPins = replaced
 
         func handle(_ name: String) throws -> BPFMap {
             let m = try map(name)
@@ -194,6 +207,29 @@ public final class LBDatapath: @unchecked Sendable {
     }
 
     /// Removes the pins (the maps live on while a program or process holds them).
+    /// What differs between a pinned map and the object's definition of it (nil: usable as is): what libbpf
+    /// compares before re-using a pin (type, sizes, entries, flags). It refuses to load over a pin that does
+    /// not match, so an upgrade that grew a map would leave the agent unable to start.
+    static func pinMismatch(path: String, map: OpaquePointer) -> String? {
+        let fd = bpf_obj_get(path)
+        guard fd >= 0 else { return "cannot open the pin (errno \(errno))" }
+        defer { close(fd) }
+        var info = bpf_map_info()
+        var length = UInt32(MemoryLayout<bpf_map_info>.size)
+        guard bpf_obj_get_info_by_fd(fd, &info, &length) == 0 else { return "no map info (errno \(errno))" }
+        let want = (
+            type: UInt32(bpf_map__type(map).rawValue), key: bpf_map__key_size(map), value: bpf_map__value_size(map),
+            entries: bpf_map__max_entries(map), flags: bpf_map__map_flags(map)
+        )
+        var differences: [String] = []
+        if info.type != want.type { differences.append("type \(info.type) → \(want.type)") }
+        if info.key_size != want.key { differences.append("key \(info.key_size) → \(want.key) bytes") }
+        if info.value_size != want.value { differences.append("value \(info.value_size) → \(want.value) bytes") }
+        if info.max_entries != want.entries { differences.append("entries \(info.max_entries) → \(want.entries)") }
+        if info.map_flags != want.flags { differences.append("flags \(info.map_flags) → \(want.flags)") }
+        return differences.isEmpty ? nil : differences.joined(separator: ", ")
+    }
+
     public static func unpin(directory: String) {
         for name in layout.keys { unlink("\(directory)/\(name)") }
     }
