@@ -177,10 +177,10 @@ public actor EndpointAgent {
         var plans: [IPAddress: PodPlan] = [:]
         for entry in stored {
             guard let pod = IPAddress(entry.pod) else { continue }
-            let mappings = entry.mappings.compactMap { m -> ServicePortMapping? in
+            let mappings = entry.mappings.compactMap { m -> PortMapping? in
                 guard let address = IPAddress(m.address), let proto = L4Protocol(name: m.proto) else { return nil }
-                return ServicePortMapping(
-                    address: address, proto: proto, servicePort: m.servicePort, targetPort: m.targetPort)
+                return PortMapping(
+                    vip: address, proto: proto, servicePort: m.servicePort, targetPort: m.targetPort)
             }
             let services = entry.services.compactMap { text -> NamespacedName? in
                 let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
@@ -199,7 +199,7 @@ public actor EndpointAgent {
                 pod: plan.podAddress.description, addresses: plan.addresses.map(\.description),
                 mappings: plan.mappings.map {
                     StoredMapping(
-                        address: $0.address.description, proto: "\($0.proto)", servicePort: $0.servicePort,
+                        address: $0.vip.description, proto: "\($0.proto)", servicePort: $0.servicePort,
                         targetPort: $0.targetPort)
                 }, services: plan.services.map(\.description))
         }

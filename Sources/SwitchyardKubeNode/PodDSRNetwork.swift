@@ -37,10 +37,7 @@ public struct PodDSRNetwork: PodNetwork {
     func dsrPlan(_ plan: PodPlan, namespacePath: String) -> PodDSR.Plan {
         PodDSR.Plan(
             namespacePath: namespacePath, podAddress: plan.podAddress, addresses: plan.addresses,
-            mappings: plan.mappings.map {
-                DecapPortMapping(
-                    vip: $0.address, proto: $0.proto, servicePort: $0.servicePort, targetPort: $0.targetPort)
-            }, guePort: guePort, pathMTU: pathMTU, pinDirectory: pinDirectory)
+            mappings: plan.mappings, guePort: guePort, pathMTU: pathMTU, pinDirectory: pinDirectory)
     }
 
     public func apply(_ plan: PodPlan, previous: PodPlan?) throws {

@@ -157,19 +157,7 @@ extension Lab {
         result.withdrawSeconds = withdraw.map { ($0 * 1000).rounded() / 1000 }
         result.addressReleased = released
         if options.routing != .static { result.routing = "\(options.routing)" }
-        for c in clients {
-            c.send("stop")
-            guard case .result(let report) = try c.next() else {
-                throw NetworkNamespace.CommandError(description: "lab client answered stop without its report")
-            }
-            result.established += report.established
-            result.survived += report.survived
-            result.failed += report.failed
-            result.perBackend.merge(report.perBackend, uniquingKeysWith: +)
-            result.failedPerBackend.merge(report.failedPerBackend, uniquingKeysWith: +)
-            result.failures += report.failures
-            c.process.waitUntilExit()
-        }
+        for c in clients { result.add(try c.stop()) }
         clients = []
         api = nil
         result.expectedFailed = exited.reduce(0) { $0 + (result.perBackend[$1] ?? 0) }

@@ -97,6 +97,16 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
         case detectSeconds = "detect_s"
     }
 
+    /// Adds one lab client's accounting.
+    mutating func add(_ report: TrafficClient.Report) {
+        established += report.established
+        survived += report.survived
+        failed += report.failed
+        perBackend.merge(report.perBackend, uniquingKeysWith: +)
+        failedPerBackend.merge(report.failedPerBackend, uniquingKeysWith: +)
+        failures += report.failures
+    }
+
     public init(scenario: String, mode: String, store: String? = nil) {
         self.scenario = scenario
         self.mode = mode
@@ -156,6 +166,16 @@ final class ClientProcess {
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
+    }
+
+    /// Ends the client: its report of every connection, once the process has exited.
+    func stop() throws -> TrafficClient.Report {
+        send("stop")
+        guard case .result(let report) = try next() else {
+            throw NetworkNamespace.CommandError(description: "lab client answered stop without its report")
+        }
+        process.waitUntilExit()
+        return report
     }
 
     func send(_ line: String) { input.fileHandleForWriting.write(Data((line + "\n").utf8)) }
@@ -276,19 +296,7 @@ extension Lab {
                 .background
         }
         result.fill = fill
-        for c in clients {
-            c.send("stop")
-            guard case .result(let report) = try c.next() else {
-                throw NetworkNamespace.CommandError(description: "lab client answered stop without its report")
-            }
-            result.established += report.established
-            result.survived += report.survived
-            result.failed += report.failed
-            result.perBackend.merge(report.perBackend, uniquingKeysWith: +)
-            result.failedPerBackend.merge(report.failedPerBackend, uniquingKeysWith: +)
-            result.failures += report.failures
-            c.process.waitUntilExit()
-        }
+        for c in clients { result.add(try c.stop()) }
         result.expectedFailed = expectedFailedBackends.reduce(0) { $0 + (result.perBackend[$1] ?? 0) }
         result.durationSeconds = (Date().timeIntervalSince(started) * 10).rounded() / 10
         log(

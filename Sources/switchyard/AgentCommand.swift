@@ -26,13 +26,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The YAML config file (with --kubernetes: the node's settings, services: []).") var config: String
     @Flag(help: "Take services from Kubernetes: Services of the class with an address, and their EndpointSlices.")
     var kubernetes = false
-    @Option(help: "With --kubernetes: a kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config).")
-    var kubeconfig: String?
-    @Option(help: "With --kubernetes: the kubeconfig context.") var context: String?
-    @Option(help: "With --kubernetes: the spec.loadBalancerClass served.")
-    var loadBalancerClass = SwitchyardGroup.defaultLoadBalancerClass
-    @Flag(help: "With --kubernetes: also serve LoadBalancer Services with no loadBalancerClass.")
-    var serveUnclassedServices = false
+    @OptionGroup(title: "With --kubernetes") var access: KubeAccessOptions
+    @OptionGroup(title: "With --kubernetes") var serviceClass: ServiceClassOptions
 
     func run() async throws {
         if !kubernetes, case .failure(let errors) = ConfigLoader.load(path: config) {
@@ -49,20 +44,12 @@ struct AgentCommand: AsyncParsableCommand {
         }
         StructuredLogHandler.bootstrap()
         let logger = Logger(label: "switchyard.agent")
-        let connection: KubeConnection
-        do {
-            connection = try KubeConnection.resolve(kubeconfig: kubeconfig, context: context)
-        } catch {
-            printError("agent: \(error)")
-            throw ExitCode(1)
-        }
+        let connection = try access.connection(for: "agent")
         let client = try KubeClient(connection: connection)
         let watcher = ClusterWatcher(client: client, logger: logger)
         let feed = Task { await watcher.run() }
         defer { feed.cancel() }
-        let translator = LBServiceTranslator(
-            configuration: AllocatorConfiguration(
-                loadBalancerClass: loadBalancerClass, servesServicesWithoutClass: serveUnclassedServices))
+        let translator = LBServiceTranslator(configuration: serviceClass.allocator())
         logger.info("waiting for the cluster's Services", metadata: ["server": "\(connection.server)"])
         let source = KubernetesConfigSource(
             nodeFile: config, watcher: watcher, translator: translator, server: connection.server,

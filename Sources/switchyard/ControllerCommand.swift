@@ -20,13 +20,11 @@ struct ControllerCommand: AsyncParsableCommand {
             service account, or ~/.kube/config, in that order.
             """)
 
-    @Option(help: "A kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config).") var kubeconfig: String?
-    @Option(help: "The kubeconfig context (default: its current-context).") var context: String?
+    @OptionGroup var access: KubeAccessOptions
     @Option(help: "The namespace of the Lease.") var namespace = "switchyard-system"
     @Option(help: "The Lease name.") var leaseName = Lease.controllerLeaseName
     @Option(help: "This instance's name in the Lease (default: $POD_NAME, else host and pid).") var identity: String?
-    @Option(help: "The spec.loadBalancerClass served.") var loadBalancerClass = SwitchyardGroup.defaultLoadBalancerClass
-    @Flag(help: "Also serve LoadBalancer Services with no loadBalancerClass.") var serveUnclassedServices = false
+    @OptionGroup var serviceClass: ServiceClassOptions
     @Option(help: "Seconds a lease lasts unrenewed.") var leaseDuration: Double = 15
     @Option(help: "Seconds a leader keeps acting without a successful renewal.") var renewDeadline: Double = 10
     @Option(help: "Seconds between lease attempts.") var retryPeriod: Double = 2
@@ -37,13 +35,7 @@ struct ControllerCommand: AsyncParsableCommand {
     func run() async throws {
         StructuredLogHandler.bootstrap()
         let logger = Logger(label: "switchyard.controller")
-        let connection: KubeConnection
-        do {
-            connection = try KubeConnection.resolve(kubeconfig: kubeconfig, context: context)
-        } catch {
-            printError("controller: \(error)")
-            throw ExitCode(1)
-        }
+        let connection = try access.connection(for: "controller")
         guard let mode = IngressIPMode(rawValue: ipMode) else {
             printError("controller: --ip-mode: expected Proxy or VIP, got '\(ipMode)'")
             throw ExitCode(1)
@@ -52,9 +44,7 @@ struct ControllerCommand: AsyncParsableCommand {
         let name = identity ?? environment["POD_NAME"] ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let options = ControllerOptions(
             namespace: namespace, leaseName: leaseName, identity: name,
-            allocator: AllocatorConfiguration(
-                loadBalancerClass: loadBalancerClass, servesServicesWithoutClass: serveUnclassedServices,
-                ipMode: mode),
+            allocator: serviceClass.allocator(ipMode: mode),
             leaseDuration: .milliseconds(Int64(leaseDuration * 1000)),
             renewDeadline: .milliseconds(Int64(renewDeadline * 1000)),
             retryPeriod: .milliseconds(Int64(retryPeriod * 1000)))

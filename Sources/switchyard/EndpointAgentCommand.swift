@@ -22,8 +22,7 @@ struct EndpointAgentCommand: AsyncParsableCommand {
             state file and the programs are pinned per pod, so a restarted agent leaves working pods untouched.
             """)
 
-    @Option(help: "A kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config).") var kubeconfig: String?
-    @Option(help: "The kubeconfig context.") var context: String?
+    @OptionGroup var access: KubeAccessOptions
     @Option(help: "This node's name, as EndpointSlices give it (default: $NODE_NAME).") var nodeName: String?
     @Option(help: "Where the runtime bind-mounts pod network namespaces.") var netnsDir = "/var/run/netns"
     @Option(help: "Only namespaces whose file name starts with this.") var netnsPrefix: String?
@@ -32,9 +31,7 @@ struct EndpointAgentCommand: AsyncParsableCommand {
     var stateFile = "/var/lib/switchyard/endpoint-agent.json"
     @Option(help: "Also decapsulate GUE on this UDP port (0: IPIP and IPv6-in-IPv6 only).") var guePort: UInt16 = 0
     @Option(help: "Path MTU between clients and LB nodes; replies' MSS is derived from it.") var pathMTU = 1500
-    @Option(help: "The spec.loadBalancerClass served.")
-    var loadBalancerClass = SwitchyardGroup.defaultLoadBalancerClass
-    @Flag(help: "Also serve LoadBalancer Services with no loadBalancerClass.") var serveUnclassedServices = false
+    @OptionGroup var serviceClass: ServiceClassOptions
     @Option(help: "host:port for /metrics and /healthz ('' = none).") var metrics = "[::]:9401"
 
     func run() async throws {
@@ -48,13 +45,7 @@ struct EndpointAgentCommand: AsyncParsableCommand {
         }
         StructuredLogHandler.bootstrap()
         let logger = Logger(label: "switchyard.endpoint-agent")
-        let connection: KubeConnection
-        do {
-            connection = try KubeConnection.resolve(kubeconfig: kubeconfig, context: context)
-        } catch {
-            printError("endpoint-agent: \(error)")
-            throw ExitCode(1)
-        }
+        let connection = try access.connection(for: "endpoint-agent")
         let client = try KubeClient(connection: connection)
         let watcher = ClusterWatcher(client: client, logger: logger)
         let network = PodDSRNetwork(
@@ -63,9 +54,7 @@ struct EndpointAgentCommand: AsyncParsableCommand {
         for path in network.removeStalePins() {
             logger.info("pins of a pod gone while no agent ran removed", metadata: ["pins": "\(path)"])
         }
-        let translator = LBServiceTranslator(
-            configuration: AllocatorConfiguration(
-                loadBalancerClass: loadBalancerClass, servesServicesWithoutClass: serveUnclassedServices))
+        let translator = LBServiceTranslator(configuration: serviceClass.allocator())
         let agent = EndpointAgent(
             watcher: watcher, planner: PodPlanner(nodeName: node, translator: translator), network: network,
             stateFile: stateFile, logger: logger)

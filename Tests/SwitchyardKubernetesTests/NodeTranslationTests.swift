@@ -213,7 +213,7 @@ enum NodeObjects {
         #expect(Set(plans.keys.map(\.description)) == ["10.1.0.1", "10.1.0.2"], "w2's pod is not ours; terminating is")
         let first = try #require(plans[IPAddress("10.1.0.1")!])
         #expect(first.addresses.map(\.description) == ["192.0.2.10", "192.0.2.11"])
-        #expect(first.mappings.map(\.description) == ["192.0.2.10:80/tcp→8080"])
+        #expect(first.mappings.map(\.description) == ["tcp 192.0.2.10:80→8080"])
         #expect(first.services.map(\.name) == ["mapped", "same"])
     }
 }

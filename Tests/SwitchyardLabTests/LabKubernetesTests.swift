@@ -362,11 +362,7 @@ struct LabKubernetesTests {
             #expect(text.contains("cluster state synced"), "w\(n)'s agent restarted: \(text)")
             #expect(!text.contains("pod set up") && !text.contains("pod updated") && !text.contains("pod cleaned up"))
         }
-        client.send("stop")
-        guard case .result(let report) = try client.next() else {
-            Issue.record("no report from the lab client")
-            return
-        }
+        let report = try client.stop()
         #expect(report.established == 40 && report.survived == 40, "\(report.failures)")
     }
 }

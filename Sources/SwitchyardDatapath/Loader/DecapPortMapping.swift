@@ -1,25 +1,10 @@
 import SwitchyardABI
 import SwitchyardCore
 
-/// One Service port a pod answers on a different port: packets to (vip, servicePort, proto)
-/// reach the pod on targetPort, and the pod's replies from targetPort leave from servicePort.
-/// Kubernetes lets a Service's `port` and its endpoints' `targetPort` differ; with DSR no
-/// proxy translates, so the pod's decap and egress programs do.
-public struct DecapPortMapping: Hashable, Sendable, CustomStringConvertible {
-    public var vip: IPAddress
-    public var proto: L4Protocol
-    public var servicePort: UInt16
-    public var targetPort: UInt16
+/// The pod's port mappings as the decap and egress programs read them (`PortMapping` is the value).
+public typealias DecapPortMapping = PortMapping
 
-    public init(vip: IPAddress, proto: L4Protocol, servicePort: UInt16, targetPort: UInt16) {
-        self.vip = vip
-        self.proto = proto
-        self.servicePort = servicePort
-        self.targetPort = targetPort
-    }
-
-    public var description: String { "\(proto) \(vip):\(servicePort)→\(targetPort)" }
-
+extension PortMapping {
     /// Two mappings the stateless programs cannot both honour, with what to change.
     public struct ConflictError: Error, Hashable, Sendable, CustomStringConvertible {
         public var first: DecapPortMapping
@@ -43,10 +28,7 @@ public struct DecapPortMapping: Hashable, Sendable, CustomStringConvertible {
         var byService: [PortEnd: DecapPortMapping] = [:]
         var byTarget: [PortEnd: DecapPortMapping] = [:]
         // Sorted, so the conflict reported does not depend on the order mappings came in.
-        let ordered = Set(mappings).sorted {
-            ($0.vip, $0.proto.rawValue, $0.servicePort, $0.targetPort)
-                < ($1.vip, $1.proto.rawValue, $1.servicePort, $1.targetPort)
-        }
+        let ordered = Set(mappings).sorted()
         for m in ordered {
             let service = PortEnd(address: m.vip, port: m.servicePort, proto: m.proto)
             let target = PortEnd(address: m.vip, port: m.targetPort, proto: m.proto)

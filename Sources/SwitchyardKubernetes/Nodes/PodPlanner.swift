@@ -1,41 +1,16 @@
 import SwitchyardCore
 
-/// A Service port whose pods listen on another port: the endpoint agent rewrites the destination port on
-/// decapsulation and the source port of the pod's replies, so DSR keeps working with port mapping.
-public struct ServicePortMapping: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var address: IPAddress
-    public var proto: L4Protocol
-    public var servicePort: UInt16
-    public var targetPort: UInt16
-
-    public init(address: IPAddress, proto: L4Protocol, servicePort: UInt16, targetPort: UInt16) {
-        self.address = address
-        self.proto = proto
-        self.servicePort = servicePort
-        self.targetPort = targetPort
-    }
-
-    public static func < (lhs: Self, rhs: Self) -> Bool {
-        (lhs.address, lhs.servicePort, lhs.proto.rawValue) < (rhs.address, rhs.servicePort, rhs.proto.rawValue)
-    }
-
-    public var description: String {
-        let host = address.family == .v6 ? "[\(address)]" : "\(address)"
-        return "\(host):\(servicePort)/\(proto)→\(targetPort)"
-    }
-}
-
 /// What one pod on this node needs for DSR: the Service addresses it must accept (on its `lo`) and the port
 /// mappings of the Services it serves.
 public struct PodPlan: Sendable, Hashable {
     public var podAddress: IPAddress
     public var addresses: [IPAddress]
-    public var mappings: [ServicePortMapping]
+    public var mappings: [PortMapping]
     /// The Services (for logs), sorted.
     public var services: [NamespacedName]
 
     public init(
-        podAddress: IPAddress, addresses: [IPAddress], mappings: [ServicePortMapping], services: [NamespacedName]
+        podAddress: IPAddress, addresses: [IPAddress], mappings: [PortMapping], services: [NamespacedName]
     ) {
         self.podAddress = podAddress
         self.addresses = addresses
@@ -57,7 +32,7 @@ public struct PodPlanner: Sendable {
 
     public func plans(_ objects: ClusterObjects) -> [IPAddress: PodPlan] {
         var addresses: [IPAddress: Set<IPAddress>] = [:]
-        var mappings: [IPAddress: Set<ServicePortMapping>] = [:]
+        var mappings: [IPAddress: Set<PortMapping>] = [:]
         var services: [IPAddress: Set<NamespacedName>] = [:]
         for service in objects.services.values where translator.isOurs(service) {
             let key = NamespacedName(service)
@@ -74,7 +49,7 @@ public struct PodPlanner: Sendable {
                 let pods = (slice.endpoints ?? []).filter { $0.nodeName == nodeName }.flatMap(\.addresses)
                     .compactMap { IPAddress($0) }.filter { $0.family == family }
                 guard !vips.isEmpty, !pods.isEmpty else { continue }
-                var sliceMappings: [ServicePortMapping] = []
+                var sliceMappings: [PortMapping] = []
                 for port in service.spec.ports ?? [] {
                     guard let name = LBServiceTranslator.protocolName(port.protocol),
                         let proto = L4Protocol(name: name),
@@ -86,8 +61,8 @@ public struct PodPlanner: Sendable {
                     else { continue }
                     for vip in vips {
                         sliceMappings.append(
-                            ServicePortMapping(
-                                address: vip, proto: proto, servicePort: UInt16(port.port),
+                            PortMapping(
+                                vip: vip, proto: proto, servicePort: UInt16(port.port),
                                 targetPort: UInt16(target)))
                     }
                 }
