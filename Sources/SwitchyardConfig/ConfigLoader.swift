@@ -16,40 +16,25 @@ public enum ConfigLoader {
         }
     }
 
-    /// The file's spec, unvalidated, for a source that adds to it (Kubernetes mode adds the services);
-    /// syntax and type errors are reported here, the rules by `load`.
-    public static func spec(path: String) -> Result<ConfigSpec, ConfigErrors> {
-        let text: String
+    /// The validated config and the spec it came from (after `adjust`), read once: for a source that adds
+    /// to the file's spec (Kubernetes mode adds the services).
+    public static func loadWithSpec(path: String, adjust: ((inout ConfigSpec) -> Void)? = nil)
+        -> Result<(spec: ConfigSpec, config: SwitchyardConfig), ConfigErrors>
+    {
         switch ConfigFile.contents(of: path) {
-        case .success(let contents): text = contents
-        case .failure(let error): return .failure(ConfigErrors([error]))
+        case .success(let text): read(yaml: text, file: path, adjust: adjust)
+        case .failure(let error): .failure(ConfigErrors([error]))
         }
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                return .failure(
-                    ConfigErrors([
-                        ConfigError(file: path, line: 1, field: FieldPath.root.description, message: "is empty")
-                    ]))
-            }
-            root = node
-        } catch {
-            return .failure(ConfigErrors(YAMLSyntax.errors(for: error, in: text, file: path)))
-        }
-        let log = ReadLog()
-        let spec = SpecReader(log: log).read(Located(node: root, path: .root))
-        guard log.entries.isEmpty else {
-            return .failure(
-                ConfigErrors(
-                    log.entries.map {
-                        ConfigError(file: path, line: $0.line, field: $0.path.description, message: $0.message)
-                    }))
-        }
-        return .success(spec)
     }
 
     public static func parse(yaml: String, file: String, adjust: ((inout ConfigSpec) -> Void)? = nil)
         -> Result<SwitchyardConfig, ConfigErrors>
+    {
+        read(yaml: yaml, file: file, adjust: adjust).map(\.config)
+    }
+
+    static func read(yaml: String, file: String, adjust: ((inout ConfigSpec) -> Void)?)
+        -> Result<(spec: ConfigSpec, config: SwitchyardConfig), ConfigErrors>
     {
         let root: Node
         do {
@@ -74,7 +59,7 @@ public enum ConfigLoader {
         }
         switch ConfigValidation.validate(spec) {
         case .success(let config) where errors.isEmpty:
-            return .success(config)
+            return .success((spec, config))
         case .success:
             break
         case .failure(let problems):

@@ -100,8 +100,8 @@ public actor EndpointAgent {
         return min(1, max(0.05, next - now))
     }
 
-    /// Pod work enters namespaces with setns and runs `ip`: it blocks, so it runs on its own thread, one
-    /// action at a time, never on the concurrency pool's few threads.
+    /// Pod work waits for a `pod-dsr` child process: it blocks, so it runs on its own thread, one action at a
+    /// time, never on the concurrency pool's few threads.
     private static let podQueue = DispatchQueue(label: "switchyard.endpoint-agent.pods")
 
     private func perform(_ action: PodReconciler.Action) async -> PodReconciler.Outcome {

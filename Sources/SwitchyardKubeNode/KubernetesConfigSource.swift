@@ -38,15 +38,11 @@ public struct KubernetesConfigSource: ConfigSource {
 
     public func load() async -> Result<SwitchyardConfig, ConfigSourceError> {
         // The file alone must be valid (it is the node's part); then the Services are added to its spec.
-        if case .failure(let errors) = ConfigLoader.load(path: nodeFile, adjust: fillIn) {
-            return .failure(ConfigSourceError(problems: errors.errors.map(\.description)))
-        }
-        var spec: ConfigSpec
-        switch ConfigLoader.spec(path: nodeFile) {
-        case .success(let read): spec = read
+        let spec: ConfigSpec
+        switch ConfigLoader.loadWithSpec(path: nodeFile, adjust: fillIn) {
+        case .success(let read): spec = read.spec
         case .failure(let errors): return .failure(ConfigSourceError(problems: errors.errors.map(\.description)))
         }
-        fillIn(&spec)
         await watcher.synced()
         let translated = translator.translate(await watcher.objects)
         let assembly = NodeConfigAssembler.assemble(node: spec, services: translated)

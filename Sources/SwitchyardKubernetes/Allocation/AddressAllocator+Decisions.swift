@@ -4,12 +4,7 @@ import SwitchyardCore
 extension AddressAllocator {
     typealias Failure = (family: IPAddress.Family, reason: AssignmentReason, message: String)
 
-    /// `spec.type: LoadBalancer` of the configured class (or of no class when so configured).
-    func isOurs(_ service: Service) -> Bool {
-        guard service.spec.type == "LoadBalancer" else { return false }
-        guard let serviceClass = service.spec.loadBalancerClass else { return configuration.servesServicesWithoutClass }
-        return serviceClass == configuration.loadBalancerClass
-    }
+    func isOurs(_ service: Service) -> Bool { configuration.serves(service) }
 
     /// Oldest first by `creationTimestamp` (a missing or bad one sorts last), then namespace/name:
     /// on a tie the order is still the same on every run.

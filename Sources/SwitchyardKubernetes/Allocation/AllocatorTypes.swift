@@ -39,6 +39,16 @@ public struct AllocatorConfiguration: Sendable, Hashable {
     }
 }
 
+extension AllocatorConfiguration {
+    /// `spec.type: LoadBalancer` of the configured class (or of no class when so configured): the
+    /// controller's, the LB agents' and the endpoint agents' one rule.
+    public func serves(_ service: Service) -> Bool {
+        guard service.spec.type == "LoadBalancer" else { return false }
+        guard let serviceClass = service.spec.loadBalancerClass else { return servesServicesWithoutClass }
+        return serviceClass == loadBalancerClass
+    }
+}
+
 /// `status.loadBalancer.ingress[].ipMode` (KEP-1860; beta and on by default from Kubernetes 1.30).
 ///
 /// Switchyard publishes `Proxy` by default. With `VIP`, kube-proxy treats the address as if it were local to

@@ -110,7 +110,7 @@ public struct ClusterObjects: Sendable, Hashable {
         return NamespacedName(namespace: slice.metadata.namespace ?? "", name: name)
     }
 
-    /// Equal but for metadata.resourceVersion and managedFields-like noise: what nodes act on.
+    /// Equal but for metadata.resourceVersion (a bump alone, as a status write of another field makes).
     static func sameContent<Object: KubeResource & Hashable>(_ a: Object, _ b: Object) -> Bool {
         var a = a
         var b = b

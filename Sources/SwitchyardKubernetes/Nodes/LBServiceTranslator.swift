@@ -35,12 +35,7 @@ public struct LBServiceTranslator: Sendable {
         self.configuration = configuration
     }
 
-    /// `spec.type: LoadBalancer` of the configured class (or of none, when so configured).
-    public func isOurs(_ service: Service) -> Bool {
-        guard service.spec.type == "LoadBalancer" else { return false }
-        guard let serviceClass = service.spec.loadBalancerClass else { return configuration.servesServicesWithoutClass }
-        return serviceClass == configuration.loadBalancerClass
-    }
+    public func isOurs(_ service: Service) -> Bool { configuration.serves(service) }
 
     /// Every Service of ours that has an address, oldest first.
     public func translate(_ objects: ClusterObjects) -> [TranslatedService] {

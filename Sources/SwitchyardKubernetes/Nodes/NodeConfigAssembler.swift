@@ -65,7 +65,8 @@ public enum NodeConfigAssembler {
                     + (mine.isEmpty ? problems.problems : mine).map { problem in
                         var shifted = problem
                         if let at = index(of: problem.path), at >= offset {
-                            shifted.path = FieldPath.key("services").index(at - offset)
+                            shifted.path = FieldPath(
+                                [.key("services"), .index(at - offset)] + problem.path.components.dropFirst(2))
                         }
                         return describe(shifted, in: service, clashWith: kept)
                     }
@@ -91,8 +92,9 @@ public enum NodeConfigAssembler {
 
     /// The index into `services` a path points at, if it does.
     static func index(of path: FieldPath) -> Int? {
-        let text = path.description
-        guard text.hasPrefix("services["), let close = text.firstIndex(of: "]") else { return nil }
-        return Int(text[text.index(text.startIndex, offsetBy: 9)..<close])
+        guard path.components.count >= 2, path.components[0] == .key("services"),
+            case .index(let at) = path.components[1]
+        else { return nil }
+        return at
     }
 }
