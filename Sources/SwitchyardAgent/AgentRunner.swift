@@ -60,6 +60,8 @@ public struct AgentRunner: ServiceLifecycle.Service {
         guard let settings = AgentState.flowStoreSettings(config) else { return nil }
         switch settings.kind {
         case .redis: return try RedisFlowStore(settings: settings)
+        case .redisCluster, .redisSentinel:
+            throw FlowStoreUnavailable(description: "flowStore type \(settings.kind.rawValue) is not built in yet")
         case .embedded:
             return try EmbeddedFlowStore(
                 path: AgentState.journalPath(settings, node: config.node),
@@ -150,4 +152,9 @@ struct AgentTimers {
             group.cancelAll()
         }
     }
+}
+
+/// A configured store this build cannot open.
+struct FlowStoreUnavailable: Error, CustomStringConvertible {
+    var description: String
 }

@@ -16,8 +16,7 @@ import Synchronization
 ///     }
 public final class RedisClient: Sendable {
     public let address: HostPort
-    public let credentials: RedisCredentials?
-    public let connectTimeout: Duration
+    public let options: RedisConnectionOptions
 
     private struct Request: Sendable {
         var commands: [[String]]
@@ -28,10 +27,9 @@ public final class RedisClient: Sendable {
     /// Taken by the one `run()`.
     private let queue: Mutex<AsyncStream<Request>?>
 
-    public init(address: HostPort, credentials: RedisCredentials? = nil, connectTimeout: Duration = .seconds(2)) {
+    public init(address: HostPort, options: RedisConnectionOptions = RedisConnectionOptions()) {
         self.address = address
-        self.credentials = credentials
-        self.connectTimeout = connectTimeout
+        self.options = options
         let (stream, continuation) = AsyncStream<Request>.makeStream()
         requests = continuation
         queue = Mutex(stream)
@@ -52,10 +50,10 @@ public final class RedisClient: Sendable {
     private func connect(serving first: Request, then waiting: inout AsyncStream<Request>.Iterator) async {
         var unanswered: Request? = first
         do {
-            let channel = try await ConnectionClient.connect(to: address, timeout: connectTimeout)
+            let channel = try await ConnectionClient.connect(to: address, timeout: options.connectTimeout)
             try await channel.executeThenClose { inbound, outbound in
                 var connection = RESPConnection(address: address, inbound: inbound, outbound: outbound)
-                if let credentials { try await connection.authenticate(credentials) }
+                if let credentials = options.credentials { try await connection.authenticate(credentials) }
                 while let request = unanswered {
                     let replies = try await connection.send(request.commands)
                     unanswered = nil
@@ -86,10 +84,10 @@ public final class RedisClient: Sendable {
 
     /// A client whose connection lives for `body` only (tools, tests, one-off commands).
     public static func withClient<T: Sendable>(
-        to address: HostPort, credentials: RedisCredentials? = nil,
+        to address: HostPort, options: RedisConnectionOptions = RedisConnectionOptions(),
         _ body: (RedisClient) async throws -> T
     ) async throws -> T {
-        let client = RedisClient(address: address, credentials: credentials)
+        let client = RedisClient(address: address, options: options)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await client.run() }
             defer { client.close() }
@@ -102,6 +100,17 @@ extension RESPValue {
     /// NOAUTH or WRONGPASS: the connection itself is not authenticated.
     var isAuthenticationFailure: Bool {
         redisError?.handling == .authenticate
+    }
+}
+
+/// How every connection to a store's servers is opened: credentials, and how long to wait.
+public struct RedisConnectionOptions: Sendable, Hashable {
+    public var credentials: RedisCredentials?
+    public var connectTimeout: Duration
+
+    public init(credentials: RedisCredentials? = nil, connectTimeout: Duration = .seconds(2)) {
+        self.credentials = credentials
+        self.connectTimeout = connectTimeout
     }
 }
 

@@ -12,7 +12,7 @@ public final class RedisFlowStore: FlowStore {
     public let address: HostPort
     /// The long-lived connection writes go out on, owned by `run()`.
     private let writer: RedisClient
-    private let credentials: RedisCredentials?
+    private let options: RedisConnectionOptions
     /// Whether `close()` was called (then no call may start), and the open subscriptions it ends.
     private let lifecycle = Mutex<(closed: Bool, open: [ObjectIdentifier: any Channel])>((false, [:]))
 
@@ -23,8 +23,9 @@ public final class RedisFlowStore: FlowStore {
     public init(settings: FlowStoreSettings) throws(HostPort.ParseError) {
         self.settings = settings
         address = try HostPort(host: settings.host, port: settings.port)
-        credentials = settings.password.map { RedisCredentials(user: settings.user, password: $0) }
-        writer = RedisClient(address: address, credentials: credentials)
+        options = RedisConnectionOptions(
+            credentials: settings.password.map { RedisCredentials(user: settings.user, password: $0) })
+        writer = RedisClient(address: address, options: options)
     }
 
     public func run() async throws {
@@ -74,7 +75,7 @@ public final class RedisFlowStore: FlowStore {
     /// key of another type: WRONGTYPE) is skipped.
     public func snapshot() async throws -> [FlowRecord] {
         try checkOpen()
-        return try await RedisClient.withClient(to: address, credentials: credentials) { client in
+        return try await RedisClient.withClient(to: address, options: options) { client in
             try await snapshot(client)
         }
     }
@@ -98,7 +99,7 @@ public final class RedisFlowStore: FlowStore {
 
     public func follow<T>(_ body: (FlowAnnouncements) async throws -> sending T) async throws -> sending T {
         try await RedisClient.subscribe(
-            to: address, credentials: credentials,
+            to: address, options: options,
             channels: [FlowRecord.channel]
         ) { subscription in
             let id = ObjectIdentifier(subscription.channel)
@@ -115,7 +116,7 @@ public final class RedisFlowStore: FlowStore {
     /// Entries (keys matching the flow pattern, counted by SCAN) and the server's used memory.
     public func usage() async throws -> FlowStoreUsage {
         try checkOpen()
-        return try await RedisClient.withClient(to: address, credentials: credentials) { client in
+        return try await RedisClient.withClient(to: address, options: options) { client in
             try await usage(client)
         }
     }

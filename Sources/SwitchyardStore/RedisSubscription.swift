@@ -59,15 +59,14 @@ extension RedisClient {
     /// so a message published after that point is delivered. Returns what `body` returns; the
     /// connection is closed before this returns.
     public static func subscribe<T>(
-        to address: HostPort, credentials: RedisCredentials? = nil, channels: [String],
-        connectTimeout: Duration = .seconds(2),
+        to address: HostPort, options: RedisConnectionOptions = RedisConnectionOptions(), channels: [String],
         isolation: isolated (any Actor)? = #isolation,
         _ body: (RedisSubscription) async throws -> sending T
     ) async throws -> sending T {
-        let channel = try await ConnectionClient.connect(to: address, timeout: connectTimeout)
+        let channel = try await ConnectionClient.connect(to: address, timeout: options.connectTimeout)
         return try await channel.executeThenClose { inbound, outbound in
             var connection = RESPConnection(address: address, inbound: inbound, outbound: outbound)
-            if let credentials { try await connection.authenticate(credentials) }
+            if let credentials = options.credentials { try await connection.authenticate(credentials) }
             // One command, a confirmation per channel; a refusal is one error for them all.
             var reply = try await connection.send([["SUBSCRIBE"] + channels])[0]
             for confirmed in 1...max(1, channels.count) {

@@ -102,7 +102,12 @@ public struct AgentState: Sendable {
     }
 
     static func storeDescription(_ store: FlowStoreSettings, node: NodeSettings) -> String {
-        store.kind == .redis ? "redis \(store.host):\(store.port)" : "embedded \(journalPath(store, node: node))"
+        switch store.kind {
+        case .redis: "redis \(store.host):\(store.port)"
+        case .redisCluster: "redis-cluster \(store.seeds.map(\.description).joined(separator: ","))"
+        case .redisSentinel: "redis-sentinel \(store.masterName ?? "") via \(store.seeds.map(\.description).joined(separator: ","))"
+        case .embedded: "embedded \(journalPath(store, node: node))"
+        }
     }
 
     // MARK: - Start and reload

@@ -5,14 +5,25 @@ public struct FlowStoreSettings: Sendable, Hashable {
         case embedded
         /// Several LB nodes share one Redis server.
         case redis
+        /// A Redis Cluster: keys sharded over primaries by hash slot, each with replicas.
+        case redisCluster = "redis-cluster"
+        /// A primary with replicas whose failover Redis Sentinel manages.
+        case redisSentinel = "redis-sentinel"
     }
 
     public var kind: Kind
     /// Redis address (kind redis).
     public var host: String
     public var port: Int
+    /// redis-cluster: nodes to learn the cluster's topology from (any of them will do);
+    /// redis-sentinel: the sentinels to ask for the primary.
+    public var seeds: [HostPort]
+    /// redis-sentinel: the name the sentinels monitor the primary under.
+    public var masterName: String?
     public var user: String?
     public var password: String?
+    /// Connections to the store's servers (and sentinels) over TLS; nil = clear text.
+    public var tls: FlowStoreTLS?
     /// The embedded store's journal; nil = `<stateDirectory>/flows.journal`.
     public var path: String?
     /// Lifetime of an entry not yet refreshed: flows that sent only their first packets (a
@@ -36,8 +47,8 @@ public struct FlowStoreSettings: Sendable, Hashable {
     public static let defaultMaxEntries = 2_000_000
 
     public init(
-        kind: Kind = .redis, host: String = "", port: Int = 6379, user: String? = nil, password: String? = nil,
-        path: String? = nil, newFlowSeconds: Int = Self.defaultNewFlowSeconds,
+        kind: Kind = .redis, host: String = "", port: Int = 6379, seeds: [HostPort] = [], masterName: String? = nil,
+        user: String? = nil, password: String? = nil, tls: FlowStoreTLS? = nil, path: String? = nil, newFlowSeconds: Int = Self.defaultNewFlowSeconds,
         tcpIdleSeconds: Int = Self.defaultTCPIdleSeconds, udpIdleSeconds: Int = Self.defaultUDPIdleSeconds,
         closingSeconds: Int = Self.defaultClosingSeconds, refreshSeconds: Int = Self.defaultRefreshSeconds,
         maxEntries: Int = Self.defaultMaxEntries
@@ -45,8 +56,11 @@ public struct FlowStoreSettings: Sendable, Hashable {
         self.kind = kind
         self.host = host
         self.port = port
+        self.seeds = seeds
+        self.masterName = masterName
         self.user = user
         self.password = password
+        self.tls = tls
         self.path = path
         self.newFlowSeconds = newFlowSeconds
         self.tcpIdleSeconds = tcpIdleSeconds
@@ -61,6 +75,25 @@ public struct FlowStoreSettings: Sendable, Hashable {
 
     /// How long an entry of `proto` lives after a refresh.
     public func idleSeconds(proto: UInt8) -> Int { proto == 17 ? udpIdleSeconds : tcpIdleSeconds }
+}
+
+/// TLS to the flow store: whom to trust, what to present, which name to expect.
+public struct FlowStoreTLS: Sendable, Hashable {
+    /// PEM file of the certificate authorities the servers' certificates must chain to.
+    public var caFile: String
+    /// PEM files of the client certificate and its key, for servers that require one
+    /// (`tls-auth-clients yes`, Redis's default); both or neither.
+    public var certificateFile: String?
+    public var keyFile: String?
+    /// The name the servers' certificates must carry; nil = the host the client connects to.
+    public var serverName: String?
+
+    public init(caFile: String, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.serverName = serverName
+    }
 }
 
 /// Settings of the LB node itself.
