@@ -2,7 +2,7 @@
 # Installs the Debian packages Switchyard builds and tests with. Idempotent: does nothing when
 # they are all present. Needs root (CI is root); otherwise prints what is missing.
 set -euo pipefail
-packages=(libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 ethtool procps iperf3 redis-server bird2 frr tcpdump clang-format umoci iptables)
+packages=(libbpf-dev libelf-dev zlib1g-dev pkg-config bpftool iproute2 ethtool procps iperf3 redis-server redis-sentinel bird2 frr tcpdump clang-format umoci iptables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
