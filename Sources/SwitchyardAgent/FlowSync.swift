@@ -85,7 +85,8 @@ struct FlowSync {
                                 // In batches, as the queue sends them: a store's request buffer is bounded.
                                 var result = FlowStoreWriteResult()
                                 for start in stride(from: 0, to: own.count, by: FlowSyncStateMachine.maxBatch) {
-                                    let batch = Array(own[start..<min(own.count, start + FlowSyncStateMachine.maxBatch)])
+                                    let batch = Array(
+                                        own[start..<min(own.count, start + FlowSyncStateMachine.maxBatch)])
                                     result.merge(try await store.write(batch))
                                 }
                                 sink.yield(.ownEntriesWritten(own.count, result))

@@ -16,7 +16,8 @@ struct SpecReader {
     static let peerKeys: Set = ["address", "asn", "port", "password", "sourceAddress", "families", "bfd"]
     static let bfdKeys: Set = ["intervalMs", "multiplier"]
     static let storeKeys: Set = [
-        "type", "address", "seeds", "masterName", "user", "password", "tls", "path", "newFlowSeconds", "tcpIdleSeconds", "udpIdleSeconds",
+        "type", "address", "seeds", "masterName", "user", "password", "tls", "path", "newFlowSeconds", "tcpIdleSeconds",
+        "udpIdleSeconds",
         "closingSeconds", "refreshSeconds", "maxEntries",
     ]
     static let storeTLSKeys: Set = ["caFile", "certificateFile", "keyFile", "serverName"]

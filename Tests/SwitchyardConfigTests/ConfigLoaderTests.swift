@@ -148,7 +148,8 @@ import Testing
             "node.flowStore.seeds", "type redis does not read it"
         ),
         (
-            "name: lb1", "name: lb1\n  flowStore: {type: redis-cluster, address: \"10.0.0.1:6379\", seeds: [\"a:1\"]}", 3,
+            "name: lb1", "name: lb1\n  flowStore: {type: redis-cluster, address: \"10.0.0.1:6379\", seeds: [\"a:1\"]}",
+            3,
             "node.flowStore.address", "list the servers under seeds"
         ),
         (
@@ -156,7 +157,9 @@ import Testing
             "node.flowStore.masterName", "is for type redis-sentinel"
         ),
         (
-            "name: lb1", "name: lb1\n  flowStore:\n    address: \"10.0.0.1:6379\"\n    tls:\n      certificateFile: /c.pem\n      keyFile: /k.pem",
+            "name: lb1",
+            "name: lb1\n  flowStore:\n    address: \"10.0.0.1:6379\"\n    tls:\n"
+                + "      certificateFile: /c.pem\n      keyFile: /k.pem",
             6, "node.flowStore.tls.caFile", "required field"
         ),
         (

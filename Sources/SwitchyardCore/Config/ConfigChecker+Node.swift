@@ -73,7 +73,8 @@ extension ConfigChecker {
         }
         let seeds = storeSeeds(spec.seeds, path.key("seeds"), kind: kind)
         let masterPath = path.key("masterName")
-        let masterName = nonEmpty(kind == .redisSentinel ? required(spec.masterName, masterPath) : spec.masterName, masterPath)
+        let masterName = nonEmpty(
+            kind == .redisSentinel ? required(spec.masterName, masterPath) : spec.masterName, masterPath)
         if kind != .redisSentinel, spec.masterName != nil {
             report(masterPath, "is for type redis-sentinel (the name the sentinels monitor the primary under)")
         }
@@ -125,7 +126,8 @@ extension ConfigChecker {
 
     /// `seeds`: HOST:PORT each, once each; required (at least one) for redis-cluster and
     /// redis-sentinel, refused for the other types.
-    private mutating func storeSeeds(_ texts: [String]?, _ path: FieldPath, kind: FlowStoreSettings.Kind) -> [HostPort] {
+    private mutating func storeSeeds(_ texts: [String]?, _ path: FieldPath, kind: FlowStoreSettings.Kind) -> [HostPort]
+    {
         let wanted = kind == .redisCluster || kind == .redisSentinel
         guard let texts else {
             if wanted { _ = required(texts, path) }
@@ -161,8 +163,9 @@ extension ConfigChecker {
         let certificate = absolutePath(spec.certificateFile, path.key("certificateFile"))
         let key = absolutePath(spec.keyFile, path.key("keyFile"))
         if (spec.certificateFile == nil) != (spec.keyFile == nil) {
-            let missing = spec.certificateFile == nil ? "certificateFile" : "keyFile"
-            report(path.key(missing), "required with \(missing == "keyFile" ? "certificateFile" : "keyFile") (a client certificate needs its key)")
+            let (missing, given) =
+                spec.certificateFile == nil ? ("certificateFile", "keyFile") : ("keyFile", "certificateFile")
+            report(path.key(missing), "required with \(given) (a client certificate needs its key)")
         }
         let serverName = nonEmpty(spec.serverName, path.key("serverName"))
         guard let ca else { return nil }

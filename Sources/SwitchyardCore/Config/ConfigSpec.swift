@@ -71,7 +71,9 @@ public struct FlowStoreTLSSpec: Hashable, Sendable {
     public var keyFile: String?
     public var serverName: String?
 
-    public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil) {
+    public init(
+        caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil
+    ) {
         self.caFile = caFile
         self.certificateFile = certificateFile
         self.keyFile = keyFile
