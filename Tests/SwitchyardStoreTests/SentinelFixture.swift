@@ -5,10 +5,11 @@ import SwitchyardCore
 
 /// A Sentinel-managed primary on loopback, for tests (the lab starts the same in a namespace):
 ///
-/// - a primary: `redis-server --port P`
-/// - a replica of it: `redis-server --port R --replicaof 127.0.0.1 P`, started once the primary
-///   answers; the sentinels start once its link is up, so their first INFO of the primary
-///   lists it (else they learn of it only 10 s later)
+/// - a primary: `redis-server --port P --repl-diskless-sync-delay 0` (a full sync at once; the
+///   default waits 5 s for more replicas)
+/// - a replica of it: the same with `--port R --replicaof 127.0.0.1 P`, started once the
+///   primary answers; the sentinels start once its link is up, so their first INFO of the
+///   primary lists it (else they learn of it only 10 s later)
 /// - three sentinels, each `redis-server sentinel.conf --sentinel --port S` with its own
 ///   writable copy of `sentinelConfig` (sentinels rewrite it):
 ///
@@ -29,6 +30,8 @@ final class SentinelFixture: @unchecked Sendable {
     private let configDirectory =
         FileManager.default.temporaryDirectory.appendingPathComponent("sy-sentinel-\(UUID().uuidString)")
 
+    static let dataOptions = ["--repl-diskless-sync-delay", "0"]
+
     static func sentinelConfig(primaryPort: Int) -> String {
         """
         sentinel resolve-hostnames no
@@ -40,10 +43,10 @@ final class SentinelFixture: @unchecked Sendable {
     }
 
     init() async throws {
-        primary = try RedisServer()
+        primary = try RedisServer(options: Self.dataOptions)
         var started: [RedisServer] = [primary]
         do {
-            let replica = try RedisServer(options: ["--replicaof", "127.0.0.1", "\(primary.port)"])
+            let replica = try RedisServer(options: Self.dataOptions + ["--replicaof", "127.0.0.1", "\(primary.port)"])
             started.append(replica)
             self.replica = replica
             try await Self.until("the replica's link to the primary is up") {
@@ -61,10 +64,12 @@ final class SentinelFixture: @unchecked Sendable {
             }
             self.sentinels = sentinels
             for sentinel in sentinels {
-                try await Self.until("sentinel \(sentinel.address) knows the replica and the other sentinels") {
+                var seen = "nothing"
+                try await Self.until({ "sentinel \(sentinel.address) knows the replica and 2 sentinels; it knows \(seen)" }) {
                     let replicas = try await Self.ask(sentinel.address, ["SENTINEL", "replicas", Self.masterName])
                     let others = try await Self.ask(sentinel.address, ["SENTINEL", "sentinels", Self.masterName])
                     guard case .array(let r?) = replicas, case .array(let s?) = others else { return false }
+                    seen = "\(r.count) replicas, \(s.count) sentinels"
                     return r.count == 1 && s.count == 2
                 }
             }
@@ -87,7 +92,8 @@ final class SentinelFixture: @unchecked Sendable {
     }
 
     func stop() {
-        for server in sentinels + [replica, primary] { server.stop() }
+        let servers = sentinels + [replica, primary]
+        DispatchQueue.concurrentPerform(iterations: servers.count) { servers[$0].stop() }
         try? FileManager.default.removeItem(at: configDirectory)
     }
 
@@ -97,12 +103,18 @@ final class SentinelFixture: @unchecked Sendable {
 
     /// Polls `condition` every 100 ms for up to `seconds`.
     static func until(_ what: String, seconds: Double = 15, _ condition: () async throws -> Bool) async throws {
+        try await until({ what }, seconds: seconds, condition)
+    }
+
+    static func until(
+        _ what: () -> String, seconds: Double = 15, _ condition: () async throws -> Bool
+    ) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             if (try? await condition()) == true { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw FixtureTimeout(what: what)
+        throw FixtureTimeout(what: what())
     }
 
     struct FixtureTimeout: Error, CustomStringConvertible {
