@@ -23,7 +23,8 @@ public enum ConnectionClient {
         to address: HostPort, timeout: Duration,
         configure: @escaping @Sendable (any Channel) throws -> Void
     ) async throws -> Connection {
-        try await connect(host: address.host.description, port: Int(address.port), timeout: timeout, configure: configure)
+        try await connect(
+            host: address.host.description, port: Int(address.port), timeout: timeout, configure: configure)
     }
 
     private static func connect(

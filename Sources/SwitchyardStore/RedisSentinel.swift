@@ -39,11 +39,13 @@ public struct RedisSentinel: Sendable, Hashable, CustomStringConvertible {
                     }
                     if let error = role.redisError { throw error }
                     if RedisSentinelMessages.role(role) == .primary { return address }
-                    answers.append("\(sentinel) named \(address), which is not a primary (ROLE: \("\(role)".prefix(40)))")
+                    let said = "\(role)".prefix(40)
+                    answers.append("\(sentinel) named \(address), which is not a primary (ROLE: \(said))")
                 case .unknownName:
                     answers.append("\(sentinel) does not monitor \(masterName)")
                 case nil:
-                    throw RedisClientError.unexpectedReply(command: "SENTINEL get-master-addr-by-name", reply: "\(reply)")
+                    throw RedisClientError.unexpectedReply(
+                        command: "SENTINEL get-master-addr-by-name", reply: "\(reply)")
                 }
             } catch {
                 answers.append("\(sentinel): \(error)")
@@ -92,7 +94,9 @@ public struct RedisSentinel: Sendable, Hashable, CustomStringConvertible {
     }
 
     private func ask(_ sentinel: HostPort, _ command: [String]) async throws -> RESPValue {
-        let reply = try await RedisClient.withClient(to: sentinel, options: anonymous) { try await $0.send([command])[0] }
+        let reply = try await RedisClient.withClient(to: sentinel, options: anonymous) {
+            try await $0.send([command])[0]
+        }
         guard reply.redisError?.kind == .noAuth, options.credentials != nil else { return reply }
         return try await RedisClient.withClient(to: sentinel, options: options) { try await $0.send([command])[0] }
     }

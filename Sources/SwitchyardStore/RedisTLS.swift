@@ -30,7 +30,8 @@ public final class RedisTLS: Sendable, Hashable {
                 .map { .certificate($0) }
             configuration.privateKey = .privateKey(try Self.privateKey(key))
         case (let certificate?, nil):
-            throw .unusable(file: certificate, role: "certificateFile", reason: "keyFile is not set; set both or neither")
+            throw .unusable(
+                file: certificate, role: "certificateFile", reason: "keyFile is not set; set both or neither")
         case (nil, let key?):
             throw .unusable(file: key, role: "keyFile", reason: "certificateFile is not set; set both or neither")
         }
@@ -88,7 +89,8 @@ public final class RedisTLS: Sendable, Hashable {
             if count <= 0 { break }
             bytes += chunk[0..<count]
             if bytes.count > Self.maxPEMBytes {
-                throw .unusable(file: file, role: role, reason: "is larger than \(Self.maxPEMBytes) bytes: not a PEM file")
+                throw .unusable(
+                    file: file, role: role, reason: "is larger than \(Self.maxPEMBytes) bytes: not a PEM file")
             }
         }
         if ferror(handle) != 0 { throw .unusable(file: file, role: role, reason: "cannot be read to its end") }

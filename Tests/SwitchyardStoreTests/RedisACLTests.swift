@@ -36,7 +36,8 @@ struct RedisACLTests {
 
     static func store(_ server: RedisServer) throws -> RedisFlowStore {
         try RedisFlowStore(
-            settings: FlowStoreSettings(kind: .redis, host: "127.0.0.1", port: server.port, user: "lb", password: "lb-secret"))
+            settings: FlowStoreSettings(
+                kind: .redis, host: "127.0.0.1", port: server.port, user: "lb", password: "lb-secret"))
     }
 
     @Test func theDocumentedLineIsTheRules() {
@@ -67,7 +68,8 @@ struct RedisACLTests {
             #expect(usage.entries == 1 && usage.bytes > 0)
             // ROLE, for Sentinel's confirmation of the primary.
             let role = try await RedisClient.withClient(
-                to: server.address, options: RedisConnectionOptions(credentials: RedisCredentials(user: "lb", password: "lb-secret"))
+                to: server.address,
+                options: RedisConnectionOptions(credentials: RedisCredentials(user: "lb", password: "lb-secret"))
             ) { try await $0.send([["ROLE"]])[0] }
             #expect(RedisSentinelMessages.role(role) == .primary)
         }

@@ -45,7 +45,9 @@ struct RedisSentinelMessagesTests {
 
     @Test func switchMessages() throws {
         let change = try #require(RedisSentinelSwitch(message: "m 127.0.0.1 6379 127.0.0.1 6380"))
-        #expect(change == RedisSentinelSwitch(masterName: "m", from: HostPort("127.0.0.1:6379")!, to: HostPort("127.0.0.1:6380")!))
+        let expected = RedisSentinelSwitch(
+            masterName: "m", from: HostPort("127.0.0.1:6379")!, to: HostPort("127.0.0.1:6380")!)
+        #expect(change == expected)
         #expect(change.message == "m 127.0.0.1 6379 127.0.0.1 6380")
         #expect("\(change)" == "primary m moved from 127.0.0.1:6379 to 127.0.0.1:6380")
         let v6 = try #require(RedisSentinelSwitch(message: "store ::1 6379 ::1 6380"))

@@ -93,7 +93,8 @@ func whileRunning<T: Sendable>(_ store: some FlowStore, _ body: () async throws 
 }
 
 @Suite(
-    .enabled(if: RedisServer.binary != nil && TestCertificates.openssl != nil, "skipped: redis-server or openssl missing"),
+    .enabled(
+        if: RedisServer.binary != nil && TestCertificates.openssl != nil, "skipped: redis-server or openssl missing"),
     .serialized)
 struct RedisTLSTests {
     static func settings(_ server: RedisServer, tls: FlowStoreTLS) -> FlowStoreSettings {
@@ -177,7 +178,8 @@ struct RedisTLSTests {
         defer { certificates.remove() }
         let server = try certificates.server(requireClientCertificates: true)
         defer { server.stop() }
-        let store = try RedisFlowStore(settings: Self.settings(server, tls: FlowStoreTLS(caFile: certificates.path("ca.crt"))))
+        let anonymous = FlowStoreTLS(caFile: certificates.path("ca.crt"))
+        let store = try RedisFlowStore(settings: Self.settings(server, tls: anonymous))
         try await whileRunning(store) {
             await #expect {
                 _ = try await store.write([.put(record(1), seconds: 60, announce: false)])
@@ -202,7 +204,9 @@ struct RedisTLSTests {
             } catch { return "\(error)" }
         }
         let missing = certificates.path("missing.crt")
-        #expect(failure(FlowStoreTLS(caFile: missing)) == "flow store TLS caFile \(missing) cannot be read: No such file or directory")
+        #expect(
+            failure(FlowStoreTLS(caFile: missing))
+                == "flow store TLS caFile \(missing) cannot be read: No such file or directory")
         #expect(failure(FlowStoreTLS(caFile: certificates.path("garbage.pem"))).contains("garbage.pem holds no"))
         #expect(
             failure(FlowStoreTLS(caFile: certificates.path("ca.crt"), certificateFile: certificates.path("client.crt")))

@@ -65,7 +65,8 @@ final class SentinelFixture: @unchecked Sendable {
             self.sentinels = sentinels
             for sentinel in sentinels {
                 var seen = "nothing"
-                try await Self.until({ "sentinel \(sentinel.address) knows the replica and 2 sentinels; it knows \(seen)" }) {
+                let what = { "sentinel \(sentinel.address) knows the replica and 2 sentinels; it knows \(seen)" }
+                try await Self.until(what) {
                     let replicas = try await Self.ask(sentinel.address, ["SENTINEL", "replicas", Self.masterName])
                     let others = try await Self.ask(sentinel.address, ["SENTINEL", "sentinels", Self.masterName])
                     guard case .array(let r?) = replicas, case .array(let s?) = others else { return false }
