@@ -60,7 +60,8 @@ public struct AgentRunner: ServiceLifecycle.Service {
         guard let settings = AgentState.flowStoreSettings(config) else { return nil }
         switch settings.kind {
         case .redis: return try RedisFlowStore(settings: settings)
-        case .redisCluster, .redisSentinel:
+        case .redisCluster: return try RedisClusterFlowStore(settings: settings)
+        case .redisSentinel:
             throw FlowStoreUnavailable(description: "flowStore type \(settings.kind.rawValue) is not built in yet")
         case .embedded:
             return try EmbeddedFlowStore(

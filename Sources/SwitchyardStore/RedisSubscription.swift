@@ -34,8 +34,9 @@ public final class RedisSubscription: AsyncSequence {
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(subscription: self) }
 
-    /// The next non-empty batch of messages, nil once the connection is closed. An error reply
-    /// (e.g. NOPERM when the ACL user loses the channel) ends it with that error.
+    /// The next non-empty batch of messages (plain or sharded), nil once the connection is
+    /// closed. An error reply (e.g. NOPERM when the ACL user loses the channel) ends it with that
+    /// error, and so does a server's `sunsubscribe` push (the sharded channel's slot moved).
     func nextBatch() async throws -> [RedisMessage]? {
         while true {
             let values = try await connection.nextBatch()
@@ -43,10 +44,16 @@ public final class RedisSubscription: AsyncSequence {
             var batch: [RedisMessage] = []
             for value in values {
                 if let error = value.redisError { throw error }
-                guard case .array(let items?) = value, items.count == 3, items[0].string == "message",
-                    let channel = items[1].string, let message = items[2].string
-                else { continue }
-                batch.append(RedisMessage(channel: channel, message: message))
+                guard case .array(let items?) = value, items.count == 3, let channel = items[1].string else { continue }
+                switch items[0].string {
+                case "message", "smessage":
+                    if let message = items[2].string { batch.append(RedisMessage(channel: channel, message: message)) }
+                case "sunsubscribe":
+                    // A cluster node no longer serves the sharded channel's slot (moved, or the
+                    // node was demoted): the subscription must be made again where it went.
+                    throw RedisClusterError.subscriptionEnded(connection.address, "\(channel) unsubscribed by the server")
+                default: continue
+                }
             }
             if !batch.isEmpty { return batch }
         }
