@@ -105,13 +105,10 @@ final class RedisClusterFixture: @unchecked Sendable {
         return id
     }
 
-    /// Until every live node is `cluster_state:ok`, all report the same slots with a full set of
+    /// Until every node is `cluster_state:ok`, all report the same slots with a full set of
     /// replicas whose links are up (or `timeout` passes).
-    func waitUntilReady(
-        timeout: Duration = .seconds(20), live: [HostPort]? = nil, replicas: Int? = nil
-    ) async throws {
-        let live = live ?? addresses
-        let replicas = replicas ?? replicasPerPrimary
+    func waitUntilReady(timeout: Duration = .seconds(20)) async throws {
+        let (live, replicas) = (addresses, replicasPerPrimary)
         let deadline = ContinuousClock.now + timeout
         var last = ""
         while ContinuousClock.now < deadline {
