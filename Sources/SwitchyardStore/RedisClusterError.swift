@@ -23,8 +23,9 @@ public enum RedisClusterError: Error, Sendable, Equatable, CustomStringConvertib
             "no Redis Cluster node answered CLUSTER SLOTS (\(failures.joined(separator: "; ").prefix(300))); "
                 + "will try again"
         case .slotsUnserved(let ranges):
-            "Redis Cluster slots \(ranges.prefix(4).map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")) "
-                + "have no primary; will try again"
+            "Redis Cluster slots "
+                + ranges.prefix(4).map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")
+                + " have no primary; will try again"
         case .primaryUnreachable(let node, let error):
             "Redis Cluster primary \(node) could not be read (\(error.prefix(200))); will try again"
         case .subscriptionEnded(let node, let why):

@@ -121,7 +121,8 @@ extension RedisClusterFlowStore {
             Task { [options] in
                 var confirmed = false
                 do {
-                    try await RedisClient.shardedSubscribe(to: node, options: options, channels: names) { subscription in
+                    try await RedisClient.shardedSubscribe(to: node, options: options, channels: names) {
+                        subscription in
                         let channel = subscription.channel
                         let id = ObjectIdentifier(channel)
                         opened.add(id, channel)

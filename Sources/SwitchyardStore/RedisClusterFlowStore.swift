@@ -55,7 +55,9 @@ public final class RedisClusterFlowStore: FlowStore {
     public var shared: Bool { true }
 
     /// Throws when the settings name no seed.
-    public init(settings: FlowStoreSettings, channels: RedisClusterChannels = RedisClusterChannels()) throws(RedisClusterError) {
+    public init(settings: FlowStoreSettings, channels: RedisClusterChannels = RedisClusterChannels())
+        throws(RedisClusterError)
+    {
         guard !settings.seeds.isEmpty else { throw .noSeeds }
         self.settings = settings
         seeds = settings.seeds
@@ -240,7 +242,9 @@ public final class RedisClusterFlowStore: FlowStore {
 
     /// The outcomes in the caller's write order. A write still redirected after the last round
     /// is a retry aimed at the node the redirect names.
-    static func result(_ writes: [FlowStoreWrite], _ outcomes: [Int: RedisClusterWritePlan.Outcome]) -> FlowStoreWriteResult {
+    static func result(_ writes: [FlowStoreWrite], _ outcomes: [Int: RedisClusterWritePlan.Outcome])
+        -> FlowStoreWriteResult
+    {
         var result = FlowStoreWriteResult()
         for (index, write) in writes.enumerated() {
             switch outcomes[index] {

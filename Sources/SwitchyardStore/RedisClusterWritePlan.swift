@@ -45,7 +45,8 @@ struct RedisClusterWritePlan {
             for (order, command) in commands.enumerated() {
                 let ask = asking[index].flatMap { $0.slot == command.slot ? $0.node : nil }
                 guard let node = ask ?? topology.primary(forSlot: command.slot) else { break }
-                routed.append((node, Command(write: index, order: order, arguments: command.arguments, asking: ask != nil)))
+                routed.append(
+                    (node, Command(write: index, order: order, arguments: command.arguments, asking: ask != nil)))
             }
             guard routed.count == commands.count else {
                 unserved.append(index)

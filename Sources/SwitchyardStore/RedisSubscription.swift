@@ -51,7 +51,8 @@ public final class RedisSubscription: AsyncSequence {
                 case "sunsubscribe":
                     // A cluster node no longer serves the sharded channel's slot (moved, or the
                     // node was demoted): the subscription must be made again where it went.
-                    throw RedisClusterError.subscriptionEnded(connection.address, "\(channel) unsubscribed by the server")
+                    throw RedisClusterError.subscriptionEnded(
+                        connection.address, "\(channel) unsubscribed by the server")
                 default: continue
                 }
             }

@@ -105,7 +105,8 @@ struct RedisClusterFlowStoreTests {
                 }
                 defer { watchdog.cancel() }
                 let heard = try await follower.follow { announcements in
-                    let result = try await writer.write(announced.map { put($0, announce: true) } + quiet.map { put($0) })
+                    let result = try await writer.write(
+                        announced.map { put($0, announce: true) } + quiet.map { put($0) })
                     #expect(result == FlowStoreWriteResult(written: announced.count + quiet.count))
                     var heard = Set<FlowKey>()
                     for try await batch in announcements {

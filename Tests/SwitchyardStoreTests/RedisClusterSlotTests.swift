@@ -74,7 +74,9 @@ import Testing
             .init(slots: 0...8191, primary: Self.nodes[0]), .init(slots: 8192...16000, primary: Self.nodes[1]),
         ])
         let channels = RedisClusterChannels()
-        let writes = (0..<200).map { (index: $0, write: FlowStoreWrite.put(Self.record($0), seconds: 60, announce: true)) }
+        let writes = (0..<200).map {
+            (index: $0, write: FlowStoreWrite.put(Self.record($0), seconds: 60, announce: true))
+        }
         let plan = RedisClusterWritePlan(writes: writes, topology: topology, channels: channels)
         var routed = 0
         for (node, commands) in plan.nodes {
@@ -98,7 +100,8 @@ import Testing
         let asked = RedisClusterWritePlan(
             writes: [(0, .delete(first))], topology: topology, channels: channels,
             asking: [0: (slot, Self.nodes[3])])
-        #expect(asked.nodes[Self.nodes[3]] == [.init(write: 0, order: 0, arguments: ["DEL", first.storeKey], asking: true)])
+        #expect(
+            asked.nodes[Self.nodes[3]] == [.init(write: 0, order: 0, arguments: ["DEL", first.storeKey], asking: true)])
         #expect(RedisClusterWritePlan.wire(asked.nodes[Self.nodes[3]] ?? []) == [["ASKING"], ["DEL", first.storeKey]])
         let replies = RedisClusterWritePlan.replies(
             asked.nodes[Self.nodes[3]] ?? [], wire: [.simple("OK"), .integer(1)], node: Self.nodes[3])
@@ -110,20 +113,26 @@ import Testing
         typealias Plan = RedisClusterWritePlan
         let node = Self.nodes[0]
         #expect(Plan.outcome([(.simple("OK"), node), (.integer(2), node)]) == .written)
-        #expect(Plan.outcome([(.error("MOVED 3999 :7002"), node)]) == .moved(RedisError(reply: "MOVED 3999 :7002"), node: Self.nodes[2]))
+        #expect(
+            Plan.outcome([(.error("MOVED 3999 :7002"), node)])
+                == .moved(RedisError(reply: "MOVED 3999 :7002"), node: Self.nodes[2]))
         #expect(
             Plan.outcome([(.simple("OK"), node), (.error("ASK 12 127.0.0.1:7003"), node)])
                 == .ask(RedisError(reply: "ASK 12 127.0.0.1:7003"), slot: 12, node: Self.nodes[3]))
         #expect(Plan.outcome([(.error("CLUSTERDOWN Hash slot not served"), node)]).isRetryLater)
         #expect(Plan.outcome([(.error("MOVED nonsense"), node)]).isRetryLater)
-        #expect(Plan.outcome([(.error("OOM no"), node), (.error("TRYAGAIN"), node)]) == .refused(RedisError(reply: "OOM no")))
+        #expect(
+            Plan.outcome([(.error("OOM no"), node), (.error("TRYAGAIN"), node)])
+                == .refused(RedisError(reply: "OOM no")))
         #expect(Plan.outcome([(.error("NOAUTH x"), node)]) == .authenticate(RedisError(reply: "NOAUTH x")))
 
         let writes = [FlowStoreWrite.delete(Self.record(1)), .delete(Self.record(2)), .delete(Self.record(3))]
-        let result = RedisClusterFlowStore.result(writes, [
-            0: .written, 1: .moved(RedisError(reply: "MOVED 1 127.0.0.1:7001"), node: Self.nodes[1]),
-            2: .refused(RedisError(reply: "NOPERM no")),
-        ])
+        let result = RedisClusterFlowStore.result(
+            writes,
+            [
+                0: .written, 1: .moved(RedisError(reply: "MOVED 1 127.0.0.1:7001"), node: Self.nodes[1]),
+                2: .refused(RedisError(reply: "NOPERM no")),
+            ])
         #expect(result.written == 1)
         #expect(result.retry.map(\.target) == [Self.nodes[1]])
         #expect(result.refused == [.noPermission: 1])

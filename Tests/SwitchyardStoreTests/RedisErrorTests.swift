@@ -80,7 +80,10 @@ import Testing
     @Test func kindsAreStableLabels() throws {
         #expect(
             RedisErrorKind.allCases.map(\.rawValue)
-                == ["moved", "ask", "tryagain", "loading", "clusterdown", "oom", "noauth", "wrongpass", "noperm", "other"])
+                == [
+                    "moved", "ask", "tryagain", "loading", "clusterdown", "oom", "noauth", "wrongpass", "noperm",
+                    "other",
+                ])
         // Counts by kind encode as a JSON object keyed by label, for the status document.
         let json = try JSONEncoder().encode([RedisErrorKind.outOfMemory: 2])
         #expect(String(decoding: json, as: UTF8.self) == #"{"oom":2}"#)

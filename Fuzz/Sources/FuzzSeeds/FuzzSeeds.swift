@@ -74,7 +74,8 @@ import SwitchyardStore
             .array([
                 .array([.integer(0), .integer(5460), node("127.0.0.1", 7000, "a1"), node("127.0.0.1", 7004, "b1")]),
                 .array([.integer(5461), .integer(10922), node("127.0.0.1", 7001, "a2"), node("127.0.0.1", 7005, "b2")]),
-                .array([.integer(10923), .integer(16383), node("127.0.0.1", 7002, "a3"), node("127.0.0.1", 7003, "b3")]),
+                .array([.integer(10923), .integer(16383), node("127.0.0.1", 7002, "a3"), node("127.0.0.1", 7003, "b3")]
+                ),
             ]),
             .array([
                 .array([.integer(0), .integer(99), node("", 7000, "a1")]),
