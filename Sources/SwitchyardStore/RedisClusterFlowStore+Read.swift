@@ -1,6 +1,5 @@
 import NIOCore
 import SwitchyardCore
-import SwitchyardNet
 import Synchronization
 
 /// The cluster store's long reads: snapshot and usage read every primary (its own connection
@@ -121,7 +120,7 @@ extension RedisClusterFlowStore {
             Task { [options] in
                 var confirmed = false
                 do {
-                    try await RedisClient.shardedSubscribe(to: node, options: options, channels: names) {
+                    try await RedisClient.subscribe(to: node, options: options, channels: names, sharded: true) {
                         subscription in
                         let channel = subscription.channel
                         let id = ObjectIdentifier(channel)
@@ -194,30 +193,5 @@ private final class OpenChannels: Sendable {
 
     func closeAll() {
         for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
-    }
-}
-
-extension RedisClient {
-    /// Subscribes to sharded `channels` (SSUBSCRIBE, one command per channel: a cluster refuses
-    /// one naming channels of different slots) on a connection of its own that lives for `body`
-    /// only; `body` runs once the server confirmed every channel.
-    static func shardedSubscribe(
-        to address: HostPort, options: RedisConnectionOptions, channels: [String],
-        isolation: isolated (any Actor)? = #isolation,
-        _ body: (RedisSubscription) async throws -> Void
-    ) async throws {
-        let channel = try await ConnectionClient.connect(to: address, timeout: options.connectTimeout)
-        try await channel.executeThenClose { inbound, outbound in
-            var connection = RESPConnection(address: address, inbound: inbound, outbound: outbound)
-            if let credentials = options.credentials { try await connection.authenticate(credentials) }
-            let replies = try await connection.send(channels.map { ["SSUBSCRIBE", $0] })
-            for reply in replies {
-                if let error = reply.redisError { throw error }
-                guard case .array(let items?) = reply, items.first?.string == "ssubscribe" else {
-                    throw RedisClientError.unexpectedReply(command: "SSUBSCRIBE", reply: "\(reply)")
-                }
-            }
-            try await body(RedisSubscription(connection: connection, channel: channel.channel))
-        }
     }
 }
