@@ -161,15 +161,20 @@ public final class RedisClusterFlowStore: FlowStore {
         typealias Plan = RedisClusterWritePlan
         var pending = writes.enumerated().map { (index: $0.offset, write: $0.element) }
         var outcomes: [Int: Plan.Outcome] = [:]
-        var asking: [Int: (slot: Int, node: HostPort)] = [:]
+        var redirects: [Int: Plan.Redirect] = [:]
         var refresh = false
         var reached = false
         var unreachable: (any Error)?
-        for _ in 0..<Self.redirectRounds where !pending.isEmpty {
-            let topology = try await topology(refresh: refresh)
-            let plan = Plan(writes: pending, topology: topology, channels: channels, asking: asking)
+        for round in 0..<Self.redirectRounds where !pending.isEmpty {
+            let topology: RedisClusterTopology
+            do {
+                topology = try await self.topology(refresh: refresh)
+            } catch _ where round > 0 {
+                break // Some writes went out: report them; the redirected ones are retries.
+            }
+            let plan = Plan(writes: pending, topology: topology, channels: channels, redirects: redirects)
             refresh = false
-            asking = [:]
+            redirects = [:]
             for index in plan.unserved {
                 outcomes[index] = .retryLater(RedisError(reply: "CLUSTERDOWN Hash slot not served"))
             }
@@ -201,11 +206,12 @@ public final class RedisClusterFlowStore: FlowStore {
                 outcomes[index] = outcome
                 switch outcome {
                 case .authenticate(let error): throw error
-                case .moved:
+                case .moved(_, let slot, let node):
                     refresh = true
+                    redirects[index] = Plan.Redirect(slot: slot, node: node, asking: false)
                     next.append((index, write))
                 case .ask(_, let slot, let node):
-                    asking[index] = (slot, node)
+                    redirects[index] = Plan.Redirect(slot: slot, node: node, asking: true)
                     next.append((index, write))
                 case .written, .retryLater, .refused: break
                 }
@@ -251,7 +257,7 @@ public final class RedisClusterFlowStore: FlowStore {
             case .written: result.written += 1
             case .retryLater(let error), .authenticate(let error):
                 result.retry.append(FlowStoreRetry(write: write, error: error, target: nil))
-            case .moved(let error, let node), .ask(let error, _, let node):
+            case .moved(let error, _, let node), .ask(let error, _, let node):
                 result.retry.append(FlowStoreRetry(write: write, error: error, target: node))
             case .refused(let error):
                 result.refused[error.kind, default: 0] += 1

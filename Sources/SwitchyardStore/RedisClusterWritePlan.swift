@@ -22,11 +22,19 @@ struct RedisClusterWritePlan {
     /// Writes one of whose slots no primary serves: they wait for the cluster.
     private(set) var unserved: [Int] = []
 
-    /// What to send for `writes` (indices into the caller's batch), where: `asking` names, per
-    /// write, the slot an ASK moved and the node to ask.
+    /// Where a write's last reply sent one of its slots: the node a MOVED named (which the
+    /// topology may not show yet), or an ASK's (then preceded by ASKING, this once).
+    struct Redirect: Equatable {
+        var slot: Int
+        var node: HostPort
+        var asking: Bool
+    }
+
+    /// What to send for `writes` (indices into the caller's batch), and where: by the topology,
+    /// but for a slot the write's `redirects` entry names.
     init(
         writes: [(index: Int, write: FlowStoreWrite)], topology: RedisClusterTopology,
-        channels: RedisClusterChannels, asking: [Int: (slot: Int, node: HostPort)] = [:]
+        channels: RedisClusterChannels, redirects: [Int: Redirect] = [:]
     ) {
         for (index, write) in writes {
             var commands: [(arguments: [String], slot: Int)] = []
@@ -43,10 +51,10 @@ struct RedisClusterWritePlan {
             }
             var routed: [(HostPort, Command)] = []
             for (order, command) in commands.enumerated() {
-                let ask = asking[index].flatMap { $0.slot == command.slot ? $0.node : nil }
-                guard let node = ask ?? topology.primary(forSlot: command.slot) else { break }
-                routed.append(
-                    (node, Command(write: index, order: order, arguments: command.arguments, asking: ask != nil)))
+                let redirect = redirects[index].flatMap { $0.slot == command.slot ? $0 : nil }
+                guard let node = redirect?.node ?? topology.primary(forSlot: command.slot) else { break }
+                let asking = redirect?.asking ?? false
+                routed.append((node, Command(write: index, order: order, arguments: command.arguments, asking: asking)))
             }
             guard routed.count == commands.count else {
                 unserved.append(index)
@@ -78,8 +86,8 @@ struct RedisClusterWritePlan {
         case written
         /// Send again later (TRYAGAIN, LOADING, CLUSTERDOWN, a node not reached).
         case retryLater(RedisError)
-        /// The slot has a new owner, `node`: refresh the topology, send again.
-        case moved(RedisError, node: HostPort)
+        /// `slot` has a new owner, `node`: refresh the topology, send again.
+        case moved(RedisError, slot: Int, node: HostPort)
         /// The slot is migrating: send once more to `node`, after ASKING.
         case ask(RedisError, slot: Int, node: HostPort)
         case refused(RedisError)
@@ -99,7 +107,7 @@ struct RedisClusterWritePlan {
             guard let redirect = error.redirect else { return .retryLater(error) }
             let target = redirect.address(from: node)
             if error.kind == .ask { return .ask(error, slot: redirect.slot, node: target) }
-            return .moved(error, node: target)
+            return .moved(error, slot: redirect.slot, node: target)
         }
     }
 }

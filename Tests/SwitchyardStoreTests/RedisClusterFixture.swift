@@ -15,21 +15,42 @@ import SwitchyardCore
 /// `redis-cli --cluster create HOST:PORT... --cluster-replicas N --cluster-yes`, wait for
 /// `CLUSTER INFO` to say `cluster_state:ok` on every node.
 final class RedisClusterFixture: @unchecked Sendable {
-    let servers: [RedisServer]
+    private(set) var servers: [RedisServer] = []
     let replicasPerPrimary: Int
 
-    static var cli: String? {
+    static var cliPath: String? {
         ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    static var available: Bool { RedisServer.binary != nil && cli != nil }
+    static var available: Bool { RedisServer.binary != nil && cliPath != nil }
 
     var addresses: [HostPort] { servers.map(\.address) }
 
     /// `options`: more redis-server arguments for every node (e.g.
-    /// `--cluster-require-full-coverage no`).
+    /// `--cluster-require-full-coverage no`). A node that does not come up (its port taken by
+    /// another test process, a slow start) makes it start over on other ports, three times.
     init(primaries: Int = 3, replicas: Int = 1, options: [String] = []) async throws {
-        let count = primaries * (1 + replicas)
+        replicasPerPrimary = replicas
+        var failure: (any Error)?
+        for _ in 0..<3 {
+            let servers = try Self.start(count: primaries * (1 + replicas), options: options)
+            do {
+                for server in servers { try await Self.waitForPing(server.address) }
+                _ = try Self.cli(
+                    ["--cluster", "create"] + servers.map { $0.address.description }
+                        + ["--cluster-replicas", "\(replicas)", "--cluster-yes"])
+                self.servers = servers
+                try await waitUntilReady()
+                return
+            } catch {
+                for server in servers { server.stop() }
+                failure = error
+            }
+        }
+        throw failure ?? FixtureError("cluster not formed")
+    }
+
+    private static func start(count: Int, options: [String]) throws -> [RedisServer] {
         let base = Int.random(in: 20000...(55535 - count))
         var servers: [RedisServer] = []
         do {
@@ -46,17 +67,16 @@ final class RedisClusterFixture: @unchecked Sendable {
             for server in servers { server.stop() }
             throw error
         }
-        self.servers = servers
-        replicasPerPrimary = replicas
-        do {
-            _ = try cli(
-                ["--cluster", "create"] + servers.map { $0.address.description }
-                    + ["--cluster-replicas", "\(replicas)", "--cluster-yes"])
-            try await waitUntilReady()
-        } catch {
-            stop()
-            throw error
+        return servers
+    }
+
+    private static func waitForPing(_ node: HostPort) async throws {
+        for _ in 0..<50 {
+            let pong = try? await RedisClient.withClient(to: node) { try await $0.send([["PING"]])[0] }
+            if pong == .simple("PONG") { return }
+            try await Task.sleep(for: .milliseconds(100))
         }
+        throw FixtureError("redis-server at \(node) did not answer")
     }
 
     func stop() {
@@ -70,9 +90,9 @@ final class RedisClusterFixture: @unchecked Sendable {
 
     /// Runs redis-cli with `arguments`; its standard output. Throws when it fails.
     @discardableResult
-    func cli(_ arguments: [String]) throws -> String {
+    static func cli(_ arguments: [String]) throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.cli ?? "/usr/bin/redis-cli")
+        process.executableURL = URL(fileURLWithPath: Self.cliPath ?? "/usr/bin/redis-cli")
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output

@@ -99,13 +99,18 @@ import Testing
         let slot = RedisClusterSlot.of(first.storeKey)
         let asked = RedisClusterWritePlan(
             writes: [(0, .delete(first))], topology: topology, channels: channels,
-            asking: [0: (slot, Self.nodes[3])])
+            redirects: [0: .init(slot: slot, node: Self.nodes[3], asking: true)])
         #expect(
             asked.nodes[Self.nodes[3]] == [.init(write: 0, order: 0, arguments: ["DEL", first.storeKey], asking: true)])
         #expect(RedisClusterWritePlan.wire(asked.nodes[Self.nodes[3]] ?? []) == [["ASKING"], ["DEL", first.storeKey]])
         let replies = RedisClusterWritePlan.replies(
             asked.nodes[Self.nodes[3]] ?? [], wire: [.simple("OK"), .integer(1)], node: Self.nodes[3])
         #expect(replies == [.integer(1)])
+        // A MOVED's node is used before the topology shows it, without ASKING.
+        let moved = RedisClusterWritePlan(
+            writes: [(0, .delete(first))], topology: topology, channels: channels,
+            redirects: [0: .init(slot: slot, node: Self.nodes[2], asking: false)])
+        #expect(RedisClusterWritePlan.wire(moved.nodes[Self.nodes[2]] ?? []) == [["DEL", first.storeKey]])
     }
 
     /// A write's outcome is its first error, with redirects aimed at the node they name.
@@ -115,7 +120,7 @@ import Testing
         #expect(Plan.outcome([(.simple("OK"), node), (.integer(2), node)]) == .written)
         #expect(
             Plan.outcome([(.error("MOVED 3999 :7002"), node)])
-                == .moved(RedisError(reply: "MOVED 3999 :7002"), node: Self.nodes[2]))
+                == .moved(RedisError(reply: "MOVED 3999 :7002"), slot: 3999, node: Self.nodes[2]))
         #expect(
             Plan.outcome([(.simple("OK"), node), (.error("ASK 12 127.0.0.1:7003"), node)])
                 == .ask(RedisError(reply: "ASK 12 127.0.0.1:7003"), slot: 12, node: Self.nodes[3]))
@@ -130,7 +135,7 @@ import Testing
         let result = RedisClusterFlowStore.result(
             writes,
             [
-                0: .written, 1: .moved(RedisError(reply: "MOVED 1 127.0.0.1:7001"), node: Self.nodes[1]),
+                0: .written, 1: .moved(RedisError(reply: "MOVED 1 127.0.0.1:7001"), slot: 1, node: Self.nodes[1]),
                 2: .refused(RedisError(reply: "NOPERM no")),
             ])
         #expect(result.written == 1)
