@@ -41,6 +41,8 @@ public final class RedisClusterFlowStore: FlowStore {
         /// Nodes that were not reached lately: asked for the topology last, so a dead node
         /// does not cost every refresh a connect timeout.
         var suspects: Set<HostPort> = []
+        /// How many topologies were adopted (tests check a batch refreshes once, not per key).
+        var refreshes = 0
         var clients: [HostPort: RedisClient] = [:]
         /// Open subscriptions, ended by `close()`.
         var subscriptions: [ObjectIdentifier: any Channel] = [:]
@@ -138,12 +140,15 @@ public final class RedisClusterFlowStore: FlowStore {
         let retired = state.withLock { state in
             state.topology = topology
             state.stale = !topology.unservedSlots.isEmpty
+            state.refreshes += 1
             let retired = state.clients.filter { !primaries.contains($0.key) }
             for node in retired.keys { state.clients[node] = nil }
             return retired.values
         }
         for client in retired { client.close() }
     }
+
+    var topologyRefreshes: Int { state.withLock { $0.refreshes } }
 
     func markStale() { state.withLock { $0.stale = true } }
 

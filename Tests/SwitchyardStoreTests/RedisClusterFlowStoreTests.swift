@@ -142,8 +142,9 @@ struct RedisClusterFlowStoreTests {
         }
     }
 
-    /// ASK during a migration sends the write to the importing node; MOVED after it refreshes
-    /// the topology, and the write lands on the new owner within the same call.
+    /// ASK during a migration sends the write to the importing node; MOVED after it (a slot set
+    /// by hand, then a `redis-cli --cluster reshard`) refreshes the topology once per batch, and
+    /// the writes land on the new owner within the same call.
     @Test func redirectsAreFollowed() async throws {
         let cluster = try await RedisClusterFixture(primaries: 3, replicas: 0)
         defer { cluster.stop() }
@@ -170,6 +171,28 @@ struct RedisClusterFlowStoreTests {
             #expect(try await cluster.send(target, ["EXISTS", record(moving).storeKey]) == .integer(0))
             #expect(try await store.write([put(moving)]).written == 1)
             #expect(try await cluster.send(target, ["EXISTS", record(moving).storeKey]) == .integer(1))
+
+            // A reshard moves 1000 slots, keys and all: the batch's MOVED replies cost one
+            // topology refresh, not one per key, and every write lands on the new owner.
+            let third = topology.primaries[2]
+            let batch = (2_000_000..<2_000_300).map { put($0) }
+            #expect(try await store.write(batch).written == batch.count)
+            try RedisClusterFixture.cli([
+                "--cluster", "reshard", source.description, "--cluster-from", sourceID,
+                "--cluster-to", try await cluster.nodeID(third), "--cluster-slots", "1000", "--cluster-yes",
+            ])
+            let refreshes = store.topologyRefreshes
+            #expect(try await store.write(batch) == FlowStoreWriteResult(written: batch.count))
+            #expect(store.topologyRefreshes == refreshes + 1)
+            let after = try await cluster.topology(from: third)
+            let moved = batch.indices.filter { i in
+                after.primary(forSlot: RedisClusterSlot.of(record(2_000_000 + i).storeKey)) == third
+                    && topology.primary(forSlot: RedisClusterSlot.of(record(2_000_000 + i).storeKey)) == source
+            }
+            #expect(moved.count > 5, "the reshard moved none of the batch's keys")
+            for i in moved.prefix(5) {
+                #expect(try await cluster.send(third, ["EXISTS", record(2_000_000 + i).storeKey]) == .integer(1))
+            }
         }
     }
 
