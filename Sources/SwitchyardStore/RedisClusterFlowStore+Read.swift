@@ -124,8 +124,9 @@ extension RedisClusterFlowStore {
                         subscription in
                         let channel = subscription.channel
                         let id = ObjectIdentifier(channel)
-                        opened.add(id, channel)
-                        guard register(id, channel) else { throw RedisClientError.closed(node) }
+                        guard opened.add(id, channel), register(id, channel) else {
+                            throw RedisClientError.closed(node)
+                        }
                         defer { unregister(id) }
                         confirmed = true
                         readySink.yield(nil)
@@ -149,6 +150,8 @@ extension RedisClusterFlowStore {
             answered += 1
             if answered == readers.count { break }
         }
+        // Cancelled while subscribing: the stream ended early.
+        if answered < readers.count { failure = failure ?? CancellationError() }
         if let failure {
             await endAll(readers, opened)
             throw failure
@@ -183,15 +186,24 @@ extension RedisClusterFlowStore {
     }
 }
 
-/// One `follow`'s subscription connections, for it to close whatever its body did.
+/// One `follow`'s subscription connections, for it to close whatever its body did. Once
+/// closed, a connection that confirms late is refused (its reader ends instead of following).
 private final class OpenChannels: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let state = Mutex<(closed: Bool, channels: [ObjectIdentifier: any Channel])>((false, [:]))
 
-    func add(_ id: ObjectIdentifier, _ channel: any Channel) {
-        channels.withLock { $0[id] = channel }
+    /// False when `closeAll` already ran: close this one too.
+    func add(_ id: ObjectIdentifier, _ channel: any Channel) -> Bool {
+        state.withLock { state in
+            if !state.closed { state.channels[id] = channel }
+            return !state.closed
+        }
     }
 
     func closeAll() {
-        for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
+        let open = state.withLock { state in
+            state.closed = true
+            return Array(state.channels.values)
+        }
+        for channel in open { channel.close(promise: nil) }
     }
 }

@@ -194,6 +194,28 @@ struct RedisClusterFlowStoreTests {
                 #expect(try await cluster.send(third, ["EXISTS", record(2_000_000 + i).storeKey]) == .integer(1))
             }
         }
+        // `close()` ends a follower's announcements (every primary's connection), and no
+        // subscription starts after it.
+        let follower = try RedisClusterFlowStore(settings: Self.settings(cluster))
+        _ = try? await follower.follow { announcements in
+            follower.close()
+            for try await _ in announcements { Issue.record("an announcement after close") }
+        }
+        await #expect(throws: RedisClientError.closed(cluster.addresses[0])) {
+            try await follower.follow { _ in }
+        }
+        for node in cluster.addresses {
+            var clients = 0
+            // The server notices a closed socket on its next turn; MIGRATE's cached connections
+            // (RESTORE-ASKING, from the reshard) are the cluster's own.
+            for _ in 0..<20 {
+                let list = try await cluster.send(node, ["CLIENT", "LIST"]).string ?? ""
+                clients = list.split(separator: "\n").filter { !$0.contains("cmd=restore") }.count
+                if clients == 1 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(clients == 1, "\(node) still has a store connection")
+        }
     }
 
     /// A replica promoted (a manual failover, then a killed primary): `follow` ends, and later
