@@ -4,15 +4,6 @@ import Testing
 
 @testable import SwitchyardStore
 
-private func record(_ i: Int, backend: String = "10.0.0.1:80") -> FlowRecord {
-    FlowRecord(
-        service: "10.1.0.1:80/tcp",
-        flow: FlowKey(
-            source: .v4(IPv4Address(UInt32(0x0a00_0000 + i))), destination: .v4(IPv4Address(10, 1, 0, 1)),
-            sourcePort: UInt16(1000 + i % 60000), destinationPort: 80, proto: 6),
-        backend: backend, origin: "lb1")
-}
-
 /// A clock tests can move.
 private final class FakeClock: @unchecked Sendable {
     var now = 1_000_000

@@ -4,15 +4,6 @@ import Testing
 
 @testable import SwitchyardStore
 
-private func record(_ i: Int) -> FlowRecord {
-    FlowRecord(
-        service: "10.1.0.1:80/tcp",
-        flow: FlowKey(
-            source: .v4(IPv4Address(UInt32(0x0a00_0000 + i))), destination: .v4(IPv4Address(10, 1, 0, 1)),
-            sourcePort: UInt16(1000 + i), destinationPort: 80, proto: 6),
-        backend: "10.0.0.1:80", origin: "lb1")
-}
-
 /// The least an ACL user needs (`RedisFlowStore.minimalACL`), proved against a real server:
 /// with exactly that the store works; with one right less it fails with NOPERM, counted.
 @Suite(

@@ -24,7 +24,7 @@ final class RedisServer: @unchecked Sendable {
     /// `configFile`: a configuration file to start from (a sentinel's: then `options` holds
     /// `--sentinel`).
     init(
-        password: String? = nil, port: Int = Int.random(in: 30000...50000), options: [String] = [],
+        password: String? = nil, port: Int = TestPorts.server(), options: [String] = [],
         configFile: String? = nil
     ) throws {
         self.port = port

@@ -51,7 +51,7 @@ final class RedisClusterFixture: @unchecked Sendable {
     }
 
     private static func start(count: Int, options: [String]) throws -> [RedisServer] {
-        let base = Int.random(in: 20000...(55535 - count))
+        let base = TestPorts.clusterBase(count: count)
         var servers: [RedisServer] = []
         do {
             for index in 0..<count {

@@ -58,15 +58,6 @@ import Testing
 
     private static let nodes = (0..<4).compactMap { HostPort("127.0.0.1:\(7000 + $0)") }
 
-    private static func record(_ i: Int) -> FlowRecord {
-        FlowRecord(
-            service: "10.1.0.1:80/tcp",
-            flow: FlowKey(
-                source: .v4(IPv4Address(UInt32(0x0a00_0000 + i))), destination: .v4(IPv4Address(10, 1, 0, 1)),
-                sourcePort: UInt16(1000 + i), destinationPort: 80, proto: 6),
-            backend: "10.0.0.1:80", origin: "lb1")
-    }
-
     /// Commands go to the owner of their own slot; ASK sends that one command, after ASKING, to
     /// the importing node; a write whose slot has no primary is set aside.
     @Test func thePlanRoutesBySlot() throws {
@@ -75,7 +66,7 @@ import Testing
         ])
         let channels = RedisClusterChannels()
         let writes = (0..<200).map {
-            (index: $0, write: FlowStoreWrite.put(Self.record($0), seconds: 60, announce: true))
+            (index: $0, write: FlowStoreWrite.put(record($0), seconds: 60, announce: true))
         }
         let plan = RedisClusterWritePlan(writes: writes, topology: topology, channels: channels)
         var routed = 0
@@ -95,7 +86,7 @@ import Testing
         #expect(plan.unserved == unserved.map(\.index))
         #expect(routed == (200 - unserved.count) * 2)
 
-        let first = Self.record(0)
+        let first = record(0)
         let slot = RedisClusterSlot.of(first.storeKey)
         let asked = RedisClusterWritePlan(
             writes: [(0, .delete(first))], topology: topology, channels: channels,
@@ -131,7 +122,7 @@ import Testing
                 == .refused(RedisError(reply: "OOM no")))
         #expect(Plan.outcome([(.error("NOAUTH x"), node)]) == .authenticate(RedisError(reply: "NOAUTH x")))
 
-        let writes = [FlowStoreWrite.delete(Self.record(1)), .delete(Self.record(2)), .delete(Self.record(3))]
+        let writes = [FlowStoreWrite.delete(record(1)), .delete(record(2)), .delete(record(3))]
         let result = RedisClusterFlowStore.result(
             writes,
             [

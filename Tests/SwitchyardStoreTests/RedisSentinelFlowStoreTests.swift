@@ -4,15 +4,6 @@ import Testing
 
 @testable import SwitchyardStore
 
-private func record(_ i: Int) -> FlowRecord {
-    FlowRecord(
-        service: "10.1.0.1:80/tcp",
-        flow: FlowKey(
-            source: .v4(IPv4Address(UInt32(0x0a00_0000 + i))), destination: .v4(IPv4Address(10, 1, 0, 1)),
-            sourcePort: UInt16(1000 + i), destinationPort: 80, proto: 6),
-        backend: "10.0.0.1:80", origin: "lb1")
-}
-
 /// Whether `address` holds the entry of `record`, asked directly.
 private func holds(_ address: HostPort, _ record: FlowRecord) async throws -> Bool {
     try await SentinelFixture.ask(address, ["GET", record.storeKey]).string == record.backend

@@ -49,7 +49,7 @@ struct TestCertificates {
     /// A redis-server that speaks only TLS, with `certificate` (server.crt names 127.0.0.1 and
     /// redis.sy.test, named.crt only redis.sy.test).
     func server(requireClientCertificates: Bool, certificate: String = "server.crt") throws -> RedisServer {
-        let port = Int.random(in: 30000...50000)
+        let port = TestPorts.server()
         return try RedisServer(
             port: port,
             options: [
@@ -64,15 +64,6 @@ struct TestCertificates {
     }
 
     func remove() { try? FileManager.default.removeItem(at: dir) }
-}
-
-private func record(_ i: Int) -> FlowRecord {
-    FlowRecord(
-        service: "10.1.0.1:80/tcp",
-        flow: FlowKey(
-            source: .v4(IPv4Address(UInt32(0x0a00_0000 + i))), destination: .v4(IPv4Address(10, 1, 0, 1)),
-            sourcePort: UInt16(1000 + i), destinationPort: 80, proto: 6),
-        backend: "10.0.0.1:80", origin: "lb1")
 }
 
 /// Runs `body` with `store` running in a task group, as its owner would; closes it after.
