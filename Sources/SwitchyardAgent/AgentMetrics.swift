@@ -78,6 +78,10 @@ final class AgentMetrics: @unchecked Sendable {
                 ("unresolved", f.unresolved, "Shared entries naming an unknown service or backend"),
                 ("dropped", f.dropped, "Store writes dropped because the wait queue was full"),
                 ("retried", f.retried, "Store writes queued again: redirected (MOVED/ASK) or asked to retry"),
+                (
+                    "rewritten", f.rewritten,
+                    "Own live entries re-written to the store after it was lost (restart, failover, resharding)"
+                ),
             ]
             for (name, value, help) in counts { add("switchyard_flows_\(name)_total", [], UInt64(value), help: help) }
             for (kind, n) in f.storeErrors {
@@ -93,6 +97,9 @@ final class AgentMetrics: @unchecked Sendable {
             add(
                 "switchyard_flow_store_failures_total", [], UInt64(f.storeFailures),
                 help: "Failed attempts to reach the flow store")
+            add(
+                "switchyard_flow_store_recoveries_total", [], UInt64(f.recoveries),
+                help: "Flow store subscriptions restored after a loss, each re-writing this node's own entries")
             registry.makeGauge(
                 descriptor: Self.descriptor("switchyard_flow_store_up", "1 while the flow store is reachable"),
                 labels: []

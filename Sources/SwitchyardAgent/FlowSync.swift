@@ -21,7 +21,7 @@ struct FlowSync {
         case written(FlowStoreWriteResult)
         case writeFailed(String)
         case subscribed
-        case ownEntriesWritten(Int)
+        case ownEntriesWritten(Int, FlowStoreWriteResult)
         case snapshotLoaded(records: Int, installed: Int)
         case subscriptionFailed(String)
         case timer(FlowSyncStateMachine.Timer)
@@ -82,8 +82,14 @@ struct FlowSync {
                         group.addTask {
                             let own = await agent.ownEntriesForStore()
                             do {
-                                _ = try await store.write(own)
-                                sink.yield(.ownEntriesWritten(own.count))
+                                // In batches, as the queue sends them: a store's request buffer is bounded.
+                                var result = FlowStoreWriteResult()
+                                for start in stride(from: 0, to: own.count, by: FlowSyncStateMachine.maxBatch) {
+                                    let batch = Array(
+                                        own[start..<min(own.count, start + FlowSyncStateMachine.maxBatch)])
+                                    result.merge(try await store.write(batch))
+                                }
+                                sink.yield(.ownEntriesWritten(own.count, result))
                             } catch {
                                 sink.yield(.subscriptionFailed("re-writing own entries: \(error)"))
                             }
@@ -119,7 +125,8 @@ struct FlowSync {
                     actions = machine.writeCompleted(result.outcome, at: now)
                 case .writeFailed(let error): actions = machine.writeFailed(error: error, at: now)
                 case .subscribed: actions = machine.subscribed(at: now)
-                case .ownEntriesWritten(let n): actions = machine.ownEntriesWritten(n, at: now)
+                case .ownEntriesWritten(let n, let result):
+                    actions = machine.ownEntriesWritten(n, outcome: result.outcome, at: now)
                 case .snapshotLoaded(let records, let installed):
                     actions = machine.snapshotLoaded(records: records, installed: installed, at: now)
                 case .subscriptionFailed(let error):

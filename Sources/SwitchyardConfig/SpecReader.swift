@@ -16,9 +16,11 @@ struct SpecReader {
     static let peerKeys: Set = ["address", "asn", "port", "password", "sourceAddress", "families", "bfd"]
     static let bfdKeys: Set = ["intervalMs", "multiplier"]
     static let storeKeys: Set = [
-        "type", "address", "user", "password", "path", "newFlowSeconds", "tcpIdleSeconds", "udpIdleSeconds",
+        "type", "address", "seeds", "masterName", "user", "password", "tls", "path", "newFlowSeconds", "tcpIdleSeconds",
+        "udpIdleSeconds",
         "closingSeconds", "refreshSeconds", "maxEntries",
     ]
+    static let storeTLSKeys: Set = ["caFile", "certificateFile", "keyFile", "serverName"]
     static let serviceKeys: Set = [
         "name", "vip", "ports", "mode", "flowKey", "encap", "guePort", "backends", "healthCheck", "shard",
         "communities", "largeCommunities", "sourceRanges",
@@ -76,11 +78,19 @@ struct SpecReader {
     private func readFlowStore(_ at: Located) -> FlowStoreSpec {
         guard let m = mapping(at, Self.storeKeys) else { return FlowStoreSpec() }
         return FlowStoreSpec(
-            type: m.string("type"), address: m.string("address"), user: m.string("user"),
-            password: m.string("password"), path: m.string("path"), newFlowSeconds: m.integer("newFlowSeconds"),
+            type: m.string("type"), address: m.string("address"), seeds: m.strings("seeds"),
+            masterName: m.string("masterName"), user: m.string("user"), password: m.string("password"),
+            tls: m["tls"].map(readStoreTLS), path: m.string("path"), newFlowSeconds: m.integer("newFlowSeconds"),
             tcpIdleSeconds: m.integer("tcpIdleSeconds"), udpIdleSeconds: m.integer("udpIdleSeconds"),
             closingSeconds: m.integer("closingSeconds"), refreshSeconds: m.integer("refreshSeconds"),
             maxEntries: m.integer("maxEntries"))
+    }
+
+    private func readStoreTLS(_ at: Located) -> FlowStoreTLSSpec {
+        guard let m = mapping(at, Self.storeTLSKeys) else { return FlowStoreTLSSpec() }
+        return FlowStoreTLSSpec(
+            caFile: m.string("caFile"), certificateFile: m.string("certificateFile"), keyFile: m.string("keyFile"),
+            serverName: m.string("serverName"))
     }
 
     private func readService(_ at: Located) -> ServiceSpec {

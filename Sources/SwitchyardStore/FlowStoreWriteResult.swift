@@ -25,6 +25,14 @@ public struct FlowStoreWriteResult: Sendable, Equatable {
 
     public var refusedCount: Int { refused.values.reduce(0, +) }
 
+    /// Adds another batch's outcomes to this one.
+    public mutating func merge(_ other: FlowStoreWriteResult) {
+        written += other.written
+        retry += other.retry
+        refused.merge(other.refused, uniquingKeysWith: +)
+        if firstRefusal == nil { firstRefusal = other.firstRefusal }
+    }
+
     /// Error replies by kind, retried and refused alike: what the counters per kind add.
     public var errors: [RedisErrorKind: Int] {
         retry.reduce(into: refused) { counts, retry in counts[retry.error.kind, default: 0] += 1 }

@@ -97,7 +97,8 @@ struct StatusCommand: ParsableCommand {
             )
             print(
                 "  \(f.pending) pending, \(f.dropped) dropped, \(f.retried) retried (redirected), "
-                    + "\(f.refused) refused by the store, \(f.storeFailures) failed attempts")
+                    + "\(f.refused) refused by the store, \(f.storeFailures) failed attempts; "
+                    + "\(f.recoveries) recoveries re-wrote \(f.rewritten) own entries")
             if !f.storeErrors.isEmpty {
                 let kinds = f.storeErrors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                 print("  store error replies: " + kinds.joined(separator: ", "))

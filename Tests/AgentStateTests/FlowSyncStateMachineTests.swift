@@ -129,6 +129,7 @@ import Testing
         #expect(m.timerFired(.resubscribe, at: .milliseconds(1300)) == [.subscribe])
         #expect(m.subscribed(at: .milliseconds(1301)) == [.rewriteOwnEntries], "a restarted store comes back empty")
         #expect(m.ownEntriesWritten(7, at: .milliseconds(1302)) == [.loadSnapshot])
+        #expect(m.counts.recoveries == 1 && m.counts.rewritten == 7)
         let restored = m.snapshotLoaded(records: 12, installed: 5, at: .milliseconds(1303))
         #expect(restored.contains(.storeReachable(true)))
         #expect(
@@ -138,5 +139,25 @@ import Testing
         #expect(
             m.subscriptionFailed(error: "EOF", at: .seconds(5)).contains(.storeReachable(false)),
             "a later outage is reported again")
+    }
+
+    /// A cluster still failing over answers some of the re-written entries with CLUSTERDOWN or
+    /// TRYAGAIN: those go back to the queue and out again after a pause, never dropped.
+    @Test func rewrittenEntriesTheStoreAsksToRetryAreSentAgain() {
+        var m = Machine(store: "redis-cluster")
+        _ = m.started(at: .zero)
+        _ = m.subscribed(at: .zero)
+        _ = m.snapshotLoaded(records: 0, installed: 0, at: .zero)
+        _ = m.subscriptionFailed(error: "primary replaced", at: .seconds(1))
+        _ = m.timerFired(.resubscribe, at: .milliseconds(1100))
+        #expect(m.subscribed(at: .milliseconds(1100)) == [.rewriteOwnEntries])
+        let outcome = Machine.WriteOutcome(
+            retry: [Self.write(1), Self.write(2)], errors: ["clusterdown": 2])
+        let actions = m.ownEntriesWritten(5, outcome: outcome, at: .milliseconds(1200))
+        #expect(actions.first == .loadSnapshot)
+        #expect(Self.timers(actions).map(\.1) == [.milliseconds(1300)])
+        #expect(m.counts.pending == 2 && m.counts.retried == 2 && m.counts.errors["clusterdown"] == 2)
+        #expect(m.counts.recoveries == 1 && m.counts.rewritten == 5)
+        #expect(Self.batches(m.timerFired(.retryWrites, at: .milliseconds(1300))) == [[Self.write(1), Self.write(2)]])
     }
 }

@@ -124,7 +124,65 @@ import Testing
         ),
         (
             "name: lb1", "name: lb1\n  flowStore: {type: disk}", 3, "node.flowStore.type",
-            "expected one of embedded, redis"
+            "expected one of embedded, redis, redis-cluster, redis-sentinel"
+        ),
+        ("name: lb1", "name: lb1\n  flowStore: {type: redis-cluster}", 3, "node.flowStore.seeds", "required field"),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {type: redis-sentinel, seeds: [\"10.0.0.1:26379\"]}", 3,
+            "node.flowStore.masterName", "required field"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {type: redis-cluster, seeds: []}", 3, "node.flowStore.seeds",
+            "lists no server"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore:\n    seeds:\n      - \"10.0.0.1:7001\"\n      - \"10.0.0.1\"", 6,
+            "node.flowStore.seeds[1]", "expected HOST:PORT of a cluster node"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore:\n    seeds:\n      - \"10.0.0.1:7001\"\n      - \"10.0.0.1:7001\"", 6,
+            "node.flowStore.seeds[1]", "listed twice"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {address: \"10.0.0.1:6379\", seeds: [\"10.0.0.2:7001\"]}", 3,
+            "node.flowStore.seeds", "type redis does not read it"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {type: redis-cluster, address: \"10.0.0.1:6379\", seeds: [\"a:1\"]}",
+            3,
+            "node.flowStore.address", "list the servers under seeds"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {address: \"10.0.0.1:6379\", masterName: m}", 3,
+            "node.flowStore.masterName", "is for type redis-sentinel"
+        ),
+        (
+            "name: lb1",
+            "name: lb1\n  flowStore:\n    address: \"10.0.0.1:6379\"\n    tls:\n"
+                + "      certificateFile: /c.pem\n      keyFile: /k.pem",
+            6, "node.flowStore.tls.caFile", "required field"
+        ),
+        (
+            "name: lb1",
+            "name: lb1\n  flowStore:\n    address: \"10.0.0.1:6379\"\n    tls:\n      caFile: ca.pem", 6,
+            "node.flowStore.tls.caFile", "expected an absolute path"
+        ),
+        (
+            "name: lb1",
+            "name: lb1\n  flowStore:\n    address: \"10.0.0.1:6379\"\n    tls: {caFile: /ca.pem, keyFile: /k.pem}", 5,
+            "node.flowStore.tls.certificateFile", "required with keyFile"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {address: \"10.0.0.1:6379\", tls: {caFile: /ca.pem, ca: x}}", 3,
+            "node.flowStore.tls.ca", "unknown key"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {type: embedded, password: x}", 3, "node.flowStore.password",
+            "the embedded store has no server"
+        ),
+        (
+            "name: lb1", "name: lb1\n  flowStore: {address: \"10.0.0.1:6379\", path: /var/lib/j}", 3,
+            "node.flowStore.path", "is for type embedded"
         ),
     ])
     func singleError(_ find: String, _ replace: String, _ line: Int, _ field: String, _ message: String) {
@@ -151,6 +209,40 @@ import Testing
                 of: "name: lb1", with: "name: lb1\n  flowStore: {maxEntries: 5000}"), file: "t.yaml"
         ).get()
         #expect(embedded.node.flowStore?.kind == .embedded && embedded.node.flowStore?.maxEntries == 5000)
+    }
+
+    @Test func clusterSentinelAndTLSStores() throws {
+        func store(_ yaml: String) throws -> FlowStoreSettings {
+            let config = try ConfigLoader.parse(
+                yaml: Self.minimal.replacingOccurrences(of: "name: lb1", with: "name: lb1\n  flowStore:\n" + yaml),
+                file: "t.yaml"
+            ).get()
+            return try #require(config.node.flowStore)
+        }
+        let cluster = try store(
+            """
+                seeds: ["10.0.0.1:7001", "[fd00::2]:7002"]
+                user: switchyard
+                password: secret
+                tls: {caFile: /etc/switchyard/ca.pem, certificateFile: /etc/switchyard/c.pem, \
+            keyFile: /etc/switchyard/k.pem, serverName: redis.internal}
+            """)
+        #expect(cluster.kind == .redisCluster)
+        #expect(cluster.seeds.map(\.description) == ["10.0.0.1:7001", "[fd00::2]:7002"])
+        #expect(cluster.user == "switchyard" && cluster.password == "secret")
+        #expect(
+            cluster.tls
+                == FlowStoreTLS(
+                    caFile: "/etc/switchyard/ca.pem", certificateFile: "/etc/switchyard/c.pem",
+                    keyFile: "/etc/switchyard/k.pem", serverName: "redis.internal"))
+        let sentinel = try store(
+            """
+                type: redis-sentinel
+                seeds: ["10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"]
+                masterName: switchyard
+            """)
+        #expect(sentinel.kind == .redisSentinel && sentinel.masterName == "switchyard" && sentinel.seeds.count == 3)
+        #expect(sentinel.tls == nil)
     }
 
     @Test func ipv6BackendUnderIPIPForIPv4VIP() {

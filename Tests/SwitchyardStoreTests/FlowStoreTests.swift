@@ -150,7 +150,8 @@ struct RedisFlowStoreTests {
         let server = try RedisServer(password: "admin-secret")
         defer { server.stop() }
         let admin = RedisCredentials(password: "admin-secret")
-        try await RedisClient.withClient(to: server.address, options: RedisConnectionOptions(credentials: admin)) { admin in
+        try await RedisClient.withClient(to: server.address, options: RedisConnectionOptions(credentials: admin)) {
+            admin in
             let acl = try await admin.send([["ACL", "SETUSER", "lb", "on", ">lb-secret", "~sy:*", "&sy:*", "+@all"]])
             #expect(acl.first == .simple("OK"))
             let settings = Self.settings(server, user: "lb", password: "lb-secret")
@@ -216,7 +217,8 @@ struct RedisFlowStoreTests {
         let server = try RedisServer(password: "admin-secret")
         defer { server.stop() }
         let admin = RedisCredentials(password: "admin-secret")
-        try await RedisClient.withClient(to: server.address, options: RedisConnectionOptions(credentials: admin)) { admin in
+        try await RedisClient.withClient(to: server.address, options: RedisConnectionOptions(credentials: admin)) {
+            admin in
             _ = try await admin.send([["ACL", "SETUSER", "reader", "on", ">pw", "~sy:*", "&sy:*", "+@all", "-set"]])
         }
         let store = try RedisFlowStore(settings: Self.settings(server, user: "reader", password: "pw"))

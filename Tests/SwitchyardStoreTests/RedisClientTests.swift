@@ -103,11 +103,14 @@ struct RedisClientTests {
         defer { server.stop() }
         let right = RedisCredentials(password: "s3cret")
         let wrong = RedisCredentials(password: "wrong")
-        let pong = try await RedisClient.withClient(to: server.address, options: RedisConnectionOptions(credentials: right)) { client in
+        let pong = try await RedisClient.withClient(
+            to: server.address, options: RedisConnectionOptions(credentials: right)
+        ) { client in
             try await client.send([["PING"]])
         }
         #expect(pong == [.simple("PONG")])
-        try await RedisClient.withClient(to: server.address, options: RedisConnectionOptions(credentials: wrong)) { client in
+        try await RedisClient.withClient(to: server.address, options: RedisConnectionOptions(credentials: wrong)) {
+            client in
             await #expect { _ = try await client.send([["PING"]]) } throws: { ($0 as? RedisError)?.kind == .wrongPass }
             // Every request on a connection that failed to authenticate meets the same refusal.
             await #expect { _ = try await client.send([["PING"]]) } throws: { ($0 as? RedisError)?.kind == .wrongPass }
@@ -149,14 +152,19 @@ struct RedisClientTests {
         let quiet = RedisCredentials(user: "quiet", password: "pw")
         let wrong = RedisCredentials(user: "quiet", password: "no")
         let admin = RedisCredentials(password: "admin")
-        try await RedisClient.withClient(to: server.address, options: RedisConnectionOptions(credentials: admin)) { admin in
+        try await RedisClient.withClient(to: server.address, options: RedisConnectionOptions(credentials: admin)) {
+            admin in
             _ = try await admin.send([["ACL", "SETUSER", "quiet", "on", ">pw", "~*", "resetchannels", "+@all"]])
         }
         await #expect {
-            try await RedisClient.subscribe(to: server.address, options: RedisConnectionOptions(credentials: quiet), channels: ["sy:flows"]) { _ in }
+            try await RedisClient.subscribe(
+                to: server.address, options: RedisConnectionOptions(credentials: quiet), channels: ["sy:flows"]
+            ) { _ in }
         } throws: { ($0 as? RedisError)?.kind == .noPermission }
         await #expect {
-            try await RedisClient.subscribe(to: server.address, options: RedisConnectionOptions(credentials: wrong), channels: ["sy:flows"]) { _ in }
+            try await RedisClient.subscribe(
+                to: server.address, options: RedisConnectionOptions(credentials: wrong), channels: ["sy:flows"]
+            ) { _ in }
         } throws: { ($0 as? RedisError)?.kind == .wrongPass }
     }
 

@@ -105,7 +105,8 @@ public struct AgentState: Sendable {
         switch store.kind {
         case .redis: "redis \(store.host):\(store.port)"
         case .redisCluster: "redis-cluster \(store.seeds.map(\.description).joined(separator: ","))"
-        case .redisSentinel: "redis-sentinel \(store.masterName ?? "") via \(store.seeds.map(\.description).joined(separator: ","))"
+        case .redisSentinel:
+            "redis-sentinel \(store.masterName ?? "") via \(store.seeds.map(\.description).joined(separator: ","))"
         case .embedded: "embedded \(journalPath(store, node: node))"
         }
     }

@@ -123,6 +123,10 @@ public struct FlowSharing: Codable, Sendable, Equatable {
     public var refusedByKind: [String: Int] = [:]
     /// Every error reply from the store by kind (moved, ask, tryagain, loading, oom, noperm, …).
     public var storeErrors: [String: Int] = [:]
+    /// Times the subscription was restored after a loss (store restart, failover, resharding)
+    /// and this node's own live entries re-written then: what a store that lost its last
+    /// writes got back.
+    public var recoveries = 0, rewritten = 0
 
     public init(store: String) { self.store = store }
 }

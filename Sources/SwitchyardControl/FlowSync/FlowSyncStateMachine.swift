@@ -73,6 +73,10 @@ public struct FlowSyncStateMachine: Sendable {
         public var refused: [String: Int] = [:]
         /// Every error reply by kind (`moved`, `ask`, `tryagain`, `loading`, refusals, …).
         public var errors: [String: Int] = [:]
+        /// Recoveries (a lost subscription: the store restarted, failed over, or moved a
+        /// channel) and this node's own live entries re-written in them: what a store that
+        /// lost its last writes got back from this node.
+        public var recoveries = 0, rewritten = 0
         public init() {}
     }
 
@@ -192,11 +196,28 @@ public struct FlowSyncStateMachine: Sendable {
         return [.loadSnapshot]
     }
 
-    public mutating func ownEntriesWritten(_ count: Int, at now: Duration) -> [Action] {
+    /// This node's own entries were sent to the store (in batches of at most `maxBatch`);
+    /// `outcome` merges their replies: writes the store redirected or asked to retry (a cluster
+    /// still failing over answers CLUSTERDOWN or TRYAGAIN) join the write queue, so none is lost.
+    public mutating func ownEntriesWritten(
+        _ count: Int, outcome: WriteOutcome = WriteOutcome(), at now: Duration
+    ) -> [Action] {
         guard subscription == .rewriting else { return [] }
         rewritten = count
+        counts.recoveries += 1
+        counts.rewritten += count
         subscription = .loading
-        return [.loadSnapshot]
+        var actions: [Action] = [.loadSnapshot]
+        for (kind, n) in outcome.errors { counts.errors[kind, default: 0] += n }
+        for (kind, n) in outcome.refused { counts.refused[kind, default: 0] += n }
+        if !outcome.retry.isEmpty {
+            counts.retried += outcome.retry.count
+            pending = outcome.retry + pending
+            actions += bound()
+            retryAt = max(retryAt ?? now, now + Self.backoff(1))
+            actions += armRetry()
+        }
+        return actions
     }
 
     public mutating func snapshotLoaded(records: Int, installed: Int, at now: Duration) -> [Action] {
@@ -296,5 +317,7 @@ extension FlowSharing {
         refusedByKind = sync.refused
         storeErrors = sync.errors
         refused = sync.refused.values.reduce(0, +)
+        recoveries = sync.recoveries
+        rewritten = sync.rewritten
     }
 }

@@ -55,27 +55,48 @@ extension ConfigChecker {
         return value
     }
 
-    /// `node.flowStore`: `type: redis` (the default when `address` is given) or `embedded`.
+    /// `node.flowStore`: `type: redis` (the default when `address` is given), `redis-cluster`
+    /// (the default when `seeds` are), `redis-sentinel`, or `embedded`. Each type takes only its
+    /// own fields: a field another type reads is an error, not silently ignored.
     mutating func checkFlowStore(_ spec: FlowStoreSpec, at path: FieldPath) -> FlowStoreSettings {
-        let inferred: FlowStoreSettings.Kind = spec.address != nil ? .redis : .embedded
+        let inferred: FlowStoreSettings.Kind =
+            spec.address != nil ? .redis : spec.seeds != nil ? .redisCluster : .embedded
         let kind = choice(spec.type, path.key("type")) ?? inferred
         let addressPath = path.key("address")
         let address = parsed(
             kind == .redis ? required(spec.address, addressPath) : spec.address, addressPath,
             expected: "HOST:PORT of a Redis server"
         ) { Self.storeAddress($0) }
-        if kind == .embedded, spec.address != nil {
-            report(addressPath, "is for type redis; the embedded store has no address")
+        if kind != .redis, spec.address != nil {
+            let instead = kind == .embedded ? "the embedded store has no address" : "list the servers under seeds"
+            report(addressPath, "is for type redis; \(instead)")
+        }
+        let seeds = storeSeeds(spec.seeds, path.key("seeds"), kind: kind)
+        let masterPath = path.key("masterName")
+        let masterName = nonEmpty(
+            kind == .redisSentinel ? required(spec.masterName, masterPath) : spec.masterName, masterPath)
+        if kind != .redisSentinel, spec.masterName != nil {
+            report(masterPath, "is for type redis-sentinel (the name the sentinels monitor the primary under)")
         }
         let user = nonEmpty(spec.user, path.key("user"))
         let password = nonEmpty(spec.password, path.key("password"))
         if spec.user != nil, spec.password == nil {
             report(path.key("password"), "required with user (AUTH user password)")
         }
+        let tls = spec.tls.flatMap { storeTLS($0, path.key("tls")) }
+        if kind == .embedded {
+            for (field, given) in [("user", spec.user), ("password", spec.password)] where given != nil {
+                report(path.key(field), "is for the Redis types; the embedded store has no server")
+            }
+            if spec.tls != nil { report(path.key("tls"), "is for the Redis types; the embedded store has no server") }
+        }
         var settings = FlowStoreSettings(
-            kind: kind, host: address?.host ?? "", port: address?.port ?? 6379,
-            user: user, password: password,
+            kind: kind, host: address?.host ?? "", port: address?.port ?? 6379, seeds: seeds, masterName: masterName,
+            user: user, password: password, tls: tls,
             path: absolutePath(spec.path, path.key("path")))
+        if kind != .embedded, spec.path != nil {
+            report(path.key("path"), "is for type embedded (its journal); a Redis store keeps no local file")
+        }
         let lifetimes: [(WritableKeyPath<FlowStoreSettings, Int>, Int?, String)] = [
             (\.newFlowSeconds, spec.newFlowSeconds, "newFlowSeconds"),
             (\.tcpIdleSeconds, spec.tcpIdleSeconds, "tcpIdleSeconds"),
@@ -101,5 +122,53 @@ extension ConfigChecker {
                     + "lifetime (\(shortest) s), or live entries expire between refreshes")
         }
         return settings
+    }
+
+    /// `seeds`: HOST:PORT each, once each; required (at least one) for redis-cluster and
+    /// redis-sentinel, refused for the other types.
+    private mutating func storeSeeds(_ texts: [String]?, _ path: FieldPath, kind: FlowStoreSettings.Kind) -> [HostPort]
+    {
+        let wanted = kind == .redisCluster || kind == .redisSentinel
+        guard let texts else {
+            if wanted { _ = required(texts, path) }
+            return []
+        }
+        guard wanted else {
+            report(path, "is for types redis-cluster and redis-sentinel; type \(kind.rawValue) does not read it")
+            return []
+        }
+        if texts.isEmpty {
+            report(path, "lists no server; give at least one HOST:PORT (more, so one being down does not matter)")
+        }
+        var seen: [HostPort: Int] = [:]
+        var seeds: [HostPort] = []
+        let what = kind == .redisCluster ? "a cluster node" : "a sentinel"
+        for (index, text) in texts.enumerated() {
+            guard let seed = parsed(text, path.index(index), expected: "HOST:PORT of \(what)", { HostPort($0) }) else {
+                continue
+            }
+            if let first = seen[seed] {
+                report(path.index(index), "\(seed) is listed twice", firstAt: path.index(first))
+                continue
+            }
+            seen[seed] = index
+            seeds.append(seed)
+        }
+        return seeds
+    }
+
+    /// `tls`: the CA file is required (whom to trust); the client certificate and key go together.
+    private mutating func storeTLS(_ spec: FlowStoreTLSSpec, _ path: FieldPath) -> FlowStoreTLS? {
+        let ca = absolutePath(required(spec.caFile, path.key("caFile")), path.key("caFile"))
+        let certificate = absolutePath(spec.certificateFile, path.key("certificateFile"))
+        let key = absolutePath(spec.keyFile, path.key("keyFile"))
+        if (spec.certificateFile == nil) != (spec.keyFile == nil) {
+            let (missing, given) =
+                spec.certificateFile == nil ? ("certificateFile", "keyFile") : ("keyFile", "certificateFile")
+            report(path.key(missing), "required with \(given) (a client certificate needs its key)")
+        }
+        let serverName = nonEmpty(spec.serverName, path.key("serverName"))
+        guard let ca else { return nil }
+        return FlowStoreTLS(caFile: ca, certificateFile: certificate, keyFile: key, serverName: serverName)
     }
 }

@@ -64,14 +64,36 @@ public struct NodeSpec: Hashable, Sendable {
     }
 }
 
+/// `node.flowStore.tls` (see `FlowStoreTLS`).
+public struct FlowStoreTLSSpec: Hashable, Sendable {
+    public var caFile: String?
+    public var certificateFile: String?
+    public var keyFile: String?
+    public var serverName: String?
+
+    public init(
+        caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil
+    ) {
+        self.caFile = caFile
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.serverName = serverName
+    }
+}
+
 /// `node.flowStore` (see `FlowStoreSettings`).
 public struct FlowStoreSpec: Hashable, Sendable {
-    /// `redis` or `embedded`; when absent, `redis` if an address is given, else `embedded`.
+    /// `redis`, `redis-cluster`, `redis-sentinel` or `embedded`; when absent, `redis` if an
+    /// address is given, `redis-cluster` if seeds are, else `embedded`.
     public var type: String?
     /// HOST:PORT of the Redis server.
     public var address: String?
+    /// HOST:PORT of cluster nodes (redis-cluster) or sentinels (redis-sentinel).
+    public var seeds: [String]?
+    public var masterName: String?
     public var user: String?
     public var password: String?
+    public var tls: FlowStoreTLSSpec?
     public var path: String?
     public var newFlowSeconds: Int?
     public var tcpIdleSeconds: Int?
@@ -81,15 +103,19 @@ public struct FlowStoreSpec: Hashable, Sendable {
     public var maxEntries: Int?
 
     public init(
-        type: String? = nil, address: String? = nil, user: String? = nil, password: String? = nil,
+        type: String? = nil, address: String? = nil, seeds: [String]? = nil, masterName: String? = nil,
+        user: String? = nil, password: String? = nil, tls: FlowStoreTLSSpec? = nil,
         path: String? = nil, newFlowSeconds: Int? = nil, tcpIdleSeconds: Int? = nil,
         udpIdleSeconds: Int? = nil, closingSeconds: Int? = nil, refreshSeconds: Int? = nil,
         maxEntries: Int? = nil
     ) {
         self.type = type
         self.address = address
+        self.seeds = seeds
+        self.masterName = masterName
         self.user = user
         self.password = password
+        self.tls = tls
         self.path = path
         self.newFlowSeconds = newFlowSeconds
         self.tcpIdleSeconds = tcpIdleSeconds

@@ -48,7 +48,8 @@ public struct FlowStoreSettings: Sendable, Hashable {
 
     public init(
         kind: Kind = .redis, host: String = "", port: Int = 6379, seeds: [HostPort] = [], masterName: String? = nil,
-        user: String? = nil, password: String? = nil, tls: FlowStoreTLS? = nil, path: String? = nil, newFlowSeconds: Int = Self.defaultNewFlowSeconds,
+        user: String? = nil, password: String? = nil, tls: FlowStoreTLS? = nil, path: String? = nil,
+        newFlowSeconds: Int = Self.defaultNewFlowSeconds,
         tcpIdleSeconds: Int = Self.defaultTCPIdleSeconds, udpIdleSeconds: Int = Self.defaultUDPIdleSeconds,
         closingSeconds: Int = Self.defaultClosingSeconds, refreshSeconds: Int = Self.defaultRefreshSeconds,
         maxEntries: Int = Self.defaultMaxEntries
