@@ -244,8 +244,8 @@ extension Lab {
     }
 
     /// What grew between two `flowSyncCounters()`: counters that changed, and always the ones a
-    /// store event is about (re-written own entries, retried writes, store failures). A node whose
-    /// counters went down restarted: its counters since then are reported.
+    /// store event is about (recoveries, re-written own entries, retried writes, store failures).
+    /// A node whose counters went down restarted: its counters since then are reported.
     static func flowSyncGrowth(
         before: [String: [String: Int]], after: [String: [String: Int]]
     ) -> [String: [String: Int]] {
@@ -265,7 +265,7 @@ extension Lab {
         return result
     }
 
-    static let alwaysReported = ["rewr", "retried", "storefailures"]
+    static let alwaysReported = ["recover", "rewr", "retried", "storefailures"]
 
     static func seconds(since date: Date) -> Double { (Date().timeIntervalSince(date) * 100).rounded() / 100 }
 }

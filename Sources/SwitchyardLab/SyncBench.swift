@@ -139,10 +139,11 @@ extension Lab {
                 storeBytesPerFlow: perFlow, tls: options.storeTLS,
                 sentPerSecond: span > 0 ? (Double(flows - 1) / span).rounded() : 0,
                 agentCPUMillisecondsPer1000Flows: cpu)
+            let cpuText = cpu.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             log(
                 "bench-sync \(rate)/s (sent at \(result.sentPerSecond)/s): \(result.reached)/\(result.flows) "
                     + "reached lb2, p50 \(result.p50Milliseconds) ms, p99 \(result.p99Milliseconds) ms, "
-                    + "max \(result.maxMilliseconds) ms, agent CPU ms/1000 flows \(cpu.sorted { $0.key < $1.key })")
+                    + "max \(result.maxMilliseconds) ms; agent CPU ms per 1000 flows: \(cpuText)")
             results.append(result)
         }
         return results
