@@ -63,13 +63,15 @@ let package = Package(
             ]),
         // I/O: the flow store's client — RESP2 over SwiftNIO, written here because no Swift Redis
         // client is available on these machines: pipelining, AUTH, pub/sub, typed error replies;
-        // connections live in their caller's task group.
+        // connections live in their caller's task group; TLS (NIOSSL); Sentinel discovery.
         .target(
             name: "SwitchyardStore",
             dependencies: [
                 "SwitchyardCore", "SwitchyardNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         .testTarget(name: "SwitchyardStoreTests", dependencies: ["SwitchyardStore"]),
         // Pure: health-check state machines, stable id allocation, desired tables, status model.

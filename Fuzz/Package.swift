@@ -21,8 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
-        // The entry points; ParserFuzzEntries.swift and RESPFuzzEntry.swift are also compiled into the
-        // main package's tests, which replay Fuzz/corpus and Fuzz/regressions through them.
+        // The entry points; ParserFuzzEntries.swift, RESPFuzzEntry.swift and SentinelFuzzEntry.swift are
+        // also compiled into the main package's tests, which replay Fuzz/corpus and Fuzz/regressions.
         .target(
             name: "FuzzEntryPoints",
             dependencies: [
@@ -43,6 +43,7 @@ let package = Package(
         .executableTarget(name: "FuzzPacketSpec", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzConfig", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzRESP", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
+        .executableTarget(name: "FuzzSentinel", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzPcap", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzPipeline", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         // Writes the seed corpora (Fuzz/corpus) from packet specs, example configs and RESP replies.

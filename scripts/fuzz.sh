@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh                   60 s per target
 #   scripts/fuzz.sh --smoke           CI: 15 s or 200k runs per target, whichever comes first
 #   scripts/fuzz.sh --long SECONDS    SECONDS per target
-#   scripts/fuzz.sh ... TARGET...     only these (frame-describer packet-spec config resp pcap pipeline bgp bfd kube)
+#   scripts/fuzz.sh ... TARGET...     only these (frame-describer packet-spec config resp sentinel pcap
+#                                     pipeline bgp bfd kube)
 #   FUZZ_FLAGS="-only_ascii=1 ..."     more libFuzzer flags for every target
 #
 # Each target reads its seeds (Fuzz/corpus/<target>) and past crashes (Fuzz/regressions/<target>);
@@ -21,15 +22,16 @@ case "${1:-}" in
     --long)
         [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "usage: $0 --long SECONDS [TARGET...]" >&2; exit 2; }
         seconds=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
 esac
 
 declare -A executables=(
     [frame-describer]=FuzzFrameDescriber [packet-spec]=FuzzPacketSpec [config]=FuzzConfig
-    [resp]=FuzzRESP [pcap]=FuzzPcap [pipeline]=FuzzPipeline [bgp]=FuzzBGP [bfd]=FuzzBFD [kube]=FuzzKube
+    [resp]=FuzzRESP [sentinel]=FuzzSentinel [pcap]=FuzzPcap [pipeline]=FuzzPipeline [bgp]=FuzzBGP [bfd]=FuzzBFD
+    [kube]=FuzzKube
 )
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame-describer packet-spec config resp pcap pipeline bgp bfd kube)
+[ ${#targets[@]} -gt 0 ] || targets=(frame-describer packet-spec config resp sentinel pcap pipeline bgp bfd kube)
 for target in "${targets[@]}"; do
     [ -n "${executables[$target]:-}" ] || { echo "unknown target '$target'; expected: ${!executables[*]}" >&2; exit 2; }
 done

@@ -161,8 +161,8 @@ public actor Agent {
         }
     }
 
-    func probeReported(_ target: ProbeTarget, ok: Bool, detail: String) {
-        execute(state.probeReported(target.key, ok: ok, detail: detail, at: now))
+    func probeReported(_ target: ProbeTarget, ok: Bool, detail: String, startedAt: ContinuousClock.Instant) {
+        execute(state.probeReported(target.key, ok: ok, detail: detail, startedAt: startedAt - origin, at: now))
     }
 
     func bfdPathChanged(peer: IPAddress, up: Bool) {

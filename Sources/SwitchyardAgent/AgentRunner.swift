@@ -59,8 +59,8 @@ public struct AgentRunner: ServiceLifecycle.Service {
     static func makeFlowStore(_ config: SwitchyardConfig) throws -> (any FlowStore)? {
         guard let settings = AgentState.flowStoreSettings(config) else { return nil }
         switch settings.kind {
-        case .redis: return try RedisFlowStore(settings: settings)
-        case .redisCluster, .redisSentinel:
+        case .redis, .redisSentinel: return try RedisFlowStore(settings: settings)
+        case .redisCluster:
             throw FlowStoreUnavailable(description: "flowStore type \(settings.kind.rawValue) is not built in yet")
         case .embedded:
             return try EmbeddedFlowStore(

@@ -76,9 +76,11 @@ struct HealthProbeLoop {
             for target in targets where running[target] == nil {
                 running[target] = Task {
                     while !Task.isCancelled {
+                        let started = ContinuousClock.now
                         let failure = await HealthProbe.run(target)
                         guard !Task.isCancelled else { return }
-                        await agent.probeReported(target, ok: failure == nil, detail: failure ?? "ok")
+                        await agent.probeReported(
+                            target, ok: failure == nil, detail: failure ?? "ok", startedAt: started)
                         try? await Task.sleep(for: .milliseconds(Int(target.check.intervalSeconds * 1000)))
                     }
                 }

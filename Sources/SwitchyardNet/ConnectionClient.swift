@@ -10,15 +10,34 @@ public enum ConnectionClient {
 
     /// Connects within `timeout`, with Nagle off: requests and replies are small and waited for.
     public static func connect(host: String, port: Int, timeout: Duration) async throws -> Connection {
-        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(TimeAmount(timeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
-            }
+        try await connect(host: host, port: port, timeout: timeout) { _ in }
     }
 
     public static func connect(to address: HostPort, timeout: Duration) async throws -> Connection {
         try await connect(host: address.host.description, port: Int(address.port), timeout: timeout)
+    }
+
+    /// Connects as above, and lets `configure` add handlers (TLS) on the channel's event loop
+    /// before the channel is wrapped: they see every byte, the caller sees only plain text.
+    public static func connect(
+        to address: HostPort, timeout: Duration,
+        configure: @escaping @Sendable (any Channel) throws -> Void
+    ) async throws -> Connection {
+        try await connect(
+            host: address.host.description, port: Int(address.port), timeout: timeout, configure: configure)
+    }
+
+    private static func connect(
+        host: String, port: Int, timeout: Duration, configure: @escaping @Sendable (any Channel) throws -> Void
+    ) async throws -> Connection {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(TimeAmount(timeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try configure(channel)
+                    return try Connection(wrappingChannelSynchronously: channel)
+                }
+            }
     }
 }

@@ -71,10 +71,11 @@ public struct FlowStoreWriteResult: Sendable, Equatable {
 /// A write to send again, and where.
 public struct FlowStoreRetry: Sendable, Equatable {
     public var write: FlowStoreWrite
-    /// Why: MOVED, ASK, TRYAGAIN or LOADING, with the server's words.
+    /// Why: MOVED, ASK, TRYAGAIN, LOADING or READONLY, with the server's words.
     public var error: RedisError
     /// MOVED and ASK: the node to send it to (for ASK, once, after ASKING). Nil: the same node,
-    /// after a pause — TRYAGAIN, LOADING, or a redirect whose target did not parse.
+    /// after a pause — TRYAGAIN, LOADING, READONLY (after finding the primary again), or a
+    /// redirect whose target did not parse.
     public var target: HostPort?
 
     public init(write: FlowStoreWrite, error: RedisError, target: HostPort?) {

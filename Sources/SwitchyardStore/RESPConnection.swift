@@ -23,7 +23,12 @@ struct RESPConnection {
     mutating func send(_ commands: [[String]]) async throws -> [RESPValue] {
         var out = ByteBuffer()
         for command in commands { RESPCodec.writeCommand(command, into: &out) }
-        try await outbound.write(out)
+        do { try await outbound.write(out) } catch {
+            // A closed connection: why it closed (a TLS alert, named by RedisTLSErrorNamer) is
+            // waiting in the inbound stream, and says more than "I/O on closed channel".
+            _ = try await inbound.next()
+            throw error
+        }
         var replies: [RESPValue] = []
         replies.reserveCapacity(commands.count)
         while replies.count < commands.count {

@@ -15,8 +15,14 @@ import Synchronization
 ///         client.close()
 ///     }
 public final class RedisClient: Sendable {
-    public let address: HostPort
+    /// The server: the fixed one, or for a client made with a primary provider the one it last
+    /// connected to (until then, the placeholder it was made with).
+    public var address: HostPort { current.withLock { $0.address } }
     public let options: RedisConnectionOptions
+    /// Asked before every connection: where the server is now (nil: always `address`).
+    private let primary: (@Sendable () async throws -> HostPort)?
+    /// The server last connected to, and the open connection (closed by `disconnect()`).
+    private let current: Mutex<(address: HostPort, channel: (any Channel)?)>
 
     private struct Request: Sendable {
         var commands: [[String]]
@@ -28,17 +34,41 @@ public final class RedisClient: Sendable {
     private let queue: Mutex<AsyncStream<Request>?>
 
     public init(address: HostPort, options: RedisConnectionOptions = RedisConnectionOptions()) {
-        self.address = address
         self.options = options
+        primary = nil
+        current = Mutex((address, nil))
         let (stream, continuation) = AsyncStream<Request>.makeStream()
         requests = continuation
         queue = Mutex(stream)
     }
 
+    /// A client whose server moves (a Sentinel-managed primary): `primary` is asked for the
+    /// address before every connection, so after a failover the next connection goes to the new
+    /// one. `placeholder` names the client in errors until the first connection.
+    public init(
+        placeholder: HostPort, options: RedisConnectionOptions = RedisConnectionOptions(),
+        primary: @escaping @Sendable () async throws -> HostPort
+    ) {
+        self.options = options
+        self.primary = primary
+        current = Mutex((placeholder, nil))
+        let (stream, continuation) = AsyncStream<Request>.makeStream()
+        requests = continuation
+        queue = Mutex(stream)
+    }
+
+    /// Closes the open connection, if any: a request in flight fails, the next one connects
+    /// anew (to where the primary provider says the server is now).
+    public func disconnect() {
+        current.withLock { $0.channel }?.close(promise: nil)
+    }
+
     /// Serves requests until `close()` or cancellation. Connection failures do not end it: they
     /// fail the request that met them.
     public func run() async throws(RedisClientError) {
-        guard let stream = queue.withLock({ queue in queue.take() }) else { throw .alreadyRunning(address) }
+        guard let stream = queue.withLock({ queue in queue.take() }) else {
+            throw .alreadyRunning(address)
+        }
         var waiting = stream.makeAsyncIterator()
         while let first = await waiting.next() {
             await connect(serving: first, then: &waiting)
@@ -50,7 +80,10 @@ public final class RedisClient: Sendable {
     private func connect(serving first: Request, then waiting: inout AsyncStream<Request>.Iterator) async {
         var unanswered: Request? = first
         do {
-            let channel = try await ConnectionClient.connect(to: address, timeout: options.connectTimeout)
+            let address = try await primary?() ?? self.address
+            let channel = try await options.connect(to: address)
+            current.withLock { $0 = (address, channel.channel) }
+            defer { current.withLock { $0.channel = nil } }
             try await channel.executeThenClose { inbound, outbound in
                 var connection = RESPConnection(address: address, inbound: inbound, outbound: outbound)
                 if let credentials = options.credentials { try await connection.authenticate(credentials) }
@@ -58,8 +91,9 @@ public final class RedisClient: Sendable {
                     let replies = try await connection.send(request.commands)
                     unanswered = nil
                     request.reply.resume(returning: replies)
-                    // Nothing more will succeed here: the next request reconnects and authenticates.
-                    if replies.contains(where: \.isAuthenticationFailure) { return }
+                    // Nothing more will succeed here: the next request reconnects, authenticates
+                    // and, for a moving primary, finds it again.
+                    if replies.contains(where: \.endsConnection) { return }
                     unanswered = await waiting.next()
                 }
             }
@@ -101,16 +135,26 @@ extension RESPValue {
     var isAuthenticationFailure: Bool {
         redisError?.handling == .authenticate
     }
+
+    /// An authentication failure, or READONLY: the server is a replica now (a failover), and
+    /// no write on this connection will succeed.
+    var endsConnection: Bool {
+        guard let error = redisError else { return false }
+        return error.handling == .authenticate || error.kind == .readOnly
+    }
 }
 
-/// How every connection to a store's servers is opened: credentials, and how long to wait.
+/// How every connection to a store's servers is opened: credentials, TLS, and how long to wait.
 public struct RedisConnectionOptions: Sendable, Hashable {
     public var credentials: RedisCredentials?
     public var connectTimeout: Duration
+    /// Nil: clear text.
+    public var tls: RedisTLS?
 
-    public init(credentials: RedisCredentials? = nil, connectTimeout: Duration = .seconds(2)) {
+    public init(credentials: RedisCredentials? = nil, connectTimeout: Duration = .seconds(2), tls: RedisTLS? = nil) {
         self.credentials = credentials
         self.connectTimeout = connectTimeout
+        self.tls = tls
     }
 }
 

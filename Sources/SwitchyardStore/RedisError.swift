@@ -22,6 +22,9 @@ public enum RedisErrorKind: String, Sendable, Hashable, Codable, CodingKeyRepres
     case wrongPass = "wrongpass"
     /// The ACL user may not run the command, touch the key or the channel.
     case noPermission = "noperm"
+    /// The server is a replica (a failover made it one): send again later, once the client
+    /// has found the primary again.
+    case readOnly = "readonly"
     /// Any other error (syntax, wrong type, ...): refused; the message says why.
     case other
 
@@ -41,7 +44,7 @@ public enum RedisErrorKind: String, Sendable, Hashable, Codable, CodingKeyRepres
     public var handling: Handling {
         switch self {
         case .moved, .ask: .redirect
-        case .tryAgain, .loading: .retryLater
+        case .tryAgain, .loading, .readOnly: .retryLater
         case .outOfMemory, .noPermission, .other: .refuse
         case .noAuth, .wrongPass: .authenticate
         }
@@ -58,6 +61,7 @@ public enum RedisErrorKind: String, Sendable, Hashable, Codable, CodingKeyRepres
         case "NOAUTH": self = .noAuth
         case "WRONGPASS": self = .wrongPass
         case "NOPERM": self = .noPermission
+        case "READONLY": self = .readOnly
         default: self = .other
         }
     }

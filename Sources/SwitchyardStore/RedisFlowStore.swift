@@ -2,30 +2,70 @@ import NIOCore
 import SwitchyardCore
 import Synchronization
 
-/// The Redis store. Writes go out as one pipelined batch on the long-lived connection `run()`
+/// The Redis store, on one server (kind redis) or on the primary Sentinel names (kind
+/// redis-sentinel). Writes go out as one pipelined batch on the long-lived connection `run()`
 /// owns (SET with EX, PUBLISH for announced entries, DEL); after a failure the next write opens
-/// a new one. The rare long reads — a snapshot, usage — open a connection for the call, so they
-/// need no `run()` (a node loads the store before it starts) and never hold writes up behind a
-/// SCAN. Announcements arrive by subscription on a connection of `follow`'s own.
+/// a new one, to wherever the primary is then. The rare long reads — a snapshot, usage — open a
+/// connection for the call, so they need no `run()` (a node loads the store before it starts)
+/// and never hold writes up behind a SCAN. Announcements arrive by subscription on a connection
+/// of `follow`'s own; with Sentinel they end at a failover (`RedisFlowStore+Sentinel.swift`).
+///
+/// The least an ACL user needs is `minimalACL`.
 public final class RedisFlowStore: FlowStore {
-    public let settings: FlowStoreSettings
-    public let address: HostPort
-    /// The long-lived connection writes go out on, owned by `run()`.
-    private let writer: RedisClient
-    private let options: RedisConnectionOptions
-    /// Whether `close()` was called (then no call may start), and the open subscriptions it ends.
-    private let lifecycle = Mutex<(closed: Bool, open: [ObjectIdentifier: any Channel])>((false, [:]))
+    /// The ACL rules that let a user do all the store does and nothing else: SET (with EX),
+    /// GET, DEL and SCAN on the flow keys (`FlowRecord.keyPattern`), PUBLISH and SUBSCRIBE on the
+    /// flow channel (`FlowRecord.channel`), INFO (used memory), ROLE (Sentinel: confirming the
+    /// primary). AUTH needs no rule. As one line:
+    ///
+    ///     ACL SETUSER switchyard on >PASSWORD resetkeys resetchannels ~sy:f:* &sy:flows -@all
+    ///         +set +get +del +publish +subscribe +scan +info +role
+    ///
+    /// Sentinels take other commands (SENTINEL, SUBSCRIBE +switch-master): see `RedisSentinel`.
+    public static let minimalACL = [
+        "resetkeys", "resetchannels", "~\(FlowRecord.keyPattern)", "&\(FlowRecord.channel)", "-@all",
+        "+set", "+get", "+del", "+publish", "+subscribe", "+scan", "+info", "+role",
+    ]
 
-    public var description: String { "redis \(address)" }
+    public let settings: FlowStoreSettings
+    /// Where the primary is: a fixed address, or what the sentinels say.
+    public let primary: RedisPrimary
+    /// The long-lived connection writes go out on, owned by `run()`.
+    let writer: RedisClient
+    let options: RedisConnectionOptions
+    /// Whether `close()` was called (then no call may start), and the open subscriptions it ends.
+    let lifecycle = Mutex<(closed: Bool, open: [ObjectIdentifier: any Channel])>((false, [:]))
+
+    /// The server writes go to: the fixed one, or the primary last connected to.
+    public var address: HostPort { writer.address }
+    public var description: String {
+        switch primary {
+        case .fixed(let address): "redis \(address)"
+        case .sentinel(let sentinel): "redis-sentinel \(sentinel)"
+        }
+    }
     public var shared: Bool { true }
 
-    /// Throws when the settings' host and port are not an address to connect to.
-    public init(settings: FlowStoreSettings) throws(HostPort.ParseError) {
+    /// Throws when the settings name no server to connect to (kind redis: host and port; kind
+    /// redis-sentinel: sentinels and a master name), or their TLS files cannot be used.
+    public init(settings: FlowStoreSettings) throws {
         self.settings = settings
-        address = try HostPort(host: settings.host, port: settings.port)
-        options = RedisConnectionOptions(
-            credentials: settings.password.map { RedisCredentials(user: settings.user, password: $0) })
-        writer = RedisClient(address: address, options: options)
+        options = try RedisConnectionOptions(settings: settings)
+        switch settings.kind {
+        case .redisSentinel:
+            guard let first = settings.seeds.first else {
+                throw RedisSentinelError.incompleteSettings("no sentinels (seeds) to ask for the primary")
+            }
+            guard let name = settings.masterName, !name.isEmpty else {
+                throw RedisSentinelError.incompleteSettings("no masterName to ask the sentinels about")
+            }
+            let sentinel = RedisSentinel(sentinels: settings.seeds, masterName: name, options: options)
+            primary = .sentinel(sentinel)
+            writer = RedisClient(placeholder: first, options: options) { try await sentinel.primary() }
+        default:
+            let address = try HostPort(host: settings.host, port: settings.port)
+            primary = .fixed(address)
+            writer = RedisClient(address: address, options: options)
+        }
     }
 
     public func run() async throws {
@@ -75,7 +115,7 @@ public final class RedisFlowStore: FlowStore {
     /// key of another type: WRONGTYPE) is skipped.
     public func snapshot() async throws -> [FlowRecord] {
         try checkOpen()
-        return try await RedisClient.withClient(to: address, options: options) { client in
+        return try await RedisClient.withClient(to: try await primary.resolve(), options: options) { client in
             try await snapshot(client)
         }
     }
@@ -98,6 +138,19 @@ public final class RedisFlowStore: FlowStore {
     }
 
     public func follow<T>(_ body: (FlowAnnouncements) async throws -> sending T) async throws -> sending T {
+        switch primary {
+        case .fixed(let address): return try await follow(at: address) { subscription in try await body(subscription) }
+        case .sentinel(let sentinel): return try await follow(sentinel, body)
+        }
+    }
+
+    /// Subscribes on `address` and calls `body` with the announcements, once the server has
+    /// confirmed the subscription and `close()` has not been called; `subscribed` first, with
+    /// the subscription's connection.
+    func follow<T>(
+        at address: HostPort, subscribed: (any Channel) -> Void = { _ in },
+        _ body: (FlowAnnouncements) async throws -> sending T
+    ) async throws -> sending T {
         try await RedisClient.subscribe(
             to: address, options: options,
             channels: [FlowRecord.channel]
@@ -109,6 +162,7 @@ public final class RedisFlowStore: FlowStore {
             }
             guard !closed else { throw RedisClientError.closed(address) }
             defer { _ = lifecycle.withLock { $0.open.removeValue(forKey: id) } }
+            subscribed(subscription.channel)
             return try await body(FlowAnnouncements(subscription))
         }
     }
@@ -116,7 +170,7 @@ public final class RedisFlowStore: FlowStore {
     /// Entries (keys matching the flow pattern, counted by SCAN) and the server's used memory.
     public func usage() async throws -> FlowStoreUsage {
         try checkOpen()
-        return try await RedisClient.withClient(to: address, options: options) { client in
+        return try await RedisClient.withClient(to: try await primary.resolve(), options: options) { client in
             try await usage(client)
         }
     }
@@ -132,7 +186,7 @@ public final class RedisFlowStore: FlowStore {
         return FlowStoreUsage(entries: entries, bytes: used)
     }
 
-    private func checkOpen() throws(RedisClientError) {
+    func checkOpen() throws(RedisClientError) {
         if lifecycle.withLock({ $0.closed }) { throw .closed(address) }
     }
 
@@ -144,5 +198,21 @@ public final class RedisFlowStore: FlowStore {
         }
         for channel in open { channel.close(promise: nil) }
         writer.close()
+    }
+}
+
+/// Where a Redis store's primary is.
+public enum RedisPrimary: Sendable, Hashable {
+    /// One server (kind redis).
+    case fixed(HostPort)
+    /// The primary the sentinels name (kind redis-sentinel), found again after every failover.
+    case sentinel(RedisSentinel)
+
+    /// The address to send to now.
+    public func resolve() async throws -> HostPort {
+        switch self {
+        case .fixed(let address): address
+        case .sentinel(let sentinel): try await sentinel.primary()
+        }
     }
 }

@@ -63,7 +63,7 @@ extension RedisClient {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (RedisSubscription) async throws -> sending T
     ) async throws -> sending T {
-        let channel = try await ConnectionClient.connect(to: address, timeout: options.connectTimeout)
+        let channel = try await options.connect(to: address)
         return try await channel.executeThenClose { inbound, outbound in
             var connection = RESPConnection(address: address, inbound: inbound, outbound: outbound)
             if let credentials = options.credentials { try await connection.authenticate(credentials) }

@@ -53,6 +53,24 @@ import Testing
         #expect(state.health[World.backend(2)]?.health == .down)
     }
 
+    /// A probe that started during the cut and fails after the path returned (it timed out on
+    /// the cut) says nothing about the backend; one started after the return counts.
+    @Test func probesStartedBeforeThePathReturnedDoNotCount() throws {
+        var state = try AgentStateAnnouncementTests.serving(Self.config())
+        _ = state.bfdPathChanged(peer: Self.router, up: false, at: .seconds(2))
+        _ = state.programmed(ProgrammingResult())
+        _ = state.bfdPathChanged(peer: Self.router, up: true, at: .seconds(4))
+        let stale = state.probeReported(
+            World.backend(2), ok: false, detail: "timeout", startedAt: .milliseconds(3900), at: .milliseconds(4200))
+        #expect(stale.isEmpty && state.health[World.backend(2)] == nil, "started during the cut: ignored")
+        let fresh = state.probeReported(
+            World.backend(2), ok: false, detail: "refused", startedAt: .milliseconds(4300), at: .milliseconds(4400))
+        #expect(Self.ringBackends(fresh) != nil && state.health[World.backend(2)]?.health == .down)
+        let succeeded = state.probeReported(
+            World.backend(1), ok: true, detail: "ok", startedAt: .milliseconds(3900), at: .milliseconds(4200))
+        #expect(succeeded.isEmpty && state.health[World.backend(1)] != nil, "a success is believed whenever it began")
+    }
+
     /// Without BFD there is no isolation signal: probes always count.
     @Test func withoutBFDProbesAlwaysCount() throws {
         var state = try AgentStateAnnouncementTests.serving(Self.config(bfd: false))

@@ -20,7 +20,12 @@ final class RedisServer: @unchecked Sendable {
 
     var address: HostPort { HostPort("127.0.0.1:\(port)")! }
 
-    init(password: String? = nil, port: Int = Int.random(in: 30000...50000), options: [String] = []) throws {
+    /// `configFile`: a configuration file to start from (a sentinel's: then `options` holds
+    /// `--sentinel`).
+    init(
+        password: String? = nil, port: Int = Int.random(in: 30000...50000), options: [String] = [],
+        configFile: String? = nil
+    ) throws {
         self.port = port
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let start = Process()
@@ -34,7 +39,7 @@ final class RedisServer: @unchecked Sendable {
         start.arguments = [
             "-c",
             "for fd in /proc/$$/fd/*; do n=${fd##*/}; [ \"$n\" -gt 2 ] && eval \"exec $n>&-\"; done; "
-                + "exec \(Self.binary!) \(arguments.joined(separator: " "))",
+                + "exec \(Self.binary!) \(([configFile].compactMap { $0 } + arguments).joined(separator: " "))",
         ]
         start.standardInput = FileHandle(forReadingAtPath: "/dev/null")
         start.standardOutput = FileHandle(forWritingAtPath: "/dev/null")

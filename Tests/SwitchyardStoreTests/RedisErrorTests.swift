@@ -21,7 +21,7 @@ import Testing
             ("NOPERM User lb has no permissions to run the 'set' command", .noPermission, .refuse),
             ("ERR syntax error", .other, .refuse),
             ("WRONGTYPE Operation against a key holding the wrong kind of value", .other, .refuse),
-            ("READONLY You can't write against a read only replica.", .other, .refuse),
+            ("READONLY You can't write against a read only replica.", .readOnly, .retryLater),
             ("", .other, .refuse),
             ("moved 1 a:1", .moved, .redirect),
         ] as [(String, RedisErrorKind, RedisErrorKind.Handling)])
@@ -79,7 +79,7 @@ import Testing
     @Test func kindsAreStableLabels() throws {
         #expect(
             RedisErrorKind.allCases.map(\.rawValue)
-                == ["moved", "ask", "tryagain", "loading", "oom", "noauth", "wrongpass", "noperm", "other"])
+                == ["moved", "ask", "tryagain", "loading", "oom", "noauth", "wrongpass", "noperm", "readonly", "other"])
         // Counts by kind encode as a JSON object keyed by label, for the status document.
         let json = try JSONEncoder().encode([RedisErrorKind.outOfMemory: 2])
         #expect(String(decoding: json, as: UTF8.self) == #"{"oom":2}"#)

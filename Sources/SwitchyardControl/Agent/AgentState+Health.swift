@@ -1,14 +1,18 @@
 import SwitchyardCore
 
 extension AgentState {
-    /// A probe of `key` finished. Results for backends that left the config meanwhile are
-    /// ignored. A change of health re-programs the datapath (the backend leaves or rejoins the
-    /// ring; flows pointing at a down backend are re-picked).
-    public mutating func probeReported(_ key: BackendKey, ok: Bool, detail: String, at now: Duration) -> [AgentAction] {
+    /// A probe of `key` that started at `startedAt` finished. Results for backends that left the
+    /// config meanwhile are ignored. A change of health re-programs the datapath (the backend
+    /// leaves or rejoins the ring; flows pointing at a down backend are re-picked).
+    public mutating func probeReported(
+        _ key: BackendKey, ok: Bool, detail: String, startedAt: Duration? = nil, at now: Duration
+    ) -> [AgentAction] {
         guard let target = probeTargets[key] else { return [] }
         // Cut off from every router: a failed probe says nothing about the backend (see
-        // AgentState+Isolation).
+        // AgentState+Isolation) — nor does one that was already running when the path returned
+        // (it may have timed out on the cut, and reports after the cut healed).
         guard !isolated else { return [] }
+        if !ok, let startedAt, let pathReturnedAt, startedAt <= pathReturnedAt { return [] }
         var machine = health[key] ?? HealthCheckStateMachine(rise: target.check.rise, fall: target.check.fall)
         let wasRising = machine.rising
         let change = ok ? machine.probeSucceeded() : machine.probeFailed(reason: detail)

@@ -9,6 +9,8 @@ import SwitchyardCore
 /// the full rings. When the path returns, probes start over: a backend that really died meanwhile
 /// is taken out after `fall` failed probes, as on a freshly started node. BFD detects the cut
 /// first (300 ms × 3 by default, before `fall` probes can fail); without BFD nothing changes.
+/// Probes already running when the path returned are not believed either (`pathReturnedAt`):
+/// their failures may be the cut's.
 extension AgentState {
     /// Every configured BFD peer's path is down.
     public var isolated: Bool {
@@ -39,6 +41,7 @@ extension AgentState {
             actions.append(.program(desiredTables(), reason: reason))
             return actions
         case (true, false):
+            pathReturnedAt = now
             return [
                 .log(
                     .init(

@@ -57,6 +57,8 @@ public struct AgentState: Sendable {
     /// BFD peers whose path is down (`bfdPathChanged`): when it is every BFD peer, the node is cut
     /// off from its routers.
     var bfdPathsDown: Set<IPAddress> = []
+    /// When the node last stopped being isolated: failures of probes started before are ignored.
+    var pathReturnedAt: Duration?
     /// Id → shared name lookups for the current allocation (rebuilt when it changes).
     var names = SharedNames()
     var savedAllocation: IDAllocation?
