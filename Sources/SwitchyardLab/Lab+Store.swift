@@ -140,6 +140,20 @@ extension Lab {
         return (Date().timeIntervalSince(started) * 100).rounded() / 100
     }
 
+    /// What `lab up` suggests to look into the store: redis-cli on its first server (cluster:
+    /// following redirects; Sentinel: asking for the primary).
+    public var storeCommandLine: String? {
+        guard options.sharedStore, let port = storePorts.first else { return nil }
+        let tls = (storeTLS?.cliArguments ?? []).joined(separator: " ")
+        let cli = "redis-cli -h \(Self.storeHost)\(tls.isEmpty ? "" : " " + tls)"
+        switch options.store {
+        case .redisCluster: return "\(cli) -p \(port) -c cluster nodes"
+        case .redisSentinel:
+            return "\(cli) -p \(Self.sentinelPorts[0]) sentinel get-master-addr-by-name \(Self.sentinelMasterName)"
+        default: return "\(cli) -p \(port) dbsize"
+        }
+    }
+
     // MARK: - Redis Cluster
 
     private func startCluster() throws {

@@ -96,6 +96,9 @@ struct LabCommand: ParsableCommand {
                                ip netns exec \(lab.lb(2)) \(LabCommand.executable()) drain --socket \(lab.dir)/lb2.sock
                     """)
             }
+            if let store = lab.storeCommandLine {
+                print("           ip netns exec \(lab.router) \(store)")
+            }
             print("  remove:  \(LabCommand.executable()) lab down --id \(lab.id)")
         }
     }
