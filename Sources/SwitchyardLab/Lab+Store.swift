@@ -8,7 +8,8 @@ import SwitchyardDatapath
 /// - `redis`: one server on :6379.
 /// - `redis-cluster`: six servers on :7001-:7006 formed by `redis-cli --cluster create` into
 ///   three primaries with a replica each. Node timeout 1 s, so a killed primary's replica takes
-///   over in ~2 s. `cluster-require-full-coverage no`: a shard that lost its primary and its
+///   over in ~2 s; replica validity factor 0, so a replica that was slow to hear from its primary
+///   (two busy cores) still takes over rather than leave the shard without a server. `cluster-require-full-coverage no`: a shard that lost its primary and its
 ///   replica only stops the keys of its own slots; the other shards keep serving (with the
 ///   default, every node answers CLUSTERDOWN to everything until the slots are covered again,
 ///   so one lost shard would stop every write and every announcement).
@@ -64,6 +65,7 @@ extension Lab {
             argv += [
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes-\(port).conf",
                 "--cluster-node-timeout", "1000", "--cluster-require-full-coverage", "no",
+                "--cluster-replica-validity-factor", "0",
             ]
         }
         if let primary { argv += ["--replicaof", Self.storeHost, "\(primary)"] }
@@ -126,14 +128,19 @@ extension Lab {
         storeAnswer(port, ["dbsize"]).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
-    /// Until `condition` holds, polling every 50 ms; the seconds it took.
+    /// Until `condition` holds, polling every 50 ms; the seconds it took. On timeout the error
+    /// carries `state()`, what was seen last (the lab directory goes with the lab).
     @discardableResult
-    func waitUntil(_ what: String, timeout: Double, _ condition: () -> Bool) throws -> Double {
+    func waitUntil(
+        _ what: String, timeout: Double, state: () -> String = { "" }, _ condition: () -> Bool
+    ) throws -> Double {
         let started = Date()
         while !condition() {
             guard Date().timeIntervalSince(started) < timeout else {
+                let seen = state()
                 throw NetworkNamespace.CommandError(
-                    description: "store: \(what) did not happen in \(Int(timeout)) s; see \(storeDirectory)")
+                    description: "store: \(what) did not happen in \(Int(timeout)) s"
+                        + (seen.isEmpty ? "" : "; last seen: \(seen)"))
             }
             usleep(50_000)
         }

@@ -84,7 +84,14 @@ extension Lab {
             }
             killed = Date()
             try killStoreServer(port: victim.node.port)
-            try waitUntil("\(replica.address) promoted", timeout: 30) {
+            try waitUntil(
+                "\(replica.address) promoted", timeout: 30,
+                state: {
+                    let info = storeAnswer(replica.port, ["cluster", "info"]) ?? "no answer"
+                    let nodes = storeAnswer(replica.port, ["cluster", "nodes"]) ?? "no answer"
+                    return "\(replica.address): \(info.prefix(120)) \(nodes)"
+                }
+            ) {
                 clusterNodes(via: replica.port)?.first { $0.id == replica.id }?.isPrimary == true
                     && clusterReady(via: replica.port)
             }
@@ -193,7 +200,15 @@ extension Lab {
     /// refresh interval more, so refreshes and the agents' re-writes have landed.
     func settle(_ report: inout StoreEventReport) throws {
         var calmSince: Date?
-        report.settleSeconds = try waitUntil("the agents back on the store with nothing pending", timeout: 30) {
+        let states = {
+            (1...self.options.lbNodes).map { i in
+                let sharing = try? self.agentStatus(i).flowSharing
+                return "lb\(i) reachable \(sharing?.storeReachable ?? false) pending \(sharing?.pending ?? -1)"
+            }.joined(separator: ", ")
+        }
+        report.settleSeconds = try waitUntil(
+            "the agents back on the store with nothing pending", timeout: 30, state: states
+        ) {
             let settled = (1...options.lbNodes).allSatisfy { i in
                 guard let sharing = try? agentStatus(i).flowSharing else { return false }
                 return sharing.storeReachable && sharing.pending == 0
