@@ -21,8 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
-        // The entry points; ParserFuzzEntries.swift, RESPFuzzEntry.swift and SentinelFuzzEntry.swift are
-        // also compiled into the main package's tests, which replay Fuzz/corpus and Fuzz/regressions.
+        // The entry points; ParserFuzzEntries.swift, the RESP*FuzzEntry.swift files and SentinelFuzzEntry.swift are
+        // also compiled into the main package's tests, which replay Fuzz/corpus and Fuzz/regressions through them.
         .target(
             name: "FuzzEntryPoints",
             dependencies: [
@@ -44,6 +44,7 @@ let package = Package(
         .executableTarget(name: "FuzzConfig", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzRESP", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzSentinel", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
+        .executableTarget(name: "FuzzRESPCluster", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzPcap", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         .executableTarget(name: "FuzzPipeline", dependencies: ["FuzzEntryPoints"], linkerSettings: fuzzer),
         // Writes the seed corpora (Fuzz/corpus) from packet specs, example configs and RESP replies.

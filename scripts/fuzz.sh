@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh                   60 s per target
 #   scripts/fuzz.sh --smoke           CI: 15 s or 200k runs per target, whichever comes first
 #   scripts/fuzz.sh --long SECONDS    SECONDS per target
-#   scripts/fuzz.sh ... TARGET...     only these (frame-describer packet-spec config resp sentinel pcap
+#   scripts/fuzz.sh ... TARGET...     only these (frame-describer packet-spec config resp resp-cluster sentinel
 #                                     pipeline bgp bfd kube)
 #   FUZZ_FLAGS="-only_ascii=1 ..."     more libFuzzer flags for every target
 #
@@ -27,11 +27,11 @@ esac
 
 declare -A executables=(
     [frame-describer]=FuzzFrameDescriber [packet-spec]=FuzzPacketSpec [config]=FuzzConfig
-    [resp]=FuzzRESP [sentinel]=FuzzSentinel [pcap]=FuzzPcap [pipeline]=FuzzPipeline [bgp]=FuzzBGP [bfd]=FuzzBFD
-    [kube]=FuzzKube
+    [resp]=FuzzRESP [resp-cluster]=FuzzRESPCluster [sentinel]=FuzzSentinel [pcap]=FuzzPcap [pipeline]=FuzzPipeline
+    [bgp]=FuzzBGP [bfd]=FuzzBFD [kube]=FuzzKube
 )
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame-describer packet-spec config resp sentinel pcap pipeline bgp bfd kube)
+[ ${#targets[@]} -gt 0 ] || targets=(frame-describer packet-spec config resp resp-cluster sentinel pcap pipeline bgp bfd kube)
 for target in "${targets[@]}"; do
     [ -n "${executables[$target]:-}" ] || { echo "unknown target '$target'; expected: ${!executables[*]}" >&2; exit 2; }
 done

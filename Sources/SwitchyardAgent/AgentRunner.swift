@@ -60,8 +60,7 @@ public struct AgentRunner: ServiceLifecycle.Service {
         guard let settings = AgentState.flowStoreSettings(config) else { return nil }
         switch settings.kind {
         case .redis, .redisSentinel: return try RedisFlowStore(settings: settings)
-        case .redisCluster:
-            throw FlowStoreUnavailable(description: "flowStore type \(settings.kind.rawValue) is not built in yet")
+        case .redisCluster: return try RedisClusterFlowStore(settings: settings)
         case .embedded:
             return try EmbeddedFlowStore(
                 path: AgentState.journalPath(settings, node: config.node),
@@ -152,9 +151,4 @@ struct AgentTimers {
             group.cancelAll()
         }
     }
-}
-
-/// A configured store this build cannot open.
-struct FlowStoreUnavailable: Error, CustomStringConvertible {
-    var description: String
 }

@@ -33,29 +33,54 @@ public protocol FlowStore: Sendable {
 /// `follow` body it was given to.
 public struct FlowAnnouncements: AsyncSequence {
     public typealias Element = [FlowRecord]
-    private let subscription: RedisSubscription?
+
+    /// Where the messages come from: one subscription (one Redis server), or several merged
+    /// into one stream (a cluster's shards), which ends when any of them ends.
+    enum Source {
+        case none
+        case subscription(RedisSubscription)
+        case merged(AsyncThrowingStream<[RedisMessage], any Error>)
+    }
+
+    private let source: Source
 
     /// Nil: a store nobody else writes to; the announcements end at once.
     init(_ subscription: RedisSubscription?) {
-        self.subscription = subscription
+        source = subscription.map { .subscription($0) } ?? .none
+    }
+
+    /// Several subscriptions' messages, merged.
+    init(merged: AsyncThrowingStream<[RedisMessage], any Error>) {
+        source = .merged(merged)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let subscription: RedisSubscription?
+        var merged: AsyncThrowingStream<[RedisMessage], any Error>.AsyncIterator?
 
         /// Messages that do not parse as a flow record are skipped: another writer's channel
         /// traffic must not end the subscription.
         public mutating func next() async throws -> [FlowRecord]? {
-            guard let subscription else { return nil }
-            while let batch = try await subscription.nextBatch() {
+            while let batch = try await nextBatch() {
                 let records = batch.compactMap { FlowRecord(message: $0.message) }
                 if !records.isEmpty { return records }
             }
             return nil
         }
+
+        private mutating func nextBatch() async throws -> [RedisMessage]? {
+            if let subscription { return try await subscription.nextBatch() }
+            return try await merged?.next()
+        }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(subscription: subscription) }
+    public func makeAsyncIterator() -> AsyncIterator {
+        switch source {
+        case .none: AsyncIterator(subscription: nil, merged: nil)
+        case .subscription(let subscription): AsyncIterator(subscription: subscription, merged: nil)
+        case .merged(let stream): AsyncIterator(subscription: nil, merged: stream.makeAsyncIterator())
+        }
+    }
 }
 
 public struct FlowStoreUsage: Sendable, Equatable {

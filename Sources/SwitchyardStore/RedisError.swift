@@ -14,6 +14,9 @@ public enum RedisErrorKind: String, Sendable, Hashable, Codable, CodingKeyRepres
     case tryAgain = "tryagain"
     /// The server is loading its dataset into memory: send again later.
     case loading
+    /// The cluster cannot serve the slot now (no primary for it, or the node has lost the
+    /// cluster), or the node holding it cannot be reached: send again later, after a refresh.
+    case clusterDown = "clusterdown"
     /// Over `maxmemory` with a policy that does not evict: the write is refused.
     case outOfMemory = "oom"
     /// The connection has not authenticated and the server wants it to.
@@ -44,7 +47,7 @@ public enum RedisErrorKind: String, Sendable, Hashable, Codable, CodingKeyRepres
     public var handling: Handling {
         switch self {
         case .moved, .ask: .redirect
-        case .tryAgain, .loading, .readOnly: .retryLater
+        case .tryAgain, .loading, .clusterDown, .readOnly: .retryLater
         case .outOfMemory, .noPermission, .other: .refuse
         case .noAuth, .wrongPass: .authenticate
         }
@@ -57,6 +60,7 @@ public enum RedisErrorKind: String, Sendable, Hashable, Codable, CodingKeyRepres
         case "ASK": self = .ask
         case "TRYAGAIN": self = .tryAgain
         case "LOADING": self = .loading
+        case "CLUSTERDOWN": self = .clusterDown
         case "OOM": self = .outOfMemory
         case "NOAUTH": self = .noAuth
         case "WRONGPASS": self = .wrongPass

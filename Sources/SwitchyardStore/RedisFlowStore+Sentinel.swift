@@ -38,7 +38,8 @@ extension RedisFlowStore {
             var ready = events.makeAsyncIterator()
             guard await ready.next() != nil else { throw watch.reason ?? RedisClientError.closed(address) }
             let primary = try await sentinel.primary()
-            result = try await follow(at: primary, subscribed: { watch.following(primary, $0) }) { try await body($0) }
+            let subscribed: (any Channel) -> Void = { watch.following(primary, $0) }
+            result = try await follow(at: primary, subscribed: subscribed) { try await body($0) }
         } catch {
             watch.stop()
             watcher.cancel()

@@ -15,6 +15,7 @@ import Testing
             ("ASK 3999 127.0.0.1:6381", .ask, .redirect),
             ("TRYAGAIN Multiple keys request during rehashing of slot", .tryAgain, .retryLater),
             ("LOADING Redis is loading the dataset in memory", .loading, .retryLater),
+            ("CLUSTERDOWN Hash slot not served", .clusterDown, .retryLater),
             ("OOM command not allowed when used memory > 'maxmemory'.", .outOfMemory, .refuse),
             ("NOAUTH Authentication required.", .noAuth, .authenticate),
             ("WRONGPASS invalid username-password pair or user is disabled.", .wrongPass, .authenticate),
@@ -79,7 +80,10 @@ import Testing
     @Test func kindsAreStableLabels() throws {
         #expect(
             RedisErrorKind.allCases.map(\.rawValue)
-                == ["moved", "ask", "tryagain", "loading", "oom", "noauth", "wrongpass", "noperm", "readonly", "other"])
+                == [
+                    "moved", "ask", "tryagain", "loading", "clusterdown", "oom", "noauth", "wrongpass", "noperm",
+                    "readonly", "other",
+                ])
         // Counts by kind encode as a JSON object keyed by label, for the status document.
         let json = try JSONEncoder().encode([RedisErrorKind.outOfMemory: 2])
         #expect(String(decoding: json, as: UTF8.self) == #"{"oom":2}"#)

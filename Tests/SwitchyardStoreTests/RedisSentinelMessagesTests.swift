@@ -36,9 +36,10 @@ struct RedisSentinelMessagesTests {
         #expect(RedisSentinelMessages.role(.array([Self.bulk("master"), .integer(10), .array([])])) == .primary)
         #expect(RedisSentinelMessages.role(.array([Self.bulk("slave"), Self.bulk("127.0.0.1")])) == .replica)
         #expect(RedisSentinelMessages.role(.array([Self.bulk("sentinel"), .array([])])) == .sentinel)
-        for malformed: RESPValue in [.array([]), .array(nil), .array([.integer(1)]), Self.bulk("master"),
-            .error("NOPERM this user has no permissions to run the 'role' command"), .array([Self.bulk("MASTERX")])]
-        {
+        for malformed: RESPValue in [
+            .array([]), .array(nil), .array([.integer(1)]), Self.bulk("master"),
+            .error("NOPERM this user has no permissions to run the 'role' command"), .array([Self.bulk("MASTERX")]),
+        ] {
             #expect(RedisSentinelMessages.role(malformed) == nil, "\(malformed)")
         }
     }

@@ -40,6 +40,7 @@ import SwitchyardStore
             configs.map { [UInt8](try Data(contentsOf: root.appendingPathComponent($0))) },
             to: corpus.appendingPathComponent("config"))
         try write(respReplies(), to: corpus.appendingPathComponent("resp"))
+        try write(clusterSlotsReplies(), to: corpus.appendingPathComponent("resp-cluster"))
         let captures = [
             Pcap.write(Array(frames.prefix(3))), Pcap.write(outputs.suffix(2)),
             bigEndianNanosecondPcap(frames[0]),
@@ -54,6 +55,34 @@ import SwitchyardStore
             .bulk(Array("10.1.0.11|80|1700000000".utf8)),
             .array([.bulk(Array("message".utf8)), .bulk(Array("switchyard:flows".utf8)), .bulk(Array("x".utf8))]),
             .array([.integer(0), .array([.bulk(Array("k".utf8)), .bulk([0, 255, 13, 10])]), .simple("")]),
+        ]
+        return values.map { value in
+            var buffer = ByteBuffer()
+            RESPCodec.write(value, into: &buffer)
+            return Array(buffer.readableBytesView)
+        }
+    }
+
+    /// `CLUSTER SLOTS` replies as Redis 7.0 sends them (a node is [host, port, id, {metadata}]),
+    /// one with an empty and an unknown host, and an error reply.
+    static func clusterSlotsReplies() -> [[UInt8]] {
+        func bulk(_ text: String) -> RESPValue { .bulk(Array(text.utf8)) }
+        func node(_ host: String, _ port: Int, _ id: String) -> RESPValue {
+            .array([bulk(host), .integer(port), bulk(id), .array([])])
+        }
+        let values: [RESPValue] = [
+            .array([
+                .array([.integer(0), .integer(5460), node("127.0.0.1", 7000, "a1"), node("127.0.0.1", 7004, "b1")]),
+                .array([.integer(5461), .integer(10922), node("127.0.0.1", 7001, "a2"), node("127.0.0.1", 7005, "b2")]),
+                .array([.integer(10923), .integer(16383), node("127.0.0.1", 7002, "a3"), node("127.0.0.1", 7003, "b3")]
+                ),
+            ]),
+            .array([
+                .array([.integer(0), .integer(99), node("", 7000, "a1")]),
+                .array([.integer(100), .integer(199), node("?", 7001, "a2"), .array([.bulk(nil), .integer(7002)])]),
+                .array([.integer(200), .integer(16383), node("redis-1.example", 6379, "a3")]),
+            ]),
+            .error("ERR This instance has cluster support disabled"),
         ]
         return values.map { value in
             var buffer = ByteBuffer()
