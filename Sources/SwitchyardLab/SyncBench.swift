@@ -14,9 +14,10 @@ public struct SyncBenchResult: Sendable, Codable, Equatable {
     public var rate: Int
     public var flows: Int
     public var reached: Int
-    public var p50Milliseconds: Double
-    public var p99Milliseconds: Double
-    public var maxMilliseconds: Double
+    /// Over the flows that reached lb2; nil (left out) when none did.
+    public var p50Milliseconds: Double?
+    public var p99Milliseconds: Double?
+    public var maxMilliseconds: Double?
     public var storeBytesPerFlow: Double?
     /// The store spoke TLS (`--store-tls`).
     public var tls: Bool
@@ -37,8 +38,8 @@ public struct SyncBenchResult: Sendable, Codable, Equatable {
     }
 
     public init(
-        store: String, rate: Int, flows: Int, reached: Int, p50Milliseconds: Double, p99Milliseconds: Double,
-        maxMilliseconds: Double, storeBytesPerFlow: Double?, tls: Bool = false, sentPerSecond: Double = 0,
+        store: String, rate: Int, flows: Int, reached: Int, p50Milliseconds: Double?, p99Milliseconds: Double?,
+        maxMilliseconds: Double?, storeBytesPerFlow: Double?, tls: Bool = false, sentPerSecond: Double = 0,
         agentCPUMillisecondsPer1000Flows: [String: Double] = [:]
     ) {
         self.store = store
@@ -116,9 +117,9 @@ extension Lab {
             Thread.sleep(forTimeInterval: 0.5)
             let after = storeMemory()
             latencies.sort()
-            func pct(_ p: Double) -> Double {
+            func pct(_ p: Double) -> Double? {
                 latencies.isEmpty
-                    ? .nan
+                    ? nil
                     : (latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 100).rounded() / 100
             }
             var perFlow: Double?
@@ -142,8 +143,8 @@ extension Lab {
             let cpuText = cpu.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             log(
                 "bench-sync \(rate)/s (sent at \(result.sentPerSecond)/s): \(result.reached)/\(result.flows) "
-                    + "reached lb2, p50 \(result.p50Milliseconds) ms, p99 \(result.p99Milliseconds) ms, "
-                    + "max \(result.maxMilliseconds) ms; agent CPU ms per 1000 flows: \(cpuText)")
+                    + "reached lb2, p50 \(Self.ms(result.p50Milliseconds)), p99 \(Self.ms(result.p99Milliseconds)), "
+                    + "max \(Self.ms(result.maxMilliseconds)); agent CPU ms per 1000 flows: \(cpuText)")
             results.append(result)
         }
         return results
@@ -161,6 +162,9 @@ extension Lab {
         }
         deinit { sentAt.deallocate() }
     }
+
+    /// A latency for people: "1.52 ms", or "n/a" when no flow reached lb2.
+    public static func ms(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "n/a" }
 
     /// lb1's and lb2's agents' CPU time so far (user + system), in clock ticks, by node.
     func agentCPU() -> [String: Int] {

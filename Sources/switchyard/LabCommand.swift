@@ -209,10 +209,9 @@ struct LabCommand: ParsableCommand {
                     let cpu = r.agentCPUMillisecondsPer1000Flows.sorted { $0.key < $1.key }
                         .map { "\($0.key) \(String(format: "%.1f", $0.value))" }.joined(separator: ", ")
                     print(
-                        String(
-                            format: "  %6d flows/s (sent %.0f/s): %d/%d reached, p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-                            r.rate, r.sentPerSecond, r.reached, r.flows, r.p50Milliseconds, r.p99Milliseconds,
-                            r.maxMilliseconds)
+                        String(format: "  %6d flows/s (sent %.0f/s): ", r.rate, r.sentPerSecond)
+                            + "\(r.reached)/\(r.flows) reached, p50 \(Lab.ms(r.p50Milliseconds)), "
+                            + "p99 \(Lab.ms(r.p99Milliseconds)), max \(Lab.ms(r.maxMilliseconds))"
                             + (r.storeBytesPerFlow.map { String(format: ", store %.0f B/flow", $0) } ?? "")
                             + (cpu.isEmpty ? "" : "; agent CPU ms per 1000 flows: \(cpu)"))
                 }
@@ -455,13 +454,15 @@ struct LabFloodCommand: ParsableCommand {
     @Option var rate: Double = 30000
     @Option var count: Int = 150_000
     @Option var sourceBase: Int = 99
+    /// Each SYN followed by its ACK, as bench-sync sends them (a stateful flow is shared then).
+    @Flag var handshake = false
 
     func run() throws {
         guard let address = IPv4Address(vip) else {
             throw CommandFailure("--vip: expected an IPv4 address, got '\(vip)'")
         }
         let sent = try SYNSender(destination: address, port: UInt16(port), sourceBase: UInt8(sourceBase)).send(
-            count: count, rate: rate)
+            count: count, rate: rate, handshake: handshake)
         print(String(decoding: try JSONEncoder().encode(FloodSent(sent: sent)), as: UTF8.self))
     }
 }
