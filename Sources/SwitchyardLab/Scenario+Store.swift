@@ -84,14 +84,12 @@ extension Lab {
             }
             killed = Date()
             try killStoreServer(port: victim.node.port)
-            try waitUntil(
-                "\(replica.address) promoted", timeout: 30,
-                state: {
-                    let info = storeAnswer(replica.port, ["cluster", "info"]) ?? "no answer"
-                    let nodes = storeAnswer(replica.port, ["cluster", "nodes"]) ?? "no answer"
-                    return "\(replica.address): \(info.prefix(120)) \(nodes)"
-                }
-            ) {
+            let seen = {
+                let info = self.storeAnswer(replica.port, ["cluster", "info"]) ?? "no answer"
+                let nodes = self.storeAnswer(replica.port, ["cluster", "nodes"]) ?? "no answer"
+                return "\(replica.address): \(info.prefix(120)) \(nodes)"
+            }
+            try waitUntil("\(replica.address) promoted", timeout: 30, state: seen) {
                 clusterNodes(via: replica.port)?.first { $0.id == replica.id }?.isPrimary == true
                     && clusterReady(via: replica.port)
             }
