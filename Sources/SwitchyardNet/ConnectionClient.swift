@@ -40,4 +40,19 @@ public enum ConnectionClient {
                 }
             }
     }
+
+    /// TCP keepalive on `channel`: a peer that vanished without a FIN or RST (a partition, a
+    /// powered-off host) is noticed after `idle` + `count` × `interval` of silence, instead of
+    /// the kernel's two hours — for long-lived connections that otherwise only read
+    /// (subscriptions). Call on the channel's event loop (a `configure` closure).
+    public static func keepAlive(
+        _ channel: any Channel, idle: Int = 5, interval: Int = 2, count: Int = 3
+    ) throws {
+        guard let options = channel.syncOptions else { return }
+        try options.setOption(.socketOption(.so_keepalive), value: 1)
+        let tcp = SocketOptionLevel(IPPROTO_TCP)
+        try options.setOption(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPIDLE), value: idle)
+        try options.setOption(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPINTVL), value: interval)
+        try options.setOption(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPCNT), value: count)
+    }
 }

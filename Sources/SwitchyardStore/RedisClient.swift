@@ -88,7 +88,9 @@ public final class RedisClient: Sendable {
                 var connection = RESPConnection(address: address, inbound: inbound, outbound: outbound)
                 if let credentials = options.credentials { try await connection.authenticate(credentials) }
                 while let request = unanswered {
-                    let replies = try await connection.send(request.commands)
+                    let replies = try await Self.withReplyTimeout(options.replyTimeout, on: channel.channel, address) {
+                        try await connection.send(request.commands)
+                    }
                     unanswered = nil
                     request.reply.resume(returning: replies)
                     // Nothing more will succeed here: the next request reconnects, authenticates
@@ -99,6 +101,25 @@ public final class RedisClient: Sendable {
             }
         } catch {
             unanswered?.reply.resume(throwing: error)
+        }
+    }
+
+    /// Runs `body` (a request and its replies); past `timeout` the connection is closed, which
+    /// ends `body`'s read, and the failure is reported as the timeout.
+    static func withReplyTimeout<T>(
+        _ timeout: Duration, on channel: any Channel, _ address: HostPort, _ body: () async throws -> T
+    ) async throws -> T {
+        let expired = Atomic<Bool>(false)
+        let watchdog = Task {
+            try await Task.sleep(for: timeout)
+            expired.store(true, ordering: .relaxed)
+            channel.close(promise: nil)
+        }
+        defer { watchdog.cancel() }
+        do {
+            return try await body()
+        } catch  where expired.load(ordering: .relaxed) {
+            throw RedisClientError.replyTimeout(address, timeout)
         }
     }
 
@@ -148,12 +169,22 @@ extension RESPValue {
 public struct RedisConnectionOptions: Sendable, Hashable {
     public var credentials: RedisCredentials?
     public var connectTimeout: Duration
+    /// How long a request waits for its replies before the connection is given up as dead (a
+    /// server that stopped answering, or a path that drops everything: no RST ever comes). The
+    /// batch fails — its writes are retried — and the next request connects anew.
+    public var replyTimeout: Duration
     /// Nil: clear text.
     public var tls: RedisTLS?
 
-    public init(credentials: RedisCredentials? = nil, connectTimeout: Duration = .seconds(2), tls: RedisTLS? = nil) {
+    public static let defaultReplyTimeout = Duration.seconds(5)
+
+    public init(
+        credentials: RedisCredentials? = nil, connectTimeout: Duration = .seconds(2),
+        replyTimeout: Duration = Self.defaultReplyTimeout, tls: RedisTLS? = nil
+    ) {
         self.credentials = credentials
         self.connectTimeout = connectTimeout
+        self.replyTimeout = replyTimeout
         self.tls = tls
     }
 }

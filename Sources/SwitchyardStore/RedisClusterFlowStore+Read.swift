@@ -9,13 +9,13 @@ extension RedisClusterFlowStore {
     /// Every live entry, from every primary. Fails when a slot has no primary or a primary
     /// cannot be read: a node about to take traffic must not start from a partial copy.
     public func snapshot() async throws -> [FlowRecord] {
-        let parts = try await eachPrimary { client in try await Self.snapshot(client) }
+        let parts = try await eachPrimary { client in try await client.flowSnapshot() }
         return parts.flatMap { $0 }
     }
 
     /// Entries and used memory, summed over the primaries.
     public func usage() async throws -> FlowStoreUsage {
-        let parts = try await eachPrimary { client in try await Self.usage(client) }
+        let parts = try await eachPrimary { client in try await client.flowUsage() }
         return FlowStoreUsage(entries: parts.map(\.entries).reduce(0, +), bytes: parts.map(\.bytes).reduce(0, +))
     }
 
@@ -44,55 +44,6 @@ extension RedisClusterFlowStore {
             for try await part in group { all.append(part) }
             return all
         }
-    }
-
-    /// Calls `body` with each SCAN page of flow keys on one node (as `RedisFlowStore` does).
-    private static func scanFlowKeys(
-        _ client: RedisClient, count: Int, _ body: ([String]) async throws -> Void
-    ) async throws {
-        var cursor = "0"
-        repeat {
-            let scan = ["SCAN", cursor, "MATCH", FlowRecord.keyPattern, "COUNT", "\(count)"]
-            let reply = try await client.send([scan])[0]
-            if let error = reply.redisError { throw error }
-            guard case .array(let parts?) = reply, parts.count == 2, let next = parts[0].string,
-                case .array(let keys?) = parts[1]
-            else {
-                throw RedisClientError.unexpectedReply(command: "SCAN", reply: "\(reply)")
-            }
-            cursor = next
-            try await body(keys.compactMap(\.string))
-        } while cursor != "0"
-    }
-
-    /// One primary's entries; a key of another type (WRONGTYPE) is skipped, any other error
-    /// reply (a redirect: the slot moved during the scan) fails the snapshot, to be tried again.
-    private static func snapshot(_ client: RedisClient) async throws -> [FlowRecord] {
-        var records: [FlowRecord] = []
-        try await scanFlowKeys(client, count: 1000) { names in
-            let values = try await client.send(names.map { ["GET", $0] })
-            for (name, value) in zip(names, values) {
-                if let error = value.redisError {
-                    if error.kind == .other { continue }
-                    throw error
-                }
-                if let backend = value.string, let record = FlowRecord(storeKey: name, backend: backend) {
-                    records.append(record)
-                }
-            }
-        }
-        return records
-    }
-
-    private static func usage(_ client: RedisClient) async throws -> FlowStoreUsage {
-        var entries = 0
-        try await scanFlowKeys(client, count: 10000) { entries += $0.count }
-        let reply = try await client.send([["INFO", "memory"]])[0]
-        if let error = reply.redisError { throw error }
-        let used =
-            (reply.string ?? "").split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
-            .flatMap { Int($0.dropFirst("used_memory:".count)) } ?? 0
-        return FlowStoreUsage(entries: entries, bytes: used)
     }
 
     // MARK: Follow

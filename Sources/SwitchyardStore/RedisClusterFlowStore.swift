@@ -25,6 +25,17 @@ import Synchronization
 ///
 /// Every connection takes `options` (credentials, timeout, TLS) from one value.
 public final class RedisClusterFlowStore: FlowStore {
+    /// The ACL rules that let a user do all the cluster store does and nothing else, set on
+    /// every node (ACLs are per node): the topology (`CLUSTER SLOTS`), ASKING, the flow keys'
+    /// SET/GET/DEL/SCAN, INFO (used memory), sharded pub/sub on the flow channels. As one line:
+    ///
+    ///     ACL SETUSER switchyard on >PASSWORD resetkeys resetchannels ~sy:f:* &sy:flows:* -@all
+    ///         +cluster|slots +asking +set +get +del +scan +info +spublish +ssubscribe
+    public static let minimalACL = [
+        "resetkeys", "resetchannels", "~\(FlowRecord.keyPattern)", "&\(FlowRecord.channel):*", "-@all",
+        "+cluster|slots", "+asking", "+set", "+get", "+del", "+scan", "+info", "+spublish", "+ssubscribe",
+    ]
+
     public let settings: FlowStoreSettings
     /// Where the topology is learnt first; later, every node it names is asked too.
     public let seeds: [HostPort]

@@ -154,6 +154,9 @@ public struct RedisRedirect: Sendable, Hashable {
 public enum RedisClientError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The connection ended while a reply was awaited: the command may or may not have run.
     case connectionLost(HostPort)
+    /// No reply within the reply timeout: the connection was closed as dead (the command may or
+    /// may not have run).
+    case replyTimeout(HostPort, Duration)
     /// The client was closed (or its `run()` ended): make a new one.
     case closed(HostPort)
     /// `run()` was called twice: one task owns the connection.
@@ -164,6 +167,8 @@ public enum RedisClientError: Error, Sendable, Hashable, CustomStringConvertible
     public var description: String {
         switch self {
         case .connectionLost(let address): "connection to Redis at \(address) lost before the reply"
+        case .replyTimeout(let address, let timeout):
+            "no reply from Redis at \(address) within \(timeout); connection closed as dead"
         case .closed(let address): "Redis client for \(address) is closed"
         case .alreadyRunning(let address): "Redis client for \(address) is already running"
         case .unexpectedReply(let command, let reply): "unexpected reply to \(command): \(reply.prefix(80))"

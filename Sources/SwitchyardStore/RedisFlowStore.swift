@@ -93,48 +93,14 @@ public final class RedisFlowStore: FlowStore {
         return try FlowStoreWriteResult(writes: writes, commandCounts: commandCounts, replies: replies, node: address)
     }
 
-    /// Calls `body` with each SCAN page of flow keys.
-    private func scanFlowKeys(_ client: RedisClient, count: Int, _ body: ([String]) async throws -> Void) async throws {
-        var cursor = "0"
-        repeat {
-            let scan = ["SCAN", cursor, "MATCH", FlowRecord.keyPattern, "COUNT", "\(count)"]
-            let reply = try await client.send([scan])[0]
-            if let error = reply.redisError { throw error }
-            guard case .array(let parts?) = reply, parts.count == 2, let next = parts[0].string,
-                case .array(let keys?) = parts[1]
-            else {
-                throw RedisClientError.unexpectedReply(command: "SCAN", reply: "\(reply)")
-            }
-            cursor = next
-            try await body(keys.compactMap(\.string))
-        } while cursor != "0"
-    }
-
     /// Every live entry. An error reply that a later attempt may not meet (LOADING, a redirect,
     /// authentication) fails the snapshot; a key that is not a flow entry (another writer's
     /// key of another type: WRONGTYPE) is skipped.
     public func snapshot() async throws -> [FlowRecord] {
         try checkOpen()
         return try await RedisClient.withClient(to: try await primary.resolve(), options: options) { client in
-            try await snapshot(client)
+            try await client.flowSnapshot()
         }
-    }
-
-    private func snapshot(_ client: RedisClient) async throws -> [FlowRecord] {
-        var records: [FlowRecord] = []
-        try await scanFlowKeys(client, count: 1000) { names in
-            let values = try await client.send(names.map { ["GET", $0] })
-            for (name, value) in zip(names, values) {
-                if let error = value.redisError {
-                    if error.kind == .other { continue }
-                    throw error
-                }
-                if let backend = value.string, let record = FlowRecord(storeKey: name, backend: backend) {
-                    records.append(record)
-                }
-            }
-        }
-        return records
     }
 
     public func follow<T>(_ body: (FlowAnnouncements) async throws -> sending T) async throws -> sending T {
@@ -171,19 +137,8 @@ public final class RedisFlowStore: FlowStore {
     public func usage() async throws -> FlowStoreUsage {
         try checkOpen()
         return try await RedisClient.withClient(to: try await primary.resolve(), options: options) { client in
-            try await usage(client)
+            try await client.flowUsage()
         }
-    }
-
-    private func usage(_ client: RedisClient) async throws -> FlowStoreUsage {
-        var entries = 0
-        try await scanFlowKeys(client, count: 10000) { entries += $0.count }
-        let reply = try await client.send([["INFO", "memory"]])[0]
-        if let error = reply.redisError { throw error }
-        let used =
-            (reply.string ?? "").split(whereSeparator: \.isNewline).first { $0.hasPrefix("used_memory:") }
-            .flatMap { Int($0.dropFirst("used_memory:".count)) } ?? 0
-        return FlowStoreUsage(entries: entries, bytes: used)
     }
 
     func checkOpen() throws(RedisClientError) {

@@ -64,6 +64,7 @@ public final class RedisTLS: Sendable, Hashable {
         let connection = try await ConnectionClient.connect(to: address, timeout: timeout) { channel in
             let handshake = channel.eventLoop.makePromise(of: Void.self)
             box.set(handshake.futureResult)
+            try ConnectionClient.keepAlive(channel)
             try self.configure(channel, for: address, handshake: handshake)
         }
         do {
@@ -230,9 +231,12 @@ extension RedisConnectionOptions {
             credentials: settings.password.map { RedisCredentials(user: settings.user, password: $0) }, tls: tls)
     }
 
-    /// Opens a connection to `address` as these options say: TLS if set, within the timeout.
+    /// Opens a connection to `address` as these options say: TLS if set, within the timeout,
+    /// with TCP keepalive (a subscription only reads: it would never notice a vanished server).
     func connect(to address: HostPort) async throws -> ConnectionClient.Connection {
         if let tls { return try await tls.connect(to: address, timeout: connectTimeout) }
-        return try await ConnectionClient.connect(to: address, timeout: connectTimeout)
+        return try await ConnectionClient.connect(to: address, timeout: connectTimeout) { channel in
+            try ConnectionClient.keepAlive(channel)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import SwitchyardCore
 import Testing
 
@@ -61,6 +62,16 @@ final class RedisServer: @unchecked Sendable {
             close(s)
             if ok { return }
             usleep(20_000)
+        }
+    }
+
+    /// Sends `signal` to the server (SIGSTOP: it stops answering but the kernel still accepts
+    /// and acknowledges — a hung server, or a path that drops replies).
+    func signal(_ signal: Int32) {
+        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            kill(pid, signal)
         }
     }
 
@@ -185,6 +196,47 @@ struct RedisClientTests {
             defer { again.stop() }
             #expect(try await client.send([["PING"]]) == [.simple("PONG")])
         }
+    }
+
+    /// A server that stops answering (no RST, no FIN) fails the request after the reply timeout,
+    /// not never: the flow-sync queue would otherwise wait on one batch for good.
+    @Test func aHungServerFailsTheRequestAfterTheReplyTimeout() async throws {
+        let server = try RedisServer()
+        defer {
+            server.signal(SIGCONT)
+            server.stop()
+        }
+        let options = RedisConnectionOptions(replyTimeout: .milliseconds(300))
+        try await RedisClient.withClient(to: server.address, options: options) {
+            (client: RedisClient) async throws -> Void in
+            #expect(try await client.send([["PING"]]) == [.simple("PONG")])
+            server.signal(SIGSTOP)
+            let started = ContinuousClock.now
+            await #expect(throws: RedisClientError.replyTimeout(server.address, .milliseconds(300))) {
+                _ = try await client.send([["SET", "k", "1"]])
+            }
+            #expect(ContinuousClock.now - started < .seconds(3))
+            server.signal(SIGCONT)
+            #expect(try await client.send([["PING"]]) == [.simple("PONG")], "the next request connects anew")
+        }
+    }
+
+    /// A subscription only reads: without keepalive a server that vanished without FIN or RST
+    /// would leave it waiting for hours. Its socket probes after 5 s of silence, 3 × 2 s.
+    @Test func storeConnectionsKeepAlive() async throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let settings = try await RedisClient.subscribe(to: server.address, channels: ["sy:flows"]) { subscription in
+            let channel = subscription.channel
+            let tcp = SocketOptionLevel(IPPROTO_TCP)
+            return try await [
+                channel.getOption(.socketOption(.so_keepalive)).get(),
+                channel.getOption(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPIDLE)).get(),
+                channel.getOption(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPINTVL)).get(),
+                channel.getOption(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPCNT)).get(),
+            ]
+        }
+        #expect(settings == [1, 5, 2, 3])
     }
 
     /// `close()` ends `run()` after the queued requests; later requests fail at once.

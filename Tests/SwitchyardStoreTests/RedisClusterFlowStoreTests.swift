@@ -58,11 +58,8 @@ private func writeUntilApplied(
         "skipped: redis-server or redis-cli is not installed (scripts/install-deps.sh installs them)"),
     .serialized)
 struct RedisClusterFlowStoreTests {
-    /// What the cluster store needs: the topology, its writes and reads, sharded pub/sub.
-    static let minimalACL = [
-        "resetkeys", "~sy:f:*", "resetchannels", "&sy:flows:*", "-@all", "+cluster|slots", "+asking", "+set",
-        "+del", "+get", "+scan", "+info", "+spublish", "+ssubscribe",
-    ]
+    /// The README's line: the store works with exactly these rules.
+    static let minimalACL = RedisClusterFlowStore.minimalACL
 
     static func settings(_ cluster: RedisClusterFixture, seeds: Int = 1) -> FlowStoreSettings {
         FlowStoreSettings(kind: .redisCluster, seeds: Array(cluster.addresses.prefix(seeds)))
