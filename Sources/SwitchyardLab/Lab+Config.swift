@@ -70,9 +70,30 @@ extension Lab {
     /// Short lifetimes so a scenario sees refreshes: entries are refreshed every 2 s of use.
     var storeLine: String {
         guard options.mode == .stateful else { return "" }
-        let timing = "refreshSeconds: 2, newFlowSeconds: 30, closingSeconds: 10"
-        return options.store == .redis
-            ? "  flowStore: {address: \"10.77.2.1:6379\", \(timing)}" : "  flowStore: {type: embedded, \(timing)}"
+        return "  flowStore: {\((storeFields + [Self.storeTiming]).joined(separator: ", "))}"
+    }
+
+    static let storeTiming = "refreshSeconds: 2, newFlowSeconds: 30, closingSeconds: 10"
+
+    /// `node.flowStore` for the store the lab runs (`Lab+Store`): where it is and, with
+    /// `--store-tls`, whom to trust, what to present and the name the servers' certificate carries.
+    var storeFields: [String] {
+        let host = Self.storeHost
+        func seeds(_ ports: [Int]) -> String { "seeds: [\(ports.map { "\"\(host):\($0)\"" }.joined(separator: ", "))]" }
+        var fields: [String]
+        switch options.store {
+        case .embedded: return ["type: embedded"]
+        case .redis: fields = ["address: \"\(host):\(Self.redisPort)\""]
+        case .redisCluster: fields = ["type: redis-cluster", seeds(Self.clusterPorts)]
+        case .redisSentinel:
+            fields = ["type: redis-sentinel", seeds(Self.sentinelPorts), "masterName: \(Self.sentinelMasterName)"]
+        }
+        if let tls = storeTLS {
+            fields.append(
+                "tls: {caFile: \"\(tls.caFile)\", certificateFile: \"\(tls.clientCertificate)\", "
+                    + "keyFile: \"\(tls.clientKey)\", serverName: \(LabStoreTLS.serverName)}")
+        }
+        return fields
     }
 
     public static let newFlowRatePerCPU = 20000

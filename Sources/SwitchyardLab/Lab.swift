@@ -19,9 +19,14 @@ import Synchronization
 public final class Lab: @unchecked Sendable {
     public struct Options: Sendable {
         public var mode: ServiceMode = .stateless
-        /// Stateful mode's store: Redis on the router (shared by the LB nodes), or each node's
-        /// embedded journal — then only lb1 takes traffic, as the embedded store is for one node.
+        /// Stateful mode's store: shared by the LB nodes and run in the router namespace (one Redis,
+        /// a Redis Cluster of three primaries with a replica each, or a primary and replica under
+        /// three Sentinels; `Lab+Store`), or each node's embedded journal — then only lb1 takes
+        /// traffic, as the embedded store is for one node.
         public var store: FlowStoreSettings.Kind = .redis
+        /// The shared store speaks TLS only: the lab makes a CA and certificates, the agents get
+        /// `flowStore.tls`.
+        public var storeTLS = false
         public var lbNodes = 3
         public var backends = 4
         /// Small, so the flood scenario (~75,000 spoofed SYNs per LB node in 5 s) overruns it while
@@ -56,7 +61,8 @@ public final class Lab: @unchecked Sendable {
             self.routing = routing
             if mode == .stateful && store == .embedded { ecmp = [1] }
         }
-        var redis: Bool { mode == .stateful && store == .redis }
+        /// The LB nodes share a store the lab runs (any kind but embedded).
+        var sharedStore: Bool { mode == .stateful && store != .embedded }
     }
 
     public static let vip4 = "10.77.100.10", vip6 = "fd77:100::10", port = 80
@@ -211,7 +217,7 @@ public final class Lab: @unchecked Sendable {
                 try XDPAttachment.attach(program: pass.passProgramFD, interface: "l\(i)", requireNative: true)
             }
         }
-        if options.redis { try startRedis() }
+        if options.sharedStore { try startStore() }
         if let daemon = options.routing.router { try startRouter(daemon) }
         if options.topology == .twoTier { try startUpstream() }
         if options.kubernetes {
@@ -249,27 +255,6 @@ public final class Lab: @unchecked Sendable {
                 + "\(ecmp.map { "lb\($0)" }.joined(separator: ", "))), \(workload), "
                 + "mode \(options.mode.rawValue), routing \(options.routing), topology \(options.topology.rawValue)"
         )
-    }
-
-    /// The flow store, on the fabric, reachable from every LB node. No persistence: a restart
-    /// comes back empty (the agents re-write their entries). Bounded memory: beyond it Redis
-    /// evicts the entries closest to expiry, which are new flows never refreshed (a flood).
-    func startRedis() throws {
-        try spawn(
-            router,
-            [
-                "redis-server", "--bind", "10.77.2.1", "--port", "6379", "--save", "", "--appendonly", "no",
-                "--protected-mode", "no", "--dir", dir, "--maxmemory", "\(Self.redisMaxMemoryMB)mb",
-                "--maxmemory-policy", "volatile-ttl",
-            ], log: "redis")
-        try waitForPort(router, 6379)
-    }
-
-    public static let redisMaxMemoryMB = 48
-
-    public func killRedis() {
-        for pid in pids(router, matching: "redis-server") { kill(pid, SIGKILL) }
-        for _ in 0..<100 where !pids(router, matching: "redis-server").isEmpty { usleep(20_000) }
     }
 
     func startAgent(_ i: Int) throws {

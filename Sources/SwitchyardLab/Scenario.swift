@@ -18,6 +18,9 @@ public enum Scenario: String, CaseIterable, Sendable {
     case lbDrain = "lb-drain"
     case agentStop = "agent-stop"
     case lbLinkDown = "lb-link-down"
+    case storeFailover = "store-failover"
+    case storeReshard = "store-reshard"
+    case storeShardDown = "store-shard-down"
 
     public var summary: String {
         switch self {
@@ -37,14 +40,29 @@ public enum Scenario: String, CaseIterable, Sendable {
         case .lbDrain: "lb1 is drained (`switchyard drain`): GRACEFUL_SHUTDOWN moves the router off it, then withdrawn"
         case .agentStop: "lb1's agent is stopped (SIGSTOP) until the router drops it, then continued (SIGCONT)"
         case .lbLinkDown: "lb1's fabric link is cut until the router drops it, then restored"
+        case .storeFailover:
+            "the store's primary (the cluster shard with most flows) is killed (-9) and its replica promoted; "
+                + LabStoreProof.summary
+        case .storeReshard: "2000 slots move from the busiest cluster primary to another; " + LabStoreProof.summary
+        case .storeShardDown:
+            "a cluster shard is lost (replica, then primary killed), forwarding goes on, its primary restarts "
+                + "empty; " + LabStoreProof.summary
         }
     }
 
     /// Scenarios whose change only BGP routing can carry out (`--routing bgp`).
     public var needsBGP: Bool { [.lbDrain, .agentStop, .lbLinkDown].contains(self) }
 
-    /// Scenarios that need the flow store (Redis) to mean anything.
-    public var needsRedis: Bool { self == .storeRestart }
+    /// The stores a scenario acts on (nil: any, or none). store-restart restarts the one Redis
+    /// server; the others act on a cluster's shards or on a Sentinel-managed primary.
+    public var stores: Set<FlowStoreSettings.Kind>? {
+        switch self {
+        case .storeRestart: [.redis]
+        case .storeFailover: [.redisCluster, .redisSentinel]
+        case .storeReshard, .storeShardDown: [.redisCluster]
+        default: nil
+        }
+    }
 }
 
 /// What `lab scenario --json` prints. The JSON keys are the lab's published interface (the README
@@ -82,12 +100,19 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     public var terminatingSurvived: Int?
     /// k8s-service-delete: the deleted Service's address went back to the pool (its status count).
     public var addressReleased: Bool?
+    /// Store scenarios: the store event, timed, and the flow keys it hit.
+    public var storeEvent: StoreEventReport?
+    /// Store scenarios: each agent's flow-sync counters that grew over the event and the LB-node
+    /// change after it (`FlowSharing` field names), by node.
+    public var flowSync: [String: [String: Int]]?
     public var failures: [String]
 
     enum CodingKeys: String, CodingKey {
         case scenario, mode, established, survived, failed, store, flood, fill, failures, routing, drained
         case terminatingSurvived = "terminating_survived"
         case addressReleased = "address_released"
+        case storeEvent = "store_event"
+        case flowSync = "flow_sync"
         case withdrawSeconds = "withdraw_s"
         case expectedFailed = "expected_failed"
         case durationSeconds = "duration_s"
@@ -200,6 +225,7 @@ extension Lab {
     /// checks every connection.
     public func run(_ scenario: Scenario, connections: Int) throws -> ScenarioResult {
         try checkCanRun(scenario)
+        try checkStoreCanRun(scenario)
         let started = Date()
         var fill = try options.backgroundFill.map { try fillTables(fraction: $0) }
         var clients = try [(Lab.vip4, connections - connections / 2), (Lab.vip6, connections / 2)].map {
@@ -222,6 +248,8 @@ extension Lab {
         var newConnections: [String: Int]?
         var flood: FloodReport?
         var withdraw: Double?
+        var storeEvent: StoreEventReport?
+        let syncBefore = scenario.stores == nil ? nil : flowSyncCounters()
         let everyBackend: [Int: BackendState] = [1: .up, 2: .up, 3: .up, 4: .up]
         log("\(scenario.rawValue): \(scenario.summary)")
         switch scenario {
@@ -262,7 +290,7 @@ extension Lab {
             let opened = (event.perBackend ?? [:]).values.reduce(0, +)
             log("store-restart: \(opened) connections opened while the store is down")
             clients.append(during)
-            try startRedis()
+            try startRedisServer(port: Self.redisPort)
             // The agents' retries back off up to 1.6 s after a 2 s outage.
             Thread.sleep(forTimeInterval: 4)
             try setBackends(everyBackend)
@@ -275,6 +303,15 @@ extension Lab {
         case .lbDrain: withdraw = try drainMidTraffic(1)
         case .agentStop: withdraw = try stopAgentMidTraffic(1)
         case .lbLinkDown: withdraw = try cutLinkMidTraffic(1)
+        case .storeFailover, .storeReshard, .storeShardDown:
+            var report =
+                switch scenario {
+                case .storeFailover: try failStorePrimary()
+                case .storeReshard: try reshardStore()
+                default: try loseShard(probe: clients[0])
+                }
+            report.rebuiltEntries = try moveFlowsToStoreRebuiltNode()
+            storeEvent = report
         }
         Thread.sleep(forTimeInterval: 3)
         if scenario == .backendFail || scenario == .backendDrain {
@@ -290,6 +327,8 @@ extension Lab {
         result.detectSeconds = detect
         result.flood = flood
         result.withdrawSeconds = withdraw
+        result.storeEvent = storeEvent
+        result.flowSync = syncBefore.map { Self.flowSyncGrowth(before: $0, after: flowSyncCounters()) }
         if options.routing != .static { result.routing = "\(options.routing)" }
         for node in fill?.keys.sorted() ?? [] {
             fill?[node]?.backgroundAfter = try BackgroundFlowFill.census(pin: "\(dir)/bpffs/\(node)/sy_flows")
@@ -344,7 +383,7 @@ extension Lab {
             sent: sent, insertRateLimited: grew("insert_rate_limited", before, after),
             flowSetBusy: grew("flow_set_busy", before, after),
             insertFailed: grew("insert_failed", before, after),
-            storeEvicted: options.redis ? redisInfo("stats", "evicted_keys") ?? 0 : nil)
+            storeEvicted: options.sharedStore ? storeInfoSum("stats", "evicted_keys") ?? 0 : nil)
         log("flood: \(report)")
         return report
     }

@@ -14,13 +14,23 @@ public struct SyncBenchResult: Sendable, Codable, Equatable {
     public var rate: Int
     public var flows: Int
     public var reached: Int
-    public var p50Milliseconds: Double
-    public var p99Milliseconds: Double
-    public var maxMilliseconds: Double
+    /// Over the flows that reached lb2; nil (left out) when none did.
+    public var p50Milliseconds: Double?
+    public var p99Milliseconds: Double?
+    public var maxMilliseconds: Double?
     public var storeBytesPerFlow: Double?
+    /// The store spoke TLS (`--store-tls`).
+    public var tls: Bool
+    /// The rate the sender achieved: flows over the time from the first SYN to the last.
+    public var sentPerSecond: Double
+    /// lb1's (writer) and lb2's (reader) agent CPU time, user + system, over the run and until the
+    /// last flow reached lb2 (or was given up), per 1,000 flows: milliseconds, by node.
+    public var agentCPUMillisecondsPer1000Flows: [String: Double]
 
     enum CodingKeys: String, CodingKey {
-        case store, rate, flows, reached
+        case store, rate, flows, reached, tls
+        case sentPerSecond = "sent_per_s"
+        case agentCPUMillisecondsPer1000Flows = "agent_cpu_ms_per_1000_flows"
         case p50Milliseconds = "p50_ms"
         case p99Milliseconds = "p99_ms"
         case maxMilliseconds = "max_ms"
@@ -28,8 +38,9 @@ public struct SyncBenchResult: Sendable, Codable, Equatable {
     }
 
     public init(
-        store: String, rate: Int, flows: Int, reached: Int, p50Milliseconds: Double, p99Milliseconds: Double,
-        maxMilliseconds: Double, storeBytesPerFlow: Double?
+        store: String, rate: Int, flows: Int, reached: Int, p50Milliseconds: Double?, p99Milliseconds: Double?,
+        maxMilliseconds: Double?, storeBytesPerFlow: Double?, tls: Bool = false, sentPerSecond: Double = 0,
+        agentCPUMillisecondsPer1000Flows: [String: Double] = [:]
     ) {
         self.store = store
         self.rate = rate
@@ -39,13 +50,18 @@ public struct SyncBenchResult: Sendable, Codable, Equatable {
         self.p99Milliseconds = p99Milliseconds
         self.maxMilliseconds = maxMilliseconds
         self.storeBytesPerFlow = storeBytesPerFlow
+        self.tls = tls
+        self.sentPerSecond = sentPerSecond
+        self.agentCPUMillisecondsPer1000Flows = agentCPUMillisecondsPer1000Flows
     }
 }
 
 extension Lab {
     public func benchSync(rates: [Int], seconds: Double) throws -> [SyncBenchResult] {
-        guard options.redis else {
-            throw NetworkNamespace.CommandError(description: "bench-sync needs --mode stateful with the Redis store")
+        guard options.sharedStore else {
+            throw NetworkNamespace.CommandError(
+                description:
+                    "bench-sync needs --mode stateful with a shared store (redis, redis-cluster, redis-sentinel)")
         }
         try setECMP([1])
         Thread.sleep(forTimeInterval: 0.5)
@@ -56,7 +72,8 @@ extension Lab {
             let sender = SYNSender(
                 destination: IPv4Address(Lab.vip4)!, port: UInt16(Lab.port), sourceBase: UInt8(40 + 20 * run))
             let probes = (0..<count).map { table.probe(sender.flowKey($0)) }
-            let before = redisMemory()
+            let before = storeMemory()
+            let cpuBefore = agentCPU()
             let shared = SendProgress(count: count)
             let ns = NetworkNamespace(existingName: client)
             let thread = Thread {
@@ -96,27 +113,38 @@ extension Lab {
             if let failure = shared.failure.withLock({ $0 }) {
                 throw NetworkNamespace.CommandError(description: "bench-sync sender: \(failure)")
             }
+            let cpuAfter = agentCPU()
             Thread.sleep(forTimeInterval: 0.5)
-            let after = redisMemory()
+            let after = storeMemory()
             latencies.sort()
-            func pct(_ p: Double) -> Double {
+            func pct(_ p: Double) -> Double? {
                 latencies.isEmpty
-                    ? .nan
+                    ? nil
                     : (latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 100).rounded() / 100
             }
             var perFlow: Double?
             if let before, let after, after.keys > before.keys {
                 perFlow = (Double(after.bytes - before.bytes) / Double(after.keys - before.keys)).rounded()
             }
+            let flows = shared.sent.load(ordering: .acquiring)
+            var cpu: [String: Double] = [:]
+            for (node, ticks) in cpuAfter where flows > 0 {
+                let used = Double(ticks - (cpuBefore[node] ?? 0)) * 1000 / ProcessCPUTime.ticksPerSecond
+                cpu[node] = (used / Double(flows) * 1000 * 100).rounded() / 100
+            }
+            let span = flows > 1 ? Double(sentAt[flows - 1] - sentAt[0]) / 1e9 : 0
             let result = SyncBenchResult(
-                store: "redis", rate: rate, flows: shared.sent.load(ordering: .acquiring),
+                store: options.store.rawValue, rate: rate, flows: flows,
                 reached: latencies.count, p50Milliseconds: pct(0.5),
                 p99Milliseconds: pct(0.99), maxMilliseconds: pct(1),
-                storeBytesPerFlow: perFlow)
+                storeBytesPerFlow: perFlow, tls: options.storeTLS,
+                sentPerSecond: span > 0 ? (Double(flows - 1) / span).rounded() : 0,
+                agentCPUMillisecondsPer1000Flows: cpu)
+            let cpuText = cpu.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             log(
-                "bench-sync \(rate)/s: \(result.reached)/\(result.flows) reached lb2, "
-                    + "p50 \(result.p50Milliseconds) ms, p99 \(result.p99Milliseconds) ms, "
-                    + "max \(result.maxMilliseconds) ms")
+                "bench-sync \(rate)/s (sent at \(result.sentPerSecond)/s): \(result.reached)/\(result.flows) "
+                    + "reached lb2, p50 \(Self.ms(result.p50Milliseconds)), p99 \(Self.ms(result.p99Milliseconds)), "
+                    + "max \(Self.ms(result.maxMilliseconds)); agent CPU ms per 1000 flows: \(cpuText)")
             results.append(result)
         }
         return results
@@ -135,19 +163,20 @@ extension Lab {
         deinit { sentAt.deallocate() }
     }
 
-    /// Redis' used memory and key count, read in the router namespace.
-    func redisMemory() -> (bytes: Int, keys: Int)? {
-        guard let size = try? inNS(router, ["redis-cli", "-h", "10.77.2.1", "dbsize"]),
-            let keys = Int(size.trimmingCharacters(in: .whitespacesAndNewlines)),
-            let bytes = redisInfo("memory", "used_memory")
-        else { return nil }
-        return (bytes, keys)
-    }
+    /// A latency for people: "1.52 ms", or "n/a" when no flow reached lb2.
+    public static func ms(_ value: Double?) -> String { value.map { String(format: "%.2f ms", $0) } ?? "n/a" }
 
-    /// One integer field of the lab Redis' INFO section.
-    func redisInfo(_ section: String, _ field: String) -> Int? {
-        guard let info = try? inNS(router, ["redis-cli", "-h", "10.77.2.1", "info", section]) else { return nil }
-        let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("\(field):") }
-        return line.flatMap { Int($0.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces)) }
+    /// lb1's and lb2's agents' CPU time so far (user + system), in clock ticks, by node.
+    func agentCPU() -> [String: Int] {
+        var result: [String: Int] = [:]
+        for i in [1, 2] {
+            let ticks = pids(lb(i), matching: " agent ").compactMap { pid in
+                (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).flatMap {
+                    ProcessCPUTime.ticks(stat: $0)
+                }
+            }
+            if !ticks.isEmpty { result["lb\(i)"] = ticks.reduce(0, +) }
+        }
+        return result
     }
 }

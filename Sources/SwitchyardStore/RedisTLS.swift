@@ -209,6 +209,12 @@ final class RedisTLSErrorNamer: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    /// A connect that fails (refused, unreachable) never makes the channel active, so no
+    /// inactive event comes: the promise is failed when the pipeline goes instead of leaking.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        report(RedisClientError.connectionLost(address))
+    }
+
     private func report(_ error: (any Error)?) {
         guard !reported else { return }
         reported = true

@@ -20,14 +20,15 @@ struct LabCommand: ParsableCommand {
     /// Builds a lab that is torn down on exit, Ctrl-C or SIGTERM.
     static func withLab<T>(
         mode: ServiceMode, store: FlowStoreSettings.Kind = .redis, routing: LabRouting = .bgp(router: .bird),
-        flowTableCapacity: Int? = nil, backgroundFill: Double? = nil, topology: LabTopology = .flat,
-        kubernetes: Bool = false, _ body: (Lab) throws -> T
+        storeTLS: Bool = false, flowTableCapacity: Int? = nil, backgroundFill: Double? = nil,
+        topology: LabTopology = .flat, kubernetes: Bool = false, _ body: (Lab) throws -> T
     ) throws -> T {
         if let reason = Privileges.bpfUnavailableReason() {
             printError("lab: \(reason)")
             throw ExitCode(2)
         }
         var options = Lab.Options(mode: mode, store: store, routing: routing)
+        options.storeTLS = storeTLS
         if let flowTableCapacity { options.flowTableCapacity = flowTableCapacity }
         options.backgroundFill = backgroundFill
         options.topology = topology
@@ -47,14 +48,16 @@ struct LabCommand: ParsableCommand {
             abstract: "Build a lab and leave it running (remove it with `lab down`).")
         @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
         @Option(
-            help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
+            help: ArgumentHelp(LabCommand.storeHelp))
         var store: FlowStoreSettings.Kind = .redis
+        @Flag(help: ArgumentHelp(LabCommand.storeTLSHelp)) var storeTLS = false
         @OptionGroup var routing: RoutingOptions
         @OptionGroup var topology: TopologyOption
         @Flag(help: ArgumentHelp(LabCommand.kubernetesHelp)) var kubernetes = false
 
         func run() throws {
             var options = Lab.Options(mode: mode, store: store, routing: try routing.parsed())
+            options.storeTLS = try LabCommand.checkStoreTLS(storeTLS, mode: mode, store: store)
             options.topology = try topology.parsed(routing: options.routing)
             options.kubernetes = kubernetes
             let lab = Lab(options: options, executable: LabCommand.executable())
@@ -92,6 +95,9 @@ struct LabCommand: ParsableCommand {
                                ip -n \(lab.router) route show \(Lab.vip4)
                                ip netns exec \(lab.lb(2)) \(LabCommand.executable()) drain --socket \(lab.dir)/lb2.sock
                     """)
+            }
+            if let store = lab.storeCommandLine {
+                print("           ip netns exec \(lab.router) \(store)")
             }
             print("  remove:  \(LabCommand.executable()) lab down --id \(lab.id)")
         }
@@ -172,14 +178,23 @@ struct LabCommand: ParsableCommand {
         )
         @Option(help: "New flows per second, comma-separated.") var rates: String = "1000,10000"
         @Option(help: "Seconds per rate.") var seconds: Double = 3
+        @Option(help: "The shared store: redis, redis-cluster or redis-sentinel.")
+        var store: FlowStoreSettings.Kind = .redis
+        @Flag(help: ArgumentHelp(LabCommand.storeTLSHelp)) var storeTLS = false
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let list = rates.split(separator: ",").compactMap { Int($0) }
-            guard !list.isEmpty, list.allSatisfy({ $0 > 0 && $0 <= 50000 }) else {
-                throw CommandFailure("--rates: expected rates from 1 to 50000, got '\(rates)'")
+            guard !list.isEmpty, list.allSatisfy({ $0 > 0 && $0 <= 100_000 }) else {
+                throw CommandFailure("--rates: expected rates from 1 to 100000, got '\(rates)'")
             }
-            let results = try LabCommand.withLab(mode: .stateful, store: .redis, flowTableCapacity: 1 << 20) {
+            guard store != .embedded else {
+                throw CommandFailure(
+                    "bench-sync times sharing between LB nodes: --store redis, redis-cluster or redis-sentinel")
+            }
+            let results = try LabCommand.withLab(
+                mode: .stateful, store: store, storeTLS: storeTLS, flowTableCapacity: 1 << 20
+            ) {
                 try $0.benchSync(rates: list, seconds: seconds)
             }
             if json {
@@ -187,13 +202,18 @@ struct LabCommand: ParsableCommand {
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(results), as: UTF8.self))
             } else {
-                print("lab bench-sync: handshakes into lb1 → entry in lb2's table, through the Redis store")
+                print(
+                    "lab bench-sync: handshakes into lb1 → entry in lb2's table, through the \(store.rawValue) store"
+                        + (storeTLS ? " over TLS" : ""))
                 for r in results {
+                    let cpu = r.agentCPUMillisecondsPer1000Flows.sorted { $0.key < $1.key }
+                        .map { "\($0.key) \(String(format: "%.1f", $0.value))" }.joined(separator: ", ")
                     print(
-                        String(
-                            format: "  %6d flows/s: %d/%d reached, p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-                            r.rate, r.reached, r.flows, r.p50Milliseconds, r.p99Milliseconds, r.maxMilliseconds)
-                            + (r.storeBytesPerFlow.map { String(format: ", store %.0f B/flow", $0) } ?? ""))
+                        String(format: "  %6d flows/s (sent %.0f/s): ", r.rate, r.sentPerSecond)
+                            + "\(r.reached)/\(r.flows) reached, p50 \(Lab.ms(r.p50Milliseconds)), "
+                            + "p99 \(Lab.ms(r.p99Milliseconds)), max \(Lab.ms(r.maxMilliseconds))"
+                            + (r.storeBytesPerFlow.map { String(format: ", store %.0f B/flow", $0) } ?? "")
+                            + (cpu.isEmpty ? "" : "; agent CPU ms per 1000 flows: \(cpu)"))
                 }
             }
         }
@@ -281,8 +301,9 @@ struct LabCommand: ParsableCommand {
         @Argument(help: "The scenario.") var name: String
         @Option(help: "stateless or stateful") var mode: ServiceMode = .stateless
         @Option(
-            help: "Stateful mode's flow store: redis (shared by the LB nodes) or embedded (lb1 alone takes traffic).")
+            help: ArgumentHelp(LabCommand.storeHelp))
         var store: FlowStoreSettings.Kind = .redis
+        @Flag(help: ArgumentHelp(LabCommand.storeTLSHelp)) var storeTLS = false
         @Option(help: "Connections to hold (half per VIP family).") var connections: Int = 200
         @Option(
             help: "Fill each LB node's flow table to this fraction of its capacity (0-1) with background flows first.")
@@ -316,11 +337,12 @@ struct LabCommand: ParsableCommand {
                 let names = KubernetesScenario.allCases.map(\.rawValue).joined(separator: ", ")
                 throw CommandFailure("\(name) needs the lab's backends; with --kubernetes run one of \(names)")
             }
-            if scenario.needsRedis, mode != .stateful || store != .redis {
+            if let stores = scenario.stores, mode != .stateful || !stores.contains(store) {
                 throw CommandFailure(
-                    "\(name) restarts the shared flow store: run it with --mode stateful "
-                        + "--store redis")
+                    "\(name) acts on the shared flow store: run it with --mode stateful --store "
+                        + stores.map(\.rawValue).sorted().joined(separator: " or "))
             }
+            let storeTLS = try LabCommand.checkStoreTLS(self.storeTLS, mode: mode, store: store)
             let routing = try self.routing.parsed()
             if scenario.needsBGP, routing == .static {
                 throw CommandFailure("\(name) takes lb1 out of ECMP through BGP: run it with --routing bgp")
@@ -330,7 +352,8 @@ struct LabCommand: ParsableCommand {
             }
             let topology = try self.topology.parsed(routing: routing)
             let result = try LabCommand.withLab(
-                mode: mode, store: store, routing: routing, backgroundFill: fill, topology: topology
+                mode: mode, store: store, routing: routing, storeTLS: storeTLS, backgroundFill: fill,
+                topology: topology
             ) {
                 try $0.run(scenario, connections: connections)
             }
@@ -402,6 +425,20 @@ struct TopologyOption: ParsableArguments {
 }
 
 extension LabCommand {
+    static let storeHelp =
+        "Stateful mode's flow store: redis (one server), redis-cluster (3 primaries with a replica each) or "
+        + "redis-sentinel (a primary and a replica under 3 Sentinels), shared by the LB nodes; or embedded "
+        + "(lb1 alone takes traffic)."
+    static let storeTLSHelp = "The shared store speaks TLS only (the lab makes a CA and certificates)."
+
+    /// `--store-tls` needs a store the lab runs.
+    static func checkStoreTLS(_ tls: Bool, mode: ServiceMode, store: FlowStoreSettings.Kind) throws -> Bool {
+        if tls, mode != .stateful || store == .embedded {
+            throw CommandFailure("--store-tls secures the shared store: add --mode stateful and a Redis --store")
+        }
+        return tls
+    }
+
     static let kubernetesHelp =
         "Workers with pods instead of backends; Services, EndpointSlices and addresses from a Kubernetes API "
         + "server in the router namespace (the test one: the lab plays the kubelet and the EndpointSlice controller)."
@@ -417,13 +454,15 @@ struct LabFloodCommand: ParsableCommand {
     @Option var rate: Double = 30000
     @Option var count: Int = 150_000
     @Option var sourceBase: Int = 99
+    /// Each SYN followed by its ACK, as bench-sync sends them (a stateful flow is shared then).
+    @Flag var handshake = false
 
     func run() throws {
         guard let address = IPv4Address(vip) else {
             throw CommandFailure("--vip: expected an IPv4 address, got '\(vip)'")
         }
         let sent = try SYNSender(destination: address, port: UInt16(port), sourceBase: UInt8(sourceBase)).send(
-            count: count, rate: rate)
+            count: count, rate: rate, handshake: handshake)
         print(String(decoding: try JSONEncoder().encode(FloodSent(sent: sent)), as: UTF8.self))
     }
 }

@@ -30,6 +30,16 @@ struct LabResultKeysTests {
         r.drained = 3
         r.terminatingSurvived = 3
         r.addressReleased = true
+        var event = StoreEventReport(event: "primary 10.77.2.1:7001 killed (-9)", seconds: 2.1, keysBefore: 100)
+        event.settleSeconds = 1.5
+        event.keysAfter = 100
+        event.keysHit = 40
+        event.rejoinSeconds = 3
+        event.keysBack = 40
+        event.outageNewConnections = ["be1": 40]
+        event.rebuiltEntries = 100
+        r.storeEvent = event
+        r.flowSync = ["lb1": ["retried": 3, "storeFailures": 1]]
         r.failures = ["conn 3 (be1): closed by peer"]
         return r
     }()
@@ -39,7 +49,12 @@ struct LabResultKeysTests {
             try Self.keys(Self.scenario) == [
                 "scenario", "mode", "established", "survived", "failed", "expected_failed", "duration_s", "store",
                 "per_backend", "failed_per_backend", "new_connections", "detect_s", "flood", "failures", "routing",
-                "withdraw_s", "drained", "terminating_survived", "address_released",
+                "withdraw_s", "drained", "terminating_survived", "address_released", "store_event", "flow_sync",
+            ])
+        #expect(
+            try Self.keys(Self.scenario, at: ["store_event"]) == [
+                "event", "seconds", "settle_s", "keys_before", "keys_after", "keys_hit", "rejoin_s", "keys_back",
+                "outage_new_connections", "rebuilt_entries",
             ])
         #expect(
             try Self.keys(Self.scenario, at: ["flood"]) == [
@@ -74,10 +89,12 @@ struct LabResultKeysTests {
     @Test func syncBenchKeys() throws {
         let result = SyncBenchResult(
             store: "redis", rate: 1000, flows: 3000, reached: 3000, p50Milliseconds: 1.2,
-            p99Milliseconds: 3.4, maxMilliseconds: 5.6, storeBytesPerFlow: 180)
+            p99Milliseconds: 3.4, maxMilliseconds: 5.6, storeBytesPerFlow: 180, tls: true, sentPerSecond: 999,
+            agentCPUMillisecondsPer1000Flows: ["lb1": 12.5, "lb2": 30])
         #expect(
             try Self.keys(result) == [
-                "store", "rate", "flows", "reached", "p50_ms", "p99_ms", "max_ms", "store_bytes_per_flow",
+                "store", "rate", "flows", "reached", "p50_ms", "p99_ms", "max_ms", "store_bytes_per_flow", "tls",
+                "sent_per_s", "agent_cpu_ms_per_1000_flows",
             ])
     }
 
