@@ -3,6 +3,7 @@ import DatapathModel
 import Foundation
 import Glibc
 import SwitchyardABI
+import Synchronization
 
 /// The loaded LB program and its maps.
 ///
@@ -198,7 +199,35 @@ public final class LBDatapath: @unchecked Sendable {
         }
     }
 
-    deinit { bpf_object__close(object) }
+    deinit {
+        if let memory = flowMapping.withLock({ $0 }) { munmap(memory.pointer, memory.length) }
+        bpf_object__close(object)
+    }
+
+    /// The flow table's memory, mapped once for the datapath's lifetime: mapping it per call
+    /// costs an mmap and an munmap of the whole table (at 1M flows most of an install's time —
+    /// a store's small announcement batches then install a few hundred flows a second).
+    private let flowMapping = Mutex<FlowMemory?>(nil)
+
+    struct FlowMemory: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+        let length: Int
+    }
+
+    /// The flow table's sets as one shared, writable mapping (`MAP_SHARED`: what the datapath
+    /// reads and writes), and its length; valid while this datapath lives.
+    public func flowMemory() throws -> (UnsafeMutableRawPointer, Int) {
+        try flowMapping.withLock { mapping in
+            if let mapping { return (mapping.pointer, mapping.length) }
+            let length = flowLayout.setCount * MemoryLayout<sy_flow_set>.stride
+            guard let memory = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, flows.fd, 0), memory != MAP_FAILED
+            else {
+                throw BPFError("mmap the flow table", errno: errno)
+            }
+            mapping = FlowMemory(pointer: memory, length: length)
+            return (memory, length)
+        }
+    }
 
     /// The datapath's clocks now (flow-table times are jiffies).
     public func readClock() throws -> sy_clock {

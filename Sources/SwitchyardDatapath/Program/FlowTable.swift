@@ -63,7 +63,7 @@ public struct FlowTable: Sendable {
         // The overflow (see FlowTableModel.overflow) is touched only when it holds anything or an
         // entry must go there: a bulk install into a roomy table costs no syscall per entry.
         var overflowInUse = try !datapath.flowOverflow.isEmpty
-        try withMapping(writable: true) { memory, _ in
+        try withMapping { memory, _ in
             let table = FlowTableMemory(memory: memory, layout: layout)
             for (key, entry) in FlowTableModel.installOrder(flows) {
                 let placement = table.install(
@@ -87,12 +87,12 @@ public struct FlowTable: Sendable {
         try remove([key]) > 0
     }
 
-    /// Removes every key it finds (one mapping for all of them); returns how many were there.
+    /// Removes every key it finds (through the mapping); returns how many were there.
     @discardableResult
     public func remove(_ keys: some Sequence<FlowKey>) throws -> Int {
         var removed = 0
         let overflowInUse = try !datapath.flowOverflow.isEmpty
-        try withMapping(writable: true) { memory, _ in
+        try withMapping { memory, _ in
             let table = FlowTableMemory(memory: memory, layout: layout)
             for key in keys {
                 let inOverflow = overflowInUse ? try datapath.flowOverflow.delete(sy_flow_key(key)) : false
@@ -104,7 +104,7 @@ public struct FlowTable: Sendable {
 
     /// Empties every set (one write through a mapping, not a syscall per set).
     public func removeAll() throws {
-        try withMapping(writable: true) { memory, length in
+        try withMapping { memory, length in
             memory.initializeMemory(as: UInt8.self, repeating: 0, count: length)
         }
         for key in try overflowKeys() { _ = try datapath.flowOverflow.delete(key) }
@@ -140,7 +140,7 @@ public struct FlowTable: Sendable {
     private func overflowKeys() throws -> [sy_flow_key] { try datapath.flowOverflow.keys(as: sy_flow_key.self) }
 
     /// Calls `body` for every live entry with its flags (SY_FLOW_F_*), reading the table through
-    /// a read-only mapping (no syscall per set; entries may change while it runs), then the
+    /// the table's mapping (no syscall per set; entries may change while it runs), then the
     /// overflow's entries (flagged remote).
     public func scan(_ body: (FlowKey, DatapathTables.FlowEntry, UInt32) throws -> Void) throws {
         try withSets { _, raw in
@@ -159,7 +159,7 @@ public struct FlowTable: Sendable {
     private func withSets(_ body: (Int, sy_flow_set) throws -> Void) throws {
         let stride = MemoryLayout<sy_flow_set>.stride
         let tagsSize = MemoryLayout<UInt32>.size * FlowTableLayout.ways
-        try withMapping(writable: false) { memory, _ in
+        try withMapping { memory, _ in
             for index in 0..<layout.setCount {
                 let base = memory + index * stride
                 let occupied = (0..<tagsSize / 4).contains { base.load(fromByteOffset: $0 * 4, as: UInt32.self) != 0 }
@@ -168,13 +168,9 @@ public struct FlowTable: Sendable {
         }
     }
 
-    private func withMapping(writable: Bool, _ body: (UnsafeMutableRawPointer, Int) throws -> Void) throws {
-        let length = layout.setCount * MemoryLayout<sy_flow_set>.stride
-        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
-        guard let memory = mmap(nil, length, protection, MAP_SHARED, datapath.flows.fd, 0), memory != MAP_FAILED else {
-            throw BPFError("mmap the flow table", errno: errno)
-        }
-        defer { munmap(memory, length) }
+    /// Through the datapath's one long-lived mapping of the table (`LBDatapath.flowMemory`).
+    private func withMapping(_ body: (UnsafeMutableRawPointer, Int) throws -> Void) throws {
+        let (memory, length) = try datapath.flowMemory()
         try body(memory, length)
     }
 }
