@@ -10,9 +10,10 @@ import SwitchyardDatapath
 ///   three primaries with a replica each. Node timeout 1 s, so a killed primary's replica takes
 ///   over in ~2 s; replica validity factor 0, so a replica that was slow to hear from its primary
 ///   (two busy cores) still takes over rather than leave the shard without a server.
-///   `cluster-require-full-coverage no`: a shard that lost its primary and its replica only stops the keys of its own slots; the other shards keep serving (with the
-///   default, every node answers CLUSTERDOWN to everything until the slots are covered again,
-///   so one lost shard would stop every write and every announcement).
+///   `cluster-require-full-coverage no`: a shard that lost its primary and its replica only stops
+///   the keys of its own slots; the other shards keep serving (with the default, every node answers
+///   CLUSTERDOWN to everything until the slots are covered again, so one lost shard would stop
+///   every write and every announcement).
 /// - `redis-sentinel`: a primary on :6379, its replica on :6380, and three Sentinels on
 ///   :26379-:26381 (quorum 2, down after 1 s, failover timeout 3 s) watching it as `switchyard`.
 ///
