@@ -160,4 +160,25 @@ import Testing
         #expect(m.counts.recoveries == 1 && m.counts.rewritten == 5)
         #expect(Self.batches(m.timerFired(.retryWrites, at: .milliseconds(1300))) == [[Self.write(1), Self.write(2)]])
     }
+
+    /// A store that keeps answering "later" (a lost cluster shard: CLUSTERDOWN) is asked less and
+    /// less often, up to 5 s; one answered batch resets the pause.
+    @Test func repeatedRetriesBackOff() {
+        var m = Machine(store: "redis-cluster")
+        _ = m.writesQueued([Self.write(1)], at: .zero)
+        let later = Machine.WriteOutcome(retry: [Self.write(1)], errors: ["clusterdown": 1])
+        var now = Duration.zero
+        var pauses: [Duration] = []
+        for _ in 0..<8 {
+            let actions = m.writeCompleted(later, at: now)
+            guard let (_, at) = Self.timers(actions).first else { break }
+            pauses.append(at - now)
+            now = at
+            #expect(Self.batches(m.timerFired(.retryWrites, at: now)) == [[Self.write(1)]])
+        }
+        #expect(pauses.map { $0 / .milliseconds(1) } == [100, 200, 400, 800, 1600, 3200, 5000, 5000])
+        #expect(m.writeCompleted(.init(), at: now).isEmpty)
+        _ = m.writesQueued([Self.write(2)], at: now)
+        #expect(Self.timers(m.writeCompleted(later, at: now)).map(\.1) == [now + .milliseconds(100)])
+    }
 }

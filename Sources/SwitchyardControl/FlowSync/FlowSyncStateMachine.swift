@@ -90,6 +90,8 @@ public struct FlowSyncStateMachine: Sendable {
     private var pending: [FlowStoreWrite] = []
     private var inFlight: [FlowStoreWrite]?
     private var writeFailures = 0
+    /// Batches in a row the store answered with writes to retry.
+    private var retryRounds = 0
     private var retryAt: Duration?
     private var retryArmed = false
     private var droppedThisOutage = 0
@@ -147,9 +149,14 @@ public struct FlowSyncStateMachine: Sendable {
             counts.retried += retry.count
             pending = retry + pending
             actions += bound()
-            // Give a redirecting or loading store a moment before the next round.
-            retryAt = now + Self.backoff(1)
+            // Give a redirecting or loading store a moment before the next round; a store that
+            // keeps asking (a cluster shard down: CLUSTERDOWN until it returns) longer and longer
+            // ones, up to 5 s, rather than ten rounds a second for the whole outage.
+            retryRounds += 1
+            retryAt = now + Self.backoff(retryRounds)
             actions += armRetry()
+        } else {
+            retryRounds = 0
         }
         return actions + sendIfDue(now)
     }
