@@ -346,6 +346,13 @@ public actor Agent {
             } catch {
                 return state.installFailed(error: "\(error)", count: flows.count)
             }
+        case .keepOwnFlows(let flows):
+            do {
+                let r = try writer.keepOwn(flows: flows)
+                return state.ownFlowsKept(FlowInstallResult(written: r.written, present: r.present, busy: r.busy))
+            } catch {
+                return state.installFailed(error: "\(error)", count: flows.count)
+            }
         case .writeStore(let writes):
             storeOutbox?.yield(writes)
             return []

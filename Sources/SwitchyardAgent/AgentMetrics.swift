@@ -76,6 +76,10 @@ final class AgentMetrics: @unchecked Sendable {
                     "Entries from other nodes already present, whose protection a refresh extended"
                 ),
                 ("unresolved", f.unresolved, "Shared entries naming an unknown service or backend"),
+                (
+                    "own_kept", f.ownPlaced + f.ownOverflow,
+                    "Own new flows the datapath found no way for, written by the agent (a way or the overflow)"
+                ),
                 ("dropped", f.dropped, "Store writes dropped because the wait queue was full"),
                 ("retried", f.retried, "Store writes queued again: redirected (MOVED/ASK) or asked to retry"),
                 (

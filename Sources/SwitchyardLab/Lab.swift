@@ -433,7 +433,27 @@ public final class Lab: @unchecked Sendable {
         for ns in NetworkNamespace.list(prefix: "sy\(id)-") { NetworkNamespace.delete(named: ns) }
         let dir = dirPrefix + id
         BPFFS.unmount("\(dir)/bpffs")
+        keepFiles(of: dir, id: id)
         try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// `SWITCHYARD_LAB_KEEP=DIR`: the lab's files (agent logs, configs, router and store files)
+    /// are copied to DIR/ID before the directory goes, so a failed run can be read afterwards.
+    static func keepFiles(of dir: String, id: String) {
+        guard let keep = ProcessInfo.processInfo.environment["SWITCHYARD_LAB_KEEP"], !keep.isEmpty,
+            FileManager.default.fileExists(atPath: dir)
+        else { return }
+        let files = FileManager.default
+        for path in files.subpaths(atPath: dir) ?? [] {
+            let source = "\(dir)/\(path)"
+            // Regular files only: sockets and pipes are not copied.
+            guard (try? files.attributesOfItem(atPath: source)[.type] as? FileAttributeType) == .typeRegular
+            else { continue }
+            let target = "\(keep)/\(id)/\(path)"
+            try? files.createDirectory(
+                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? files.copyItem(atPath: source, toPath: target)
+        }
     }
 
     /// Every lab on this machine: by directory, and any namespace with a lab-shaped name.

@@ -93,7 +93,8 @@ struct StatusCommand: ParsableCommand {
             print(
                 "  \(f.published) new, \(f.refreshed) refreshed, \(f.ended) ended, \(f.purged) purged; "
                     + "\(f.installed) installed, \(f.extended) extended, \(f.unresolved) unresolved, "
-                    + "\(f.busy) skipped (busy sets)"
+                    + "\(f.busy) to the overflow (busy sets); own flows with no way kept: "
+                    + "\(f.ownPlaced) in a way, \(f.ownOverflow) in the overflow"
             )
             print(
                 "  \(f.pending) pending, \(f.dropped) dropped, \(f.retried) retried (redirected), "

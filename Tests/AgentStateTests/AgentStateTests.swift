@@ -252,6 +252,10 @@ extension [AgentAction] {
             ])
         #expect(actions.first == .removeFlows([World.flow(4)]), "a reset flow leaves this node's table too")
         #expect(state.sharing?.published == 1 && state.sharing?.refreshed == 1 && state.sharing?.ended == 2)
+        // A new flow is also kept here: one the datapath found no way for gets one, or the overflow.
+        #expect(actions.contains(.keepOwnFlows([World.flow(1): .init(backend: one, service: service)])))
+        _ = state.ownFlowsKept(FlowInstallResult(written: 2, present: 5, busy: 1))
+        #expect(state.sharing?.ownPlaced == 2 && state.sharing?.ownOverflow == 1)
     }
 
     @Test func statelessNodesWriteNothing() throws {

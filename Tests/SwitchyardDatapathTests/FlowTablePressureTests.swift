@@ -152,6 +152,60 @@ struct FlowTablePressureTests {
         #expect(harness.lastResult?.decision?.backend == shared.backend)
     }
 
+    /// This node's own flow that found both candidate sets busy: its NEW report goes back to the
+    /// agent (`keepOwnFlows`), which keeps it in the overflow; the next packet finds it there and
+    /// is no longer re-picked by the ring (a ring change would have moved it: the lab saw such
+    /// connections reset after a backend was added to 90%-full tables). A way freed meanwhile
+    /// takes the flow instead; a flow the datapath placed itself is left alone. Model and kernel
+    /// alike.
+    @Test func ownFlowWithBothSetsBusyIsKeptByTheAgent() throws {
+        let harness = try DifferentialHarness(
+            tables: DatapathTables(config: SelftestConfig.config()), flowCapacity: 4,
+            now: DatapathTime(jiffies: 1_000, coarseNs: 1_000 * Self.nsPerJiffy))
+        try harness.setFlowPolicy(.init(evictIdle: 1_000))
+        var mismatches: [String] = []
+        func run(_ spec: String) throws -> PipelineResult? {
+            if let mismatch = try harness.run(try PacketSpec.parse(spec).frame()) {
+                mismatches.append(mismatch.description)
+            }
+            return harness.lastResult
+        }
+        for i in 0..<8 { _ = try run("tcp [2001:db8::\(i + 10)]:40000 > [2001:db8:200::10]:80 A") }
+        let flow = "tcp [2001:db8::2]:40000 > [2001:db8:200::10]:80"
+        _ = try run("\(flow) S")
+        let report = try #require(try run("\(flow) A")?.reports.first, "the ACK of a flow with no way is reported")
+        #expect(report.kind == .new)
+        let entry = DatapathTables.FlowEntry(backend: report.backend, service: report.service)
+
+        let kept = try harness.keepOwnFlows([report.key: entry])
+        #expect(kept.model == kept.kernel)
+        #expect(kept.kernel.busy == 1 && kept.kernel.written == 0, "both sets still busy: the overflow")
+        #expect(harness.model.flows.overflow == [report.key: entry])
+        #expect(try harness.compareFlowTables().isEmpty, "the kernel's overflow holds the same entry")
+        let next = try run("\(flow) A")
+        #expect(next?.decision?.flow == .hit, "found in the overflow, not re-picked by the ring")
+        #expect(next?.decision?.backend == entry.backend)
+        #expect(next?.reports.isEmpty == true, "kept: no more NEW reports per packet")
+
+        // Flows the datapath placed itself are left alone (no write, whatever the report says).
+        let busyFlow = try #require(harness.model.flows.entries.first)
+        let moved = DatapathTables.FlowEntry(backend: busyFlow.value.backend &+ 1, service: busyFlow.value.service)
+        let present = try harness.keepOwnFlows([busyFlow.key: moved])
+        #expect(present.model == present.kernel && present.kernel.present == 1)
+        #expect(harness.model.flows.entries[busyFlow.key] == busyFlow.value)
+
+        // Once the busy flows have been idle long enough, the next such flow gets a way instead.
+        try harness.advance(jiffies: 2_000)
+        let later = FlowKey(
+            source: .v6(IPv6Address("2001:db8::3")!), destination: .v6(IPv6Address("2001:db8:200::10")!),
+            sourcePort: 40000, destinationPort: 80, proto: 6)
+        let placed = try harness.keepOwnFlows([later: entry])
+        #expect(placed.model == placed.kernel && placed.kernel.written == 1)
+        #expect(harness.model.flows.entries[later] == entry)
+        #expect(try harness.compareFlowTables().isEmpty)
+        #expect(mismatches.isEmpty, "\(mismatches.first ?? "")")
+    }
+
     /// Where inserts went, judged on the model's table before and after the packet.
     struct PlacementTally: CustomStringConvertible {
         var intoSecond = 0

@@ -28,7 +28,9 @@ final class RedisServer: @unchecked Sendable {
         configFile: String? = nil
     ) throws {
         self.port = port
+        _ = Self.sweep
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "\(getpid())".write(to: dir.appendingPathComponent("owner"), atomically: true, encoding: .utf8)
         let start = Process()
         start.executableURL = URL(fileURLWithPath: "/bin/bash")
         let arguments =
@@ -86,6 +88,30 @@ final class RedisServer: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// The server is a daemon: a test process killed from outside (a `timeout`) never stops it.
+    /// Once per process, servers whose owning test process is gone are stopped and their
+    /// directories removed (a server of a test run still going is left alone).
+    static let sweep: Void = {
+        let files = FileManager.default
+        let tmp = files.temporaryDirectory
+        for name in (try? files.contentsOfDirectory(atPath: tmp.path)) ?? [] where name.hasPrefix("sy-redis-") {
+            let dir = tmp.appendingPathComponent(name)
+            func number(_ file: String) -> Int32? {
+                (try? String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)).flatMap {
+                    Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+                }
+            }
+            if let owner = number("owner"), kill(owner, 0) == 0 { continue }
+            if let pid = number("redis.pid"),
+                let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+                command.contains("redis")
+            {
+                kill(pid, SIGKILL)
+            }
+            try? files.removeItem(at: dir)
+        }
+    }()
 }
 
 @Suite(

@@ -132,4 +132,25 @@ extension FlowTableModel {
         }
         return result
     }
+
+    /// This node's own new flows as its datapath reported them (the agent's `keepOwnFlows`): a
+    /// key in either candidate set is left alone (`present`: the datapath placed it); one the
+    /// datapath found no way for is placed by the rule as a local entry (`written`), else kept in
+    /// the overflow (`busy`), so a ring change cannot move it on this node either.
+    @discardableResult
+    public mutating func keepOwn(_ flows: [FlowKey: DatapathTables.FlowEntry], now: UInt32, evictIdle: UInt32)
+        -> InstallResult
+    {
+        var result = InstallResult()
+        for (key, entry) in Self.installOrder(flows) {
+            guard find(key, hash: key.hash) == nil else {
+                result.present += 1
+                continue
+            }
+            let placement = install(key, entry, remote: false, now: now, evictIdle: evictIdle)
+            result.count(placement)
+            if case .busy = placement { overflow[key] = entry }
+        }
+        return result
+    }
 }

@@ -14,6 +14,11 @@ public enum AgentAction: Sendable, Equatable {
     case removeFlows([FlowKey])
     /// Install entries shared by other nodes (remote entries) and report the result.
     case installFlows([FlowKey: DatapathTables.FlowEntry])
+    /// This node's own new stateful flows, as its datapath reported them: any the datapath found
+    /// no way for (both candidate sets full of busy flows) is written by the agent — into a way
+    /// freed since, else the overflow — so this node keeps it on its backend through a ring
+    /// change too, as every other node does through the store. Entries present are left alone.
+    case keepOwnFlows([FlowKey: DatapathTables.FlowEntry])
     /// Hand these writes to the flow store's queue.
     case writeStore([FlowStoreWrite])
     /// The health probes that should be running from now on (the whole set).

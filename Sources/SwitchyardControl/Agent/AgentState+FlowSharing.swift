@@ -42,6 +42,7 @@ extension AgentState {
         guard let settings = storeSettings, !reports.isEmpty else { return [] }
         var writes: [FlowStoreWrite] = []
         var resets: [FlowKey] = []
+        var own: [FlowKey: DatapathTables.FlowEntry] = [:]
         writes.reserveCapacity(reports.count)
         for report in reports {
             guard let backend = names.backends[report.backend], names.services[report.service] == backend.service
@@ -50,6 +51,7 @@ extension AgentState {
             switch report.kind {
             case .new:
                 writes.append(.put(record, seconds: settings.newFlowSeconds, announce: true))
+                own[report.key] = DatapathTables.FlowEntry(backend: report.backend, service: report.service)
                 sharing?.published += 1
             case .refresh:
                 // Announced too: nodes holding a copy keep it protected from eviction.
@@ -66,6 +68,7 @@ extension AgentState {
         }
         var actions: [AgentAction] = []
         if !resets.isEmpty { actions.append(.removeFlows(resets)) }
+        if !own.isEmpty { actions.append(.keepOwnFlows(own)) }
         if !writes.isEmpty { actions.append(.writeStore(writes)) }
         return actions
     }
@@ -89,6 +92,13 @@ extension AgentState {
         sharing?.installed += result.written
         sharing?.extended += result.present
         sharing?.busy += result.busy
+        return []
+    }
+
+    /// What `keepOwnFlows` did: own flows the datapath had no way for, now in a way or the overflow.
+    public mutating func ownFlowsKept(_ result: FlowInstallResult) -> [AgentAction] {
+        sharing?.ownPlaced += result.written
+        sharing?.ownOverflow += result.busy
         return []
     }
 

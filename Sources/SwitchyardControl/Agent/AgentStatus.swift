@@ -114,6 +114,10 @@ public struct FlowSharing: Codable, Sendable, Equatable {
     /// backend; entries that found their sets full of busy flows and went to the overflow map
     /// instead (the datapath looks there for stateful flows with no way).
     public var installed = 0, extended = 0, unresolved = 0, busy = 0
+    /// This node's own new flows its datapath found no way for (both sets full of busy flows),
+    /// written by the agent into a way freed since, or into the overflow: this node keeps them on
+    /// their backend through a ring change, as the other nodes do through the store.
+    public var ownPlaced = 0, ownOverflow = 0
     /// Writes waiting for the store, dropped because the wait queue was full, refused by the
     /// store (e.g. out of memory); failed attempts to reach it.
     public var pending = 0, dropped = 0, refused = 0, storeFailures = 0

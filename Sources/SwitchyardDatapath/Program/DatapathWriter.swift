@@ -259,6 +259,14 @@ public final class DatapathWriter: @unchecked Sendable {
             protect: remote ? 2 * syncRefresh : 0)
     }
 
+    /// This node's own new flows: those the datapath found no way for get one, or the overflow
+    /// (`FlowTable.keepOwn`).
+    public func keepOwn(flows: [FlowKey: DatapathTables.FlowEntry], now: UInt32? = nil) throws
+        -> FlowTable.InstallResult
+    {
+        try flowTable.keepOwn(flows, now: now, evictIdle: evictIdle)
+    }
+
     public func removeFlows(_ keys: some Sequence<FlowKey>) throws {
         try flowTable.remove(keys)
     }

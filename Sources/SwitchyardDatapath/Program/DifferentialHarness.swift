@@ -217,6 +217,16 @@ public final class DifferentialHarness: @unchecked Sendable {
         return (expected, kernel)
     }
 
+    /// The agent's `keepOwnFlows` in both (`FlowTableModel.keepOwn`, `FlowTable.keepOwn`).
+    public func keepOwnFlows(_ flows: [FlowKey: DatapathTables.FlowEntry])
+        throws -> (model: FlowTableModel.InstallResult, kernel: FlowTableModel.InstallResult)
+    {
+        let evictIdle = model.flows.policy.evictIdle
+        let kernel = try writer.flowTable.keepOwn(flows, now: now.jiffies32, evictIdle: evictIdle)
+        let expected = model.flows.keepOwn(flows, now: now.jiffies32, evictIdle: evictIdle)
+        return (expected, kernel)
+    }
+
     /// Empties the flow table in both.
     public func clearFlows() throws {
         try writer.flowTable.removeAll()

@@ -82,6 +82,36 @@ public struct FlowTable: Sendable {
         return result
     }
 
+    /// This node's own new flows (the datapath's reports): a key present in either candidate set
+    /// is left alone (the datapath placed it and keeps it; `present`); one the datapath found no
+    /// way for is written by the placement rule — into a way empty or idle since (`written`,
+    /// a local entry), else into the overflow (`busy`), so the next ring change cannot move it.
+    @discardableResult
+    public func keepOwn(_ flows: [FlowKey: DatapathTables.FlowEntry], now: UInt32? = nil, evictIdle: UInt32)
+        throws -> InstallResult
+    {
+        let now = try now ?? UInt32(truncatingIfNeeded: datapath.readClock().jiffies)
+        var result = InstallResult()
+        try withMapping { memory, _ in
+            let table = FlowTableMemory(memory: memory, layout: layout)
+            for (key, entry) in FlowTableModel.installOrder(flows) {
+                let hash = key.hash
+                guard table.candidateSets(hash).find(key, tag: FlowTableLayout.tag(hash)) == nil else {
+                    result.present += 1
+                    continue
+                }
+                let placement = table.install(
+                    key, entry: entry, remote: false, now: now, evictIdle: evictIdle, protect: 0)
+                result.count(placement)
+                if case .busy = placement {
+                    try datapath.flowOverflow.update(
+                        sy_flow_key(key), sy_flow_entry(backend: entry.backend, service: entry.service))
+                }
+            }
+        }
+        return result
+    }
+
     @discardableResult
     public func remove(_ key: FlowKey) throws -> Bool {
         try remove([key]) > 0

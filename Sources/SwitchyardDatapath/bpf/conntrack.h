@@ -358,8 +358,9 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 
 		if (victim < 0) {
 			/* No entry: the next ring change may move this flow. A stateful flow is still
-			 * shared, so every node (this one included, through the store) keeps it on its
-			 * backend. */
+			 * reported, so every node keeps it on its backend: the others through the store,
+			 * this one through its agent, which writes it into a way freed since or into the
+			 * overflow. */
 			count_event(SY_EVENT_FLOW_SET_BUSY);
 			if (stateful && !is_syn(tcp_flags))
 				report_flow(key, out->backend, svc->id, SY_REPORT_NEW);
