@@ -218,12 +218,27 @@ import Testing
         // Two inserts per second; eight fresh flows make the set busy; idle long enough, the idlest
         // way is taken.
         #expect(
-            outcomes == [.inserted(nil), .inserted(nil), .rateLimited] + Array(repeating: .inserted(nil), count: 6)
+            outcomes == [.inserted(nil), .inserted(nil), .rateLimited(nil)] + Array(repeating: .inserted(nil), count: 6)
                 + [.setBusy(nil), .inserted(nil)])
         // Every way was last seen at the same jiffy: the first way of the set gives way, whichever
         // flow its preferred-way placement put there.
         #expect(table.count == 8 && table[Self.key(8)] != nil)
         #expect((0..<8).filter { table[Self.key($0)] == nil }.count == 1)
+    }
+
+    /// A SYN flood spends the insert budget; an established stateful connection refused by it is
+    /// still reported (NEW), so the store and its own agent keep it on its backend.
+    @Test func statefulFlowPastTheBudgetIsStillReported() {
+        var table = Self.table(.init(evictIdle: 50, newFlowRate: 1))
+        let now = DatapathTime(jiffies: 100, coarseNs: 10_000_000_000)
+        func insert(_ i: Int, flags: UInt8) -> FlowTableModel.InsertOutcome {
+            table.insert(
+                Self.key(i), hash: Self.key(i).hash, existing: nil, backend: 1, service: 0, stateful: true,
+                tcpFlags: flags, now: now)
+        }
+        let outcomes = [insert(0, flags: 0x02), insert(1, flags: 0x02), insert(2, flags: 0x10)]
+        let report = FlowTableReport(key: Self.key(2), backend: 1, service: 0, kind: .new)
+        #expect(outcomes == [.inserted(nil), .rateLimited(nil), .rateLimited(report)], "a SYN: no report; an ACK: NEW")
     }
 
     @Test func tornEntryIsAMissAndSaysSo() throws {

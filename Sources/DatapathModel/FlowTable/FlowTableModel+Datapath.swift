@@ -61,8 +61,10 @@ extension FlowTableModel {
         /// (`SY_EVENT_FLOW_SET_BUSY`). A stateful flow past its SYN is reported all the same, so
         /// the store (and through it every node) keeps it on its backend.
         case setBusy(FlowTableReport?)
-        /// Past the insert budget (`SY_EVENT_INSERT_RATE_LIMITED`).
-        case rateLimited
+        /// Past the insert budget (`SY_EVENT_INSERT_RATE_LIMITED`). A stateful flow past its SYN
+        /// is reported all the same (a SYN flood spends the budget; an established connection
+        /// must not go unshared through it).
+        case rateLimited(FlowTableReport?)
     }
 
     /// The ring chose `backend` for `key`: write the entry into `existing` (the key's own way,
@@ -82,7 +84,7 @@ extension FlowTableModel {
             return .setBusy(stateful && !syn ? report : nil)
         }
         if policy.newFlowRate != 0, !insertBudget.allow(rate: policy.newFlowRate, now: now.coarseNs) {
-            return .rateLimited
+            return .rateLimited(stateful && !syn ? report : nil)
         }
         updateWay(
             FlowWay(

@@ -75,8 +75,9 @@ enum Conntrack {
             effects.count(SY_EVENT_FLOW_SET_BUSY)
             if let report { effects.reports.append(report) }
             return .success(ringOnly)
-        case .rateLimited:
+        case .rateLimited(let report):
             effects.count(SY_EVENT_INSERT_RATE_LIMITED)
+            if let report { effects.reports.append(report) }
             return .success(ringOnly)
         case .inserted(let report):
             if let report { effects.reports.append(report) }

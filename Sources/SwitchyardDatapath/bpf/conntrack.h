@@ -370,7 +370,11 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 		w = victim & (SY_FLOW_WAYS - 1);
 	}
 	if (node->new_flow_rate && !insert_allowed(node->new_flow_rate, flow_clock(node, 1))) {
+		/* Past the budget (a SYN flood spends it): an established stateful flow is still
+		 * reported, and kept by the agent as above. */
 		count_event(SY_EVENT_INSERT_RATE_LIMITED);
+		if (stateful && !is_syn(tcp_flags))
+			report_flow(key, out->backend, svc->id, SY_REPORT_NEW);
 		return SY_CONTINUE;
 	}
 	struct sy_flow_slot *way = &set->way[w];
