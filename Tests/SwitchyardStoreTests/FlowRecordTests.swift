@@ -1,6 +1,7 @@
-import SwitchyardCore
+import Foundation
 import Testing
 
+@testable import SwitchyardCore
 @testable import SwitchyardStore
 
 @Suite struct FlowRecordTests {
@@ -24,9 +25,26 @@ import Testing
             "no hash tags: a cluster spreads flows")
     }
 
-    @Test(arguments: ["", "a|b|c", "svc|zz|b|o", "svc|0102|b|o", "svc|" + String(repeating: "00", count: 40) + "|b|o"])
+    @Test(arguments: [
+        "", "a|b|c", "svc|zz|b|o", "svc|0102|b|o", "svc|" + String(repeating: "00", count: 40) + "|b|o",
+        "a|b|c|d|e", "svc|" + String(repeating: "0", count: 79) + "|b|o",
+        "svc|+f" + String(repeating: "00", count: 39) + "|b|o",
+    ])
     func malformedMessagesAreRejected(_ message: String) {
         #expect(FlowRecord(message: message) == nil)
+    }
+
+    /// The byte-level codec against a plain reading of it: every byte value, both cases, and
+    /// empty fields kept where they are.
+    @Test func hexCodecIsExact() throws {
+        let all = (0...255).map { UInt8($0) }
+        let hex = FlowRecord.hex(all)
+        #expect(hex == all.map { String(format: "%02x", $0) }.joined())
+        #expect(FlowRecord.unhex(Substring(hex)) == all)
+        #expect(FlowRecord.unhex(Substring(hex.uppercased())) == all)
+        #expect(FlowRecord.unhex(Substring("0g")) == nil && FlowRecord.unhex(Substring("abc")) == nil)
+        let record = FlowRecord(service: "", flow: Self.flows[0], backend: "", origin: "lb1")
+        #expect(FlowRecord(message: record.message) == record)
     }
 
     @Test func flowKeyBytesRoundTrip() {

@@ -12,6 +12,15 @@ import Testing
         #expect(RedisClusterSlot.crc16([]) == 0)
     }
 
+    /// The table-driven CRC equals the bit-by-bit definition on every length and byte value.
+    @Test func tableDrivenCRCEqualsTheBitwiseOne() {
+        var rng = SplitMix64(seed: 16)
+        for length in 0..<300 {
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            #expect(RedisClusterSlot.crc16(bytes) == RedisClusterSlot.crc16Bitwise(bytes))
+        }
+    }
+
     /// Slots as redis-server 7.0's CLUSTER KEYSLOT reports them, and the hash-tag rules.
     @Test(arguments: [
         ("foo", 12182), ("bar", 5061), ("a", 15495), ("b", 3300), ("c", 7365), ("", 0),

@@ -229,6 +229,24 @@ public final class LBDatapath: @unchecked Sendable {
         }
     }
 
+    /// Whether the overflow (`sy_flow_overflow`) may hold entries. Only user space writes it,
+    /// through `FlowTable` on this datapath, so one look at the map is enough: every write marks
+    /// it again. Asking the kernel each time cost an install batch a get-next-key that walks all
+    /// 65,536 buckets of the empty hash (the agent's largest cost in a flow-sync profile).
+    private let overflowState = Mutex<Bool?>(nil)
+
+    public func overflowMayHoldEntries() throws -> Bool {
+        try overflowState.withLock { state in
+            if let state { return state }
+            let inUse = try !flowOverflow.isEmpty
+            state = inUse
+            return inUse
+        }
+    }
+
+    /// Called by `FlowTable` after it writes to the overflow (true) or empties it (false).
+    func noteOverflow(holdsEntries: Bool) { overflowState.withLock { $0 = holdsEntries } }
+
     /// The datapath's clocks now (flow-table times are jiffies).
     public func readClock() throws -> sy_clock {
         _ = try TestRun.run(program: clockProgramFD, frame: [UInt8](repeating: 0, count: 64))

@@ -62,7 +62,7 @@ public struct FlowTable: Sendable {
         var result = InstallResult()
         // The overflow (see FlowTableModel.overflow) is touched only when it holds anything or an
         // entry must go there: a bulk install into a roomy table costs no syscall per entry.
-        var overflowInUse = try !datapath.flowOverflow.isEmpty
+        var overflowInUse = try datapath.overflowMayHoldEntries()
         try withMapping { memory, _ in
             let table = FlowTableMemory(memory: memory, layout: layout)
             for (key, entry) in FlowTableModel.installOrder(flows) {
@@ -71,6 +71,7 @@ public struct FlowTable: Sendable {
                 result.count(placement)
                 if case .busy = placement {
                     guard remote else { continue }
+                    datapath.noteOverflow(holdsEntries: true)
                     try datapath.flowOverflow.update(
                         sy_flow_key(key), sy_flow_entry(backend: entry.backend, service: entry.service))
                     overflowInUse = true
@@ -104,6 +105,7 @@ public struct FlowTable: Sendable {
                     key, entry: entry, remote: false, now: now, evictIdle: evictIdle, protect: 0)
                 result.count(placement)
                 if case .busy = placement {
+                    datapath.noteOverflow(holdsEntries: true)
                     try datapath.flowOverflow.update(
                         sy_flow_key(key), sy_flow_entry(backend: entry.backend, service: entry.service))
                 }
@@ -121,7 +123,7 @@ public struct FlowTable: Sendable {
     @discardableResult
     public func remove(_ keys: some Sequence<FlowKey>) throws -> Int {
         var removed = 0
-        let overflowInUse = try !datapath.flowOverflow.isEmpty
+        let overflowInUse = try datapath.overflowMayHoldEntries()
         try withMapping { memory, _ in
             let table = FlowTableMemory(memory: memory, layout: layout)
             for key in keys {
@@ -138,6 +140,7 @@ public struct FlowTable: Sendable {
             memory.initializeMemory(as: UInt8.self, repeating: 0, count: length)
         }
         for key in try overflowKeys() { _ = try datapath.flowOverflow.delete(key) }
+        datapath.noteOverflow(holdsEntries: false)
     }
 
     /// Every live entry (a scan of all sets).
