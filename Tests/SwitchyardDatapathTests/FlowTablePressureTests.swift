@@ -140,7 +140,7 @@ struct FlowTablePressureTests {
         let installed = try harness.installFlows([key: shared], remote: true, protect: 100)
         #expect(installed.model == installed.kernel)
         #expect(installed.kernel.busy == 1, "both candidate sets are busy")
-        #expect(harness.model.flows.overflow == [key: shared])
+        #expect(harness.model.flows.overflow == [key: .init(shared, flags: .remote, synced: harness.now.jiffies32)])
         #expect(try harness.compareFlowTables().isEmpty, "the kernel's overflow holds the same entry")
         if let mismatch = try harness.run(
             try PacketSpec.parse("tcp [2001:db8::2]:40000 > [2001:db8:200::10]:80 A").frame())
@@ -162,7 +162,7 @@ struct FlowTablePressureTests {
         let harness = try DifferentialHarness(
             tables: DatapathTables(config: SelftestConfig.config()), flowCapacity: 4,
             now: DatapathTime(jiffies: 1_000, coarseNs: 1_000 * Self.nsPerJiffy))
-        try harness.setFlowPolicy(.init(evictIdle: 1_000))
+        try harness.setFlowPolicy(.init(evictIdle: 1_000, syncRefresh: 100))
         var mismatches: [String] = []
         func run(_ spec: String) throws -> PipelineResult? {
             if let mismatch = try harness.run(try PacketSpec.parse(spec).frame()) {
@@ -180,12 +180,21 @@ struct FlowTablePressureTests {
         let kept = try harness.keepOwnFlows([report.key: entry])
         #expect(kept.model == kept.kernel)
         #expect(kept.kernel.busy == 1 && kept.kernel.written == 0, "both sets still busy: the overflow")
-        #expect(harness.model.flows.overflow == [report.key: entry])
+        #expect(harness.model.flows.overflow == [report.key: .init(entry, flags: [], synced: harness.now.jiffies32)])
         #expect(try harness.compareFlowTables().isEmpty, "the kernel's overflow holds the same entry")
         let next = try run("\(flow) A")
         #expect(next?.decision?.flow == .hit, "found in the overflow, not re-picked by the ring")
         #expect(next?.decision?.backend == entry.backend)
         #expect(next?.reports.isEmpty == true, "kept: no more NEW reports per packet")
+        // Carried from the overflow, the flow is reported as from a way: refreshed once per
+        // period, ended by its FIN (then quiet), so its store entry lives as long as it does.
+        try harness.advance(jiffies: 150)
+        #expect(try run("\(flow) A")?.reports.map(\.kind) == [.refresh])
+        #expect(try run("\(flow) A")?.reports.isEmpty == true, "once per period")
+        #expect(try run("\(flow) FA")?.reports.map(\.kind) == [.fin])
+        #expect(try run("\(flow) A")?.reports.isEmpty == true, "ended: quiet")
+        #expect(harness.model.flows.overflow[report.key]?.flags == .closing)
+        #expect(try harness.compareFlowTables().isEmpty, "the kernel's overflow entry moved alike")
 
         // Flows the datapath placed itself are left alone (no write, whatever the report says).
         let busyFlow = try #require(harness.model.flows.entries.first)

@@ -27,27 +27,47 @@ extension FlowTableModel {
         defer { updateWay(way, at: place) }
         if now &- way.lastSeen > UInt32(SY_FLOW_REFRESH_JIFFIES) { way.lastSeen = now }
         guard stateful else { return nil }
+        return statefulUse(
+            flags: &way.flags, synced: &way.synced, key: way.key, backend: way.backend, service: way.service,
+            now: now, tcpFlags: tcpFlags)
+    }
+
+    /// A stateful flow carried from the overflow (`stateful_use` on the overflow entry): reported
+    /// as from a way. Returns the report the packet causes, if any.
+    public mutating func overflowHit(_ key: FlowKey, now: UInt32, tcpFlags: UInt8) -> FlowTableReport? {
+        guard var entry = overflow[key] else { return nil }
+        defer { overflow[key] = entry }
+        return statefulUse(
+            flags: &entry.flags, synced: &entry.synced, key: key, backend: entry.backend, service: entry.service,
+            now: now, tcpFlags: tcpFlags)
+    }
+
+    /// `stateful_use`: a stateful entry was used. A SYN-made entry is shared once the client
+    /// completes the handshake; FIN and RST end it; a SYN on an ended entry starts over; at most
+    /// once per `syncRefresh` a used entry is reported alive.
+    func statefulUse(
+        flags: inout FlowFlags, synced: inout UInt32, key: FlowKey, backend: UInt32, service: UInt32,
+        now: UInt32, tcpFlags: UInt8
+    ) -> FlowTableReport? {
         func report(_ kind: FlowTableReport.Kind) -> FlowTableReport {
-            FlowTableReport(key: way.key, backend: way.backend, service: way.service, kind: kind)
+            FlowTableReport(key: key, backend: backend, service: service, kind: kind)
         }
-        // A SYN-made entry is shared once the client completes the handshake.
-        if way.flags.contains(.embryonic) {
+        if flags.contains(.embryonic) {
             guard tcpFlags & Self.tcpACK != 0, tcpFlags & (Self.tcpSYN | Self.tcpRST) == 0 else { return nil }
-            way.flags.remove(.embryonic)
-            way.synced = now
+            flags.remove(.embryonic)
+            synced = now
             return report(.new)
         }
-        // An ended entry stays quiet; a SYN starts it over.
-        if way.flags.contains(.closing) {
-            if Self.isSYN(tcpFlags) { way.flags = way.flags.subtracting(.closing).union(.embryonic) }
+        if flags.contains(.closing) {
+            if Self.isSYN(tcpFlags) { flags = flags.subtracting(.closing).union(.embryonic) }
             return nil
         }
         if tcpFlags & (Self.tcpFIN | Self.tcpRST) != 0 {
-            way.flags.insert(.closing)
+            flags.insert(.closing)
             return report(tcpFlags & Self.tcpRST != 0 ? .rst : .fin)
         }
-        if policy.syncRefresh != 0, now &- way.synced >= policy.syncRefresh {
-            way.synced = now
+        if policy.syncRefresh != 0, now &- synced >= policy.syncRefresh {
+            synced = now
             return report(.refresh)
         }
         return nil

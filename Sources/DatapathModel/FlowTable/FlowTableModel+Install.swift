@@ -113,7 +113,7 @@ extension FlowTableModel {
         // An entry from the store (remote) that no way can take goes to the overflow; one that
         // has a way leaves it.
         if case .busy = placement {
-            if remote { overflow[key] = entry }
+            if remote { overflow[key] = OverflowEntry(entry, flags: .remote, synced: now) }
         } else {
             overflow[key] = nil
         }
@@ -149,7 +149,7 @@ extension FlowTableModel {
             }
             let placement = install(key, entry, remote: false, now: now, evictIdle: evictIdle)
             result.count(placement)
-            if case .busy = placement { overflow[key] = entry }
+            if case .busy = placement { overflow[key] = OverflowEntry(entry, flags: [], synced: now) }
         }
         return result
     }

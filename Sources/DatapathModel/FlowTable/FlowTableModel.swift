@@ -31,9 +31,32 @@ public struct FlowTableModel: Sendable, Equatable {
 
     public let layout: FlowTableLayout
     public var policy: Policy
-    /// Stateful entries installed from the store that found both candidate sets busy
-    /// (`sy_flow_overflow`): a stateful flow with no way in the table is looked up here.
-    public var overflow: [FlowKey: DatapathTables.FlowEntry] = [:]
+    /// Stateful entries that found both candidate sets busy (`sy_flow_overflow`): from the store,
+    /// or this node's own flows its agent kept. A stateful flow with no way in the table is looked
+    /// up here, and reported from here as from a way.
+    public var overflow: [FlowKey: OverflowEntry] = [:]
+
+    /// `struct sy_flow_overflow_entry`: the entry, with a way's stateful flags and sync time.
+    public struct OverflowEntry: Sendable, Hashable, CustomStringConvertible {
+        public var backend: UInt32
+        public var service: UInt32
+        public var flags: FlowFlags
+        public var synced: UInt32
+
+        public init(backend: UInt32, service: UInt32, flags: FlowFlags, synced: UInt32) {
+            self.backend = backend
+            self.service = service
+            self.flags = flags
+            self.synced = synced
+        }
+
+        public init(_ entry: DatapathTables.FlowEntry, flags: FlowFlags, synced: UInt32) {
+            self.init(backend: entry.backend, service: entry.service, flags: flags, synced: synced)
+        }
+
+        public var entry: DatapathTables.FlowEntry { .init(backend: backend, service: service) }
+        public var description: String { "backend \(backend) service \(service) \(flags) synced \(synced)" }
+    }
     /// One CPU's budget: the model is one CPU (the differential harness keeps the kernel's CPUs
     /// in step with it).
     public var insertBudget = InsertBudget()

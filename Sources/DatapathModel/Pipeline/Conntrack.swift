@@ -58,6 +58,10 @@ enum Conntrack {
         if found == nil, service.stateful, let entry = tables.flows.overflow[key], entry.service == service.id,
             let backend = tables.backends[entry.backend], backend.state != .down
         {
+            // Carried here: refreshed and ended like an entry in the table.
+            if let report = tables.flows.overflowHit(key, now: now.jiffies32, tcpFlags: tcpFlags) {
+                effects.reports.append(report)
+            }
             return .success(Pick(backend: entry.backend, outcome: .hit, staleBackend: nil))
         }
         guard let ring = tables.rings[service.id] else { return .failure(.init(SY_DROP_NO_BACKEND)) }

@@ -193,15 +193,26 @@ struct sy_flow_key {
 				       * until the handshake's ACK, so a SYN flood never reaches the
 				       * store or the other nodes */
 
-/* What a flow maps to. Also the value of `sy_flow_overflow`: a stateful service's entry from the
- * flow store that found both candidate sets full of busy flows; a lookup that finds no way for a
- * stateful flow tries it (an LRU hash of SY_FLOW_OVERFLOW_ENTRIES, written by user space only), so
- * a node that joins with a crowded table still keeps every shared connection on its backend. */
+/* `sy_flow_overflow`: stateful entries that found both candidate sets full of busy flows — from
+ * the flow store, or this node's own flows its agent kept; a lookup that finds no way for a
+ * stateful flow tries it (an LRU hash of SY_FLOW_OVERFLOW_ENTRIES, entries made by user space
+ * only), so a node with a crowded table still keeps every shared connection on its backend. */
 #define SY_FLOW_OVERFLOW_ENTRIES 65536u
 
+/* What a flow maps to. */
 struct sy_flow_entry {
 	__u32 backend; /* index into `backends` */
 	__u32 service; /* sy_service.id the flow belongs to */
+};
+
+/* An overflow entry: flags and synced as in a table way, so a flow carried from the overflow is
+ * reported like one in the table (refreshed, ended by FIN/RST, restarted by a SYN); the datapath
+ * updates those two in place. */
+struct sy_flow_overflow_entry {
+	__u32 backend;
+	__u32 service;
+	__u32 flags;  /* SY_FLOW_F_* (REMOTE: from the store) */
+	__u32 synced; /* jiffies the entry was last reported to the flow store */
 };
 
 /*

@@ -84,7 +84,7 @@ public final class LBDatapath: @unchecked Sendable {
         "sy_rings": (4, 4),
         "sy_backends": (4, MemoryLayout<sy_backend>.size),
         "sy_flows": (4, MemoryLayout<sy_flow_set>.size),
-        "sy_flow_overflow": (MemoryLayout<sy_flow_key>.size, MemoryLayout<sy_flow_entry>.size),
+        "sy_flow_overflow": (MemoryLayout<sy_flow_key>.size, MemoryLayout<sy_flow_overflow_entry>.size),
         "sy_clock": (4, MemoryLayout<sy_clock>.size),
         "sy_nexthops": (4, MemoryLayout<sy_nexthop>.size),
         "sy_fib_generation": (4, 4),

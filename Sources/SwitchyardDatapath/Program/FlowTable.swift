@@ -73,7 +73,9 @@ public struct FlowTable: Sendable {
                     guard remote else { continue }
                     datapath.noteOverflow(holdsEntries: true)
                     try datapath.flowOverflow.update(
-                        sy_flow_key(key), sy_flow_entry(backend: entry.backend, service: entry.service))
+                        sy_flow_key(key),
+                        sy_flow_overflow_entry(
+                            backend: entry.backend, service: entry.service, flags: SY_FLOW_F_REMOTE, synced: now))
                     overflowInUse = true
                 } else if overflowInUse {
                     _ = try datapath.flowOverflow.delete(sy_flow_key(key))
@@ -107,7 +109,8 @@ public struct FlowTable: Sendable {
                 if case .busy = placement {
                     datapath.noteOverflow(holdsEntries: true)
                     try datapath.flowOverflow.update(
-                        sy_flow_key(key), sy_flow_entry(backend: entry.backend, service: entry.service))
+                        sy_flow_key(key),
+                        sy_flow_overflow_entry(backend: entry.backend, service: entry.service, flags: 0, synced: now))
                 }
             }
         }
@@ -160,12 +163,15 @@ public struct FlowTable: Sendable {
         return result
     }
 
-    /// The overflow's entries (stateful entries from the store that found no way).
-    public func overflow() throws -> [FlowKey: DatapathTables.FlowEntry] {
-        var result: [FlowKey: DatapathTables.FlowEntry] = [:]
+    /// The overflow's entries (stateful entries that found no way: from the store, or own ones
+    /// the agent kept), with their flags and sync times.
+    public func overflow() throws -> [FlowKey: FlowTableModel.OverflowEntry] {
+        var result: [FlowKey: FlowTableModel.OverflowEntry] = [:]
         for key in try overflowKeys() {
-            guard let entry = try datapath.flowOverflow.lookup(key, as: sy_flow_entry.self) else { continue }
-            result[key.model] = DatapathTables.FlowEntry(backend: entry.backend, service: entry.service)
+            guard let entry = try datapath.flowOverflow.lookup(key, as: sy_flow_overflow_entry.self) else { continue }
+            result[key.model] = FlowTableModel.OverflowEntry(
+                backend: entry.backend, service: entry.service, flags: FlowFlags(rawValue: entry.flags),
+                synced: entry.synced)
         }
         return result
     }
@@ -174,7 +180,7 @@ public struct FlowTable: Sendable {
 
     /// Calls `body` for every live entry with its flags (SY_FLOW_F_*), reading the table through
     /// the table's mapping (no syscall per set; entries may change while it runs), then the
-    /// overflow's entries (flagged remote).
+    /// overflow's entries (remote ones flagged so, this node's own kept ones not).
     public func scan(_ body: (FlowKey, DatapathTables.FlowEntry, UInt32) throws -> Void) throws {
         try withSets { _, raw in
             for w in 0..<FlowTableLayout.ways where raw.tag(w) != 0 {
@@ -185,7 +191,7 @@ public struct FlowTable: Sendable {
                 try body(slot.key.model, entry, slot.flags)
             }
         }
-        for (key, entry) in try overflow() { try body(key, entry, SY_FLOW_F_REMOTE) }
+        for (key, entry) in try overflow() { try body(key, entry.entry, entry.flags.rawValue) }
     }
 
     /// Each set with a non-zero tag, by index (the tags open the set: `tag[0]` is at offset 0).

@@ -106,31 +106,37 @@ static __always_inline int is_syn(__u8 tcp_flags)
  * store. After that: FIN and RST end it, a SYN on an ended entry starts over, and — at most once
  * per node.sync_refresh — a used entry is reported alive. Only the node carrying the traffic
  * reports, so a flow costs the store one write per period. */
-static __always_inline void stateful_hit(struct sy_flow_slot *slot, const struct sy_flow_key *key, __u32 backend,
+static __always_inline void stateful_use(__u32 *flags, __u32 *synced, const struct sy_flow_key *key, __u32 backend,
 					 __u32 service, __u32 now, __u8 tcp_flags, const struct sy_node *node)
 {
-	if (slot->flags & SY_FLOW_F_EMBRYONIC) {
+	if (*flags & SY_FLOW_F_EMBRYONIC) {
 		if (!(tcp_flags & TCP_ACK) || (tcp_flags & (TCP_SYN | TCP_RST)))
 			return;
-		slot->flags &= ~SY_FLOW_F_EMBRYONIC;
-		slot->synced = now;
+		*flags &= ~SY_FLOW_F_EMBRYONIC;
+		*synced = now;
 		report_flow(key, backend, service, SY_REPORT_NEW);
 		return;
 	}
-	if (slot->flags & SY_FLOW_F_CLOSING) {
+	if (*flags & SY_FLOW_F_CLOSING) {
 		if (is_syn(tcp_flags))
-			slot->flags = (slot->flags & ~SY_FLOW_F_CLOSING) | SY_FLOW_F_EMBRYONIC;
+			*flags = (*flags & ~SY_FLOW_F_CLOSING) | SY_FLOW_F_EMBRYONIC;
 		return;
 	}
 	if (tcp_flags & (TCP_FIN | TCP_RST)) {
-		slot->flags |= SY_FLOW_F_CLOSING;
+		*flags |= SY_FLOW_F_CLOSING;
 		report_flow(key, backend, service, (tcp_flags & TCP_RST) ? SY_REPORT_RST : SY_REPORT_FIN);
 		return;
 	}
-	if (node->sync_refresh && now - slot->synced >= node->sync_refresh) {
-		slot->synced = now;
+	if (node->sync_refresh && now - *synced >= node->sync_refresh) {
+		*synced = now;
 		report_flow(key, backend, service, SY_REPORT_REFRESH);
 	}
+}
+
+static __always_inline void stateful_hit(struct sy_flow_slot *slot, const struct sy_flow_key *key, __u32 backend,
+					 __u32 service, __u32 now, __u8 tcp_flags, const struct sy_node *node)
+{
+	stateful_use(&slot->flags, &slot->synced, key, backend, service, now, tcp_flags, node);
 }
 
 static __always_inline int key_equal(const struct sy_flow_key *a, const struct sy_flow_key *b)
@@ -319,13 +325,15 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 
 	/* A stateful flow with no way in the table: the store's entry may sit in the overflow. */
 	if (w < 0 && stateful) {
-		struct sy_flow_entry *o = bpf_map_lookup_elem(&sy_flow_overflow, key);
+		struct sy_flow_overflow_entry *o = bpf_map_lookup_elem(&sy_flow_overflow, key);
 
 		if (o && o->service == svc->id) {
 			__u32 idx = o->backend;
 
 			be = bpf_map_lookup_elem(&sy_backends, &idx);
 			if (be && (be->state == SY_BACKEND_UP || be->state == SY_BACKEND_DRAINING)) {
+				/* Carried here: refreshed and ended like an entry in the table. */
+				stateful_use(&o->flags, &o->synced, key, idx, svc->id, now, tcp_flags, node);
 				out->backend = idx;
 				out->outcome = PICK_HIT;
 				out->be = be;

@@ -103,7 +103,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SY_FLOW_OVERFLOW_ENTRIES);
 	__type(key, struct sy_flow_key);
-	__type(value, struct sy_flow_entry);
+	__type(value, struct sy_flow_overflow_entry);
 } sy_flow_overflow SEC(".maps");
 
 /* Per backend index: the FIB's answer for its address (see struct sy_nexthop). */
