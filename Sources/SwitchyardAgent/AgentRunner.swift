@@ -95,6 +95,7 @@ public struct AgentRunner: ServiceLifecycle.Service {
             }
             group.addTask { await HealthProbeLoop(agent: agent).run() }
             group.addTask { await AgentTimers(agent: agent).run() }
+            group.addTask { for await _ in agent.bfdPathWakeups { await agent.applyBFDPathChanges() } }
             if let store {
                 // The store's connection lives in this group; writes wait for it.
                 group.addTask { try await store.run() }

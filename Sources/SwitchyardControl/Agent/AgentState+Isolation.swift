@@ -7,10 +7,12 @@ import SwitchyardCore
 /// wrong backends. So while isolated it ignores probe results, and on isolation it forgets its
 /// health view — every backend back to the optimistic start a new node has — and re-programs
 /// the full rings. When the path returns, probes start over: a backend that really died meanwhile
-/// is taken out after `fall` failed probes, as on a freshly started node. BFD detects the cut
-/// first (300 ms × 3 by default, before `fall` probes can fail); without BFD nothing changes.
-/// Probes already running when the path returned are not believed either (`pathReturnedAt`):
-/// their failures may be the cut's.
+/// is taken out after `fall` failed probes, as on a freshly started node. BFD usually detects the
+/// cut first (300 ms × 3 by default); probes that fail `fall` times just before it only take
+/// backends out until the reset. Without BFD nothing changes. Probes already running when the
+/// path returned are not believed either (`pathReturnedAt`): their failures may be the cut's. The
+/// agent hands path changes over with the time its sessions saw them, ahead of any probe result
+/// that arrives after them.
 extension AgentState {
     /// Every configured BFD peer's path is down.
     public var isolated: Bool {
