@@ -39,8 +39,8 @@ public actor Agent {
     /// wakes the runner's task: a node must know it is cut off before it believes its probes.
     /// (Delivered as one task each, a path loss reached the actor 1.3–2 s late in the lab — after
     /// the probes' failures had taken every backend out and the link was back — and two such
-    /// tasks need not run in order; stateful lb-link-down lost 15–40 of 100 connections in about
-    /// one run of five.)
+    /// tasks need not run in order; stateful lb-link-down lost 8–40 of 100 connections in 5 of 27
+    /// runs.)
     private nonisolated let pendingBFDPaths = Mutex<[(peer: IPAddress, up: Bool, at: Duration)]>([])
     nonisolated let bfdPathWakeups: AsyncStream<Void>
     private let bfdPathSink: AsyncStream<Void>.Continuation
