@@ -2,7 +2,7 @@ import SwitchyardABI
 import SwitchyardCore
 
 /// The packet path through the flow table, line for line as bpf/conntrack.h has it: `find_way`,
-/// the hit (`last_seen` refresh, `stateful_hit`), `victim_way`, `insert_allowed` and the insert.
+/// the hit (`last_seen` refresh, `stateful_use`), `victim_way`, `insert_allowed` and the insert.
 extension FlowTableModel {
     static let tcpFIN: UInt8 = 0x01, tcpSYN: UInt8 = 0x02, tcpRST: UInt8 = 0x04, tcpACK: UInt8 = 0x10
 
@@ -17,7 +17,7 @@ extension FlowTableModel {
     }
 
     /// A usable entry was found at `place`: refresh its last-seen (at most once per
-    /// `SY_FLOW_REFRESH_JIFFIES`) and, for a stateful service, move its state (`stateful_hit`).
+    /// `SY_FLOW_REFRESH_JIFFIES`) and, for a stateful service, move its state (`stateful_use`).
     /// Returns the report the packet causes, if any.
     public mutating func hit(
         at place: FlowPlace, now: UInt32, tcpFlags: UInt8,

@@ -67,22 +67,12 @@ public struct FlowKey: Hashable, Sendable, CustomStringConvertible {
     /// The 40 bytes of `struct sy_flow_key`, as a map key.
     public var bytes: [UInt8] {
         let family: UInt8 = source.family == .v4 ? UInt8(SY_FAMILY_V4) : UInt8(SY_FAMILY_V6)
-        var out: [UInt8] = []
-        out.reserveCapacity(40)
-        for address in [source, destination] {
-            switch address {
-            case .v4(let a):
-                out.append(contentsOf: a.bytes)
-                out.append(contentsOf: repeatElement(0, count: 12))
-            case .v6(let a): out.append(contentsOf: a.bytes)
-            }
-        }
-        out.append(contentsOf: [
-            UInt8(sourcePort >> 8), UInt8(truncatingIfNeeded: sourcePort),
-            UInt8(destinationPort >> 8), UInt8(truncatingIfNeeded: destinationPort),
-            proto, family, 0, 0,
-        ])
-        return out
+        return source.keyBytes + destination.keyBytes
+            + [
+                UInt8(sourcePort >> 8), UInt8(truncatingIfNeeded: sourcePort),
+                UInt8(destinationPort >> 8), UInt8(truncatingIfNeeded: destinationPort),
+                proto, family, 0, 0,
+            ]
     }
 
     public var description: String {

@@ -71,11 +71,7 @@ public struct FlowTable: Sendable {
                 result.count(placement)
                 if case .busy = placement {
                     guard remote else { continue }
-                    datapath.noteOverflow(holdsEntries: true)
-                    try datapath.flowOverflow.update(
-                        sy_flow_key(key),
-                        sy_flow_overflow_entry(
-                            backend: entry.backend, service: entry.service, flags: SY_FLOW_F_REMOTE, synced: now))
+                    try keepInOverflow(key, entry, flags: SY_FLOW_F_REMOTE, now: now)
                     overflowInUse = true
                 } else if overflowInUse {
                     _ = try datapath.flowOverflow.delete(sy_flow_key(key))
@@ -106,15 +102,18 @@ public struct FlowTable: Sendable {
                 let placement = table.install(
                     key, entry: entry, remote: false, now: now, evictIdle: evictIdle, protect: 0)
                 result.count(placement)
-                if case .busy = placement {
-                    datapath.noteOverflow(holdsEntries: true)
-                    try datapath.flowOverflow.update(
-                        sy_flow_key(key),
-                        sy_flow_overflow_entry(backend: entry.backend, service: entry.service, flags: 0, synced: now))
-                }
+                if case .busy = placement { try keepInOverflow(key, entry, flags: 0, now: now) }
             }
         }
         return result
+    }
+
+    /// An entry no way could take, into the overflow (noted first: `overflowMayHoldEntries`).
+    private func keepInOverflow(_ key: FlowKey, _ entry: DatapathTables.FlowEntry, flags: UInt32, now: UInt32) throws {
+        datapath.noteOverflow(holdsEntries: true)
+        try datapath.flowOverflow.update(
+            sy_flow_key(key),
+            sy_flow_overflow_entry(backend: entry.backend, service: entry.service, flags: flags, synced: now))
     }
 
     @discardableResult

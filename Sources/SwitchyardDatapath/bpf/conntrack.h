@@ -133,12 +133,6 @@ static __always_inline void stateful_use(__u32 *flags, __u32 *synced, const stru
 	}
 }
 
-static __always_inline void stateful_hit(struct sy_flow_slot *slot, const struct sy_flow_key *key, __u32 backend,
-					 __u32 service, __u32 now, __u8 tcp_flags, const struct sy_node *node)
-{
-	stateful_use(&slot->flags, &slot->synced, key, backend, service, now, tcp_flags, node);
-}
-
 static __always_inline int key_equal(const struct sy_flow_key *a, const struct sy_flow_key *b)
 {
 	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
@@ -314,7 +308,8 @@ static __always_inline int pick_backend(const struct sy_service *svc, const stru
 				if (now - set->last_seen[w] > SY_FLOW_REFRESH_JIFFIES)
 					set->last_seen[w] = now;
 				if (stateful)
-					stateful_hit(&set->way[w], key, idx, svc->id, now, tcp_flags, node);
+					stateful_use(&set->way[w].flags, &set->way[w].synced, key, idx, svc->id, now,
+						     tcp_flags, node);
 				out->backend = idx;
 				out->outcome = PICK_HIT;
 				out->be = be;
